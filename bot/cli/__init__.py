@@ -1,0 +1,70 @@
+"""The `paperboy` command: one sub-command module per area, each with `register(subparsers)`.
+
+Library errors become one-line messages here, at the edge; tracebacks go to the log file only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.cli import archive, demo
+from bot.cli.common import CliContext, CliError, setup_logging
+from bot.config import ConfigError, load_settings
+from storage.errors import StorageError
+
+log = logging.getLogger("paperboy")
+
+# Each module adds its sub-commands; order is the order of `paperboy --help`.
+COMMAND_MODULES = [demo, archive]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperboy",
+        description="Research-paper digests for chat communities: load, search, summarise, deliver.",
+    )
+    parser.add_argument("--version", action="version", version=f"paperboy {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database (default: $PAPERBOY_DB, the config, "
+                        "or ~/.local/share/paperboy/paperboy.db)")
+    parser.add_argument("--config", metavar="PATH", help="TOML settings file (default: config/paperboy.toml "
+                        "when present)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return 2
+    if args.db:
+        settings.database.path = args.db
+    log_file = setup_logging(settings, verbose=args.verbose)
+    ctx = CliContext(settings=settings, args=args)
+    try:
+        return asyncio.run(ctx.run(args.handler))
+    except KeyboardInterrupt:
+        print("paperboy: interrupted; anything not committed was rolled back", file=sys.stderr)
+        return 130
+    except CliError as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return exc.status
+    except (StorageError, ConfigError) as exc:
+        log.debug("failed", exc_info=True)
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the edge: a user never sees a traceback
+        log.exception("unexpected error in %s", args.command)
+        print(f"paperboy: internal error: {exc.__class__.__name__}: {exc} (details in {log_file})", file=sys.stderr)
+        return 70

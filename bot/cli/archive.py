@@ -1,0 +1,174 @@
+"""`paperboy ingest`, `digests`, `export`, `stats`: filling the archive and looking at it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
+from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, Progress, ingest
+from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
+from storage import digests as digest_repo
+from storage import papers as paper_repo
+from storage.ingest import format_names
+from storage.loader import Loader
+
+# Above this many digests in one input (a snapshot), text output summarises instead of listing.
+_LIST_LIMIT = 20
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("ingest", help="load digests from files or URLs",
+                       description="Load digests (format detected from content) into the archive.")
+    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL")
+    p.add_argument("--sample", action="store_true",
+                   help="also load the bundled sample digest (Hugging Face Daily Papers, Sep 9)")
+    p.add_argument("--date", type=date_arg, help="the digest's date (YYYY-MM-DD), for sources without one")
+    p.add_argument("--format", choices=format_names(), help="skip detection and use this format")
+    p.add_argument("--source", help="file the digest under this source name")
+    add_json_flag(p)
+    p.set_defaults(handler=run_ingest)
+
+    p = sub.add_parser("digests", help="list stored digests")
+    p.add_argument("--source", help="only this source")
+    p.add_argument("--limit", type=int, default=None, help="at most this many, newest first")
+    add_json_flag(p)
+    p.set_defaults(handler=run_digests)
+
+    p = sub.add_parser("export", help="write papers as JSON Lines (paperboy ingest reads it back)")
+    p.add_argument("--since", type=date_arg, help="papers listed on or after this date")
+    p.add_argument("--until", type=date_arg, help="papers listed on or before this date")
+    p.set_defaults(handler=run_export)
+
+    p = sub.add_parser("stats", help="papers, digests and database size")
+    add_json_flag(p)
+    p.set_defaults(handler=run_stats)
+
+
+def _progress_bar(label: str) -> Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        if total:
+            frac = min(done / total, 1.0)
+            bar = "#" * int(frac * 30)
+            sys.stderr.write(f"\r{label} [{bar:<30}] {frac:6.1%} {done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        else:
+            sys.stderr.write(f"\r{label} {done / 1e6:,.1f} MB")
+        sys.stderr.flush()
+
+    return show
+
+
+def _digest_json(outcome: IngestOutcome, d: DigestSummary) -> dict[str, Any]:
+    return {"file": outcome.input, "format": outcome.format, "source": d.source, "date": d.date.isoformat(),
+            "papers": d.papers, "new": d.new, "merged": d.merged, "updated": d.updated,
+            "unchanged": d.unchanged}
+
+
+def _digest_line(outcome: IngestOutcome, d: DigestSummary) -> str:
+    if d.unchanged:
+        what = "unchanged (already stored)"
+    else:
+        what = f"{d.new} new"
+        if d.merged:
+            what += f", {d.merged} merged"
+        if d.updated:
+            what += f", {d.updated} updated"
+    return f"{outcome.input}: {outcome.format} {d.source} {d.date.isoformat()}: {d.papers} papers, {what}"
+
+
+def _summary_line(outcome: IngestOutcome) -> str:
+    ds = outcome.digests
+    first, last = min(d.date for d in ds), max(d.date for d in ds)
+    return (f"{outcome.input}: {outcome.format}: {len(ds)} digests from {first} to {last}: "
+            f"{sum(d.papers for d in ds)} papers, {sum(d.new for d in ds)} new, "
+            f"{sum(d.merged for d in ds)} merged, {sum(d.updated for d in ds)} updated")
+
+
+async def run_ingest(ctx: CliContext) -> int:
+    args = ctx.args
+    s = ctx.settings.ingest
+    options = IngestOptions(date=args.date, source=args.source, format=args.format,
+                            announce_types=frozenset(s.announce_types), chunk_size=s.chunk_size,
+                            max_download_bytes=s.max_download_bytes)
+    targets = list(args.inputs)
+    if args.sample:
+        targets.append(str(SAMPLE_DIGEST))
+        if options.date is None and len(targets) == 1:
+            options.date = SAMPLE_DATE
+    if not targets:
+        raise CliError("name at least one file or URL to ingest (or --sample)")
+    loader = Loader(await ctx.db())
+    failed = 0
+    for target in targets:
+        bar = None if args.json else _progress_bar(target)
+        outcome = await ingest(loader, target, options, progress=bar)
+        if bar:
+            sys.stderr.write("\r\033[K")
+        if not outcome.ok:
+            failed += 1
+            if args.json:
+                print_json({"file": target, "format": outcome.format, "error": outcome.error,
+                            "committed_digests": len(outcome.digests)})
+            else:
+                print(f"paperboy: {outcome.error}", file=sys.stderr)
+            continue
+        if args.json:
+            for d in outcome.digests:
+                print_json(_digest_json(outcome, d))
+        elif len(outcome.digests) > _LIST_LIMIT:
+            print(_summary_line(outcome))
+        elif not outcome.digests:
+            print(f"{target}: {outcome.format}: no papers")
+        else:
+            for d in outcome.digests:
+                print(_digest_line(outcome, d))
+    return 1 if failed else 0
+
+
+async def run_digests(ctx: CliContext) -> int:
+    found = await digest_repo.list_digests(await ctx.db(), source=ctx.args.source, limit=ctx.args.limit)
+    if ctx.args.json:
+        print_json([{"source": d.source, "date": d.date.isoformat(), "format": d.format, "papers": d.papers,
+                     "fetched_at": d.fetched_at.isoformat(), "updated_at": d.updated_at.isoformat()}
+                    for d in found])
+        return 0
+    if not found:
+        print("no digests stored yet: load one with `paperboy ingest FILE`")
+    for d in found:
+        print(f"{d.date.isoformat()}  {d.source:<24} {d.papers:>6} papers  ({d.format})")
+    return 0
+
+
+async def run_export(ctx: CliContext) -> int:
+    out = sys.stdout
+    async for row in paper_repo.export_rows(await ctx.db(), ctx.args.since, ctx.args.until):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+async def run_stats(ctx: CliContext) -> int:
+    st = await paper_repo.stats(await ctx.db())
+    data = {"papers": st.papers, "digests": st.digests, "listings": st.listings,
+            "with_arxiv_id": st.with_arxiv_id,
+            "first_date": st.first_date.isoformat() if st.first_date else None,
+            "last_date": st.last_date.isoformat() if st.last_date else None,
+            "database_bytes": st.database_bytes, "database": ctx.settings.db_path}
+    if ctx.args.json:
+        print_json(data)
+        return 0
+    print(f"database:  {ctx.settings.db_path} ({st.database_bytes / 1e6:,.1f} MB)")
+    print(f"papers:    {st.papers:,} ({st.with_arxiv_id:,} with an arXiv id)")
+    print(f"digests:   {st.digests:,} ({st.listings:,} listings)"
+          + (f", {st.first_date} to {st.last_date}" if st.first_date else ""))
+    return 0

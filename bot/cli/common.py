@@ -1,0 +1,118 @@
+"""What every sub-command shares: the opened database, output helpers, argument types."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Settings
+from storage.db import Database
+
+Handler = Callable[["CliContext"], Awaitable[int]]
+
+
+class CliError(Exception):
+    """A usage problem found after parsing; printed as one line, exit status `status`."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class CliContext:
+    settings: Settings
+    args: argparse.Namespace
+    _db: Database | None = field(default=None, repr=False)
+
+    async def db(self) -> Database:
+        """The database, opened (and migrated) on first use."""
+        if self._db is None:
+            self._db = await Database.open(self.settings.db_path,
+                                           busy_timeout_ms=self.settings.database.busy_timeout_ms)
+        return self._db
+
+    async def run(self, handler: Handler) -> int:
+        try:
+            return await handler(self)
+        finally:
+            if self._db is not None:
+                await self._db.close()
+                self._db = None
+
+
+def print_json(obj: Any) -> None:
+    """One JSON document on one line: the `--json` contract."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-09-09") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    return value
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+
+
+def log_path(settings: Settings) -> str:
+    return os.environ.get("PAPERBOY_LOG_FILE") or os.path.join(
+        os.path.dirname(os.path.abspath(os.path.expanduser(settings.db_path))), "paperboy.log")
+
+
+def setup_logging(settings: Settings, *, verbose: bool) -> str:
+    """Full details (tracebacks included) to a rotating log file; short lines to stderr."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    path = log_path(settings)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        file_handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        file_handler = logging.NullHandler()
+        path = "(no log file: its folder is not writable)"
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.setFormatter(_NoTraceback("%(levelname)s: %(message)s"))
+    root.addHandler(console)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    return path
+
+
+class _NoTraceback(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved

@@ -1,0 +1,136 @@
+"""Settings: typed defaults here, documented in config/paperboy.toml, overridden by environment.
+
+Precedence (lowest first): the defaults below, the TOML file (`--config`, `PAPERBOY_CONFIG`, or
+`config/paperboy.toml` under the working directory when it exists), then environment variables
+named `PAPERBOY_<SECTION>_<KEY>` (e.g. `PAPERBOY_DATABASE_PATH`, `PAPERBOY_DISCORD_API_BASE`).
+Secrets (the Discord token) come from the environment only and are never part of `Settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names the file or variable and the key."""
+
+
+def default_db_path() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "paperboy", "paperboy.db")
+
+
+@dataclass(slots=True)
+class DatabaseSettings:
+    # Where the SQLite file lives. Empty: $PAPERBOY_DB, else ~/.local/share/paperboy/paperboy.db.
+    path: str = ""
+    # How long a write waits for another process's lock before failing, in milliseconds.
+    busy_timeout_ms: int = 5000
+
+
+@dataclass(slots=True)
+class IngestSettings:
+    # arXiv RSS announce types that make a paper part of a "new papers" digest.
+    announce_types: list[str] = field(default_factory=lambda: ["new", "cross"])
+    # Papers per transaction when streaming large files (arXiv snapshot, exports).
+    chunk_size: int = 5000
+    # Largest body accepted when ingesting a URL, in bytes.
+    max_download_bytes: int = 50_000_000
+
+
+@dataclass(slots=True)
+class DiscordSettings:
+    # REST base URL (point it at a rate-limiting proxy, or a test fake).
+    api_base: str = "https://discord.com/api/v10"
+    # Gateway URL the client connects to.
+    gateway_url: str = "wss://gateway.discord.gg/"
+    # Register commands to this server only (fast updates while developing); 0 = global.
+    dev_guild_id: int = 0
+
+
+@dataclass(slots=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+
+    @property
+    def db_path(self) -> str:
+        return self.database.path or os.environ.get("PAPERBOY_DB") or default_db_path()
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif getattr(kind, "__origin__", None) is list:
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+    raise ConfigError(f"{where}: expected {getattr(kind, '__name__', str(kind))}, got {value!r}")
+
+
+def _apply(settings: Settings, data: Mapping[str, Any], origin: str) -> None:
+    sections = {f.name: f for f in dataclasses.fields(settings)}
+    for section_name, values in data.items():
+        if section_name not in sections:
+            raise ConfigError(f"{origin}: unknown section [{section_name}]")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section_name}] must be a table")
+        section = getattr(settings, section_name)
+        hints = get_type_hints(type(section))
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(f"{origin}: unknown key '{key}' in [{section_name}]")
+            setattr(section, key, _coerce(value, hints[key], f"{origin}: [{section_name}] {key}"))
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    settings = Settings()
+    chosen = path or env.get("PAPERBOY_CONFIG")
+    candidate = Path(chosen) if chosen else Path("config/paperboy.toml")
+    if chosen and not candidate.is_file():
+        raise ConfigError(f"{candidate}: config file not found")
+    if candidate.is_file():
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{candidate}: {exc}") from exc
+        _apply(settings, data, str(candidate))
+    for section_field in dataclasses.fields(settings):
+        section = getattr(settings, section_field.name)
+        hints = get_type_hints(type(section))
+        for key in hints:
+            var = f"PAPERBOY_{section_field.name}_{key}".upper()
+            if var in env:
+                setattr(section, key, _coerce(env[var], hints[key], f"environment {var}"))
+    return settings

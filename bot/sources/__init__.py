@@ -1,0 +1,1 @@
+"""Where digests come from: HTTP downloads and, later, scheduled sources."""

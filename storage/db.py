@@ -1,0 +1,211 @@
+"""The process's one SQLite connection: opening, pragmas, migrations and transactions.
+
+aiosqlite runs every call on one worker thread per connection, in order, so a single long-lived
+connection serialises writes without file-level lock contention. Transactions are taken with an
+asyncio lock so two tasks never interleave statements inside one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import DatabaseUnavailable, SchemaTooNew
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
+
+
+def translate_error(exc: sqlite3.Error) -> Exception:
+    """Turn SQLite's operational errors that a user can act on into DatabaseUnavailable."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return DatabaseUnavailable("the database is locked by another process; try again shortly")
+    if "disk is full" in text or "database or disk is full" in text:
+        return DatabaseUnavailable("the disk is full: nothing was written, the database is unchanged")
+    if "readonly" in text or "read-only" in text:
+        return DatabaseUnavailable("the database is read-only")
+    return exc
+
+
+class Database:
+    """One open database. Use `await Database.open(path)`; close with `await db.close()`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._tx_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> Database:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA temp_store = MEMORY")
+            await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        try:
+            await self.conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass
+        await self.conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- migrations -------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        )
+        if not rows:
+            return 0
+        row = await self.fetchone("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        return int(row["v"]) if row else 0
+
+    async def migrate(self) -> list[int]:
+        """Apply the bundled migrations the database lacks, each in its own transaction."""
+        known = migrations()
+        latest = known[-1][0] if known else 0
+        current = await self.schema_version()
+        if current > latest:
+            raise SchemaTooNew(current, latest)
+        applied = []
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for version, name, sql in known:
+            if version <= current:
+                continue
+            async with self.transaction() as conn:
+                # executescript would commit our transaction first; run statement by statement.
+                for statement in split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, iso(now_utc())),
+                )
+            log.info("applied migration %s", name)
+            applied.append(version)
+        return applied
+
+    # -- statements ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (cancellation included)."""
+        async with self._tx_lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+            try:
+                yield self.conn
+            except BaseException:
+                # Shielded so a cancelled task still leaves the connection usable.
+                await asyncio.shield(self._rollback())
+                raise
+            try:
+                await self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await asyncio.shield(self._rollback())
+                raise translate_error(exc) from exc
+
+    async def _rollback(self) -> None:
+        try:
+            await self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; returns the rows changed."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not buffer and (not stripped or stripped.startswith("--")):
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer)
+        if stripped.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate.strip())
+            buffer = []
+    if "".join(buffer).strip():
+        statements.append("\n".join(buffer).strip())
+    return statements

@@ -1,0 +1,65 @@
+"""Reading digests back: the list, one digest's entries, the latest day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from storage.db import Database, parse_iso
+from storage.papers import PAPER_COLUMNS, paper_from_row
+from storage.records import DigestEntry, DigestInfo
+
+_DIGEST_COLUMNS = "id, source, date, format, paper_count, fetched_at, updated_at"
+
+
+def _digest_from_row(row: sqlite3.Row) -> DigestInfo:
+    return DigestInfo(
+        id=row["id"], source=row["source"], date=dt.date.fromisoformat(row["date"]), format=row["format"],
+        papers=row["paper_count"], fetched_at=parse_iso(row["fetched_at"]), updated_at=parse_iso(row["updated_at"]),
+    )
+
+
+async def list_digests(db: Database, *, source: str | None = None, limit: int | None = None) -> list[DigestInfo]:
+    """Newest first."""
+    rows = await db.fetchall(
+        f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE (? IS NULL OR source = ?)"  # noqa: S608
+        " ORDER BY date DESC, source LIMIT ?",
+        (source, source, -1 if limit is None else limit),
+    )
+    return [_digest_from_row(r) for r in rows]
+
+
+async def get_digest(db: Database, digest_id: int) -> DigestInfo | None:
+    row = await db.fetchone(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE id = ?", (digest_id,))  # noqa: S608
+    return _digest_from_row(row) if row else None
+
+
+async def find_digest(db: Database, *, date: dt.date | None = None, source: str | None = None) -> DigestInfo | None:
+    """The digest of `date` (latest when None) from `source` (the largest that day when None)."""
+    row = await db.fetchone(
+        f"SELECT {_DIGEST_COLUMNS} FROM digests"  # noqa: S608
+        " WHERE (? IS NULL OR date = ?) AND (? IS NULL OR source = ?) AND paper_count > 0"
+        " ORDER BY date DESC, paper_count DESC, source LIMIT 1",
+        (date and date.isoformat(), date and date.isoformat(), source, source),
+    )
+    return _digest_from_row(row) if row else None
+
+
+async def digest_entries(db: Database, digest_id: int) -> list[DigestEntry]:
+    rows = await db.fetchall(
+        f"SELECT e.position, e.upvotes, e.comments, {', '.join('p.' + c.strip() for c in PAPER_COLUMNS.split(','))}"  # noqa: S608
+        " FROM digest_entries AS e JOIN papers AS p ON p.id = e.paper_id"
+        " WHERE e.digest_id = ? ORDER BY e.position",
+        (digest_id,),
+    )
+    return [DigestEntry(paper_from_row(r), r["position"], r["upvotes"], r["comments"]) for r in rows]
+
+
+async def papers_seen_before(db: Database, digest: DigestInfo) -> int:
+    """How many of a digest's papers were already listed in an earlier digest."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM digest_entries AS e JOIN papers AS p ON p.id = e.paper_id"
+        " WHERE e.digest_id = ? AND p.first_listed < ?",
+        (digest.id, digest.date.isoformat()),
+    )
+    return int(row["n"]) if row else 0

@@ -1,0 +1,63 @@
+"""The data layer's exceptions, one tree.
+
+    StorageError
+    ├── SchemaTooNew          the database was written by a newer Paperboy
+    ├── DatabaseUnavailable   locked, read-only or full disk
+    └── InputError            a digest that cannot be loaded
+        ├── UnknownFormat     nothing recognises the content
+        └── ParseError        a format recognised it but found something wrong
+
+Every message is one line meant for a user: it names the input (file), and where it applies the
+line or item and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of every error the storage layer raises on purpose."""
+
+
+class SchemaTooNew(StorageError):
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the database schema is version {found} but this Paperboy knows up to {known}; "
+            "upgrade Paperboy or use another --db"
+        )
+        self.found = found
+        self.known = known
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be written now (locked by another process, read-only, disk full)."""
+
+
+class InputError(StorageError):
+    """A digest that cannot be loaded. `where` is the file name or URL."""
+
+    def __init__(self, where: str, message: str, *, line: int | None = None, item: int | None = None,
+                 field: str | None = None) -> None:
+        self.where = where
+        self.line = line
+        self.item = item
+        self.field = field
+        self.reason = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        place = self.where
+        if self.line is not None:
+            place += f", line {self.line}"
+        if self.item is not None:
+            place += f", item {self.item}"
+        if self.field is not None:
+            place += f", field '{self.field}'"
+        return f"{place}: {self.reason}"
+
+
+class UnknownFormat(InputError):
+    pass
+
+
+class ParseError(InputError):
+    pass

@@ -1,0 +1,72 @@
+"""Text clean-up and paper identity (NOTES §1.5), shared by every parser and the loader."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
+# New-style ids (0704.0001 onwards, 4 or 5 digits after the dot) and old-style ids (hep-th/9901001).
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_ID_RE = re.compile(rf"(?<![\w.])({_NEW_ID}|{_OLD_ID})(?:v\d+)?(?![\w])")
+_ARXIV_URL = re.compile(
+    rf"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/({_NEW_ID}|{_OLD_ID})(?:v\d+)?(?:\.pdf)?",
+    re.IGNORECASE,
+)
+_HF_PAPER_URL = re.compile(rf"(?:https?://)?huggingface\.co/papers/({_NEW_ID})", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>\"'\)\]\},]+")
+_TRAILING = ".,;:!?)]}'\""
+
+
+def clean_text(text: str) -> str:
+    """Collapse white space and unescape XML/HTML entities exactly once."""
+    return _WS.sub(" ", html.unescape(text)).strip()
+
+
+def title_key(title: str) -> str:
+    """The normalised title used as identity when a paper has no arXiv id.
+
+    Case-folded, accents and punctuation removed, white space collapsed, so that
+    "FlashAttention: Fast..." and "flashattention  fast..." are the same paper.
+    """
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _WS.sub(" ", _PUNCT.sub(" ", text.casefold())).strip()
+
+
+def strip_version(arxiv_id: str) -> str:
+    return re.sub(r"v\d+$", "", arxiv_id.strip())
+
+
+def parse_arxiv_id(text: str) -> str | None:
+    """The arXiv id (without version) in a bare id, an `arXiv:` reference or an arXiv/HF URL."""
+    text = text.strip()
+    for pattern in (_ARXIV_URL, _HF_PAPER_URL):
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    candidate = text[6:] if text.lower().startswith("arxiv:") else text
+    m = ARXIV_ID_RE.fullmatch(candidate.strip())
+    return m.group(1) if m else None
+
+
+def arxiv_links(arxiv_id: str) -> dict[str, str]:
+    return {"arxiv": f"https://arxiv.org/abs/{arxiv_id}", "pdf": f"https://arxiv.org/pdf/{arxiv_id}"}
+
+
+def links_in_text(text: str) -> dict[str, str]:
+    """Code and project links mentioned in an abstract ("Code is available at https://github.com/...")."""
+    found: dict[str, str] = {}
+    for raw in _URL.findall(text):
+        url = raw.rstrip(_TRAILING)
+        low = url.lower()
+        if "github.com/" in low or "gitlab.com/" in low:
+            found.setdefault("github", url)
+        elif "huggingface.co/" in low or "arxiv.org/" in low:
+            continue
+        else:
+            found.setdefault("project", url)
+    return found

@@ -1,0 +1,66 @@
+"""The connection: pragmas, migrations recorded and refused when newer, transactions roll back."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database, migrations, split_sql
+from storage.errors import SchemaTooNew
+
+
+async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database) -> None:
+    assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+    latest = migrations()[-1][0]
+    assert await db.schema_version() == latest
+    rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+    assert [r[0] for r in rows] == [v for v, _, _ in migrations()]
+
+
+async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as first:
+        assert await first.schema_version() > 0
+    async with await Database.open(path) as second:
+        assert await second.migrate() == []
+
+
+async def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as db:
+        await db.execute(
+            "INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, 'future', 'x')")
+    with pytest.raises(SchemaTooNew, match="version 9999"):
+        await Database.open(path)
+
+
+async def test_transaction_rolls_back_on_error(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO digests(source, date, format, fetched_at, updated_at) VALUES ('s','2025-01-01','f','t','t')"
+            )
+            raise RuntimeError("boom")
+    assert (await db.fetchone("SELECT COUNT(*) FROM digests"))[0] == 0
+    # The connection is still usable afterwards.
+    assert await db.execute(
+        "INSERT INTO digests(source, date, format, fetched_at, updated_at) VALUES ('s','2025-01-01','f','t','t')"
+    ) == 1
+
+
+def test_split_sql_keeps_trigger_bodies_whole() -> None:
+    script = """-- c
+CREATE TABLE a(x);
+CREATE TRIGGER t AFTER INSERT ON a BEGIN
+  INSERT INTO a VALUES (1);
+  INSERT INTO a VALUES (2);
+END;
+"""
+    parts = split_sql(script)
+    assert len(parts) == 2
+    assert parts[1].startswith("CREATE TRIGGER") and parts[1].endswith("END;")
+    for part in parts:
+        assert sqlite3.complete_statement(part)
