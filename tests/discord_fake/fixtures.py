@@ -1,0 +1,66 @@
+"""Pytest fixtures and a runner for a real discord.py client against the fake.
+
+In a conftest: ``from tests.discord_fake.fixtures import discord_fake  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import discord
+import pytest
+
+from .patching import point_discord_py_at
+from .server import DiscordFake
+
+
+def minimal_intents() -> discord.Intents:
+    """``Intents.default()`` minus members/message_content: no privileged intents, no chunking."""
+    intents = discord.Intents.default()
+    intents.members = False
+    intents.message_content = False
+    intents.presences = False
+    return intents
+
+
+@contextlib.asynccontextmanager
+async def running_client(
+    fake: DiscordFake, client: discord.Client, *, token: str | None = None, ready_timeout: float = 5.0
+) -> AsyncIterator[discord.Client]:
+    """Start ``client`` against ``fake``, wait for ``on_ready``, and close it cleanly afterwards.
+
+    Build the client with ``guild_ready_timeout=0.05`` and :func:`minimal_intents` so READY is quick.
+    Raises whatever ``client.start`` raised if it dies before becoming ready (e.g. LoginFailure).
+    """
+    with point_discord_py_at(fake):
+        task = asyncio.create_task(client.start(token or fake.token), name="discord-client")
+        try:
+            ready = asyncio.create_task(client.wait_until_ready())
+            done, _ = await asyncio.wait({task, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+                task.result()  # re-raises the start failure
+                raise RuntimeError("discord client stopped before it was ready")
+            if ready not in done:
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+                raise TimeoutError(f"discord client not ready after {ready_timeout}s")
+            yield client
+        finally:
+            await client.close()
+            try:
+                await asyncio.wait_for(task, timeout=5.0)
+            except (asyncio.CancelledError, Exception):  # noqa: S110 - the client's own failure was surfaced above
+                pass
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[DiscordFake]:
+    """A started fake with a short interaction deadline (0.1 × 3 s = 0.3 s)."""
+    async with DiscordFake(deadline_scale=0.1) as fake:
+        yield fake
