@@ -1,0 +1,110 @@
+"""`paperboy search`: keyword search from the terminal, one query or one per line of stdin."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli.common import CliContext, add_json_flag, date_arg, positive_int, print_json
+from bot.search import QueryError, SearchFilters, SearchResult, listing_dates, mark, search
+from storage.db import Database
+
+_HELP = """\
+query language:
+  diffusion models        papers with both words (stemmed: "model" finds "models")
+  "vision transformer"    the exact phrase
+  llm -survey             exclude papers mentioning a word (or a -"phrase")
+  lora OR adapter         either word
+  quantiz*                words starting with a prefix
+  title:agent             only in titles (also title:"a phrase")
+anything else is searched as plain words. QUERY - reads one query per line from stdin.
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("search", help="keyword search over titles and abstracts",
+                       description="Search stored papers; best matches first (relevance balanced with recency).",
+                       epilog=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", metavar="QUERY", help="what to look for; - reads one query per line from stdin")
+    p.add_argument("--since", type=date_arg, help="only papers listed on or after this date")
+    p.add_argument("--until", type=date_arg, help="only papers listed on or before this date")
+    p.add_argument("--date", type=date_arg, help="only papers listed in a digest of this date")
+    p.add_argument("--source", help="only papers listed by this source (e.g. hf-daily)")
+    p.add_argument("--limit", type=positive_int, default=10, help="results per page (default 10, at most 100)")
+    p.add_argument("--cursor", help="continue from a previous page's next cursor")
+    add_json_flag(p)
+    p.set_defaults(handler=run_search)
+
+
+def result_json(text: str, result: SearchResult) -> dict[str, Any]:
+    return {
+        "query": text, "parsed": result.query, "count": result.count,
+        "count_is_lower_bound": result.count_is_lower_bound, "exact": result.exact,
+        "next_cursor": result.next_cursor,
+        "hits": [{
+            "paper_id": h.paper_id, "arxiv_id": h.arxiv_id, "title": h.title.text,
+            "title_spans": [list(s) for s in h.title.spans],
+            "dates": [d.isoformat() for d in listing_dates(h)],
+            "sources": sorted({listing.source for listing in h.listings}),
+            "score": h.score, "relevance": h.relevance,
+            "snippet": h.snippet.text, "snippet_spans": [list(s) for s in h.snippet.spans],
+            "links": h.links,
+        } for h in result.hits],
+    }
+
+
+def result_text(text: str, result: SearchResult, *, bold: bool, offset: int = 0) -> str:
+    open_, close = ("\033[1m", "\033[0m") if bold else ("**", "**")
+    if not result.hits:
+        return f"no papers match {result.query}"
+    lines = [f"{result.count_text} papers match {result.query}"]
+    for n, h in enumerate(result.hits, start=offset + 1):
+        dates = ", ".join(d.isoformat() for d in listing_dates(h)) or h.first_listed.isoformat()
+        ident = f"  arXiv {h.arxiv_id}" if h.arxiv_id else ""
+        lines.append(f"{n:>3}. {mark(h.title, open_, close)}")
+        lines.append(f"     {dates}{ident}  score {h.score:.2f}")
+        if h.snippet.text:
+            lines.append(f"     {mark(h.snippet, open_, close)}")
+        link = h.links.get("arxiv") or next(iter(h.links.values()), None)
+        if link:
+            lines.append(f"     {link}")
+    if result.next_cursor:
+        lines.append(f"more: paperboy search {_shell_quote(text)} --cursor {result.next_cursor}")
+    return "\n".join(lines)
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+async def _answer(db: Database, text: str, ctx: CliContext, filters: SearchFilters) -> bool:
+    args = ctx.args
+    try:
+        result = await search(db, text, filters, limit=args.limit, cursor=args.cursor)
+    except QueryError as exc:
+        if args.json:
+            print_json({"query": text, "error": str(exc)})
+        else:
+            print(f"paperboy: {exc}", file=sys.stderr)
+        return False
+    if args.json:
+        print_json(result_json(text, result))
+    else:
+        print(result_text(text, result, bold=sys.stdout.isatty()))
+    sys.stdout.flush()
+    return True
+
+
+async def run_search(ctx: CliContext) -> int:
+    args = ctx.args
+    filters = SearchFilters(since=args.since, until=args.until, date=args.date, source=args.source)
+    db = await ctx.db()
+    if args.query != "-":
+        return 0 if await _answer(db, args.query, ctx, filters) else 1
+    ok = True
+    for n, line in enumerate(sys.stdin):
+        if n and not args.json:
+            print()
+        ok = await _answer(db, line.rstrip("\r\n"), ctx, filters) and ok
+    return 0 if ok else 1
