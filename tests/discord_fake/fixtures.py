@@ -25,6 +25,16 @@ def minimal_intents() -> discord.Intents:
     return intents
 
 
+def skip_reidentify_delay(client: discord.Client) -> None:
+    """discord.py sleeps 5 s in ``before_identify_hook`` before every non-initial IDENTIFY
+    (after an invalid session); tests that provoke one can skip that wait."""
+
+    async def no_delay(shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+    client.before_identify_hook = no_delay  # type: ignore[method-assign]
+
+
 @contextlib.asynccontextmanager
 async def running_client(
     fake: DiscordFake, client: discord.Client, *, token: str | None = None, ready_timeout: float = 5.0

@@ -387,9 +387,7 @@ def validate_command(command: Any, prefix: tuple[str | int, ...] = ()) -> list[F
         )
     if command_length(command) > COMMAND_TOTAL:
         errors.append(
-            FieldError(
-                prefix or ("name",), "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({COMMAND_TOTAL})"
-            )
+            FieldError(prefix, "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({COMMAND_TOTAL})")
         )
     return errors
 

@@ -94,12 +94,16 @@ class Fault:
     retry_after: float = 0.05
     is_global: bool = False
     body: dict[str, Any] | None = None
+    cloudflare: bool = False  # a 429 without 'Via' and with an HTML body, like a Cloudflare ban
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.pattern)
 
     def response(self) -> web.Response:
+        if self.status == 429 and self.cloudflare:
+            html = b"<html><body>Error 1015: You are being rate limited.</body></html>"
+            return web.Response(status=429, body=html, headers={"Content-Type": "text/html", "Retry-After": "1"})
         if self.status == 429:
             body = self.body or {
                 "message": "You are being rate limited.",
@@ -293,10 +297,21 @@ class DiscordFake:
     # -- fault injection ------------------------------------------------------------------
 
     def inject_rate_limit(
-        self, pattern: str, count: int = 1, *, method: str = "*", retry_after: float = 0.05, is_global: bool = False
+        self,
+        pattern: str,
+        count: int = 1,
+        *,
+        method: str = "*",
+        retry_after: float = 0.05,
+        is_global: bool = False,
+        cloudflare: bool = False,
     ) -> Fault:
-        """The next ``count`` requests matching the glob (below /api/v10) answer 429."""
-        fault = Fault(method, pattern, 429, count, retry_after=retry_after, is_global=is_global)
+        """The next ``count`` requests matching the glob (below /api/v10) answer 429.
+
+        ``is_global`` sets ``global: true`` and ``X-RateLimit-Global``; ``cloudflare`` leaves out
+        the ``Via`` header and sends HTML, which discord.py does not retry.
+        """
+        fault = Fault(method, pattern, 429, count, retry_after=retry_after, is_global=is_global, cloudflare=cloudflare)
         self.faults.append(fault)
         return fault
 

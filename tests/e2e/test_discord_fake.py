@@ -15,8 +15,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.discord_fake import MANAGE_GUILD, DiscordFake, FakeChannel, FakeGuild, FakeUser
-from tests.discord_fake.fixtures import minimal_intents, running_client
+from tests.discord_fake import MANAGE_GUILD, DiscordFake, FakeChannel, FakeGuild, FakeUser, limits
+from tests.discord_fake.fixtures import minimal_intents, running_client, skip_reidentify_delay
 from tests.discord_fake.records import EPHEMERAL
 
 TEST_TIMEOUT = 10.0
@@ -86,6 +86,35 @@ def make_bot(deadline_s: float = 0.3) -> Harness:
     async def search_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         hits = [p for p in PAPERS if current.lower() in p]
         return [app_commands.Choice(name=p.title(), value=p) for p in hits][:25]
+
+    @tree.command(name="topic", description="Autocomplete that offers too many choices")
+    async def topic(interaction: discord.Interaction, name: str) -> None:  # pragma: no cover
+        await interaction.response.send_message(name)
+
+    @topic.autocomplete("name")
+    async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=f"topic {i}", value=f"t{i}") for i in range(26)]
+
+    @tree.command(name="report", description="Defer privately, then edit the original response")
+    async def report(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.edit_original_response(content="report ready")
+
+    @tree.command(name="eager", description="Follow up before responding (refused), then respond")
+    async def eager(interaction: discord.Interaction) -> None:
+        try:
+            await interaction.followup.send("too early")
+        except discord.HTTPException as exc:
+            harness.errors.append(exc)
+        await interaction.response.send_message("now properly")
+
+    papers = app_commands.Group(name="papers", description="Follow topics")
+
+    @papers.command(name="follow", description="Follow a topic")
+    async def follow(interaction: discord.Interaction, topic: str, daily: bool = True) -> None:
+        await interaction.response.send_message(f"following {topic} daily={daily}", ephemeral=True)
+
+    tree.add_command(papers)
 
     @tree.command(name="huge", description="Send an oversized embed")
     async def huge(interaction: discord.Interaction) -> None:
@@ -271,6 +300,56 @@ async def test_autocomplete_answered_with_choices(world: World, harness: Harness
 
 
 @bounded
+async def test_autocomplete_over_25_choices_rejected(world: World, harness: Harness) -> None:
+    handle = await world.fake.autocomplete("topic", {}, focused="name", guild=world.guild, user=world.member)
+    response = await handle.response()
+    assert response.status == 400 and response.error_code == 50035
+    assert "choices" in response.response["errors"]["data"]
+    assert handle.choices is None and not handle.acknowledged
+
+
+@bounded
+async def test_defer_then_edit_original(world: World, harness: Harness) -> None:
+    handle = await world.fake.slash("report", guild=world.guild, channel=world.channel, user=world.member)
+    assert (await handle.response()).callback_type == 5
+    original = await handle.original_response()
+    assert original.content == "report ready" and original.ephemeral
+    assert [a.kind for a in handle.attempts] == ["callback", "edit_original"]
+
+
+@bounded
+async def test_followup_before_response_is_unknown_webhook(world: World, harness: Harness) -> None:
+    handle = await world.fake.slash("eager", guild=world.guild, channel=world.channel, user=world.member)
+    await handle.wait("callback")
+    early = handle.attempts[0]
+    assert early.kind == "followup" and early.status == 404 and early.error_code == 10015
+    [exc] = harness.errors
+    assert isinstance(exc, discord.NotFound) and exc.code == 10015
+    assert handle.callback is not None and handle.callback.data["content"] == "now properly"
+
+
+@bounded
+async def test_subcommand_dispatch(world: World, harness: Harness) -> None:
+    handle = await world.fake.slash("papers follow", {"topic": "llm", "daily": False}, guild=world.guild)
+    response = await handle.response()
+    assert response.data["content"] == "following llm daily=False"
+    assert handle.payload["data"]["options"][0]["type"] == 1
+
+
+@bounded
+async def test_guild_sync_and_guild_command_dispatch(world: World, harness: Harness) -> None:
+    tree, guild = harness.bot.tree, discord.Object(world.guild.id)
+    tree.copy_global_to(guild=guild)
+    synced = await tree.sync(guild=guild)
+    stored = world.fake.registered_commands(world.guild)
+    assert {c.name for c in synced} == {c["name"] for c in stored}
+    assert all(c["guild_id"] == str(world.guild.id) for c in stored)
+    handle = await world.fake.slash("ping", guild=world.guild, user=world.member)
+    assert handle.payload["data"]["guild_id"] == str(world.guild.id)
+    assert (await handle.response()).data["content"] == "pong"
+
+
+@bounded
 async def test_slash_command_with_option(world: World, harness: Harness) -> None:
     handle = await world.fake.slash("search", {"query": "adam"}, guild=world.guild, user=world.member)
     assert (await handle.response()).data["content"] == "searching adam"
@@ -358,10 +437,13 @@ async def test_dm_to_user_with_closed_dms_is_forbidden(world: World, harness: Ha
     assert [m.content for m in fake.dms_to(world.admin)] == ["your topic matched 1 paper"]
 
 
+@pytest.mark.parametrize("is_global", [False, True], ids=["route", "global"])
 @bounded
-async def test_rate_limit_burst_is_retried_and_lands_once(world: World, harness: Harness) -> None:
+async def test_rate_limit_burst_is_retried_and_lands_once(world: World, harness: Harness, is_global: bool) -> None:
     fake = world.fake
-    fault = fake.inject_rate_limit("/channels/*/messages", count=2, method="POST", retry_after=0.05)
+    fault = fake.inject_rate_limit(
+        "/channels/*/messages", count=2, method="POST", retry_after=0.05, is_global=is_global
+    )
     channel = harness.bot.get_channel(world.channel.id)
     assert isinstance(channel, discord.TextChannel)
     await channel.send("digest")
@@ -369,6 +451,17 @@ async def test_rate_limit_burst_is_retried_and_lands_once(world: World, harness:
     assert [r.status for r in posts] == [429, 429, 200]
     assert fault.hits == 2
     assert [m.content for m in fake.messages_in(world.channel)] == ["digest"]
+
+
+@bounded
+async def test_rate_limit_without_via_is_not_retried(world: World, harness: Harness) -> None:
+    world.fake.inject_rate_limit("/channels/*/messages", method="POST", cloudflare=True)
+    channel = harness.bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.HTTPException) as info:
+        await channel.send("blocked")
+    assert info.value.status == 429  # discord.py treats a 429 without 'Via' as a Cloudflare ban
+    assert len(world.fake.requests_to("POST", "/channels/*/messages")) == 1
 
 
 @bounded
@@ -425,6 +518,22 @@ async def test_gateway_drop_then_resume(world: World, harness: Harness) -> None:
     assert fake.gateway.connects == 2
 
 
+@pytest.mark.parametrize(("op", "data", "resumes", "identifies"), [(7, None, 1, 1), (9, False, 0, 2)])
+@bounded
+async def test_gateway_reconnect_and_invalid_session(
+    world: World, harness: Harness, op: int, data: Any, resumes: int, identifies: int
+) -> None:
+    fake = world.fake
+    skip_reidentify_delay(harness.bot)
+    await fake.gateway.send_op(op, data)
+    await fake.wait_until(lambda: fake.gateway.connects == 2 and fake.gateway.connected, what="a reconnect")
+    await fake.wait_until(lambda: fake.gateway.resumes + fake.gateway.identifies == resumes + identifies)
+    assert (fake.gateway.resumes, fake.gateway.identifies) == (resumes, identifies)
+    await harness.bot.wait_until_ready()
+    handle = await fake.slash("ping", guild=world.guild, user=world.member)
+    assert (await handle.response()).ok
+
+
 @bounded
 async def test_unknown_route_is_404_and_recorded(world: World, harness: Harness) -> None:
     with pytest.raises(discord.NotFound):
@@ -458,3 +567,147 @@ async def test_fake_json_content_type_is_exact(discord_fake: DiscordFake) -> Non
         async with aiohttp.ClientSession() as session, session.get(discord_fake.api_base + "/gateway") as resp:
             assert resp.headers["Content-Type"] == "application/json"
             assert (await resp.json())["url"].startswith("ws://127.0.0.1:")
+
+
+# --- the validators on their own ------------------------------------------------------------
+
+
+def _codes(errors: list[limits.FieldError]) -> set[str]:
+    return {e.dotted for e in errors}
+
+
+def _cmd(**overrides: Any) -> dict[str, Any]:
+    return {"name": "search", "description": "Find a paper", "type": 1, **overrides}
+
+
+def _opt(name: str, **overrides: Any) -> dict[str, Any]:
+    return {"name": name, "description": "an option", "type": 3, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        (_cmd(), set()),
+        (_cmd(name="Search"), {"name"}),
+        (_cmd(name="two words"), {"name"}),
+        (_cmd(name="x" * 33), {"name"}),
+        (_cmd(name="résumé-2"), set()),
+        (_cmd(description=""), {"description"}),
+        (_cmd(description="d" * 101), {"description"}),
+        (_cmd(options=[_opt(f"o{i}") for i in range(26)]), {"options"}),
+        (
+            _cmd(options=[_opt("q", choices=[{"name": f"c{i}", "value": f"v{i}"} for i in range(26)])]),
+            {"options.0.choices"},
+        ),
+        (_cmd(options=[_opt("q", choices=[{"name": "c", "value": "v" * 101}])]), {"options.0.choices.0.value"}),
+        (_cmd(options=[_opt("a"), _opt("b", required=True)]), {"options.1.required"}),
+        (_cmd(options=[_opt("a"), _opt("a")]), {"options.1.name"}),
+        (_cmd(options=[_opt("BAD")]), {"options.0.name"}),
+        (
+            _cmd(
+                options=[
+                    _opt(
+                        f"o{i}",
+                        description="d" * 100,
+                        choices=[{"name": "n" * 100, "value": "v" * 100} for _ in range(2)],
+                    )
+                    for i in range(25)
+                ]
+            ),
+            {""},  # over 8000 characters in total: the error sits on the command itself
+        ),
+        ({"name": "Show Abstract", "type": 3, "description": ""}, set()),
+    ],
+)
+def test_command_limits(command: dict[str, Any], bad: set[str]) -> None:
+    assert _codes(limits.validate_command(command)) == bad
+
+
+def _embed(**overrides: Any) -> dict[str, Any]:
+    return {"title": "t", "description": "d", **overrides}
+
+
+@pytest.mark.parametrize(
+    ("payload", "bad"),
+    [
+        ({"content": "x" * 2000}, set()),
+        ({"content": "x" * 2001}, {"content"}),
+        ({"embeds": [_embed()] * 11}, {"embeds"}),
+        ({"embeds": [_embed(title="t" * 257)]}, {"embeds.0.title"}),
+        ({"embeds": [_embed(description="d" * 4097)]}, {"embeds.0.description"}),
+        ({"embeds": [_embed(fields=[{"name": "n", "value": "v"}] * 26)]}, {"embeds.0.fields"}),
+        ({"embeds": [_embed(fields=[{"name": "n" * 257, "value": "v"}])]}, {"embeds.0.fields.0.name"}),
+        ({"embeds": [_embed(fields=[{"name": "n", "value": "v" * 1025}])]}, {"embeds.0.fields.0.value"}),
+        ({"embeds": [_embed(footer={"text": "f" * 2049})]}, {"embeds.0.footer.text"}),
+        ({"embeds": [_embed(author={"name": "a" * 257})]}, {"embeds.0.author.name"}),
+        ({"embeds": [_embed(description="d" * 3000), _embed(description="d" * 2999)]}, {"embeds"}),  # 6001 in all
+        ({"embeds": [_embed(title="", description="d" * 3000), _embed(title="", description="d" * 3000)]}, set()),
+    ],
+)
+def test_message_limits(payload: dict[str, Any], bad: set[str]) -> None:
+    assert _codes(limits.validate_message(payload)) == bad
+
+
+def _button(custom_id: str, **overrides: Any) -> dict[str, Any]:
+    return {"type": 2, "style": 1, "label": "go", "custom_id": custom_id, **overrides}
+
+
+def _row(*components: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(components)}
+
+
+@pytest.mark.parametrize(
+    ("components", "bad"),
+    [
+        ([_row(*[_button(f"b{r}{i}") for i in range(5)]) for r in range(5)], set()),
+        ([_row(_button(f"b{r}")) for r in range(6)], {"components"}),
+        ([_row(*[_button(f"b{i}") for i in range(6)])], {"components.0.components"}),
+        ([_row(_button("x" * 101))], {"components.0.components.0.custom_id"}),
+        ([_row(_button(""))], {"components.0.components.0.custom_id"}),
+        ([_row(_button("a", label="l" * 81))], {"components.0.components.0.label"}),
+        ([_row(_button("a"), _button("a"))], {"components"}),
+        ([_row({"type": 2, "style": 5, "label": "arXiv", "url": "https://arxiv.org"})], set()),
+        ([_button("a")], {"components.0.type"}),
+    ],
+)
+def test_component_limits(components: list[dict[str, Any]], bad: set[str]) -> None:
+    assert _codes(limits.validate_message({"components": components})) == bad
+
+
+@pytest.mark.parametrize(
+    ("choices", "bad"),
+    [
+        ([{"name": "n", "value": "v"}] * 25, set()),
+        ([{"name": "n", "value": "v"}] * 26, {"data.choices"}),
+        ([{"name": "", "value": "v"}], {"data.choices.0.name"}),
+        ([{"name": "n" * 101, "value": "v"}], {"data.choices.0.name"}),
+        ([{"name": "n", "value": "v" * 101}], {"data.choices.0.value"}),
+        ([{"name": "n", "value": 3}], set()),
+    ],
+)
+def test_autocomplete_limits(choices: list[dict[str, Any]], bad: set[str]) -> None:
+    assert _codes(limits.validate_autocomplete({"choices": choices})) == bad
+
+
+@bounded
+async def test_raw_http_shapes(discord_fake: DiscordFake) -> None:
+    """Error bodies, auth, unknown routes and the token never being recorded, without discord.py."""
+    fake = discord_fake
+    guild = fake.add_guild()
+    channel = fake.add_text_channel(guild)
+    auth = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(fake.api_base + "/users/@me", headers={"Authorization": "Bot nope"}) as resp:
+            assert resp.status == 401
+        url = f"{fake.api_base}/channels/{channel.id}/messages"
+        async with session.post(url, json={"embeds": [{"title": "t" * 300}]}, headers=auth) as resp:
+            body = await resp.json()
+            assert resp.status == 400 and resp.headers["Content-Type"] == "application/json"
+            assert body["code"] == 50035
+            assert body["errors"]["embeds"]["0"]["title"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
+        async with session.post(url, json={}, headers=auth) as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == 50006
+        async with session.delete(fake.api_base + "/guilds/1/bans/2", headers=auth) as resp:
+            assert resp.status == 404
+    assert fake.unknown_requests[-1].path == "/guilds/1/bans/2"
+    assert all(fake.token not in repr(r) for r in fake.requests)
