@@ -55,10 +55,37 @@ class DiscordSettings:
 
 
 @dataclass(slots=True)
+class ScheduleSettings:
+    # How long after a server's post time a late digest is still posted, in hours (never past the
+    # end of the server's local day). After it, the day gets the no-digest note or nothing.
+    late_cutoff_hours: float = 12.0
+    # After downtime, posts missed by at most this many hours are made up; older ones are skipped.
+    grace_hours: float = 6.0
+    # A post interrupted mid-send by a crash is re-sent with the same idempotency key when the
+    # crash was at most this many seconds ago (the transport dedupes); older ones are marked unknown.
+    resend_window_seconds: int = 120
+    # Tries for a send that fails temporarily, waiting retry_base_seconds, doubling, up to retry_max_seconds.
+    retry_attempts: int = 5
+    # The first wait before a retry, in seconds.
+    retry_base_seconds: int = 60
+    # The longest wait between retries, in seconds.
+    retry_max_seconds: int = 1800
+    # Global request rate shared by every sender (Discord allows 50/s): at most burst + rate x t in t seconds.
+    rate_per_second: float = 45.0
+    # Requests that may go out at once before the rate applies.
+    burst: int = 5
+    # Posts sent at the same time at most (the rate limit still applies).
+    concurrency: int = 25
+    # How often the scheduler re-checks everything (late digests, cut-offs, changed schedules), in seconds.
+    sweep_seconds: int = 60
+
+
+@dataclass(slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @property
     def db_path(self) -> str:

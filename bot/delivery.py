@@ -41,8 +41,13 @@ class Sent:
 
 
 class Outbound(Protocol):
-    async def post(self, channel_id: str, reply: Reply) -> Sent:
-        """Post to a server channel (or thread)."""
+    async def post(self, channel_id: str, reply: Reply, *, key: str | None = None) -> Sent:
+        """Post to a server channel (or thread).
+
+        `key` (at most 25 characters) is an idempotency token: a transport that can should send it
+        so that a repeated post with the same key returns the first message instead of a duplicate
+        (Discord: `nonce` with `enforce_nonce`, honoured for a few minutes).
+        """
         ...
 
     async def start_thread(self, message: Sent, name: str) -> str:
