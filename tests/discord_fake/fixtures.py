@@ -49,24 +49,27 @@ async def running_client(
         try:
             ready = asyncio.create_task(client.wait_until_ready())
             done, _ = await asyncio.wait({task, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                ready.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ready
-                task.result()  # re-raises the start failure
-                raise RuntimeError("discord client stopped before it was ready")
             if ready not in done:
                 ready.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ready
+                if task in done:
+                    task.result()  # re-raises the start failure (LoginFailure, ConnectionClosed, ...)
+                    raise RuntimeError("discord client stopped before it was ready")
                 raise TimeoutError(f"discord client not ready after {ready_timeout}s")
             yield client
         finally:
             await client.close()
-            try:
-                await asyncio.wait_for(task, timeout=5.0)
-            except (asyncio.CancelledError, Exception):  # noqa: S110 - the client's own failure was surfaced above
-                pass
+            finished, _ = await asyncio.wait({task}, timeout=5.0)
+            if not finished:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif not task.cancelled():
+                task.exception()  # mark retrieved; re-raised below only on a clean exit
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if failure is not None:
+            raise failure
 
 
 @pytest.fixture

@@ -711,3 +711,8 @@ async def test_raw_http_shapes(discord_fake: DiscordFake) -> None:
             assert resp.status == 404
     assert fake.unknown_requests[-1].path == "/guilds/1/bans/2"
     assert all(fake.token not in repr(r) for r in fake.requests)
+
+
+async def test_network_beyond_loopback_is_refused() -> None:
+    with pytest.raises(OSError, match="loopback"):
+        await asyncio.wait_for(asyncio.open_connection("192.0.2.1", 443), timeout=2)
