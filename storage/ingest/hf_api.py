@@ -1,0 +1,158 @@
+"""Hugging Face daily-papers JSON (NOTES 1.2): `GET /api/daily_papers`, or one `GET /api/papers/{id}`.
+
+The digest date is --date, else the day the items were listed (`paper.submittedOnDailyAt`, the
+most common one; ties go to the latest), else the items' `publishedAt`. An empty list is an
+empty day (weekends): it needs --date, as nothing in it says which day it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from storage.ingest._common import clean, fail, int_or_none, iso_date, json_type, read_text, str_list
+from storage.normalize import arxiv_links, links_in_text, parse_arxiv_id, title_key
+from storage.records import PaperRecord, ParsedDigest
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from storage.ingest import ParseContext
+
+FORMAT = "hf-api"
+DEFAULT_SOURCE = "hf-daily"
+
+
+def sniff(head: str) -> bool:
+    text = head.lstrip()
+    if text.startswith("["):
+        rest = text[1:].lstrip()
+        return rest.startswith("]") or (rest.startswith("{") and '"paper"' in text[:65536]) or (
+            rest.startswith("{") and '"summary"' in text and '"upvotes"' in text)
+    if text.startswith("{"):
+        start = text[:4096]
+        return '"paper"' in start or ('"summary"' in text and '"upvotes"' in text and '"abstract"' not in start)
+    return False
+
+
+def _load(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(name, f"invalid JSON at column {exc.colno}: {exc.msg}"
+                   + (" (the file is cut off?)" if exc.pos >= len(text.rstrip()) else ""), line=exc.lineno)
+    except (ValueError, RecursionError) as exc:
+        fail(name, f"invalid JSON: {exc}")
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
+    data = _load(read_text(stream, ctx.name), ctx.name)
+    if isinstance(data, dict):
+        if "error" in data and "paper" not in data and "title" not in data:
+            fail(ctx.name, f"the API answered an error: {clean(str(data['error']))[:200]}")
+        items: list[Any] = [data]
+    elif isinstance(data, list):
+        items = data
+    else:
+        fail(ctx.name, f"expected a JSON list of daily-papers items, found {json_type(data)}")
+
+    papers: list[PaperRecord] = []
+    listed: list[dt.date] = []
+    published: list[dt.date] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items, 1):
+        record, day, pub = _item(item, index, ctx.name)
+        if day:
+            listed.append(day)
+        if pub:
+            published.append(pub)
+        key = record.arxiv_id or title_key(record.title)
+        if key in seen:
+            continue  # listed twice: keep the first position
+        seen.add(key)
+        papers.append(record)
+
+    date = ctx.date or _most_common(listed) or _most_common(published)
+    if date is None:
+        if not items:
+            fail(ctx.name, "no papers and no date: an empty list needs --date")
+        fail(ctx.name, "no date: the items have neither submittedOnDailyAt nor publishedAt; give --date")
+    yield ParsedDigest(source=ctx.source or DEFAULT_SOURCE, date=date, format=FORMAT, papers=papers)
+
+
+def _most_common(days: list[dt.date]) -> dt.date | None:
+    if not days:
+        return None
+    counts = Counter(days)
+    return max(counts, key=lambda d: (counts[d], d))
+
+
+def _text(obj: dict[str, Any], key: str, index: int, name: str, *, required: bool) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            fail(name, "missing (expected the paper's title)" if key == "title" else "missing", item=index,
+                 field=key)
+        return None
+    if not isinstance(value, str):
+        fail(name, f"expected a string, found {json_type(value)}", item=index, field=key)
+    return value
+
+
+def _item(item: Any, index: int, name: str) -> tuple[PaperRecord, dt.date | None, dt.date | None]:
+    """One item: its record, the day it was listed and its publication date."""
+    if not isinstance(item, dict):
+        fail(name, f"expected an object, found {json_type(item)}", item=index)
+    paper = item.get("paper")
+    if paper is None and ("id" in item or "authors" in item):
+        paper = item  # a bare paper object (GET /api/papers/{id})
+    if not isinstance(paper, dict):
+        fail(name, f"expected an object, found {json_type(paper)}", item=index, field="paper")
+
+    raw_title = _text(paper, "title", index, name, required=False) or _text(item, "title", index, name,
+                                                                              required=True)
+    title = clean(raw_title or "")
+    if not title:
+        fail(name, "empty (expected the paper's title)", item=index, field="title")
+    abstract = clean(_text(paper, "summary", index, name, required=False)
+                          or _text(item, "summary", index, name, required=False) or "")
+
+    raw_id = paper.get("id")
+    arxiv_id = parse_arxiv_id(raw_id) if isinstance(raw_id, str) else None
+    links: dict[str, str] = {}
+    if arxiv_id:
+        links.update(arxiv_links(arxiv_id))
+    github = paper.get("githubRepo")
+    if isinstance(github, str) and github.startswith(("http://", "https://")):
+        links["github"] = github
+    project = paper.get("projectPage")
+    if isinstance(project, str) and project.startswith(("http://", "https://")):
+        links["project"] = project
+    for kind, url in links_in_text(abstract).items():
+        links.setdefault(kind, url)
+
+    authors: list[str] = []
+    raw_authors = paper.get("authors")
+    if isinstance(raw_authors, list):
+        for author in raw_authors:
+            author_name = author.get("name") if isinstance(author, dict) else author
+            if isinstance(author_name, str) and author_name.strip():
+                authors.append(" ".join(author_name.split()))
+
+    summary = paper.get("ai_summary")
+    record = PaperRecord(
+        title=title,
+        abstract=abstract,
+        arxiv_id=arxiv_id,
+        authors=authors,
+        links=links,
+        keywords=str_list(paper.get("ai_keywords")),
+        ai_summary=clean(summary) if isinstance(summary, str) and summary.strip() else None,
+        published=iso_date(paper.get("publishedAt")) or iso_date(item.get("publishedAt")),
+        upvotes=int_or_none(paper.get("upvotes")),
+        comments=int_or_none(item.get("numComments")),
+    )
+    listed = iso_date(paper.get("submittedOnDailyAt"))
+    return record, listed, iso_date(item.get("publishedAt")) or record.published
