@@ -1,0 +1,273 @@
+"""Fuzzy title look-up: accuracy on noisy titles and latency, against brute-force rapidfuzz.
+
+The 144 real titles of the sample digest are hidden among the synthetic corpus (whose titles
+recombine pieces of the same titles, so distractors are adversarially close) and looked up
+from noisy versions: typos, missing words, reordered words, fragments, case and punctuation,
+the short name before the colon, LaTeX written differently. Each size reports top-1 / top-5,
+p50 / p95 latency in-process after start-up, start-up time and the index's memory; the
+baselines are `rapidfuzz.process.extract` over every title with WRatio and token_set_ratio
+(on an evenly spaced subset of the queries: they take ~0.5 s each at 100k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import re
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.common import Row
+
+# The shared bench modules are imported where used, so that the tests can use `noisy_queries`
+# on their own.
+
+NAME = "fuzzy"
+DESCRIPTION = "fuzzy title look-up (paperboy paper): accuracy on noisy titles, latency, start-up, memory"
+
+_GREEK_LATEX = {"Δ": "\\Delta", "π": "\\pi"}
+_GREEK_PLAIN = {"Δ": "Delta", "π": "pi"}
+
+
+@dataclass(frozen=True, slots=True)
+class NoisyQuery:
+    kind: str
+    query: str
+    title: str  # the real title it should find
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    edit = rng.choice(("swap", "drop", "double", "replace"))
+    if edit == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if edit == "drop":
+        return word[:i] + word[i + 1:]
+    if edit == "double":
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + rng.choice("aeiourstnl") + word[i + 1:]
+
+
+def _short_name(title: str) -> str | None:
+    name, colon, _ = title.partition(":")
+    return name.strip() if colon and len(name.split()) <= 2 else None
+
+
+def noisy_queries(titles: Sequence[str], seed: int = 7) -> list[NoisyQuery]:
+    """Deterministic noisy versions of each title, one per kind that applies."""
+    found: list[NoisyQuery] = []
+    for n, title in enumerate(titles):
+        rng = random.Random(f"{seed}:{title}")
+        words = title.split()
+
+        def add(kind: str, query: str, title: str = title) -> None:
+            found.append(NoisyQuery(kind, query, title))
+
+        long_words = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+        typo_words = list(words)
+        for i in rng.sample(long_words, min(2, len(long_words))):
+            typo_words[i] = _typo(words[i], rng)
+        add("typo", " ".join(typo_words))
+        if len(words) >= 4:
+            drop = set(rng.sample(range(len(words)), max(1, len(words) // 4)))
+            add("missing words", " ".join(w for i, w in enumerate(words) if i not in drop))
+        name, colon, rest = title.partition(": ")
+        if colon:
+            add("reordered", f"{rest} {name}")
+        elif len(words) >= 4:
+            i = rng.randrange(len(words) - 1)
+            swapped = list(words)
+            swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+            add("reordered", " ".join(swapped))
+        if len(words) >= 6:
+            if n % 2:
+                start = max(0, len(words) // 2 - 3)
+                add("fragment", " ".join(words[start:start + 6]))
+            else:
+                add("fragment", " ".join(words[:max(4, len(words) * 3 // 5)]))
+        add("case/punctuation", re.sub(r"[^\w\s$\\]", " ", title).lower())
+        short = _short_name(title)
+        if short:
+            add("short name", short)
+        if any(ch in title for ch in _GREEK_LATEX):
+            for table in (_GREEK_LATEX, _GREEK_PLAIN):
+                text = title
+                for ch, spelled in table.items():
+                    text = text.replace(f"${ch}$", f"${spelled}$" if table is _GREEK_LATEX else spelled)
+                add("latex", text)
+    return found
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+def _ingest_ready() -> bool:
+    try:
+        from storage.ingest import format_names
+        return bool(format_names())
+    except ImportError:
+        return False
+
+
+def database_for(size: int, seed: int) -> Path:
+    """A database of `size` synthetic papers plus the sample digest: the shared bench corpus
+    when the parsers exist, else one loaded here straight through the Loader."""
+    from bench.common import OUT, remove_database
+
+    if size and _ingest_ready():
+        from bench.corpus import ensure_database
+        return ensure_database(size, seed)
+    path = OUT / f"fuzzy-{size}-s{seed}.db"
+    if not path.exists():
+        building = OUT / f"building-{path.name}"
+        remove_database(building)
+        asyncio.run(_load_fallback(building, size, seed))
+        os.replace(building, path)
+    return path
+
+
+async def _load_fallback(path: Path, size: int, seed: int) -> None:
+    from bench.common import SAMPLE_DATE
+    from bench.corpus import generate, sample_titles
+    from storage.db import Database
+    from storage.loader import Loader
+    from storage.records import PaperRecord, ParsedDigest
+
+    async with await Database.open(path) as db:
+        loader = Loader(db)
+        batch: list[PaperRecord] = []
+        day: dt.date | None = None
+        for record in generate(size, seed):
+            created = dt.datetime.strptime(record["versions"][0]["created"], "%a, %d %b %Y %H:%M:%S GMT").date()
+            if day is not None and (created != day or len(batch) >= 5000) and batch:
+                await loader.load(ParsedDigest("arxiv-synthetic", day, "arxiv-snapshot", batch, complete=False))
+                batch = []
+            day = created
+            batch.append(PaperRecord(title=" ".join(record["title"].split()), abstract="", arxiv_id=record["id"],
+                                     published=created))
+        if batch and day is not None:
+            await loader.load(ParsedDigest("arxiv-synthetic", day, "arxiv-snapshot", batch, complete=False))
+        papers = [PaperRecord(title=t, abstract="") for t in sample_titles()]
+        await loader.load(ParsedDigest("hf-daily", dt.date.fromisoformat(SAMPLE_DATE), "hf-page", papers))
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+@dataclass(slots=True)
+class _Score:
+    top1: int = 0
+    top5: int = 0
+    total: int = 0
+
+    def add(self, ranked: Sequence[int], targets: set[int]) -> None:
+        self.total += 1
+        self.top1 += bool(ranked[:1]) and ranked[0] in targets
+        self.top5 += any(r in targets for r in ranked[:5])
+
+    def values(self) -> dict[str, Any]:
+        return {"queries": self.total, "top1_%": 100.0 * self.top1 / max(self.total, 1),
+                "top5_%": 100.0 * self.top5 / max(self.total, 1)}
+
+
+async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_every: int) -> list[Row]:
+    from rapidfuzz import fuzz, process, utils
+
+    from bench.common import Row
+    from bench.corpus import sample_titles
+    from bot.lookup import LookupService
+    from storage.db import Database
+    from storage.titles.sync import paper_ids_for_titles
+
+    label = f"{size:,} distractors"
+    async with await Database.open(path) as db:
+        rss = _rss_mb()
+        start = time.perf_counter()
+        service = LookupService(db)
+        await service.start()
+        startup = time.perf_counter() - start
+        index_mb = service.sync.index.memory_bytes() / 1e6
+        rss_delta = _rss_mb() - rss
+        targets = await paper_ids_for_titles(db, sample_titles())
+        ours, by_kind, times = _Score(), {}, []
+        ranked_ours: list[list[int]] = []
+        for q in queries:
+            t0 = time.perf_counter()
+            hits = await service.lookup(q.query, 5)
+            times.append((time.perf_counter() - t0) * 1000)
+            ranked = [h.paper_id for h in hits]
+            ranked_ours.append(ranked)
+            ours.add(ranked, targets[q.title])
+            by_kind.setdefault(q.kind, _Score()).add(ranked, targets[q.title])
+        rows = [Row(NAME, f"paperboy paper, {label}", {
+            **ours.values(), "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95), "startup_s": startup,
+            "index_mb": index_mb, "rss_delta_mb": rss_delta})]
+        rows += [Row(NAME, f"  {kind}", s.values()) for kind, s in sorted(by_kind.items())]
+        index = service.sync.index
+        ids = list(range(1, index.last_id + 1))
+        titles = [index.title(i) or "" for i in ids]
+        subset = list(range(0, len(queries), baseline_every))
+        same = _Score()
+        for i in subset:
+            same.add(ranked_ours[i], targets[queries[i].title])
+        rows.append(Row(NAME, "  paperboy paper, baseline subset", {**same.values()}))
+        ours_p95 = _pct(times, 95)
+        scorers: list[tuple[str, Callable[..., float]]] = [("WRatio", fuzz.WRatio),
+                                                           ("token_set_ratio", fuzz.token_set_ratio)]
+        for name, scorer in scorers:
+            score, btimes = _Score(), []
+            for i in subset:
+                q = queries[i]
+                t0 = time.perf_counter()
+                found = process.extract(q.query, titles, scorer=scorer, processor=utils.default_process, limit=5)
+                btimes.append((time.perf_counter() - t0) * 1000)
+                score.add([ids[k] for _, _, k in found], targets[q.title])
+            p95 = _pct(btimes, 95)
+            rows.append(Row(NAME, f"  brute-force {name}, baseline subset", {
+                **score.values(), "p50_ms": _pct(btimes, 50), "p95_ms": p95,
+                "p95_vs_paperboy": f"{p95 / ours_p95:,.0f}x slower" if ours_p95 else None}))
+        return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(sizes=[100_000])
+    parser.add_argument("--baseline-every", type=int, default=8, metavar="K",
+                        help="run the brute-force baselines on every K-th query (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    from bench.corpus import sample_titles
+
+    queries = noisy_queries(sample_titles())
+    rows: list[Row] = []
+    for size in [0, *args.sizes]:
+        path = database_for(size, args.seed)
+        rows += asyncio.run(_measure(path, size, queries, max(1, args.baseline_every)))
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bench.common import format_table
+
+    ns = argparse.Namespace(seed=20250909, sizes=[int(s) for s in sys.argv[1:]] or [100_000],
+                           baseline_every=int(os.environ.get("FUZZY_BASELINE_EVERY", "8")))
+    print(format_table(run(ns)))

@@ -1,0 +1,62 @@
+"""`paperboy paper QUERY`: find a paper from its title as remembered (typos, fragments, short name)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli.common import CliContext, CliError, add_json_flag, positive_int, print_json
+from bot.lookup import LookupHit, LookupService
+
+MAX_LIMIT = 100
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "paper", help="find a paper by its (misremembered) title, short name, arXiv id or URL",
+        description="Find papers whose title resembles QUERY: typos, missing or reordered words, a fragment, "
+                    "the short name before the colon, or an arXiv id/URL. QUERY '-' reads one query per line "
+                    "from standard input.")
+    p.add_argument("query", metavar="QUERY", help="what you remember of the title ('-': one query per line on stdin)")
+    p.add_argument("--limit", type=positive_int, default=5, help="at most this many papers (default: 5)")
+    add_json_flag(p)
+    p.set_defaults(handler=run_paper)
+
+
+def hit_json(hit: LookupHit) -> dict[str, Any]:
+    return {"paper_id": hit.paper_id, "title": hit.title, "arxiv_id": hit.arxiv_id, "value": hit.value,
+            "published": hit.published, "first_listed": hit.first_listed, "score": round(hit.score, 1)}
+
+
+def _print_hits(query: str, hits: list[LookupHit], *, header: bool) -> None:
+    if header:
+        print(f"== {query}")
+    if not hits:
+        print(f"no paper resembles '{query}'")
+    for hit in hits:
+        ref = hit.arxiv_id or f"id:{hit.paper_id}"
+        listed = hit.first_listed.isoformat() if hit.first_listed else "-"
+        print(f"{hit.score:5.1f}  {hit.title}  [{ref}, listed {listed}]")
+
+
+async def run_paper(ctx: CliContext) -> int:
+    args = ctx.args
+    if args.limit > MAX_LIMIT:
+        raise CliError(f"--limit must be at most {MAX_LIMIT}, got {args.limit}")
+    service = LookupService(await ctx.db())
+    await service.start()
+    batch = args.query == "-"
+    if not batch and not args.query.strip():
+        raise CliError("QUERY is empty: give part of a title, a short name, or an arXiv id")
+    queries = (line.rstrip("\r\n") for line in sys.stdin) if batch else iter([args.query])
+    found_any = False
+    for query in queries:
+        hits = await service.lookup(query, args.limit)
+        found_any = found_any or bool(hits)
+        if args.json:
+            print_json({"query": query, "hits": [hit_json(h) for h in hits]})
+        else:
+            _print_hits(query, hits, header=batch)
+        sys.stdout.flush()
+    return 0 if found_any or batch else 1

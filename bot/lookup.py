@@ -1,0 +1,116 @@
+"""Finding a paper from a title typed from memory: "where is that FlashAttention paper?".
+
+Typos, missing or reordered words, fragments, LaTeX written any way and the short name before
+the colon all work (storage.titles does the matching); an arXiv id or URL is an exact hit. The
+autocomplete mode returns Discord-sized choices whose values name the paper exactly and resolve
+back to it with `resolve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
+from storage import papers as paper_repo
+from storage.db import Database
+from storage.normalize import parse_arxiv_id
+from storage.records import LoadResult, StoredPaper
+from storage.titles import TitleIndexSync
+from storage.titles.sync import paper_dates
+
+MAX_QUERY = 300  # longer input is cut: no title is that long, and scoring cost grows with length
+_PAPER_ID = re.compile(r"^id:(\d{1,18})$")
+
+
+@dataclass(frozen=True, slots=True)
+class LookupHit:
+    paper_id: int
+    title: str
+    arxiv_id: str | None
+    published: dt.date | None
+    first_listed: dt.date | None
+    score: float  # 0..100; 100 for an exact arXiv id
+
+    @property
+    def value(self) -> str:
+        """The paper's exact reference: "arxiv:2401.15024", or "id:12345" without an arXiv id."""
+        return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"id:{self.paper_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One autocomplete choice: `name` shown (≤ 100 chars), `value` sent back (≤ 100 chars)."""
+
+    name: str
+    value: str
+
+
+class LookupService:
+    """Title look-up over the archive. Call `start()` once; look-ups may then run concurrently."""
+
+    def __init__(self, db: Database, sync: TitleIndexSync | None = None) -> None:
+        self.db = db
+        self.sync = sync or TitleIndexSync(db)
+        self._dirty = True
+
+    async def start(self) -> None:
+        await self.sync.build()
+        self._dirty = False
+
+    async def after_load(self, conn: aiosqlite.Connection, result: LoadResult) -> None:
+        """A `Loader` hook: note that papers changed; the index catches up before the next look-up
+        (not here: the load's transaction may still roll back)."""
+        if not result.unchanged:
+            self._dirty = True
+
+    async def _refresh(self) -> None:
+        # Polling is cheap (two indexed MAX queries) and also sees loads made by other processes.
+        self._dirty = False
+        await self.sync.refresh()
+
+    async def lookup(self, query: str, limit: int = 5) -> list[LookupHit]:
+        """The best `limit` papers for `query`, best first (empty when nothing resembles it)."""
+        return await self._find(query, limit, prefix=False)
+
+    async def autocomplete(self, query: str) -> list[Choice]:
+        """At most 25 choices for what has been typed so far (the last word may be unfinished)."""
+        hits = await self._find(query, AUTOCOMPLETE_CHOICES, prefix=True)
+        return [Choice(choice_name(h), h.value) for h in hits if len(h.value) <= CHOICE_VALUE]
+
+    async def resolve(self, value: str) -> StoredPaper | None:
+        """The paper a choice value (or an arXiv id or URL) names."""
+        value = value.strip()
+        m = _PAPER_ID.match(value)
+        if m:
+            return await paper_repo.get_paper(self.db, int(m.group(1)))
+        arxiv_id = parse_arxiv_id(value)
+        return await paper_repo.get_by_arxiv_id(self.db, arxiv_id) if arxiv_id else None
+
+    async def _find(self, query: str, limit: int, *, prefix: bool) -> list[LookupHit]:
+        query = clean_user_text(query).strip()[:MAX_QUERY]
+        if not query or limit < 1:
+            return []
+        exact = await self.resolve(query)
+        if exact is not None:
+            dates = await paper_dates(self.db, [exact.id])
+            return [LookupHit(exact.id, exact.title, exact.arxiv_id, exact.published,
+                              dates.get(exact.id, (None, None))[1], 100.0)]
+        await self._refresh()
+        index = self.sync.index
+        matches = await asyncio.to_thread(index.search, query, limit, prefix=prefix)
+        papers = {p.id: p for p in await paper_repo.get_papers(self.db, [m.paper_id for m in matches])}
+        return [LookupHit(m.paper_id, p.title, p.arxiv_id, p.published, m.first_listed, m.score)
+                for m in matches if (p := papers.get(m.paper_id)) is not None]
+
+
+def choice_name(hit: LookupHit) -> str:
+    """The title, cut on a word boundary with an ellipsis so that the name and its id fit 100 chars."""
+    suffix = f" ({hit.arxiv_id})" if hit.arxiv_id else (
+        f" ({hit.first_listed.isoformat()})" if hit.first_listed else "")
+    title = " ".join(clean_user_text(hit.title).split()) or "(untitled)"
+    return truncate(title, CHOICE_NAME - len(suffix)) + suffix

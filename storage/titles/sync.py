@@ -1,0 +1,123 @@
+"""Keeping a `TitleIndex` in step with the archive: one streaming build, then cheap polls.
+
+New papers are found by id above the highest id indexed; changed titles and deleted papers
+through `title_changes`, which triggers fill (migration 0003). Polling rather than a loader hook
+means a load by another process (`paperboy ingest` while the bot runs) is seen too, and nothing
+is indexed from a transaction that later rolls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from storage.db import Database
+from storage.titles.index import TitleIndex, TitleRow
+
+BUILD_CHUNK = 50_000
+KEEP_CHANGES = 100_000  # log rows kept; an index further behind than that rebuilds
+
+
+def _row(row: sqlite3.Row) -> TitleRow:
+    listed = row["first_listed"]
+    return TitleRow(int(row["id"]), row["title"], dt.date.fromisoformat(listed) if listed else None)
+
+
+async def _last_change(db: Database) -> int:
+    row = await db.fetchone("SELECT COALESCE(MAX(seq), 0) FROM title_changes")
+    return int(row[0]) if row else 0
+
+
+class TitleIndexSync:
+    """Owns one index and the position in the archive it reflects. Use from one event loop."""
+
+    def __init__(self, db: Database, index: TitleIndex | None = None) -> None:
+        self.db = db
+        self.index = index or TitleIndex()
+        self.last_change = 0
+        self._lock = asyncio.Lock()
+
+    async def build(self) -> int:
+        """Index every paper not yet indexed; returns how many were added."""
+        async with self._lock:
+            if self.index.last_id == 0:
+                self.last_change = await _last_change(self.db)
+            return await self._add_new()
+
+    async def refresh(self) -> int:
+        """Catch up with loads since the last call; returns the papers (re)indexed or removed."""
+        async with self._lock:
+            return await self._apply_changes() + await self._add_new()
+
+    async def _add_new(self) -> int:
+        added = 0
+        while True:
+            rows = await self.db.fetchall(
+                "SELECT id, title, first_listed FROM papers WHERE id > ? ORDER BY id LIMIT ?",
+                (self.index.last_id, BUILD_CHUNK))
+            if not rows:
+                return added
+            batch = [_row(r) for r in rows]
+            # A big chunk is tokenised off the event loop; a handful of new papers is not worth a hop.
+            if len(batch) > 200:
+                added += await asyncio.to_thread(self.index.add, batch)
+            else:
+                added += self.index.add(batch)
+
+    async def _apply_changes(self) -> int:
+        rows = await self.db.fetchall(
+            "SELECT seq, paper_id FROM title_changes WHERE seq > ? ORDER BY seq", (self.last_change,))
+        if not rows:
+            return 0
+        first = int(rows[0]["seq"])
+        if self.last_change and first > self.last_change + 1 and await self._log_pruned_past_us():
+            self.index = TitleIndex()  # the log no longer reaches back to us: start again
+            self.last_change = int(rows[-1]["seq"])
+            return await self._add_new()
+        self.last_change = int(rows[-1]["seq"])
+        ids = sorted({int(r["paper_id"]) for r in rows if int(r["paper_id"]) <= self.index.last_id})
+        current = await _rows_by_id(self.db, ids)
+        found = {r.paper_id for r in current}
+        self.index.remove(i for i in ids if i not in found)
+        self.index.add(current)
+        await self.db.execute("DELETE FROM title_changes WHERE seq <= ?", (self.last_change - KEEP_CHANGES,))
+        return len(ids)
+
+    async def _log_pruned_past_us(self) -> bool:
+        row = await self.db.fetchone("SELECT COALESCE(MIN(seq), 0) FROM title_changes")
+        return row is not None and int(row[0]) > self.last_change + 1
+
+
+async def _rows_by_id(db: Database, ids: Sequence[int]) -> list[TitleRow]:
+    if not ids:
+        return []
+    rows = await db.fetchall(
+        "SELECT id, title, first_listed FROM papers WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(list(ids)),))
+    return [_row(r) for r in rows]
+
+
+async def paper_dates(db: Database, paper_ids: Sequence[int]) -> dict[int, tuple[dt.date | None, dt.date]]:
+    """(published, first_listed) of each paper asked for."""
+    rows = await db.fetchall(
+        "SELECT id, published, first_listed FROM papers WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(paper_ids)),))
+    return {int(r["id"]): (dt.date.fromisoformat(r["published"]) if r["published"] else None,
+                           dt.date.fromisoformat(r["first_listed"])) for r in rows}
+
+
+async def paper_ids_for_titles(db: Database, titles: Sequence[str]) -> dict[str, set[int]]:
+    """The papers stored under each title (same normalised title), e.g. to check look-up results."""
+    from storage.normalize import title_key
+
+    keys = {title: title_key(title) for title in titles}
+    rows = await db.fetchall(
+        "SELECT p.id, p.title_key FROM json_each(?) AS k JOIN papers AS p ON p.title_key = k.value",
+        (json.dumps(sorted(set(keys.values()))),))
+    by_key: dict[str, set[int]] = {}
+    for r in rows:
+        by_key.setdefault(r["title_key"], set()).add(int(r["id"]))
+    return {title: by_key.get(key, set()) for title, key in keys.items()}

@@ -1,0 +1,134 @@
+"""The look-up service and `paperboy paper`: ids and URLs, autocomplete limits, loads, odd input."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from bot.cli.common import CliContext, CliError
+from bot.cli.lookup import run_paper
+from bot.config import Settings
+from bot.lookup import LookupService
+from storage.db import Database
+from storage.loader import Loader
+from storage.records import PaperRecord, ParsedDigest
+from tests.storage.test_title_index import sample_titles
+
+DAY = dt.date(2025, 9, 9)
+LONG = ("An Extremely Long Title About Efficient Sparse Mixture-of-Experts Inference On Commodity Hardware "
+        "With Speculative Decoding And Quantisation For Everyone")
+
+
+async def load_sample(db: Database, loader: Loader | None = None) -> None:
+    papers = [PaperRecord(t, "") for t in sample_titles()]
+    papers.append(PaperRecord("SliceGPT: Compress Large Language Models by Deleting Rows and Columns", "",
+                              arxiv_id="2401.15024"))
+    papers.append(PaperRecord(LONG, "", arxiv_id="2409.00001"))
+    await (loader or Loader(db)).load(ParsedDigest("hf-daily", DAY, "hf-page", papers))
+
+
+@pytest.fixture
+async def service(db: Database) -> LookupService:
+    await load_sample(db)
+    svc = LookupService(db)
+    await svc.start()
+    return svc
+
+
+@pytest.mark.parametrize("query", ["2401.15024", "arXiv:2401.15024v2", "https://arxiv.org/abs/2401.15024v3",
+                                   "https://arxiv.org/pdf/2401.15024.pdf", "https://huggingface.co/papers/2401.15024"])
+async def test_arxiv_id_or_url_is_an_exact_hit(service: LookupService, query: str) -> None:
+    hits = await service.lookup(query)
+    assert [(h.arxiv_id, h.score) for h in hits] == [("2401.15024", 100.0)]
+    assert hits[0].first_listed == DAY
+
+
+async def test_unknown_arxiv_id_finds_nothing(service: LookupService) -> None:
+    assert await service.lookup("2101.99999") == []
+
+
+async def test_hits_carry_title_id_dates_and_score(service: LookupService) -> None:
+    hits = await service.lookup("flashatention fast memory efficent exact", 3)
+    assert hits[0].title.startswith("FlashAttention:")
+    assert hits[0].arxiv_id is None and hits[0].value == f"id:{hits[0].paper_id}"
+    assert hits[0].first_listed == DAY and 0 < hits[0].score <= 100
+
+
+@pytest.mark.parametrize("typed", ["s", "sl", "slic", "efficient", "diffusion models", "lo", "an extremely long"])
+async def test_autocomplete_fits_discord_and_resolves_back(service: LookupService, typed: str) -> None:
+    choices = await service.autocomplete(typed)
+    assert len(choices) <= 25
+    for choice in choices:
+        assert 0 < len(choice.name) <= 100 and 0 < len(choice.value) <= 100
+        paper = await service.resolve(choice.value)
+        assert paper is not None and choice.name.startswith(paper.title[:20])
+
+
+async def test_autocomplete_truncates_long_titles_on_a_word_with_an_ellipsis(service: LookupService) -> None:
+    choices = await service.autocomplete("extremely long title efficient sparse")
+    first = choices[0]
+    assert first.value == "arxiv:2409.00001"
+    assert first.name.endswith("… (2409.00001)") and len(first.name) <= 100
+    assert LONG.startswith(first.name.removesuffix("… (2409.00001)"))
+    assert first.name.removesuffix("… (2409.00001)").split()[-1] in LONG.split()  # a whole word
+
+
+async def test_autocomplete_completes_the_word_being_typed(service: LookupService) -> None:
+    choices = await service.autocomplete("squeezel")
+    assert choices and choices[0].name.startswith("SqueezeLLM")
+
+
+async def test_new_papers_are_found_after_a_load(db: Database) -> None:
+    svc = LookupService(db)
+    loader = Loader(db, after_load=[svc.after_load])
+    await load_sample(db, loader)
+    await svc.start()
+    assert not any(h.title.startswith("Hyena") for h in await svc.lookup("Hyena Hierarchy"))
+    await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        PaperRecord("Hyena Hierarchy: Towards Larger Convolutional Language Models", "", arxiv_id="2302.10866")]))
+    hits = await svc.lookup("hyena hierachy")
+    assert hits[0].arxiv_id == "2302.10866"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "🙂", "مرحبا بالعالم", "x" * 100_000, "\u202e\x00", "id:", "id:99999999",
+                                   "arxiv:", "the of and"])
+async def test_odd_queries_answer_without_crashing(service: LookupService, query: str) -> None:
+    assert len(await service.lookup(query)) <= 5
+    assert len(await service.autocomplete(query)) <= 25
+
+
+def _ctx(db: Database, query: str, *, json_out: bool, limit: int = 2) -> CliContext:
+    ctx = CliContext(settings=Settings(), args=argparse.Namespace(query=query, limit=limit, json=json_out))
+    ctx._db = db
+    return ctx
+
+
+async def test_cli_reads_queries_from_stdin_and_answers_each_as_a_json_line(
+        service: LookupService, db: Database, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("SliceGPT\n\ndKV Cache\n2401.15024\n🙂\n"))
+    assert await run_paper(_ctx(db, "-", json_out=True)) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["query"] for line in lines] == ["SliceGPT", "", "dKV Cache", "2401.15024", "🙂"]
+    assert lines[0]["hits"][0]["title"].startswith("SliceGPT") and lines[1]["hits"] == []
+    assert lines[2]["hits"][0]["title"].startswith("dKV-Cache")
+    assert lines[3]["hits"][0] | {"paper_id": 0} == {
+        "paper_id": 0, "title": "SliceGPT: Compress Large Language Models by Deleting Rows and Columns",
+        "arxiv_id": "2401.15024", "value": "arxiv:2401.15024", "published": None, "first_listed": "2025-09-09",
+        "score": 100.0}
+    assert all(len(line["hits"]) <= 2 for line in lines)
+
+
+async def test_cli_text_output_and_errors(service: LookupService, db: Database,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run_paper(_ctx(db, "Quamba 2", json_out=False)) == 0
+    assert "Quamba2:" in capsys.readouterr().out.splitlines()[0]
+    assert await run_paper(_ctx(db, "zzzzqqq", json_out=False)) == 1
+    with pytest.raises(CliError, match="QUERY is empty"):
+        await run_paper(_ctx(db, "  ", json_out=False))
+    with pytest.raises(CliError, match="--limit"):
+        await run_paper(_ctx(db, "x", json_out=False, limit=1000))

@@ -1,0 +1,136 @@
+"""The title index: each kind of noise finds the paper, and the index follows loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bench.fuzzy import noisy_queries
+from storage.db import Database
+from storage.loader import Loader
+from storage.records import PaperRecord, ParsedDigest
+from storage.titles import TitleIndexSync
+from storage.titles.index import TitleIndex, TitleRow
+from storage.titles.text import compact, index_terms, plain
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+DAY = dt.date(2025, 9, 9)
+
+
+def sample_titles() -> list[str]:
+    """The 144 titles of the sample page: after the date line, titles and abstracts alternate."""
+    text = (FIXTURES / "hf-daily-papers-page-sep-9.txt").read_text(encoding="utf-8")
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    body = paragraphs[paragraphs.index("Sep 9") + 1:]
+    return body[0::2]
+
+
+@pytest.fixture(scope="module")
+def sample_index() -> TitleIndex:
+    index = TitleIndex()
+    index.add(TitleRow(i + 1, t, DAY) for i, t in enumerate(sample_titles()))
+    return index
+
+
+def test_sample_has_144_titles() -> None:
+    assert len(sample_titles()) == 144
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("$Δ$-DiT", "delta dit"), ("$\\Delta$-DiT", "delta dit"), ("Delta-DiT", "delta dit"),
+    ("PanGu-$π$", "pangu pi"), ("Ünïcödé  Naïve", "unicode naive"), ("$\\mathcal{O}(n)$ Attention", "o n attention"),
+])
+def test_latex_greek_and_accents_fold_to_the_same_words(text: str, expected: str) -> None:
+    assert plain(text) == expected
+
+
+def test_short_name_and_hyphenated_words_are_indexed_joined() -> None:
+    terms = index_terms("dKV-Cache: The Cache for Diffusion Language Models")
+    assert {"dkv", "cache", "dkvcache", "diffusion"} <= terms
+    assert "the" not in terms and "for" not in terms
+    assert compact("$\\Delta$-DiT") == compact("Δ DiT") == "deltadit"
+
+
+KINDS = sorted({q.kind for q in noisy_queries(sample_titles())})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_noisy_title_finds_its_paper_first(sample_index: TitleIndex, kind: str) -> None:
+    titles = sample_titles()
+    misses = []
+    for q in noisy_queries(titles):
+        if q.kind != kind:
+            continue
+        found = sample_index.search(q.query, 1)
+        if not found or found[0].paper_id != titles.index(q.title) + 1:
+            misses.append((q.query, found[0].title if found else None))
+    assert misses == []
+
+
+@pytest.mark.parametrize("query, title_start", [
+    ("SliceGPT", "SliceGPT:"), ("slicegtp", "SliceGPT:"), ("dKV-Cache", "dKV-Cache:"), ("dkv cache", "dKV-Cache:"),
+    ("Quamba2", "Quamba2:"), ("quamba 2", "Quamba2:"), ("Delta-DiT", "$Δ$-DiT"), ("$\\Delta$-DiT", "$Δ$-DiT"),
+    ("flash atention io awareness", "FlashAttention:"), ("FLASHATTENTION", "FlashAttention:"),
+])
+def test_short_names_typed_any_which_way(sample_index: TitleIndex, query: str, title_start: str) -> None:
+    found = sample_index.search(query, 3)
+    assert found and found[0].title.startswith(title_start)
+
+
+def test_scores_are_ordered_and_bounded(sample_index: TitleIndex) -> None:
+    found = sample_index.search("efficient diffusion transformers", 10)
+    assert len(found) == 10
+    scores = [m.score for m in found]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s <= 100 for s in scores)
+
+
+def test_same_title_twice_prefers_the_newest_listing() -> None:
+    index = TitleIndex()
+    index.add([TitleRow(1, "SliceGPT: An Old Paper", dt.date(2020, 1, 1)),
+               TitleRow(2, "SliceGPT: A New Paper", dt.date(2025, 1, 1))])
+    assert [m.paper_id for m in index.search("SliceGPT", 2)] == [2, 1]
+
+
+def test_prefix_mode_completes_the_last_word(sample_index: TitleIndex) -> None:
+    found = sample_index.search("squeezel", 1, prefix=True)
+    assert found and found[0].title.startswith("SqueezeLLM")
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the of and", "🙂🙂🙂", "مرحبا بالعالم", "x" * 100_000,
+                                   "word " * 5000, "\x00\u202e", "$$$\\\\{}"])
+def test_odd_queries_do_not_crash(sample_index: TitleIndex, query: str) -> None:
+    found = sample_index.search(query, 5)
+    assert len(found) <= 5
+
+
+def test_changed_and_removed_titles() -> None:
+    index = TitleIndex()
+    index.add([TitleRow(1, "Granite Embedding R2 Models", DAY), TitleRow(2, "Query Rewriting via LLMs", DAY)])
+    index.add([TitleRow(1, "Completely Different Words", DAY)])
+    assert index.search("Completely Different", 1)[0].paper_id == 1
+    assert all(m.paper_id != 1 or m.score < 50 for m in index.search("Granite Embedding", 1))
+    index.remove([2])
+    assert index.search("Query Rewriting via LLMs", 1) == []
+    assert len(index) == 1
+
+
+async def test_sync_follows_loads_changes_and_deletions(db: Database) -> None:
+    loader = Loader(db)
+    sync = TitleIndexSync(db)
+    await loader.load(ParsedDigest("hf-daily", DAY, "hf-page", [PaperRecord("SliceGPT: Compress Models", "")]))
+    assert await sync.build() == 1
+    assert await sync.refresh() == 0
+    await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        PaperRecord("Quamba2: A Robust Quantization Framework", "", arxiv_id="2503.22879"),
+        PaperRecord("SliceGPT: Compress Large Language Models", "", arxiv_id="2401.15024"),
+    ]))
+    await sync.refresh()
+    assert sync.index.search("quamba2", 1)[0].title.startswith("Quamba2")
+    hit = sync.index.search("SliceGPT compress large language models", 5)
+    assert [m.title for m in hit] == ["SliceGPT: Compress Large Language Models", "SliceGPT: Compress Models"]
+    await db.execute("DELETE FROM papers WHERE arxiv_id = ?", ("2503.22879",))
+    await sync.refresh()
+    assert sync.index.search("quamba2", 1) == []
