@@ -7,7 +7,6 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, NoReturn
 
@@ -61,31 +60,6 @@ def check_bytes(data: bytes, name: str) -> None:
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         fail(name, "binary data, not a text digest (a NUL byte)", line=line)
-
-
-def iter_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
-    """Non-blank lines as (line number, text), read one at a time (constant memory), strict UTF-8.
-
-    Raises ParseError for an empty file, a NUL byte or bytes that are not UTF-8.
-    """
-    seen = False
-    lineno = 0
-    for raw in stream:
-        lineno += 1
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            fail(name, "not UTF-8 text", line=lineno)
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if "\x00" in line:
-            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
-        if line.isspace() or not line:
-            continue
-        seen = True
-        yield lineno, line
-    if not seen:
-        fail(name, "empty file" if lineno == 0 else "empty file (only white space)")
 
 
 def load_json_line(line: str, name: str, lineno: int) -> dict[str, Any]:

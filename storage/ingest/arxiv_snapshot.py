@@ -44,7 +44,7 @@ def sniff(head: str) -> bool:
         # A first line longer than the sniffing window: look at its keys as text.
         line = head.lstrip()[:65536]
         return line.startswith("{") and "\n" not in line and '"id"' in line and '"abstract"' in line and (
-            '"versions"' in line or '"update_date"' in line)
+            '"versions"' in line or '"update_date"' in line or '"categories"' in line)
     return "id" in obj and "abstract" in obj and ("versions" in obj or "update_date" in obj)
 
 
@@ -91,6 +91,8 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     seen = False
     name = ctx.name
     for lineno, raw in enumerate(stream, 1):
+        if b"\x00" in raw:
+            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -47,6 +47,8 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     seen = False
     name = ctx.name
     for lineno, raw in enumerate(stream, 1):
+        if b"\x00" in raw:
+            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
