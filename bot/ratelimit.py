@@ -43,10 +43,11 @@ class TokenBucket:
         """Wait until a request may go out, and count it."""
         async with self._lock:
             self._refill()
-            while self._tokens < 1.0:
-                await self._sleep((1.0 - self._tokens) / self.rate)
-                self._refill()
             self._tokens -= 1.0
+            if self._tokens < 0:
+                # Sleep off the debt once (no re-check loop: float rounding cannot make it spin);
+                # the next waiter's refill counts the time slept.
+                await self._sleep(-self._tokens / self.rate)
 
     async def __aenter__(self) -> TokenBucket:
         await self.acquire()

@@ -1,0 +1,236 @@
+"""The daily-post runner: gathers what `decide` needs, records decisions, sends due posts, and
+(when started) lets APScheduler wake it.
+
+`run_due(now)` is the whole job and is safe to call any time, any number of times: every decision
+is re-derived from the database and the post log's UNIQUE key stops a day being claimed twice.
+The console drives it with simulated time (`await runner.run_due(clock.advance(...))`); the bot
+calls `start()`, which adds thin APScheduler 3.x triggers that only call `kick()`:
+
+* one CronTrigger per server at its local HH:MM in its IANA zone (APScheduler follows DST);
+* a sweep every `sweep_seconds`, which catches late digests, cut-offs and schedule changes made
+  by another process (the CLI);
+* a one-off job at the next retry time;
+* a job right after a digest is loaded (`on_digest_loaded`, a Loader `after_load` hook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.delivery import Outbound
+from bot.schedule import decide as rules
+from bot.schedule.clock import Clock, system_clock
+from bot.schedule.poster import Poster, Render, Report
+from storage import digests as digest_repo
+from storage import guilds as guild_repo
+from storage import posts as post_repo
+from storage.db import Database
+from storage.guilds import GuildSchedule
+from storage.posts import PostRecord
+from storage.records import DigestInfo, LoadResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one `run_due` did."""
+
+    now: dt.datetime
+    sent: list[PostRecord] = field(default_factory=list)
+    made_up: list[PostRecord] = field(default_factory=list)  # also in `sent`: posted late after downtime
+    skipped: list[PostRecord] = field(default_factory=list)
+    retrying: list[PostRecord] = field(default_factory=list)
+    failed: list[PostRecord] = field(default_factory=list)
+
+
+class PostingRunner:
+    def __init__(self, db: Database, outbound: Outbound, render: Render, *, clock: Clock = system_clock,
+                 policy: rules.Policy = rules.Policy(), limiter: AbstractAsyncContextManager[Any] | None = None,
+                 concurrency: int = 25, sweep_seconds: float = 60.0, report: Report | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.policy = policy
+        self.poster = Poster(db, outbound, render, policy=policy, limiter=limiter, report=report)
+        self.concurrency = concurrency
+        self.sweep_seconds = sweep_seconds
+        self._lock = asyncio.Lock()
+        self._running = False
+        self._again = False
+        self._scheduler: AsyncIOScheduler | None = None
+        self._jobs: dict[str, tuple[dt.time, str]] = {}
+
+    # -- the job ------------------------------------------------------------------------------
+
+    async def run_due(self, now: dt.datetime | None = None) -> RunReport:
+        """Record what is due at `now` (default: the clock) and send it; returns what happened."""
+        async with self._lock:
+            now = now or self.clock()
+            report = RunReport(now)
+            schedules, digests, logged = await self._snapshot(now)
+            by_guild = {s.guild_id: s for s in schedules}
+            made_up: set[int] = set()
+            for decision in rules.decide(schedules, now, digests, logged, self.policy):
+                record = await self.poster.record(decision, now)
+                if record is None:
+                    continue
+                if record.status == "skipped":
+                    log.info("daily post for %s on %s skipped: %s", record.guild_id, record.post_date, record.reason)
+                    report.skipped.append(record)
+                elif decision.made_up:
+                    made_up.add(record.id)
+            due = []
+            for record in await post_repo.posts_in_status(self.db, ["pending"]):
+                schedule = by_guild.get(record.guild_id)
+                reason = self._not_sendable(record, schedule, now)
+                if reason is not None:
+                    await post_repo.update_post(self.db, record.id, expect="pending", status="skipped",
+                                                reason=reason, now=now)
+                    report.skipped.append(record)
+                elif rules.retry_due(record, now) and schedule is not None:
+                    due.append((record, schedule))
+            for result in await self._deliver_all(due, now):
+                if result is None:
+                    continue
+                if result.status == "sent":
+                    report.sent.append(result)
+                    if result.id in made_up:
+                        report.made_up.append(result)
+                elif result.status == "pending":
+                    report.retrying.append(result)
+                else:
+                    report.failed.append(result)
+            await self._wake_for_retries()
+            return report
+
+    def _not_sendable(self, record: PostRecord, schedule: GuildSchedule | None, now: dt.datetime) -> str | None:
+        if schedule is None:
+            return "the server's schedule was paused or removed before the post went out"
+        if rules.stale(record, now, self.policy):
+            return f"missed: queued at {record.created_at.isoformat()} and not sent within the grace window"
+        return None
+
+    async def _snapshot(self, now: dt.datetime) -> tuple[
+            list[GuildSchedule], dict[rules.DigestKey, DigestInfo | None], set[tuple[str, dt.date]]]:
+        # One transaction so the reads agree with each other, and so a digest load in progress
+        # (its after_load hook wakes us) has committed before we look.
+        async with self.db.transaction():
+            schedules = await guild_repo.list_schedules(self.db, active_only=True)
+            digests = {key: await digest_repo.find_digest(self.db, date=key[0], source=key[1])
+                       for key in rules.digest_keys(schedules, now, self.policy)}
+            # A day earlier than any zone's local day of `now - lookback` (zones span UTC-12..+14).
+            earliest = (now - self.policy.lookback - dt.timedelta(days=1)).date()
+            logged = {(r.guild_id, r.post_date) for r in await post_repo.posts_since(self.db, earliest)}
+        return schedules, digests, logged
+
+    async def _deliver_all(self, due: Sequence[tuple[PostRecord, GuildSchedule]],
+                           now: dt.datetime) -> list[PostRecord | None]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(record: PostRecord, schedule: GuildSchedule) -> PostRecord | None:
+            async with gate:
+                return await self.poster.deliver(record, schedule, now)
+
+        return list(await asyncio.gather(*(one(r, s) for r, s in due)))
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def recover(self, now: dt.datetime | None = None) -> list[PostRecord]:
+        """Before the first run: rows a crash left in 'sending' go back to 'pending' (safe to re-send
+        with their key) or to 'unknown' (an operator checks the channel). Returns the unknown ones."""
+        now = now or self.clock()
+        unknown = []
+        for record in await post_repo.posts_in_status(self.db, ["sending"]):
+            if rules.recover(record, now, self.policy) == "resume":
+                await post_repo.update_post(self.db, record.id, expect="sending", status="pending",
+                                            next_attempt_at=None, now=now)
+            else:
+                reason = ("interrupted while sending: the post may or may not have gone out; check the channel "
+                          "and mark it with `paperboy posts`")
+                await post_repo.update_post(self.db, record.id, expect="sending", status="unknown",
+                                            reason=reason, now=now)
+                log.warning("daily post for %s on %s: %s", record.guild_id, record.post_date, reason)
+                unknown.append(record)
+        return unknown
+
+    # -- APScheduler wiring (thin: every trigger only calls kick) --------------------------------
+
+    async def start(self) -> None:
+        """Recover, make up what was missed while down, and keep running on the event loop."""
+        await self.recover()
+        scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        scheduler.add_job(self.kick, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
+                          coalesce=True, max_instances=1)
+        self._scheduler = scheduler
+        await self.sync_jobs()
+        scheduler.start()
+        await self.kick()
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    async def kick(self) -> None:
+        """Run now; if a run is already going, run once more after it (triggers coalesce)."""
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                try:
+                    await self.run_due()
+                    await self.sync_jobs()
+                except Exception:  # noqa: BLE001 - a failed run must not kill the scheduler
+                    log.exception("the daily-post run failed; the next trigger tries again")
+                if not self._again:
+                    break
+        finally:
+            self._running = False
+
+    async def on_digest_loaded(self, conn: object, result: LoadResult) -> None:
+        """A Loader `after_load` hook: a digest that arrives late is posted right away.
+        It runs inside the load's transaction, so it only queues a run (which waits for the commit)."""
+        if self._scheduler is not None and not result.unchanged and result.papers:
+            self._scheduler.add_job(self.kick, id="digest-loaded", replace_existing=True)
+
+    async def sync_jobs(self) -> None:
+        """One CronTrigger per active server at its local post time; drop jobs of servers gone."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        wanted = {s.guild_id: (s.post_time, s.timezone)
+                  for s in await guild_repo.list_schedules(self.db, active_only=True)}
+        for guild_id in set(self._jobs) - set(wanted):
+            scheduler.remove_job(f"post:{guild_id}")
+            del self._jobs[guild_id]
+        for guild_id, (at, zone) in wanted.items():
+            if self._jobs.get(guild_id) == (at, zone):
+                continue
+            trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=ZoneInfo(zone))
+            scheduler.add_job(self.kick, trigger, id=f"post:{guild_id}", replace_existing=True, coalesce=True,
+                              max_instances=1, misfire_grace_time=None)
+            self._jobs[guild_id] = (at, zone)
+
+    async def _wake_for_retries(self) -> None:
+        if self._scheduler is None:
+            return
+        waiting = [r.next_attempt_at for r in await post_repo.posts_in_status(self.db, ["pending"])
+                   if r.next_attempt_at is not None]
+        if waiting:
+            self._scheduler.add_job(self.kick, DateTrigger(run_date=min(waiting)), id="retry",
+                                    replace_existing=True)
