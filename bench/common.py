@@ -1,0 +1,148 @@
+"""What every benchmark shares: result rows, tables, paths, and timing a child process.
+
+A benchmark measures the real program where it can (the `paperboy` command in a subprocess),
+so the figures include start-up, parsing and committing exactly as a user sees them. Each child
+is reaped with `os.wait4`, which hands back that one child's resource usage: its peak RSS is
+measured without polling and without mixing in other children.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"  # git-ignored: corpora, databases, profiles
+FIXTURES = REPO / "tests" / "fixtures"
+SAMPLE_DIGEST = FIXTURES / "hf-daily-papers-page-sep-9.txt"
+SAMPLE_DATE = "2025-09-09"
+PYTHON = sys.executable  # the venv's interpreter when run as `.venv/bin/python -m bench`
+
+Value = int | float | str | bool | None
+
+
+@dataclass(slots=True)
+class Row:
+    """One measured case: `values` become the table's columns (in first-seen order)."""
+
+    bench: str
+    case: str
+    values: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class ChildRun:
+    """A finished child process: wall time, peak resident memory, exit status and output."""
+
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: Sequence[str], *, cwd: Path = REPO, env: dict[str, str] | None = None) -> ChildRun:
+    """Run `argv` to completion; time it end to end and read its own peak RSS from wait4."""
+    out_path = OUT / f".child-{os.getpid()}.out"
+    err_path = OUT / f".child-{os.getpid()}.err"
+    OUT.mkdir(parents=True, exist_ok=True)
+    # Output goes to files, not pipes: a chatty child can never block on a full pipe, and
+    # the parent does no work while the child runs.
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout = out_path.read_text(encoding="utf-8", errors="replace")
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
+    out_path.unlink()
+    err_path.unlink()
+    # ru_maxrss is in KiB on Linux.
+    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+
+
+def check(run: ChildRun, what: str) -> ChildRun:
+    """Fail the benchmark loudly (with the child's last words) when a child failed."""
+    if run.returncode != 0:
+        tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-15:])
+        raise BenchError(f"{what} exited with status {run.returncode}:\n{tail}")
+    return run
+
+
+class BenchError(Exception):
+    """A benchmark could not run (a child failed, an input is missing); shown without traceback."""
+
+
+def remove_database(path: Path) -> None:
+    """Delete a SQLite file and its WAL/SHM companions."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def parse_sizes(text: str) -> list[int]:
+    """'100000,1M,250k' -> [100000, 1000000, 250000]."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        scale = 1
+        if part.endswith("k"):
+            part, scale = part[:-1], 1000
+        elif part.endswith("m"):
+            part, scale = part[:-1], 1_000_000
+        try:
+            value = int(float(part) * scale)
+        except ValueError:
+            raise ValueError(f"not a size: {part!r} (expected e.g. 100000, 100k or 1M)") from None
+        if value <= 0:
+            raise ValueError(f"sizes must be positive, got {value}")
+        sizes.append(value)
+    return sizes
+
+
+def _cell(value: Value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0 or abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3g}"
+    return value
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """A plain-text table: one line per row, one column per value name."""
+    columns: list[str] = []
+    for row in rows:
+        for key in row.values:
+            if key not in columns:
+                columns.append(key)
+    header = ["case", *columns]
+    body = [[row.case, *(_cell(row.values.get(c)) for c in columns)] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(cells) for cells in body)])
+
+
+def rows_json(rows: Sequence[Row]) -> str:
+    data: list[dict[str, Any]] = [{"bench": r.bench, "case": r.case, **r.values} for r in rows]
+    return json.dumps(data, indent=2)

@@ -1,0 +1,137 @@
+"""Bulk loading: `paperboy ingest` of a synthetic arXiv snapshot against plain sqlite3 + FTS5.
+
+For each size: the real command in a subprocess (`python -m bot --db X ingest corpus.jsonl
+--json`, end to end: start-up, parsing, identity, entries, FTS triggers, commits) and, in the same
+run on the same file, the baseline of bench/sqlite_baseline.py in its own subprocess. Reported:
+papers/s of each, Paperboy's ratio to the baseline (target >= 0.6), each process's peak RSS (flat
+in the corpus size when streaming works) and the database sizes. Then the 144-paper sample
+digest through the whole command on a fresh database, beside the interpreter's bare start-up
+and the import of the CLI, so a slow start shows where it comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pstats
+import statistics
+from pathlib import Path
+
+from bench.common import (
+    OUT,
+    PYTHON,
+    SAMPLE_DATE,
+    SAMPLE_DIGEST,
+    BenchError,
+    ChildRun,
+    Row,
+    check,
+    remove_database,
+    run_child,
+)
+from bench.corpus import ensure_corpus
+
+NAME = "ingest"
+DESCRIPTION = "bulk loading through `paperboy ingest` vs plain sqlite3 + FTS5 rebuild; sample-digest load time"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(sizes=[100_000])
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs of each small timing (sample digest, start-up); the median is shown")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the sqlite3 baseline")
+    parser.add_argument("--no-sample", action="store_true", help="skip the sample-digest timings")
+    parser.add_argument("--profile", action="store_true",
+                        help="run paperboy under cProfile (slower); writes bench/out/ingest-N.prof, prints the top")
+
+
+def _mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+
+
+def _paperboy(corpus: Path, size: int, profile: bool) -> tuple[Row, ChildRun]:
+    db = OUT / f"bench-ingest-{size}.db"
+    remove_database(db)
+    argv = [PYTHON, "-m", "bot", "--db", str(db), "ingest", str(corpus), "--json"]
+    prof = OUT / f"ingest-{size}.prof"
+    if profile:
+        argv[1:1] = ["-m", "cProfile", "-o", str(prof)]
+    run = check(run_child(argv), f"paperboy ingest {corpus.name}")
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    loaded = sum(int(d.get("papers", 0)) for d in lines)
+    if loaded != size:
+        raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
+    row = Row(NAME, f"paperboy {size:,}" + (" (cProfile)" if profile else ""), {
+        "papers": size, "seconds": run.seconds, "papers/s": size / run.seconds,
+        "peak RSS MB": run.peak_rss_mb, "db MB": _mb(db), "digests": len(lines),
+    })
+    remove_database(db)
+    if profile:
+        print(f"\n-- cProfile of paperboy ingest, {size:,} papers ({prof}), top by own time:")
+        pstats.Stats(str(prof)).sort_stats("tottime").print_stats(20)
+    return row, run
+
+
+def _baseline(corpus: Path, size: int) -> Row:
+    db = OUT / f"bench-baseline-{size}.db"
+    remove_database(db)
+    run = check(run_child([PYTHON, "-m", "bench.sqlite_baseline", str(corpus), str(db)]), "baseline")
+    result = json.loads(run.stdout)
+    row = Row(NAME, f"sqlite3 baseline {size:,}", {
+        "papers": int(result["papers"]), "seconds": run.seconds, "papers/s": size / run.seconds,
+        "peak RSS MB": run.peak_rss_mb, "db MB": _mb(db),
+        "load s": result["load_seconds"], "fts s": result["fts_seconds"],
+    })
+    remove_database(db)
+    return row
+
+
+def _median_run(argv: list[str], repeat: int, what: str, fresh_db: Path | None = None) -> tuple[float, float]:
+    """Median wall seconds and peak RSS over `repeat` runs (a fresh database each time)."""
+    times, rss = [], []
+    for _ in range(repeat):
+        if fresh_db is not None:
+            remove_database(fresh_db)
+        run = check(run_child(argv), what)
+        times.append(run.seconds)
+        rss.append(run.peak_rss_mb)
+    if fresh_db is not None:
+        remove_database(fresh_db)
+    return statistics.median(times), max(rss)
+
+
+def _sample_rows(repeat: int) -> list[Row]:
+    db = OUT / "bench-sample.db"
+    probe = "import sys, bot.cli; sys.exit('discord' in sys.modules)"
+    leaks = run_child([PYTHON, "-c", probe])
+    cases = [
+        ("python start-up (-c pass)", [PYTHON, "-c", "pass"], None),
+        ("import bot.cli", [PYTHON, "-c", "import bot.cli"], None),
+        ("paperboy --help", [PYTHON, "-m", "bot", "--help"], None),
+        ("ingest sample digest (144)",
+         [PYTHON, "-m", "bot", "--db", str(db), "ingest", str(SAMPLE_DIGEST), "--date", SAMPLE_DATE], db),
+    ]
+    rows = []
+    for case, argv, fresh in cases:
+        seconds, rss = _median_run(argv, repeat, case, fresh)
+        values: dict[str, int | float | str | bool | None] = {"seconds": seconds, "peak RSS MB": rss}
+        if case == "import bot.cli":
+            values["imports discord"] = leaks.returncode != 0
+        rows.append(Row(NAME, case, values))
+    return rows
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    for size in args.sizes:
+        corpus = ensure_corpus(size, args.seed)
+        baseline = None if args.no_baseline else _baseline(corpus, size)
+        paperboy, _ = _paperboy(corpus, size, args.profile)
+        if baseline is not None:
+            ratio = float(paperboy.values["papers/s"] or 0) / float(baseline.values["papers/s"] or 1)
+            paperboy.values["vs baseline"] = ratio
+            rows.append(baseline)
+        rows.append(paperboy)
+    if not args.no_sample:
+        rows.extend(_sample_rows(args.repeat))
+    return rows
