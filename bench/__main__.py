@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from bench import fuzzy, ingest, search
+from bench import fuzzy, ingest, posting, search
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
 
@@ -23,6 +23,7 @@ BENCHES: list[ModuleType] = [
     ingest,
     search,
     fuzzy,
+    posting,
 ]
 
 

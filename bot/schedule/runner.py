@@ -29,7 +29,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config import ScheduleSettings
 from bot.delivery import Outbound
+from bot.ratelimit import TokenBucket
 from bot.schedule import decide as rules
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.poster import Poster, Render, Report
@@ -234,3 +236,22 @@ class PostingRunner:
         if waiting:
             self._scheduler.add_job(self.kick, DateTrigger(run_date=min(waiting)), id="retry",
                                     replace_existing=True)
+
+
+def policy_from(settings: ScheduleSettings) -> rules.Policy:
+    """The scheduling policy from the `[schedule]` settings."""
+    return rules.Policy(
+        late_cutoff=dt.timedelta(hours=settings.late_cutoff_hours), grace=dt.timedelta(hours=settings.grace_hours),
+        resend_window=dt.timedelta(seconds=settings.resend_window_seconds), retry_attempts=settings.retry_attempts,
+        retry_base=dt.timedelta(seconds=settings.retry_base_seconds),
+        retry_max=dt.timedelta(seconds=settings.retry_max_seconds))
+
+
+def runner_from(settings: ScheduleSettings, db: Database, outbound: Outbound, render: Render, *,
+                limiter: TokenBucket | None = None, clock: Clock = system_clock,
+                report: Report | None = None) -> PostingRunner:
+    """A runner configured from `[schedule]`. Pass the process's shared `limiter` when the
+    transport has one; otherwise one is made at the configured rate."""
+    return PostingRunner(db, outbound, render, clock=clock, policy=policy_from(settings),
+                         limiter=limiter or TokenBucket(settings.rate_per_second, settings.burst),
+                         concurrency=settings.concurrency, sweep_seconds=settings.sweep_seconds, report=report)
