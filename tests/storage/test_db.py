@@ -40,9 +40,8 @@ async def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> N
 async def test_transaction_rolls_back_on_error(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO digests(source, date, format, fetched_at, updated_at) VALUES ('s','2025-01-01','f','t','t')"
-            )
+            await conn.execute("INSERT INTO digests(source, date, format, fetched_at, updated_at)"
+                               " VALUES ('s','2025-01-01','f','t','t')")
             raise RuntimeError("boom")
     assert (await db.fetchone("SELECT COUNT(*) FROM digests"))[0] == 0
     # The connection is still usable afterwards.
