@@ -121,19 +121,24 @@ class Database:
         return int(row["v"]) if row else 0
 
     async def migrate(self) -> list[int]:
-        """Apply the bundled migrations the database lacks, each in its own transaction."""
+        """Apply the bundled migrations the database lacks, each in its own transaction.
+
+        Every missing number is applied (not only those above the highest), so migrations written
+        in parallel branches and landed out of order still all run.
+        """
         known = migrations()
         latest = known[-1][0] if known else 0
         current = await self.schema_version()
         if current > latest:
             raise SchemaTooNew(current, latest)
-        applied = []
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
+        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
+        applied = []
         for version, name, sql in known:
-            if version <= current:
+            if version in done:
                 continue
             async with self.transaction() as conn:
                 # executescript would commit our transaction first; run statement by statement.

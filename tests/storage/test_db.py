@@ -63,3 +63,19 @@ END;
     assert parts[1].startswith("CREATE TRIGGER") and parts[1].endswith("END;")
     for part in parts:
         assert sqlite3.complete_statement(part)
+
+
+async def test_a_migration_landed_out_of_order_is_still_applied(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.db
+
+    bundled = migrations()
+    assert len(bundled) >= 3
+    # A database made by a build that had every migration but the second one.
+    monkeypatch.setattr(storage.db, "migrations", lambda: [bundled[0], *bundled[2:]])
+    async with await Database.open(tmp_path / "x.db"):
+        pass
+    monkeypatch.setattr(storage.db, "migrations", lambda: bundled)
+    async with await Database.open(tmp_path / "x.db") as db:
+        rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows] == [v for v, _, _ in bundled]
