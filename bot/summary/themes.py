@@ -1,0 +1,252 @@
+"""Themes of the day: key phrases a digest uses unusually often compared with the archive.
+
+Candidates are 1–3 word phrases inside a clause, without function words, found in at least two
+papers. Each is scored by how much more often the digest's papers use it than the archive's:
+`papers × log(p_digest / p_archive)`, where p_archive blends the archive's document frequency
+with a flat background rate (`_PRIOR_RATE` over `_PRIOR_PAPERS` pseudo-papers). The blend is what
+keeps the score sensible from an empty archive (every phrase gets the background rate, so the
+most frequent non-generic phrases win) to a million papers (the archive's own rates dominate).
+
+Phrases are compared with the archive through the index's stems ("diffusion models" and
+"Diffusion Model" are one phrase). A phrase's archive frequency is estimated by its rarest word's:
+an upper bound, so phrases are never over-rated, at the cost of one lookup per word instead of a
+full-text query per phrase.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import chain, count
+from typing import cast
+
+from storage import summary_stats
+from storage.db import Database
+
+_PRIOR_PAPERS = 200.0  # how many archive papers the background rate is worth
+_PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says nothing
+_MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
+_ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
+
+_WORD = re.compile(r"[^\W_]+")  # what unicode61 calls a token, near enough
+# Words, and the punctuation phrases never cross ("…images. Models…" is not a phrase).
+_TOKEN = re.compile(r"[^\W_]+|[.,;:!?()\[\]{}\"“”'’/|$=<>+*&\\]|\s[-–—]+\s")
+
+
+def _wordlist(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _wordlist("""
+a about above across after again against all almost along also although always am among an and another
+any are around as at be because been before being below between both but by can cannot could did do does
+doing done down during each either else even ever every few for from further had has have having he her
+here hers him his how however i if in into is it its itself just least less like many may me might more
+most much must my neither no nor not now of off often on once one only onto or other others our ours out
+over own per rather same several she should since so some such than that the their theirs them themselves
+then there these they this those though through thus to too toward towards under unless until up upon us
+very via was we well were what whatever when where whether which while who whom whose why will with
+within without would yet you your yours etc e g i.e eg ie vs versus whereas hence therefore moreover
+furthermore additionally specifically namely respectively instead still already due able usually
+""")
+
+# Words every abstract uses: fine inside a phrase ("language model"), never a theme on their own.
+GENERIC = _wordlist("""
+approach approaches method methods model models result results show shows shown showing propose proposed
+proposes paper papers work works study studies new novel existing recent different various based using use
+used uses task tasks performance improve improves improved improvement improvements achieve achieves
+achieved state art experiment experiments experimental demonstrate demonstrates demonstrated significant
+significantly framework frameworks data large small high low better best first second two three key
+effective effectively efficient efficiently problem problems technique techniques present presents
+introduce introduces introduced evaluate evaluation extensive benchmark benchmarks dataset datasets
+training trained train learning learn learned process processing system systems application applications
+set sets number way ways time times provide provides including include includes however important
+further well also across compared compare comparison outperform outperforms approach framework design
+designed strategy strategies end state-of-the-art thereby make makes making allow allows enable enables
+enabling range general specific simple across available code release github https http www com leading
+lead leads while whereas terms term various variety wide widely order often many much level levels
+reduce reduces reduced reducing reduction increase increases increased require requires required computational
+computation computations achieving given shows obtain obtained significant substantially overall
+""")
+
+
+@dataclass(slots=True, frozen=True)
+class Document:
+    """A digest paper's text, for theme detection."""
+
+    paper_id: int
+    title: str
+    abstract: str
+
+
+@dataclass(slots=True, frozen=True)
+class Theme:
+    label: str  # the phrase as the papers most often write it
+    paper_ids: tuple[int, ...]  # digest papers using it, in digest order
+    score: float
+
+    @property
+    def papers(self) -> int:
+        return len(self.paper_ids)
+
+
+Key = tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Candidate:
+    stems: Key
+    papers: list[int] = field(default_factory=list)  # digest order, no repeats
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A digest's papers tokenised once: words and the punctuation phrases never cross."""
+
+    docs: tuple[Document, ...]
+    words: tuple[list[str], ...]  # per doc, as written: title, a break, abstract
+    lowered: tuple[list[str], ...]
+    title_words: tuple[int, ...]  # how many of `words` are the title's
+    keys: list[list[str | int]] = field(default_factory=list)  # per doc: stems (set by `candidates`)
+
+    def shared_words(self) -> set[str]:
+        """Words in at least two papers (the only ones a candidate can hold), and the generic words."""
+        counts = Counter(chain.from_iterable(set(t) for t in self.lowered))
+        return {w for w, n in counts.items() if n >= 2 and usable(w)} | GENERIC
+
+
+def usable(word: str) -> bool:
+    """Can a phrase contain this (lower-case) token? Not stop words, numbers or punctuation."""
+    return len(word) > 1 and not word[0].isdigit() and word not in STOPWORDS and _WORD.fullmatch(word) is not None
+
+
+def prepare(docs: Iterable[Document]) -> Prepared:
+    kept = tuple(docs)
+    words = tuple(_TOKEN.findall(f"{d.title} . {d.abstract}") for d in kept)
+    # One lower() per paper, not per word; NUL never occurs inside a token, so the split realigns.
+    lowered = tuple("\0".join(w).lower().split("\0") if w else [] for w in words)
+    return Prepared(kept, words, lowered, tuple(len(_TOKEN.findall(d.title)) for d in kept))
+
+
+def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2) -> dict[Key, Candidate]:
+    """Every phrase of 1–3 usable words found in at least `min_papers` papers."""
+    # Tokens no phrase may hold become one-off integers: an n-gram holding one occurs in one
+    # paper only and falls to the `min_papers` filter without a test per n-gram. The n-grams are
+    # built by zip and counted by Counter, in C: this is compose's hot loop.
+    fresh = count()
+    table = {w: stem for w, stem in stems.items() if usable(w)}
+
+    def key(word: str) -> str | int:
+        return table.get(word) or next(fresh)
+
+    prepared.keys.clear()
+    per_paper: list[set[tuple[str | int, ...]]] = []
+    for tokens in prepared.lowered:
+        seq = list(map(key, tokens))
+        prepared.keys.append(seq)
+        per_paper.append(set(zip(seq, strict=True)) | set(zip(seq, seq[1:], strict=False))
+                         | set(zip(seq, seq[1:], seq[2:], strict=False)))
+    counts = Counter(chain.from_iterable(per_paper))
+    # Only all-string keys survive the filter (see `fresh` above).
+    found: dict[Key, Candidate] = {cast(Key, k): Candidate(cast(Key, k)) for k, n in counts.items()
+                                   if n >= min_papers}
+    wanted = set(found)
+    for doc, keys in zip(prepared.docs, per_paper, strict=True):
+        for k in wanted.intersection(keys):
+            found[k].papers.append(doc.paper_id)
+    return found
+
+
+def _contains(longer: Key, shorter: Key) -> bool:
+    n = len(shorter)
+    return any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    if _contains(a.stems, b.stems) or _contains(b.stems, a.stems):
+        return True
+    if not set(a.stems) & set(b.stems):
+        return False
+    shared = len(set(a.papers) & set(b.papers))
+    return shared >= 0.5 * min(len(a.papers), len(b.papers))
+
+
+def _label(cand: Candidate, prepared: Prepared) -> str:
+    """The phrase as its papers most often write it."""
+    forms: Counter[str] = Counter()
+    papers = set(cand.papers)
+    first, n = cand.stems[0], len(cand.stems)
+    for doc, words, keys, in_title in zip(prepared.docs, prepared.words, prepared.keys, prepared.title_words,
+                                          strict=True):
+        if doc.paper_id not in papers:
+            continue
+        i = -1
+        while first in keys[i + 1:]:
+            i = keys.index(first, i + 1)
+            if tuple(keys[i:i + n]) == cand.stems:
+                # Abstracts weigh double: they write "diffusion models" where titles write "Diffusion Models".
+                forms[" ".join(words[i:i + n])] += 1 if i < in_title else 2
+    # On a tie prefer the lower-case form.
+    return max(forms, key=lambda f: (forms[f], f == f.lower(), f)) if forms else " ".join(cand.stems)
+
+
+def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Candidate], *,
+           archive_df: Mapping[str, int], archive_papers: int, max_themes: int = 6) -> list[Theme]:
+    """The best `max_themes` non-overlapping phrases, each preferring its longer form when that
+    covers most of the same papers. `archive_df` and `archive_papers` include the digest's own papers."""
+    digest_papers = len(prepared.docs)
+    if digest_papers == 0 or max_themes <= 0:
+        return []
+    generic = {stems[w] for w in GENERIC if w in stems}
+    # The digest is already in the archive: compare it with the rest of the archive.
+    others = max(archive_papers - digest_papers, 0)
+    own = {key[0]: len(c.papers) for key, c in found.items() if len(key) == 1}
+    background = _PRIOR_RATE * _PRIOR_PAPERS
+
+    def rate(key: Key) -> float:
+        df = min(max(archive_df.get(s, 0) - own.get(s, 0), 0) for s in key)
+        return (df + background) / (others + _PRIOR_PAPERS)
+
+    scored: list[tuple[float, Candidate]] = []
+    for key, cand in found.items():
+        if all(s in generic for s in key):
+            continue
+        lift = math.log(len(cand.papers) / digest_papers / rate(key))
+        if lift >= _MIN_LIFT:
+            scored.append((len(cand.papers) * lift, cand))
+    scored.sort(key=lambda sc: (-sc[0], -len(sc[1].stems), sc[1].stems))
+    score_of = {c.stems: s for s, c in scored}
+    longer: dict[Key, list[Candidate]] = {}
+    for _, cand in scored:
+        for n in range(1, len(cand.stems)):
+            for i in range(len(cand.stems) - n + 1):
+                longer.setdefault(cand.stems[i:i + n], []).append(cand)
+
+    chosen: list[Candidate] = []
+    for _, cand in scored:
+        wider = [w for w in longer.get(cand.stems, ()) if len(w.papers) >= _ABSORB * len(cand.papers)]
+        best = max(wider, key=lambda w: (len(w.papers), len(w.stems), score_of[w.stems]), default=cand)
+        if any(_overlap(best, c) for c in chosen):
+            continue
+        chosen.append(best)
+        if len(chosen) == max_themes:
+            break
+    return [Theme(_label(c, prepared), tuple(c.papers), round(score_of[c.stems], 3)) for c in chosen]
+
+
+def assign(themes: list[Theme], paper_ids: Iterable[int]) -> dict[int, int | None]:
+    """Each paper's theme (index into `themes`, the best-scored that includes it), None for the rest."""
+    return {pid: next((i for i, t in enumerate(themes) if pid in t.paper_ids), None) for pid in paper_ids}
+
+
+async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
+    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup."""
+    prepared = prepare(docs)
+    stems = summary_stats.stem_words(prepared.shared_words())
+    found = candidates(prepared, stems)
+    size = await summary_stats.archive_size(db)
+    df = await summary_stats.term_document_counts(db, {s for key in found for s in key}, archive_papers=size)
+    return select(prepared, stems, found, archive_df=df, archive_papers=size, max_themes=max_themes)

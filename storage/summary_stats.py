@@ -1,0 +1,108 @@
+"""Archive statistics the daily summary needs: stems as the index sees them, per-term document counts.
+
+Themes compare how often a phrase occurs in one digest with how often the archive uses it. The
+archive side must speak the index's language (porter stems of unicode61 tokens), so stems come
+from SQLite's own tokenizer rather than a Python re-implementation that could drift from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Collection, Iterable, Sequence
+
+from storage.db import Database, iso, now_utc
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+# Must match papers_fts in 0001_archive.sql: the stems looked up are the stems it indexed.
+_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# A term is "common" (worth caching) in at least this share of the archive's papers, and this many.
+_COMMON_SHARE = 0.002
+_COMMON_MIN = 500
+_STALE_GROWTH = 1.2
+
+
+def stem_words(words: Iterable[str]) -> dict[str, str]:
+    """Each word's stem as papers_fts indexes it ("models" -> "model", "Diffusion" -> "diffus").
+
+    Words that are not exactly one token to the index (empty, punctuation, "speed-up") are left
+    out. Runs on a private in-memory database: no I/O, and nothing shared with the archive's
+    connection, so it is safe inside or outside anyone's transaction.
+    """
+    unique = list(dict.fromkeys(w for w in words if w))
+    if not unique:
+        return {}
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE w USING fts5(word, tokenize='{_TOKENIZE}')")
+        conn.execute("CREATE VIRTUAL TABLE wv USING fts5vocab(w, 'instance')")
+        conn.executemany("INSERT INTO w(rowid, word) VALUES (?, ?)", enumerate(unique, 1))
+        tokens: dict[int, list[str]] = {}
+        for term, doc in conn.execute("SELECT term, doc FROM wv"):
+            tokens.setdefault(doc, []).append(term)
+    finally:
+        conn.close()
+    return {unique[doc - 1]: terms[0] for doc, terms in tokens.items() if len(terms) == 1}
+
+
+async def term_document_counts(db: Database, terms: Collection[str], *, archive_papers: int | None = None,
+                               cache: bool = True) -> dict[str, int]:
+    """How many archive papers contain each stem (title or abstract); absent terms are omitted.
+
+    Rare terms are counted live from the index (fts5vocab seeks each one: cheap). Common terms
+    cost time in proportion to how common they are, so their counts are kept in
+    summary_term_counts and reused, scaled to the archive's current size, until the archive has
+    grown by `_STALE_GROWTH`. At most two statements (plus a small best-effort write).
+    """
+    if not terms:
+        return {}
+    size = await archive_size(db) if archive_papers is None else archive_papers
+    wanted = json.dumps(sorted(terms))
+    counts: dict[str, int] = {}
+    if cache:
+        for row in await db.fetchall(
+            "SELECT c.term, c.doc, c.archive_papers FROM json_each(?) AS j"
+            " JOIN summary_term_counts AS c ON c.term = j.value", (wanted,)
+        ):
+            then = max(int(row["archive_papers"]), 1)
+            if then <= size <= then * _STALE_GROWTH:
+                counts[row["term"]] = round(int(row["doc"]) * size / then)
+    missing = json.dumps(sorted(set(terms) - counts.keys()))
+    live = {row["term"]: int(row["doc"]) for row in await db.fetchall(
+        "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (missing,))}
+    counts.update(live)
+    common = [(t, d, size, iso(now_utc())) for t, d in live.items() if d >= max(_COMMON_MIN, size * _COMMON_SHARE)]
+    if cache and common:
+        try:
+            await db.executemany(
+                "INSERT INTO summary_term_counts (term, doc, archive_papers, counted_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (term) DO UPDATE SET doc = excluded.doc, archive_papers = excluded.archive_papers,"
+                " counted_at = excluded.counted_at", common)
+        except (StorageError, sqlite3.Error):
+            # Only a cache: a locked or read-only database must not stop a summary.
+            log.info("could not save %d term counts; they will be counted again", len(common), exc_info=True)
+    return counts
+
+
+async def archive_size(db: Database) -> int:
+    """The number of papers in the archive, estimated by the largest id.
+
+    COUNT(*) walks a whole index (tens of milliseconds at a million papers); ids only ever grow
+    and papers are removed only by rare title merges, so MAX(id) is exact enough for frequencies.
+    """
+    row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")
+    return int(row["n"]) if row else 0
+
+
+async def phrase_document_count(db: Database, words: Sequence[str]) -> int:
+    """How many archive papers contain `words` as an exact phrase (one FTS5 query).
+
+    The straightforward way to measure a phrase, kept as the benchmark's baseline: one query per
+    phrase is what the summary avoids. Each word is quoted, so no user text is read as syntax.
+    """
+    phrase = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH ?", (phrase,))
+    return int(row["n"]) if row else 0

@@ -1,0 +1,49 @@
+"""The summary's archive statistics: stems as the index sees them, document counts, the cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from storage import summary_stats
+from storage.db import Database
+from storage.loader import Loader
+from storage.records import PaperRecord, ParsedDigest
+
+
+async def archive(db: Database, abstracts: list[str]) -> None:
+    papers = [PaperRecord(title=f"Paper {i}", abstract=a, arxiv_id=f"2509.{i:05d}") for i, a in enumerate(abstracts)]
+    await Loader(db).load(ParsedDigest("hf-daily", dt.date(2025, 9, 9), "hf-api", papers))
+
+
+def test_stems_match_the_index_and_skip_multi_token_words() -> None:
+    assert summary_stats.stem_words(["models", "Diffusion", "generalization", "speed-up", "", "études"]) == {
+        "models": "model", "Diffusion": "diffus", "generalization": "gener", "études": "etud"}
+
+
+async def test_term_document_counts_live(db: Database) -> None:
+    await archive(db, ["diffusion models", "diffusion", "graph models"])
+    counts = await summary_stats.term_document_counts(db, {"diffus", "model", "absent"})
+    assert counts == {"diffus": 2, "model": 2}
+    assert await summary_stats.archive_size(db) == 3
+
+
+async def test_common_terms_are_cached_and_scaled_until_stale(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await archive(db, ["diffusion models", "diffusion", "graph"])
+    monkeypatch.setattr(summary_stats, "_COMMON_MIN", 2)
+    assert await summary_stats.term_document_counts(db, {"diffus", "graph"}) == {"diffus": 2, "graph": 1}
+    rows = await db.fetchall("SELECT term, doc, archive_papers FROM summary_term_counts")
+    assert [tuple(r) for r in rows] == [("diffus", 2, 3)]  # only the common one
+    # A cached count is believed (and scaled to the archive's size) rather than recounted...
+    await db.execute("UPDATE summary_term_counts SET doc = 300, archive_papers = 300")
+    assert await summary_stats.term_document_counts(db, {"diffus"}, archive_papers=330) == {"diffus": 330}
+    # ...until the archive has grown by more than a fifth.
+    assert await summary_stats.term_document_counts(db, {"diffus"}, archive_papers=400) == {"diffus": 2}
+    assert await summary_stats.term_document_counts(db, {"diffus"}, cache=False, archive_papers=330) == {"diffus": 2}
+
+
+async def test_phrase_document_count_quotes_its_input(db: Database) -> None:
+    await archive(db, ["graph neural networks", "neural graph networks", 'a "neural" OR networks'])
+    assert await summary_stats.phrase_document_count(db, ["neural", "networks"]) == 1
+    assert await summary_stats.phrase_document_count(db, ['"neural"', "OR"]) == 1
