@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from bench import fuzzy, ingest, posting, search
+from bench import fuzzy, ingest, posting, search, summary
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
 
@@ -24,6 +24,7 @@ BENCHES: list[ModuleType] = [
     search,
     fuzzy,
     posting,
+    summary,
 ]
 
 

@@ -20,8 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain, count
-from typing import cast
+from itertools import chain
 
 from storage import summary_stats
 from storage.db import Database
@@ -29,6 +28,7 @@ from storage.db import Database
 _PRIOR_PAPERS = 200.0  # how many archive papers the background rate is worth
 _PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says nothing
 _MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
+_BREAK = "|"  # in place of a word no phrase may hold
 _ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
 
 _WORD = re.compile(r"[^\W_]+")  # what unicode61 calls a token, near enough
@@ -110,7 +110,7 @@ class Prepared:
     words: tuple[list[str], ...]  # per doc, as written: title, a break, abstract
     lowered: tuple[list[str], ...]
     title_words: tuple[int, ...]  # how many of `words` are the title's
-    keys: list[list[str | int]] = field(default_factory=list)  # per doc: stems (set by `candidates`)
+    keys: list[list[str]] = field(default_factory=list)  # per doc: stems or _BREAK (set by `candidates`)
 
     def shared_words(self) -> set[str]:
         """Words in at least two papers (the only ones a candidate can hold), and the generic words."""
@@ -133,26 +133,25 @@ def prepare(docs: Iterable[Document]) -> Prepared:
 
 def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2) -> dict[Key, Candidate]:
     """Every phrase of 1–3 usable words found in at least `min_papers` papers."""
-    # Tokens no phrase may hold become one-off integers: an n-gram holding one occurs in one
-    # paper only and falls to the `min_papers` filter without a test per n-gram. The n-grams are
-    # built by zip and counted by Counter, in C: this is compose's hot loop.
-    fresh = count()
+    # This is compose's hot loop, so the work is pushed into C: words no phrase may hold become
+    # "|", the stems of a paper are joined and split into runs at those marks (stems are single
+    # alphanumeric tokens: never "|" or a space), and each run's n-grams are built by zip and
+    # counted by Counter.
     table = {w: stem for w, stem in stems.items() if usable(w)}
-
-    def key(word: str) -> str | int:
-        return table.get(word) or next(fresh)
-
+    get = table.get
     prepared.keys.clear()
-    per_paper: list[set[tuple[str | int, ...]]] = []
+    per_paper: list[set[Key]] = []
     for tokens in prepared.lowered:
-        seq = list(map(key, tokens))
+        seq = [get(w, _BREAK) for w in tokens]
         prepared.keys.append(seq)
-        per_paper.append(set(zip(seq, strict=True)) | set(zip(seq, seq[1:], strict=False))
-                         | set(zip(seq, seq[1:], seq[2:], strict=False)))
+        keys: set[Key] = set()
+        for run in " ".join(seq).split(_BREAK):
+            r = run.split()
+            if r:
+                keys.update(zip(r, strict=True), zip(r, r[1:], strict=False), zip(r, r[1:], r[2:], strict=False))
+        per_paper.append(keys)
     counts = Counter(chain.from_iterable(per_paper))
-    # Only all-string keys survive the filter (see `fresh` above).
-    found: dict[Key, Candidate] = {cast(Key, k): Candidate(cast(Key, k)) for k, n in counts.items()
-                                   if n >= min_papers}
+    found = {k: Candidate(k) for k, n in counts.items() if n >= min_papers}
     wanted = set(found)
     for doc, keys in zip(prepared.docs, per_paper, strict=True):
         for k in wanted.intersection(keys):
@@ -194,9 +193,12 @@ def _label(cand: Candidate, prepared: Prepared) -> str:
 
 
 def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Candidate], *,
-           archive_df: Mapping[str, int], archive_papers: int, max_themes: int = 6) -> list[Theme]:
+           archive_df: Mapping[str, int], archive_papers: int, max_themes: int = 6,
+           phrase_df: Mapping[Key, int] | None = None) -> list[Theme]:
     """The best `max_themes` non-overlapping phrases, each preferring its longer form when that
-    covers most of the same papers. `archive_df` and `archive_papers` include the digest's own papers."""
+    covers most of the same papers. `archive_df` (per stem) and `archive_papers` include the
+    digest's own papers. `phrase_df` gives exact per-phrase counts instead of the rarest word's
+    (the benchmark's baseline measures them one query per phrase)."""
     digest_papers = len(prepared.docs)
     if digest_papers == 0 or max_themes <= 0:
         return []
@@ -207,7 +209,10 @@ def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Can
     background = _PRIOR_RATE * _PRIOR_PAPERS
 
     def rate(key: Key) -> float:
-        df = min(max(archive_df.get(s, 0) - own.get(s, 0), 0) for s in key)
+        if phrase_df is not None:
+            df = max(phrase_df.get(key, 0) - len(found[key].papers), 0)
+        else:
+            df = min(max(archive_df.get(s, 0) - own.get(s, 0), 0) for s in key)
         return (df + background) / (others + _PRIOR_PAPERS)
 
     scored: list[tuple[float, Candidate]] = []

@@ -1,0 +1,111 @@
+"""Composing the daily summary of the sample digest (144 papers) over a large archive.
+
+Ours: `bot.summary.compose` as the poster calls it: the digest's entries, one stemming pass in
+memory, one vocabulary lookup for every candidate word (common words' counts cached in
+summary_term_counts), highlights and groups. Measured cold (empty count cache) once, then warm.
+
+Baseline, "per-phrase FTS5": the same candidates scored with each phrase's exact archive
+frequency, counted with one FTS5 phrase query per candidate phrase (the obvious way to ask
+"how common is this phrase in the archive?"). It also tells how far our rarest-word estimate
+moves the themes: the table shows both theme lists.
+
+The archive comes from `bench.corpus.ensure_database(size)` (the synthetic corpus plus the sample
+as hf-daily 2025-09-09), copied once to bench/out/summary-*.db because the count cache writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from bench.common import OUT, Row
+from bench.corpus import ensure_database
+from bot.summary import compose, themes
+from storage import digests as digest_repo
+from storage import summary_stats
+from storage.db import Database
+from storage.records import DigestInfo
+
+NAME = "summary"
+DESCRIPTION = "compose the sample digest's summary (themes, highlights) vs per-phrase FTS5 counting"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(sizes=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=7, help="warm composes to time (default: %(default)s)")
+
+
+def _working_copy(size: int, seed: int) -> Path:
+    """A writable copy of the cached archive (the count cache writes to it)."""
+    source = ensure_database(size, seed)
+    copy = OUT / f"summary-{size}-s{seed}.db"
+    if not copy.exists() or copy.stat().st_mtime < source.stat().st_mtime:
+        shutil.copyfile(source, copy)
+    return copy
+
+
+async def _open(path: Path) -> Database:
+    db = await Database.open(path)
+    # Archives built while 0006 held only papers_vocab lack the cache table: re-apply 0006.
+    if not await db.fetchall("SELECT name FROM sqlite_master WHERE name = 'summary_term_counts'"):
+        await db.execute("DELETE FROM schema_migrations WHERE version = 6")
+        await db.execute("DROP TABLE IF EXISTS papers_vocab")
+        await db.migrate()
+    return db
+
+
+async def _baseline(db: Database, digest: DigestInfo) -> tuple[float, list[themes.Theme], int]:
+    """Seconds, themes and phrase count of the per-phrase FTS5 baseline."""
+    start = time.perf_counter()
+    entries = await digest_repo.digest_entries(db, digest.id)
+    prepared = themes.prepare(themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries)
+    stems = summary_stats.stem_words(prepared.shared_words())
+    found = themes.candidates(prepared, stems)
+    word_of: dict[str, str] = {}
+    for word, stem in sorted(stems.items()):
+        word_of.setdefault(stem, word)
+    phrase_df = {key: await summary_stats.phrase_document_count(db, [word_of[s] for s in key]) for key in found}
+    size = await summary_stats.archive_size(db)
+    chosen = themes.select(prepared, stems, found, archive_df={}, archive_papers=size, phrase_df=phrase_df)
+    return time.perf_counter() - start, chosen, len(found)
+
+
+async def _measure(path: Path, size: int, repeat: int) -> list[Row]:
+    db = await _open(path)
+    try:
+        digest = await digest_repo.find_digest(db, source="hf-daily")
+        assert digest is not None, "the archive lacks the sample digest"
+        await summary_stats.forget_term_counts(db)
+        start = time.perf_counter()
+        summary = await compose(db, digest)
+        cold = time.perf_counter() - start
+        warm = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            summary = await compose(db, digest)
+            warm.append(time.perf_counter() - start)
+        base, base_themes, phrases = await _baseline(db, digest)
+    finally:
+        await db.close()
+    median = statistics.median(warm)
+    ours = ", ".join(f"{t.label} ({t.papers})" for t in summary.themes)
+    theirs = ", ".join(f"{t.label} ({t.papers})" for t in base_themes)
+    return [
+        Row(NAME, f"{size:,} compose, warm (median of {repeat})",
+            {"ms": round(median * 1000, 1), "max_ms": round(max(warm) * 1000, 1),
+             "baseline_ms": round(base * 1000, 1), "speedup": round(base / median, 1), "themes": ours}),
+        Row(NAME, f"{size:,} compose, cold (empty count cache)",
+            {"ms": round(cold * 1000, 1), "baseline_ms": round(base * 1000, 1), "speedup": round(base / cold, 1),
+             "themes": f"baseline ({phrases} phrase queries): {theirs}"}),
+    ]
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    for size in args.sizes:
+        rows.extend(asyncio.run(_measure(_working_copy(size, args.seed), size, args.repeat)))
+    return rows
