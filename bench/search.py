@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import functools
+import sqlite3
 import statistics
 import sys
 import time
@@ -161,17 +163,28 @@ def _fallback_database(size: int, seed: int) -> Path:
     return path
 
 
+def _papers(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
+
+def _database(size: int, seed: int) -> Path:
+    try:
+        path = ensure_database(size, seed)
+        problem = f"it holds {_papers(path):,} papers" if _papers(path) < size * 0.9 else ""
+    except BenchError as exc:
+        problem = str(exc).splitlines()[0]
+    if not problem:
+        return path
+    print(f"bench search: ensure_database({size}) is unusable ({problem}); "
+          "loading the corpus with the Loader instead", file=sys.stderr)
+    return _fallback_database(size, seed)
+
+
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     for size in args.sizes:
-        path = args.db
-        if path is None:
-            try:
-                path = ensure_database(size, args.seed)
-            except BenchError as exc:
-                print(f"bench search: ensure_database failed ({str(exc).splitlines()[0]}); "
-                      "loading the corpus with the Loader instead", file=sys.stderr)
-                path = _fallback_database(size, args.seed)
+        path = args.db or _database(size, args.seed)
         rows += asyncio.run(_measure(path, size, args.repeat))
         if args.db is not None:
             break

@@ -1,19 +1,23 @@
-"""Keyword search over papers_fts: filters, ranking (bm25 balanced with recency), snippets, paging.
+"""Keyword search over papers_fts: filters, ranking (relevance balanced with recency), snippets, paging.
 
-Ranking: relevance is FTS5's bm25 with titles weighted TITLE_WEIGHT times abstracts; the score
-adds a recency bonus that halves every HALF_LIFE_DAYS of a paper's age (its first listing,
-measured from the newest digest in the archive, so scores do not drift with the wall clock).
-Ties go to the newer paper (higher id).
+Ranking: score = relevance + a recency bonus of RECENCY_WEIGHT that halves every HALF_LIFE_DAYS
+of a paper's age (its first listing, measured from the newest digest in the archive, so scores do
+not drift with the wall clock). Ties go to the newer paper (higher id). Relevance is BM25-shaped:
+each required clause adds its idf (rare words count more), and every query term found in the
+title adds TITLE_WEIGHT times the mean idf, so a title match beats an abstract mention.
 
-Why a window: bm25 over every match is what makes `ORDER BY rank` slow (about a second for a term
-in 90% of a million abstracts), while walking matches newest-first (`ORDER BY rowid DESC`) stops
-after LIMIT rows. Paper ids grow as digests are loaded, so rowid order is load order, close to
-recency. We score the WINDOW newest matches and rank those; when a query matches at most WINDOW
-papers (every rare term, phrase or filtered search) that is all of them and the ranking is exact.
-Beyond it the terms are frequent, their bm25 idf is near zero (FTS5 clamps it for terms in over
-half the papers), so recency decides the order anyway; `SearchPage.exact` says which case applied.
-A second pass for older title matches was measured and left out: FTS5 cannot score a given set of
-rowids cheaply (`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k).
+Why not FTS5's bm25(): it first counts every document holding each phrase, to get the idf, which
+costs a full doclist scan per phrase: 40-120 ms for "model" or a common phrase at a million papers,
+before any row is scored (`ORDER BY rank` then adds per-row work: about a second). Walking
+matches newest-first (`ORDER BY rowid DESC LIMIT n`) stops after n rows (under 1 ms), and FTS5's
+highlight() shows which title words matched without any idf. So: take the WINDOW newest matches
+(paper ids grow as digests load, so rowid order is close to recency) with their marked titles,
+estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid-range count,
+cheap), and rank in Python. When a query matches at most WINDOW papers (rare words, phrases,
+filtered searches) that is every match and the ranking is exact; beyond it the terms are frequent,
+their idf is small, recency leads anyway, and `SearchPage.exact` is False. A second pass for older
+title matches was tried and left out: FTS5 cannot look up a given set of rowids cheaply
+(`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers).
 
 Paging is keyset on (score, id) with the recency reference pinned in the cursor, so walking pages
 never repeats a paper; the cursor also carries a fingerprint of the query and filters.
@@ -42,7 +46,8 @@ TITLE_WEIGHT = 10.0
 ABSTRACT_WEIGHT = 1.0
 RECENCY_WEIGHT = 3.0  # a brand-new paper gains this much over a very old one
 HALF_LIFE_DAYS = 180.0
-WINDOW = 2000  # matches scored per search; also where counting stops ("2000+")
+WINDOW = 1000  # matches ranked per search; also where counting stops ("1000+")
+IDF_SAMPLE = 20_000  # the newest papers whose term counts estimate idf
 SNIPPET_TOKENS = 24
 MAX_LIMIT = 100
 
@@ -98,7 +103,7 @@ class SearchHit:
     listings: tuple[HitListing, ...]  # oldest first
     first_listed: dt.date
     score: float
-    relevance: float  # the bm25 part of the score (higher is better)
+    relevance: float  # the part of the score that is not recency (higher is better)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +208,9 @@ _LISTED_IN = (
 
 
 async def _candidates(db: Database, query: Query, filters: SearchFilters) -> list[sqlite3.Row] | None:
-    """(id, bm25) of the WINDOW + 1 newest matches; None when the filters select no digest."""
-    params: dict[str, Any] = {"q": query.to_fts5(), "limit": WINDOW + 1, "lo": 0, "hi": 2**63 - 1}
+    """(id, marked title) of the WINDOW + 1 newest matches; None when the filters select no digest."""
+    params: dict[str, Any] = {"q": query.to_fts5(), "limit": WINDOW + 1, "lo": 0, "hi": 2**63 - 1,
+                              "open": _OPEN, "close": _CLOSE}
     where = ""
     if filters.active():
         bounds = await _filter_bounds(db, filters)
@@ -216,11 +222,35 @@ async def _candidates(db: Database, query: Query, filters: SearchFilters) -> lis
         where = _LISTED_IN
     return await _fts(
         db,
-        f"SELECT rowid AS id, bm25(papers_fts, {TITLE_WEIGHT}, {ABSTRACT_WEIGHT}) AS bm25 FROM papers_fts"  # noqa: S608
+        "SELECT rowid AS id, highlight(papers_fts, 0, :open, :close) AS title FROM papers_fts"  # noqa: S608
         f" WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi{where}"
         " ORDER BY rowid DESC LIMIT :limit",
         params,
     )
+
+
+async def _idf(db: Database, query: Query) -> list[float]:
+    """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
+
+    Lucene's non-negative form ln(1 + (N - n + 0.5) / (n + 0.5)): a word in every paper still
+    counts a little, unlike FTS5's clamp to zero.
+    """
+    row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM papers")
+    floor = (int(row["top"]) if row else 0) - IDF_SAMPLE
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM papers WHERE id > ?", (floor,))
+    total = int(row["n"]) if row else 0
+    found: dict[str, float] = {}
+    for term in dict.fromkeys(query.positive_terms()):
+        rows = await _fts(db, "SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH :q AND rowid > :floor",
+                          {"q": term.to_fts5(), "floor": floor})
+        n = int(rows[0]["n"])
+        found[term.to_fts5()] = math.log(1 + (total - n + 0.5) / (n + 0.5))
+    return [max(found[t.to_fts5()] for t in clause.terms) for clause in query.required]
+
+
+def _relevance(idf: list[float], title: Marked) -> float:
+    in_title = min(len(title.spans), len(idf))
+    return ABSTRACT_WEIGHT * sum(idf) + TITLE_WEIGHT * in_title * sum(idf) / len(idf)
 
 
 async def _reference_date(db: Database) -> dt.date:
@@ -249,11 +279,14 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
         (json.dumps([r["id"] for r in rows]),),
     )
     first = {r["id"]: dt.date.fromisoformat(r["first_listed"]) for r in listed}
-    ranked = sorted(
-        (_Candidate(r["id"], -r["bm25"], first[r["id"]], _score(-r["bm25"], first[r["id"]], reference))
-         for r in rows if r["id"] in first),
-        key=lambda c: (-c.score, -c.id),
-    )
+    idf = await _idf(db, query)
+    candidates = []
+    for r in rows:
+        if r["id"] in first:
+            relevance = _relevance(idf, unmark(r["title"]))
+            candidates.append(_Candidate(r["id"], relevance, first[r["id"]],
+                                         _score(relevance, first[r["id"]], reference)))
+    ranked = sorted(candidates, key=lambda c: (-c.score, -c.id))
     if after is not None:
         a_score, a_id = after
         ranked = [c for c in ranked if c.score < a_score or (c.score == a_score and c.id < a_id)]
@@ -267,18 +300,22 @@ async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[Sear
     if not page:
         return []
     ids = json.dumps([c.id for c in page])
-    # Few ids: `rowid = ?` lookups are cheap here, unlike scoring thousands of rowids.
+    # One range scan for the whole page, marking only the page's rows. Each MATCH re-expands a
+    # prefix (`quantiz*` merges every matching word's doclist: ~6 ms at a million papers), and
+    # `rowid IN (...)` as a constraint is run as one lookup, so one expansion, per id.
     marked: dict[int, tuple[Marked, Marked]] = {}
-    for c in page:
-        rows = await _fts(
-            db,
-            "SELECT highlight(papers_fts, 0, :open, :close) AS title,"
-            " snippet(papers_fts, 1, :open, :close, '…', :tokens) AS snippet"
-            " FROM papers_fts WHERE papers_fts MATCH :q AND rowid = :id",
-            {"q": query.to_fts5(), "open": _OPEN, "close": _CLOSE, "tokens": SNIPPET_TOKENS, "id": c.id},
-        )
-        if rows:
-            marked[c.id] = (unmark(rows[0]["title"]), unmark(rows[0]["snippet"]))
+    for r in await _fts(
+        db,
+        "SELECT id, title, snippet FROM (SELECT rowid AS id,"
+        " CASE WHEN rowid IN (SELECT value FROM json_each(:ids)) THEN highlight(papers_fts, 0, :open, :close) END"
+        " AS title,"
+        " CASE WHEN rowid IN (SELECT value FROM json_each(:ids))"
+        " THEN snippet(papers_fts, 1, :open, :close, '…', :tokens) END AS snippet"
+        " FROM papers_fts WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi) WHERE title IS NOT NULL",
+        {"q": query.to_fts5(), "open": _OPEN, "close": _CLOSE, "tokens": SNIPPET_TOKENS, "ids": ids,
+         "lo": min(c.id for c in page), "hi": max(c.id for c in page)},
+    ):
+        marked[r["id"]] = (unmark(r["title"]), unmark(r["snippet"]))
     papers = {r["id"]: r for r in await db.fetchall(
         "SELECT id, arxiv_id, title, links FROM papers WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
     listings: dict[int, list[HitListing]] = {c.id: [] for c in page}
