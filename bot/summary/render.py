@@ -17,7 +17,7 @@ from bot.replies import Button, Card, Reply
 from bot.summary.compose import Highlight, PaperItem, Summary
 
 ACTION_PREFIX = "digest"
-_ACTION = re.compile(r"^digest:(\d{1,18}):p(\d{1,6})$")
+_ACTION = re.compile(r"^digest:(\d{1,19}):p(\d{1,6})$")  # SQLite ids < 2**63
 # A URL safe inside "[text](url)": no spaces, brackets, quotes or angle brackets.
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\[\]\"'`\\]+$")
 _MAX_URL = 512
@@ -61,16 +61,19 @@ def _heading(summary: Summary) -> str:
     return limits.safe(f"{summary.source} · {_date(summary)}", limits.EMBED_TITLE)
 
 
+def _papers(n: int) -> str:
+    return "1 paper" if n == 1 else f"{n} papers"
+
+
 def _counts_line(summary: Summary) -> str:
-    papers = "1 paper" if summary.papers == 1 else f"{summary.papers} papers"
-    return f"**{papers}**, {summary.new} new to the archive"
+    return f"**{_papers(summary.papers)}**, {summary.new} new to the archive"
 
 
 def _header_card(summary: Summary) -> Card:
     lines = [_counts_line(summary)]
     if summary.themes:
         lines += ["", "**Themes of the day**"]
-        lines += [_inline("• ", t.label, 80) + f" — {t.papers} papers" for t in summary.themes]
+        lines += [_inline("• ", t.label, 80) + f" — {_papers(t.papers)}" for t in summary.themes]
     if summary.keywords:
         lines += ["", _inline("Keywords: ", " · ".join(f"{limits.truncate(k, 60)} ({n})" for k, n in summary.keywords),
                               600)]
@@ -107,8 +110,8 @@ def _post(summary: Summary, list_pages: int) -> Reply:
         if sum(c.size() for c in cards) <= _POST_BUDGET or not shown:
             break
         shown.pop()
-    buttons = [Button(f"Full list · {summary.papers} papers", action=page_action(summary.digest_id, 2))] \
-        if list_pages else []
+    label = f"Full list · {_papers(summary.papers)}"
+    buttons = [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
     return Reply(cards=cards, buttons=buttons)
 
 

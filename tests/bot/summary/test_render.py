@@ -18,6 +18,7 @@ from bot.summary import (
     compose,
     page_action,
     parse_action,
+    render_digest,
     render_pages,
     render_text,
     to_json,
@@ -89,8 +90,7 @@ async def test_hostile_papers_from_the_archive_render_safely(db: Database) -> No
 
 
 async def test_the_sample_post_and_its_pages(db: Database, sample: DigestInfo) -> None:
-    summary = await compose(db, sample)
-    pages = render_pages(summary)
+    pages = await render_digest(db, sample)
     post = pages[0]
     assert post.cards[0].description.startswith("**144 papers**, 144 new to the archive")
     assert "**Themes of the day**" in post.cards[0].description
