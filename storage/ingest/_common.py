@@ -10,7 +10,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, NoReturn
 
 from storage.errors import ParseError
-from storage.normalize import clean_text as clean  # noqa: F401 - the parsers import it from here
+from storage.normalize import clean_text
+
+clean = clean_text  # the parsers import it from here
 
 # The three-letter month names and their common long forms ("Sept" included).
 MONTHS: dict[str, int] = {
