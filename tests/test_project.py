@@ -1,0 +1,106 @@
+"""Project-wide rules: layering, documented settings and commands."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser
+from bot.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _python_files("storage"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_storage_never_imports_the_assistant_or_discord(path: Path) -> None:
+    bad = {m for m in _imports(path) if m.split(".")[0] in {"bot", "discord"}}
+    assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _python_files("bot"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_discord_transport_imports_discord(path: Path) -> None:
+    if "transports/discord" in path.as_posix():
+        return
+    bad = {m for m in _imports(path) if m.split(".")[0] == "discord"}
+    assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _python_files("bot"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_sql_lives_in_storage(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert not re.search(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b", source), (
+        f"{path} contains SQL; move it behind a storage repository function")
+
+
+def test_config_file_documents_every_setting_with_its_default() -> None:
+    documented = tomllib.loads((ROOT / "config" / "paperboy.toml").read_text(encoding="utf-8"))
+    defaults = Settings()
+    for section in dataclasses.fields(defaults):
+        values = dataclasses.asdict(getattr(defaults, section.name))
+        assert documented.get(section.name) == values, f"[{section.name}] in config/paperboy.toml"
+    assert set(documented) == {f.name for f in dataclasses.fields(defaults)}
+
+
+def test_every_setting_has_a_comment() -> None:
+    text = (ROOT / "config" / "paperboy.toml").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(text):
+        if re.match(r"^\w+\s*=", line):
+            assert text[i - 1].startswith("#"), f"config/paperboy.toml line {i + 1} has no comment above it"
+
+
+def test_environment_overrides_a_setting_and_bad_values_are_named() -> None:
+    settings = load_settings(env={"PAPERBOY_DATABASE_BUSY_TIMEOUT_MS": "250",
+                                  "PAPERBOY_INGEST_ANNOUNCE_TYPES": "new, replace"})
+    assert settings.database.busy_timeout_ms == 250
+    assert settings.ingest.announce_types == ["new", "replace"]
+    with pytest.raises(ConfigError, match="PAPERBOY_DATABASE_BUSY_TIMEOUT_MS"):
+        load_settings(env={"PAPERBOY_DATABASE_BUSY_TIMEOUT_MS": "soon"})
+
+
+def test_unknown_keys_in_the_config_file_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("[database]\npaht = 'x'\n")
+    with pytest.raises(ConfigError, match="unknown key 'paht'"):
+        load_settings(path, env={})
+
+
+def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERBOY_DB", str(tmp_path / "env.db"))
+    assert load_settings(env={}).db_path == str(tmp_path / "env.db")
+    s = load_settings(env={"PAPERBOY_DATABASE_PATH": "/x/explicit.db"})
+    assert s.db_path == "/x/explicit.db"
+    monkeypatch.delenv("PAPERBOY_DB")
+    assert load_settings(env={}).db_path.endswith(os.path.join("paperboy", "paperboy.db"))
+
+
+def _commands() -> list[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sorted(sub.choices)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_cli_command_is_documented_in_the_readme(command: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"paperboy {command}" in readme, f"`paperboy {command}` is not in README.md"
