@@ -4,8 +4,13 @@ Identity (NOTES §1.5): the arXiv id without version when known, else the normal
 paper stored by title alone adopts the arXiv id of a later record with the same title; when
 both already exist they are merged into the one with the id.
 
-Bulk-friendly: each batch costs a handful of `executemany` calls, not one round trip per paper,
-because every aiosqlite call is a hop to the connection's thread.
+Bulk-friendly: a batch costs a handful of statements, not one round trip per paper, because every
+aiosqlite call is a hop to the connection's thread. Papers are written by ONE statement per batch
+(rows passed as a JSON array): an INSERT on `papers` fires the FTS5 trigger, so SQLite wraps each
+statement in a savepoint, and FTS5 flushes its pending terms to a new index segment at every
+savepoint; one statement per paper meant one segment per paper and merging them dominated a bulk
+load. Consecutive streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch
+per date) are written together as one "run", so a whole chunk is one statement and one segment.
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ from storage.records import LoadResult, PaperRecord, ParsedDigest
 # atomically with the digest. Registered by the assistant; storage knows nothing of it.
 AfterLoad = Callable[[aiosqlite.Connection, LoadResult], Awaitable[None]]
 
+# The rows come as one JSON array of `_row_json` arrays; `->` keeps nested lists and objects as
+# (compact) JSON text, exactly what `_params` writes for the id-less path.
 _UPSERT_BY_ID = """
 INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,
                     ai_summary, published, first_listed, created_at, updated_at)
-VALUES (:arxiv_id, :title_key, :title, :abstract, :authors, :links, :categories, :keywords,
-        :ai_summary, :published, :listed, :now, :now)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value -> 4, r.value -> 5, r.value -> 6,
+       r.value -> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, :now, :now
+FROM json_each(:rows) AS r WHERE true
 ON CONFLICT (arxiv_id) DO UPDATE SET
     title = excluded.title,
     title_key = excluded.title_key,
@@ -53,6 +61,7 @@ WHERE papers.title IS NOT excluded.title
    OR (excluded.ai_summary IS NOT NULL AND papers.ai_summary IS NOT excluded.ai_summary)
    OR (papers.published IS NULL AND excluded.published IS NOT NULL)
    OR excluded.first_listed < papers.first_listed
+RETURNING id, arxiv_id
 """
 
 # An id-less record lands on the paper with its title: the one with an id if there is one.
@@ -82,8 +91,20 @@ WHERE arxiv_id IS NULL AND title_key = :title_key
 @dataclass(slots=True)
 class _Row:
     record: PaperRecord
-    params: dict[str, Any]
     position: int
+    key: str  # title_key(record.title)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One digest on its way in: its rows, its digest row, and what writing its papers did."""
+
+    digest: ParsedDigest
+    digest_id: int
+    rows: list[_Row]
+    paper_ids: list[int | None]
+    merged: int = 0
+    written: int = 0  # paper rows inserted or changed
 
 
 def content_hash(digest: ParsedDigest) -> str:
@@ -98,21 +119,38 @@ def content_hash(digest: ParsedDigest) -> str:
     return h.hexdigest()
 
 
-def _params(record: PaperRecord, listed: str, now: str) -> dict[str, Any]:
+def _json(value: object) -> str:
+    # Compact, as SQLite's JSON functions write it: json_patch() of equal links must compare equal
+    # to what was stored, or every re-load would count (and rewrite) every paper as updated.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _params(row: _Row, listed: str, now: str) -> dict[str, Any]:
+    record = row.record
     return {
         "arxiv_id": record.arxiv_id,
-        "title_key": title_key(record.title),
+        "title_key": row.key,
         "title": record.title,
         "abstract": record.abstract,
-        "authors": json.dumps(record.authors, ensure_ascii=False),
-        "links": json.dumps(record.links, ensure_ascii=False, sort_keys=True),
-        "categories": json.dumps(record.categories),
-        "keywords": json.dumps(record.keywords, ensure_ascii=False),
+        "authors": _json(record.authors),
+        "links": _json(record.links),
+        "categories": _json(record.categories),
+        "keywords": _json(record.keywords),
         "ai_summary": record.ai_summary,
         "published": record.published.isoformat() if record.published else None,
         "listed": listed,
         "now": now,
     }
+
+
+def _rows(digest: ParsedDigest) -> list[_Row]:
+    return [_Row(r, r.position if r.position is not None else i, title_key(r.title))
+            for i, r in enumerate(digest.papers)]
+
+
+def _joins_a_run(digest: ParsedDigest) -> bool:
+    """Whether a batch can be written together with its neighbours (see `_load_run`)."""
+    return not digest.complete and all(r.arxiv_id for r in digest.papers)
 
 
 class Loader:
@@ -128,15 +166,38 @@ class Loader:
 
     async def load_many(self, digests: Iterable[ParsedDigest], *,
                         now: dt.datetime | None = None) -> list[LoadResult]:
-        """Load several batches in one transaction (a chunk of a streaming format)."""
+        """Load several batches in one transaction (a chunk of a streaming format).
+
+        Hooks see each batch's result in order; those of a run are called once the run is written.
+        """
         stamp = iso(now or now_utc())
         async with self.db.transaction() as conn:
-            results = []
+            results: list[LoadResult] = []
+            run: list[ParsedDigest] = []
+            run_ids: set[str] = set()
+
+            async def done(found: list[LoadResult]) -> None:
+                for result in found:
+                    for hook in self.after_load:
+                        await hook(conn, result)
+                results.extend(found)
+
             for digest in digests:
-                result = await _load_one(conn, digest, stamp)
-                for hook in self.after_load:
-                    await hook(conn, result)
-                results.append(result)
+                if _joins_a_run(digest):
+                    ids = {r.arxiv_id for r in digest.papers if r.arxiv_id}
+                    if not ids & run_ids:  # a paper twice in a run: start a new one (exact counts)
+                        run.append(digest)
+                        run_ids |= ids
+                        continue
+                if run:
+                    await done(await _load_run(conn, run, stamp))
+                if _joins_a_run(digest):
+                    run, run_ids = [digest], {r.arxiv_id for r in digest.papers if r.arxiv_id}
+                    continue
+                run, run_ids = [], set()
+                await done([await _load_one(conn, digest, stamp)])
+            if run:
+                await done(await _load_run(conn, run, stamp))
             return results
 
 
@@ -144,6 +205,108 @@ async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | 
     async with conn.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     return row[0] if row else None
+
+
+async def _open_digest(conn: aiosqlite.Connection, digest: ParsedDigest, fingerprint: str | None,
+                       now: str) -> int:
+    async with conn.execute(
+        "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source, date) DO UPDATE SET format = excluded.format,"
+        " content_hash = COALESCE(excluded.content_hash, digests.content_hash), updated_at = excluded.updated_at"
+        " RETURNING id",
+        (digest.source, digest.date.isoformat(), digest.format, fingerprint, now, now),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _open_digests(conn: aiosqlite.Connection, digests: list[ParsedDigest], now: str) -> list[int]:
+    """`_open_digest` for several partial batches (no content hash) in one statement, not one per date."""
+    rows = [[d.source, d.date.isoformat(), d.format] for d in digests]
+    found = await conn.execute_fetchall(
+        "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at)"
+        " SELECT d.value ->> 0, d.value ->> 1, d.value ->> 2, NULL, :now, :now FROM json_each(:rows) AS d WHERE true"
+        " ON CONFLICT (source, date) DO UPDATE SET format = excluded.format, updated_at = excluded.updated_at"
+        " RETURNING id, source, date",
+        {"rows": json.dumps(rows), "now": now},
+    )
+    id_of = {(source, day): int(digest_id) for digest_id, source, day in found}
+    return [id_of[(source, day)] for source, day, _ in rows]
+
+
+async def _max_paper_id(conn: aiosqlite.Connection) -> int:
+    return int(await _scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM papers"))
+
+
+async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], now: str) -> None:
+    """Insert or update every batch's papers that have an arXiv id, in one statement; fill paper_ids."""
+    payload: list[list[Any]] = []
+    where: list[tuple[int, int]] = []  # (batch, row) of each payload entry
+    for b, batch in enumerate(batches):
+        day = batch.digest.date.isoformat()
+        for i, row in enumerate(batch.rows):
+            r = row.record
+            if r.arxiv_id:
+                payload.append([r.arxiv_id, row.key, r.title, r.abstract, r.authors, r.links, r.categories,
+                                r.keywords, r.ai_summary, r.published.isoformat() if r.published else None, day])
+                where.append((b, i))
+    if not payload:
+        return
+    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": _json(payload), "now": now})
+    # Every inserted or changed row is returned. A run never names a paper twice, and a single
+    # batch owns all its rows, so each returned row counts for exactly one batch.
+    owner = {p[0]: b for (b, _), p in zip(where, payload, strict=True)}
+    pid_of: dict[str, int] = {}
+    for pid, arxiv_id in changed:
+        pid_of[arxiv_id] = pid
+        batches[owner[arxiv_id]].written += 1
+    missing = [p[0] for p in payload if p[0] not in pid_of]
+    if missing:
+        found = await conn.execute_fetchall(
+            "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value",
+            (json.dumps(missing),))
+        pid_of.update((str(arxiv_id), int(pid)) for arxiv_id, pid in found)
+    for (b, i), p in zip(where, payload, strict=True):
+        batches[b].paper_ids[i] = pid_of.get(p[0])
+
+
+async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_before: int) -> list[LoadResult]:
+    """List each batch's papers in its digest (a complete digest replaces its list; a partial batch
+    adds to it), update the digests' counts, and say what each batch did."""
+    entries = []
+    results = []
+    claimed: set[int] = set()  # papers already counted new by an earlier batch
+    for batch in batches:
+        seen: set[int] = set()
+        count = 0
+        for row, pid in zip(batch.rows, batch.paper_ids, strict=True):
+            if pid is None or pid in seen:
+                continue  # the same paper twice in one list: keep its first position
+            seen.add(pid)
+            count += 1
+            entries.append((batch.digest_id, pid, row.position, row.record.upvotes, row.record.comments))
+        new = sum(1 for pid in seen if pid > max_before and pid not in claimed)
+        claimed |= seen
+        d = batch.digest
+        results.append(LoadResult(d.source, d.date, d.format, count, new, batch.merged,
+                                  max(batch.written - new, 0), False, batch.digest_id, tuple(sorted(seen))))
+    complete = [(b.digest_id,) for b in batches if b.digest.complete]
+    if complete:
+        await conn.executemany("DELETE FROM digest_entries WHERE digest_id = ?", complete)
+    await conn.executemany(
+        "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (digest_id, paper_id) DO UPDATE SET position = excluded.position,"
+        " upvotes = COALESCE(excluded.upvotes, digest_entries.upvotes),"
+        " comments = COALESCE(excluded.comments, digest_entries.comments)",
+        entries,
+    )
+    await conn.execute(
+        "UPDATE digests SET paper_count = (SELECT COUNT(*) FROM digest_entries AS e WHERE e.digest_id = digests.id)"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({b.digest_id for b in batches})),),
+    )
+    return results
 
 
 async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) -> LoadResult:
@@ -157,70 +320,43 @@ async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) 
         return LoadResult(digest.source, digest.date, digest.format, existing["paper_count"], 0, 0, 0, True,
                           existing["id"], ())
 
-    async with conn.execute(
-        "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source, date) DO UPDATE SET format = excluded.format,"
-        " content_hash = COALESCE(excluded.content_hash, digests.content_hash), updated_at = excluded.updated_at"
-        " RETURNING id",
-        (digest.source, day, digest.format, fingerprint, now, now),
-    ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    digest_id = int(row[0])
-    max_before = int(await _scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM papers"))
-
-    rows = [_Row(r, _params(r, day, now), r.position if r.position is not None else i)
-            for i, r in enumerate(digest.papers)]
+    rows = _rows(digest)
+    batch = _Batch(digest, await _open_digest(conn, digest, fingerprint, now), rows, [None] * len(rows))
+    max_before = await _max_paper_id(conn)
     with_id = [r for r in rows if r.record.arxiv_id]
-    without_id = [r for r in rows if not r.record.arxiv_id]
-
-    merged = written = 0  # written: rows the upserts inserted or changed
     if with_id:
-        params = [r.params for r in with_id]
-        cursor = await conn.executemany(_ADOPT_ID, params)
-        merged = max(cursor.rowcount, 0)
-        merged += await _merge_title_twins(conn, [r.params["title_key"] for r in with_id])
-        cursor = await conn.executemany(_UPSERT_BY_ID, params)
-        written = max(cursor.rowcount, 0)
-    paper_ids: list[int | None] = [None] * len(rows)
-    index_of = {id(r): i for i, r in enumerate(rows)}
-    if with_id:
-        ids = json.dumps([r.record.arxiv_id for r in with_id])
-        async with conn.execute(
-            "SELECT k.key, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value", (ids,)
-        ) as cursor:
-            for key, pid in await cursor.fetchall():
-                paper_ids[index_of[id(with_id[key])]] = pid
-    for r in without_id:
-        pid, changed = await _upsert_by_title(conn, r.params)
-        paper_ids[index_of[id(r)]] = pid
-        written += changed
+        adopt = [{"arxiv_id": r.record.arxiv_id, "title_key": r.key, "now": now} for r in with_id]
+        cursor = await conn.executemany(_ADOPT_ID, adopt)
+        batch.merged = max(cursor.rowcount, 0)
+        batch.merged += await _merge_title_twins(conn, [r.key for r in with_id])
+        await _upsert_with_ids(conn, [batch], now)
+    for i, row in enumerate(rows):
+        if not row.record.arxiv_id:
+            pid, changed = await _upsert_by_title(conn, _params(row, day, now))
+            batch.paper_ids[i] = pid
+            batch.written += changed
+    return (await _write_entries(conn, [batch], max_before))[0]
 
-    # Entries: a complete digest replaces its list; a partial batch adds to it.
-    seen: set[int] = set()
-    entries = []
-    for r, pid in zip(rows, paper_ids, strict=True):
-        if pid is None or pid in seen:
-            continue  # the same paper twice in one list: keep its first position
-        seen.add(pid)
-        entries.append((digest_id, pid, r.position, r.record.upvotes, r.record.comments))
-    if digest.complete:
-        await conn.execute("DELETE FROM digest_entries WHERE digest_id = ?", (digest_id,))
-    await conn.executemany(
-        "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (digest_id, paper_id) DO UPDATE SET position = excluded.position,"
-        " upvotes = COALESCE(excluded.upvotes, digest_entries.upvotes),"
-        " comments = COALESCE(excluded.comments, digest_entries.comments)",
-        entries,
-    )
-    count = int(await _scalar(conn, "SELECT COUNT(*) FROM digest_entries WHERE digest_id = ?", (digest_id,)))
-    await conn.execute("UPDATE digests SET paper_count = ? WHERE id = ?", (count, digest_id))
 
-    new = sum(1 for pid in seen if pid > max_before)
-    updated = max(written - new, 0)
-    return LoadResult(digest.source, digest.date, digest.format, len(entries), new, merged,
-                      updated, False, digest_id, tuple(sorted(seen)))
+async def _load_run(conn: aiosqlite.Connection, run: list[ParsedDigest], now: str) -> list[LoadResult]:
+    """Write consecutive partial batches whose papers all have arXiv ids, none twice, together.
+
+    Equivalent to loading them one by one: with no id-less paper sharing a title with the run
+    (checked first; otherwise they are loaded one by one), there is nothing to adopt or merge, and
+    distinct ids make each batch's counts its own.
+    """
+    rows = [_rows(digest) for digest in run]
+    orphans = await conn.execute_fetchall(
+        "SELECT 1 FROM json_each(?) AS k JOIN papers AS o ON o.title_key = k.value AND o.arxiv_id IS NULL LIMIT 1",
+        (json.dumps([r.key for batch in rows for r in batch]),))
+    if orphans:
+        return [await _load_one(conn, digest, now) for digest in run]
+    ids = await _open_digests(conn, run, now)
+    batches = [_Batch(digest, digest_id, batch, [None] * len(batch))
+               for digest, digest_id, batch in zip(run, ids, rows, strict=True)]
+    max_before = await _max_paper_id(conn)
+    await _upsert_with_ids(conn, batches, now)
+    return await _write_entries(conn, batches, max_before)
 
 
 async def _upsert_by_title(conn: aiosqlite.Connection, params: dict[str, Any]) -> tuple[int, bool]:

@@ -1,0 +1,67 @@
+"""Bulk loading of streaming batches: written together ("runs"), with the same results as one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from storage.db import Database
+from storage.loader import Loader
+from storage.records import LoadResult, PaperRecord, ParsedDigest
+
+D1, D2 = dt.date(2020, 1, 6), dt.date(2020, 1, 7)
+
+
+def partial(day: dt.date, *ids: str, title: str = "Paper {}") -> ParsedDigest:
+    papers = [PaperRecord(title=title.format(i), abstract=f"About {i}.", arxiv_id=i, authors=["Ada Lovelace"],
+                          links={"pdf": f"https://arxiv.org/pdf/{i}", "arxiv": f"https://arxiv.org/abs/{i}"},
+                          categories=["cs.LG"], position=n) for n, i in enumerate(ids)]
+    return ParsedDigest("arxiv-snapshot", day, "arxiv-snapshot", papers, complete=False)
+
+
+def chunks() -> list[ParsedDigest]:
+    return [partial(D1, "2001.00001", "2001.00002"), partial(D2, "2001.00003"),
+            partial(D1, "2001.00004"),  # the same digest again in one chunk
+            partial(D2, "2001.00001", title="Paper {} v2")]  # a paper again: a new run, counted updated
+
+
+def counts(results: list[LoadResult]) -> list[tuple[Any, ...]]:
+    return [(r.date, r.papers, r.new, r.merged, r.updated, len(r.paper_ids)) for r in results]
+
+
+async def dump(db: Database) -> list[list[tuple[Any, ...]]]:
+    return [[tuple(r) for r in await db.fetchall(sql)] for sql in (
+        "SELECT arxiv_id, title, authors, links, categories, first_listed FROM papers ORDER BY arxiv_id",
+        "SELECT d.date, p.arxiv_id, e.position FROM digest_entries e JOIN digests d ON d.id = e.digest_id"
+        " JOIN papers p ON p.id = e.paper_id ORDER BY 1, 2",
+        "SELECT date, paper_count FROM digests ORDER BY date",
+        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'v2'",
+    )]
+
+
+async def test_a_chunk_at_once_equals_its_batches_one_by_one(db: Database, tmp_path: Path) -> None:
+    together = await Loader(db).load_many(chunks())
+    single = await Database.open(tmp_path / "single.db")
+    try:
+        one_by_one = [(await Loader(single).load_many([d]))[0] for d in chunks()]
+        assert counts(together) == counts(one_by_one)
+        assert await dump(db) == await dump(single)
+    finally:
+        await single.close()
+    assert counts(together)[-1][2:5] == (0, 0, 1)  # the retitled paper: updated, not new
+
+
+async def test_loading_a_chunk_again_changes_nothing(db: Database) -> None:
+    loader = Loader(db)
+    await loader.load_many(chunks()[:3])
+    again = await loader.load_many(chunks()[:3])
+    assert [(r.new, r.updated) for r in again] == [(0, 0)] * 3
+
+
+async def test_a_title_only_twin_is_still_adopted_in_a_bulk_load(db: Database) -> None:
+    loader = Loader(db)
+    await loader.load(ParsedDigest("hf-daily", D1, "hf-page", [PaperRecord(title="Paper 2001.00003", abstract="x")]))
+    results = await loader.load_many(chunks()[:3])
+    assert [r.merged for r in results] == [0, 1, 0]
+    assert await db.fetchall("SELECT id FROM papers WHERE arxiv_id IS NULL") == []
