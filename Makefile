@@ -16,7 +16,7 @@ run: $(BIN)/paperboy
 	$(BIN)/paperboy demo
 
 test: $(BIN)/paperboy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/paperboy
 	$(BIN)/ruff check .
