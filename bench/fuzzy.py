@@ -117,12 +117,12 @@ def _ingest_ready() -> bool:
         return False
 
 
-def database_for(size: int, seed: int) -> Path:
+def database_for(size: int, seed: int, *, own: bool = False) -> Path:
     """A database of `size` synthetic papers plus the sample digest: the shared bench corpus
-    when the parsers exist, else one loaded here straight through the Loader."""
+    when the parsers exist (unless `own`), else one loaded here straight through the Loader."""
     from bench.common import OUT, remove_database
 
-    if size and _ingest_ready():
+    if size and _ingest_ready() and not own:
         from bench.corpus import ensure_database
         return ensure_database(size, seed)
     path = OUT / f"fuzzy-{size}-s{seed}.db"
@@ -250,6 +250,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000])
     parser.add_argument("--baseline-every", type=int, default=8, metavar="K",
                         help="run the brute-force baselines on every K-th query (default: %(default)s)")
+    parser.add_argument("--own-db", action="store_true",
+                        help="load the corpus through the Loader into bench/out/fuzzy-N.db instead of the shared "
+                             "database built by `paperboy ingest`")
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -258,7 +261,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     queries = noisy_queries(sample_titles())
     rows: list[Row] = []
     for size in [0, *args.sizes]:
-        path = database_for(size, args.seed)
+        path = database_for(size, args.seed, own=getattr(args, "own_db", False))
         rows += asyncio.run(_measure(path, size, queries, max(1, args.baseline_every)))
     return rows
 
@@ -269,5 +272,5 @@ if __name__ == "__main__":
     from bench.common import format_table
 
     ns = argparse.Namespace(seed=20250909, sizes=[int(s) for s in sys.argv[1:]] or [100_000],
-                           baseline_every=int(os.environ.get("FUZZY_BASELINE_EVERY", "8")))
+                           baseline_every=int(os.environ.get("FUZZY_BASELINE_EVERY", "8")), own_db=True)
     print(format_table(run(ns)))
