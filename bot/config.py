@@ -81,11 +81,35 @@ class ScheduleSettings:
 
 
 @dataclass(slots=True)
+class SubscriptionSettings:
+    # Topics one user may follow.
+    max_topics: int = 25
+    # Papers listed in one notification before "and N more" (a user may choose their own).
+    default_cap: int = 10
+    # The subscribe preview counts matches in digests of this many days up to the newest one.
+    preview_days: int = 30
+    # Digests dated more than this many days before today notify nobody (a late backfill is not news).
+    max_digest_age_days: int = 3
+    # Tries for a notification that fails temporarily, waiting retry_base_seconds, doubling, up to retry_max_seconds.
+    retry_attempts: int = 5
+    # The first wait before a retry, in seconds.
+    retry_base_seconds: int = 60
+    # The longest wait between retries, in seconds.
+    retry_max_seconds: int = 1800
+    # A channel mention interrupted by a crash is re-sent with its idempotency key when the crash was
+    # at most this many seconds ago; older ones, and direct messages, are marked unknown (never sent twice).
+    resend_window_seconds: int = 120
+    # Notifications sent at the same time at most (the shared rate limit still applies).
+    concurrency: int = 10
+
+
+@dataclass(slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
 
     @property
     def db_path(self) -> str:

@@ -1,0 +1,194 @@
+"""Sends queued notifications through an `Outbound`, recording each step in the delivery log.
+
+Order of writes, as for the daily post (bot.schedule.poster), so a crash never repeats or loses one:
+1. 'pending' (written with the digest) — nothing sent; any later run sends it.
+2. 'sending' before the request (compare-and-set: two senders never both take a row). A crash now
+   leaves 'sending': `recover` re-sends a channel mention with its idempotency key while the
+   transport still dedupes it, and marks everything else 'unknown' (a direct message has no key,
+   so sending it again could repeat it).
+3. 'sent', or 'pending' again with a backoff after a temporary failure, or 'failed' with a reason.
+
+Fallback: a user who cannot be reached the way they prefer (direct messages closed, the channel
+gone, no digest thread known) is tried the other way when their preferences allow it; the row's
+`kind` says how it finally went and `reason` how it got there. Nothing is dropped silently: every
+notification ends 'sent', 'failed' (reason) or 'unknown' (reason), all listed by `paperboy deliveries`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any
+
+from bot.config import SubscriptionSettings
+from bot.delivery import DeliveryError, Outbound, RecipientUnreachable
+from bot.subscriptions.render import render_notification
+from storage import deliveries as delivery_repo
+from storage import guilds as guild_repo
+from storage import papers as paper_repo
+from storage import posts as post_repo
+from storage import subscriptions as sub_repo
+from storage.db import Database, now_utc
+from storage.deliveries import Delivery
+from storage.subscriptions import UserPrefs
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[Delivery], Awaitable[None]]
+
+
+def delivery_key(delivery_id: int) -> str:
+    """The idempotency key of a channel mention (at most 25 characters)."""
+    return f"sub:{delivery_id}"
+
+
+async def digest_channel(db: Database, guild_id: str | None, digest_id: int | None) -> str | None:
+    """Where a server shows a digest: the thread (else the message's channel) of its daily post for
+    that digest, else the server's post channel; None when the server is unknown."""
+    if guild_id is None:
+        return None
+    if digest_id is not None:
+        for post in await post_repo.list_posts(db, guild_id=guild_id, limit=30):
+            if post.digest_id == digest_id and post.message_id is not None:
+                return post.thread_id or post.channel_id
+    schedule = await guild_repo.get_schedule(db, guild_id)
+    return schedule.channel_id if schedule else None
+
+
+class _Permanent(DeliveryError):
+    permanent = True
+
+
+class Deliverer:
+    def __init__(self, db: Database, outbound: Outbound, settings: SubscriptionSettings, *,
+                 limiter: AbstractAsyncContextManager[Any] | None = None, report: Report | None = None,
+                 clock: Callable[[], dt.datetime] = now_utc) -> None:
+        self.db = db
+        self.outbound = outbound
+        self.settings = settings
+        self.limiter = limiter
+        self.report = report
+        self.clock = clock
+
+    async def deliver_pending(self) -> list[Delivery]:
+        """Send every pending notification that is due; returns the rows as they ended."""
+        now = self.clock()
+        due = [d for d in await delivery_repo.deliveries_in_status(self.db, ["pending"])
+               if d.next_attempt_at is None or d.next_attempt_at <= now]
+        gate = asyncio.Semaphore(max(self.settings.concurrency, 1))
+
+        async def one(delivery: Delivery) -> Delivery | None:
+            async with gate:
+                return await self.deliver(delivery, now)
+
+        done = await asyncio.gather(*(one(d) for d in due))
+        return [d for d in done if d is not None]
+
+    async def recover(self) -> list[Delivery]:
+        """At start-up: settle rows a crash left 'sending' (see the module docstring)."""
+        now = self.clock()
+        window = dt.timedelta(seconds=self.settings.resend_window_seconds)
+        settled = []
+        for d in await delivery_repo.deliveries_in_status(self.db, ["sending"]):
+            if d.kind == "channel" and now - d.updated_at <= window:
+                await delivery_repo.update_delivery(self.db, d.id, expect="sending", status="pending", now=now,
+                                                    reason="interrupted while sending; re-sent with its key")
+            else:
+                await delivery_repo.update_delivery(
+                    self.db, d.id, expect="sending", status="unknown", now=now,
+                    reason="interrupted while sending: it may or may not have arrived (not re-sent: never twice)")
+            updated = await delivery_repo.get_delivery(self.db, d.id)
+            if updated is not None:
+                settled.append(updated)
+        return settled
+
+    async def deliver(self, delivery: Delivery, now: dt.datetime) -> Delivery | None:
+        """Send one pending row. None when another sender took it first."""
+        attempts = delivery.attempts + 1
+        if not await delivery_repo.update_delivery(self.db, delivery.id, expect="pending", status="sending",
+                                                   attempts=attempts, next_attempt_at=None, now=now):
+            return None
+        prefs = await sub_repo.get_prefs(self.db, delivery.user_id)
+        kind, reason = delivery.kind, delivery.reason
+        try:
+            try:
+                await self._send(delivery, kind, prefs, now)
+            except DeliveryError as exc:
+                if not exc.permanent or not await self._can_fall_back(delivery, kind, prefs):
+                    raise
+                other = "channel" if kind == "direct" else "direct"
+                reason = f"{_why(kind, exc)}; fell back to {_way(other)}"
+                log.info("notification %s: %s", delivery.id, reason)
+                await delivery_repo.update_delivery(self.db, delivery.id, kind=other, reason=reason, error=str(exc),
+                                                    now=now)
+                kind = other
+                await self._send(delivery, kind, prefs, now)
+        except DeliveryError as exc:
+            await self._failed(delivery, attempts, kind, reason, exc, now)
+        except Exception as exc:  # noqa: BLE001 - a transport or render bug: whether it went out is unknown
+            log.exception("notification %s: unexpected error", delivery.id)
+            await delivery_repo.update_delivery(self.db, delivery.id, status="unknown", error=repr(exc), now=now,
+                                                reason="unexpected error while sending")
+        else:
+            await delivery_repo.update_delivery(self.db, delivery.id, status="sent", reason=reason, now=now)
+        return await self._reported(delivery.id)
+
+    async def _can_fall_back(self, delivery: Delivery, kind: str, prefs: UserPrefs) -> bool:
+        """The user allows it and the other way exists (a direct message always does)."""
+        if not prefs.fallback:
+            return False
+        return kind == "channel" or await digest_channel(self.db, prefs.guild_id, delivery.digest_id) is not None
+
+    async def _send(self, delivery: Delivery, kind: str, prefs: UserPrefs, now: dt.datetime) -> None:
+        papers = {p.id: p for p in await paper_repo.get_papers(self.db, [p.paper_id for p in delivery.papers])}
+        names = {s.query: s.topic for s in await sub_repo.list_subscriptions(self.db, delivery.user_id)}
+        cap = prefs.cap or self.settings.default_cap
+        if kind == "direct":
+            reply = render_notification(delivery, papers, names, cap=cap)
+            async with self.limiter if self.limiter is not None else nullcontext():
+                await self.outbound.send_direct(delivery.user_id, reply)
+            return
+        channel = delivery.channel_id or await digest_channel(self.db, prefs.guild_id, delivery.digest_id)
+        if channel is None:
+            raise _Permanent("no_channel: no server or digest thread is known for this user")
+        await delivery_repo.update_delivery(self.db, delivery.id, channel_id=channel, now=now)
+        reply = render_notification(delivery, papers, names, cap=cap, channel=True)
+        async with self.limiter if self.limiter is not None else nullcontext():
+            sent = await self.outbound.post(channel, reply, key=delivery_key(delivery.id))
+        await delivery_repo.update_delivery(self.db, delivery.id, message_id=sent.message_id, now=now)
+
+    async def _failed(self, delivery: Delivery, attempts: int, kind: str, reason: str | None, exc: DeliveryError,
+                      now: dt.datetime) -> None:
+        if not exc.permanent and attempts < self.settings.retry_attempts:
+            wait = min(self.settings.retry_base_seconds * 2 ** (attempts - 1), self.settings.retry_max_seconds)
+            await delivery_repo.update_delivery(self.db, delivery.id, status="pending", error=str(exc), now=now,
+                                                next_attempt_at=now + dt.timedelta(seconds=wait))
+            log.warning("notification %s failed (%s); retrying in %ss", delivery.id, exc, wait)
+            return
+        why = _why(kind, exc) if exc.permanent else f"gave up after {attempts} attempts: {exc}"
+        if reason and exc.permanent:
+            why = f"{reason}; then {why}"
+        await delivery_repo.update_delivery(self.db, delivery.id, status="failed", reason=why, error=str(exc), now=now)
+        log.warning("notification %s to %s failed: %s", delivery.id, delivery.user_id, why)
+
+    async def _reported(self, delivery_id: int) -> Delivery | None:
+        updated = await delivery_repo.get_delivery(self.db, delivery_id)
+        if updated is not None and self.report is not None:
+            await self.report(updated)
+        return updated
+
+
+def _way(kind: str) -> str:
+    return "a direct message" if kind == "direct" else "a mention in the server's digest thread"
+
+
+def _why(kind: str, exc: DeliveryError) -> str:
+    """A short reason code first ('dm_closed'), then what happened."""
+    if isinstance(exc, _Permanent):
+        return str(exc)
+    if isinstance(exc, RecipientUnreachable):
+        return "dm_closed" if kind == "direct" else f"channel_unreachable: {exc}"
+    return f"{kind}_failed: {exc}"

@@ -1,0 +1,90 @@
+"""Queueing notifications when a digest loads: the Loader `after_load` hook.
+
+The hook runs inside the digest's own transaction, so the digest and its notifications commit
+together or not at all; sending happens later (bot.subscriptions.deliver) from the log. Per digest:
+match every distinct active topic once against the batch's papers, fan out to the subscribers,
+drop (user, paper) pairs already notified (a re-load or a corrected copy lists them again), and
+write one pending notification per user listing their papers in digest order, each with the topics
+and terms that matched it.
+
+Not every load is news: bulk archive batches (snapshot, export), unchanged re-loads and digests
+dated more than `max_digest_age_days` before today notify nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+import aiosqlite
+
+from bot.config import SubscriptionSettings
+from bot.subscriptions.matching import DigestIndex, match
+from storage import deliveries as delivery_repo
+from storage import subscriptions as sub_repo
+from storage.db import now_utc
+from storage.deliveries import Notification, QueuedPaper
+from storage.loader import AfterLoad
+from storage.records import LoadResult
+
+log = logging.getLogger(__name__)
+
+# Formats whose batches are pieces of a bulk archive load (ParsedDigest.complete is False), not news.
+BULK_FORMATS = frozenset({"arxiv-snapshot", "paperboy-jsonl"})
+
+
+def is_news(result: LoadResult, today: dt.date, settings: SubscriptionSettings) -> bool:
+    """Whether loading `result` should notify anyone."""
+    return (not result.unchanged and bool(result.paper_ids) and result.format not in BULK_FORMATS
+            and (today - result.date).days <= settings.max_digest_age_days)
+
+
+async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids: tuple[int, ...], *,
+                           now: dt.datetime | None = None) -> list[int]:
+    """Match, fan out, dedupe and write pending notifications; returns the new deliveries' ids."""
+    keys = await sub_repo.active_queries(conn)
+    if not keys or not paper_ids:
+        return []
+    papers = await sub_repo.read_papers(conn, paper_ids, digest_id=digest_id)
+    matches = match(DigestIndex.build(papers), keys)
+    if not matches:
+        return []
+    done = await delivery_repo.already_notified(conn, paper_ids)
+    # user -> paper -> (topics, terms), topics in the order the user subscribed to them
+    found: dict[str, dict[int, tuple[list[str], list[str]]]] = {}
+    for sub in await sub_repo.active_subscribers(conn, list(matches)):
+        for paper_id, terms in matches[sub.query].items():
+            if (sub.user_id, paper_id) in done:
+                continue
+            topics, seen = found.setdefault(sub.user_id, {}).setdefault(paper_id, ([], []))
+            topics.append(sub.query)
+            seen.extend(t for t in terms if t not in seen)
+    if not found:
+        return []
+    prefs = await sub_repo.prefs_of(conn, found)
+    notifications = [
+        Notification(user, prefs[user].delivery if user in prefs else "direct", tuple(
+            QueuedPaper(p.id, p.title, tuple(found[user][p.id][0]), tuple(found[user][p.id][1]))
+            for p in papers if p.id in found[user]))
+        for user in sorted(found)
+    ]
+    ids = await delivery_repo.queue(conn, digest_id, notifications, now=now)
+    log.info("digest %s: queued %d notifications (%d topics matched)", digest_id, len(ids), len(matches))
+    return ids
+
+
+def notification_hook(settings: SubscriptionSettings, *,
+                      clock: Callable[[], dt.datetime] = now_utc) -> AfterLoad:
+    """The Loader `after_load` hook that queues notifications with each digest that is news.
+
+    Wake the deliverer after the load has committed, not from here: inside the hook the rows
+    are not visible to anyone else yet.
+    """
+
+    async def hook(conn: aiosqlite.Connection, result: LoadResult) -> None:
+        now = clock()
+        if is_news(result, now.date(), settings):
+            await queue_for_digest(conn, result.digest_id, result.paper_ids, now=now)
+
+    return hook

@@ -1,0 +1,123 @@
+"""Queueing with the digest: one notification per user per digest, grouped, deduplicated, atomic."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from bot.subscriptions import service
+from bot.subscriptions.deliver import Deliverer
+from storage import deliveries as delivery_repo
+from storage.db import Database
+from storage.loader import Loader
+from storage.records import PaperRecord
+from tests.bot.schedule.fakes import Crash
+from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, digest, load, loader, titles_in
+
+
+async def follow(db: Database, user: str, *topics: str) -> None:
+    for t in topics:
+        await service.subscribe(db, SETTINGS, user, t)
+
+
+async def test_one_notification_per_user_grouped_by_topic(db: Database) -> None:
+    await follow(db, "console:alice", "speculative decoding", "kv cache -vision", "decoding")
+    await follow(db, "console:bob", "gaussian splatting")
+    await follow(db, "console:carol", "protein folding")
+    await load(db)
+    rows = await delivery_repo.list_deliveries(db)
+    assert sorted(d.user_id for d in rows) == ["console:alice", "console:bob"]
+    alice = next(d for d in rows if d.user_id == "console:alice")
+    assert alice.status == "pending" and alice.digest_date == DAY
+    # digest order; a paper matched by two topics is listed once, under both
+    assert [p.title for p in alice.papers] == [PAPERS[0].title, PAPERS[2].title, PAPERS[4].title]
+    first = alice.papers[0]
+    assert first.topics == ("decoding speculative", "decoding")  # canonical keys, in subscription order
+    assert first.terms == ("decoding", "speculative")
+    outbox = Outbox()
+    await Deliverer(db, outbox, SETTINGS, clock=lambda: NOW).deliver_pending()
+    shown = {user: titles_in(reply) for user, reply in outbox.direct}
+    assert "Compressing the KV Cache" in shown["console:alice"]
+    assert "Vision Transformers" not in shown["console:alice"]  # excluded by -vision
+    assert "matched: decoding, speculative" in shown["console:alice"]
+    names = [f.name for f in outbox.direct[0][1].cards[0].fields]
+    assert names == ["speculative decoding", "kv cache -vision", "decoding"]
+
+
+async def test_loading_the_same_digest_again_or_a_corrected_copy_never_repeats_a_paper(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    await load(db)
+    await load(db)  # identical: unchanged
+    corrected = [dataclasses.replace(p, abstract=p.abstract + " Revised.") for p in PAPERS]
+    corrected.append(PaperRecord("Parallel Decoding at Scale", "Decoding many tokens at once.", "2501.00006"))
+    await load(db, corrected)
+    rows = await delivery_repo.list_deliveries(db)
+    assert sorted(tuple(p.title for p in d.papers) for d in rows) == [
+        ("Parallel Decoding at Scale",), (PAPERS[0].title, PAPERS[4].title)]
+    # the same paper in another digest later: still told once
+    await loader(db, NOW + dt.timedelta(days=1)).load(digest(corrected, DAY + dt.timedelta(days=1), source="arxiv-rss"))
+    assert len(await delivery_repo.list_deliveries(db)) == 2
+
+
+@pytest.mark.parametrize("fmt", ["arxiv-snapshot", "paperboy-jsonl"])
+async def test_bulk_archive_loads_notify_nobody(db: Database, fmt: str) -> None:
+    await follow(db, "console:alice", "decoding")
+    await loader(db).load(digest(PAPERS, source=fmt, fmt=fmt, complete=False))
+    assert await delivery_repo.list_deliveries(db) == []
+
+
+async def test_old_digests_notify_nobody(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    await loader(db).load(digest(PAPERS, DAY - dt.timedelta(days=SETTINGS.max_digest_age_days + 1)))
+    assert await delivery_repo.list_deliveries(db) == []
+
+
+async def test_paused_users_get_nothing_until_resumed(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    await service.set_preferences(db, "console:alice", paused=True)
+    await load(db, PAPERS[:1])
+    assert await delivery_repo.list_deliveries(db) == []
+    await service.set_preferences(db, "console:alice", paused=False)
+    assert await delivery_repo.list_deliveries(db) == []  # resuming does not replay what loaded while paused
+    await load(db, PAPERS[4:], day=DAY + dt.timedelta(days=1))
+    [only] = await delivery_repo.list_deliveries(db)
+    assert [p.title for p in only.papers] == [PAPERS[4].title]
+
+
+async def test_a_failed_load_queues_nothing(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+
+    async def boom(conn: object, result: object) -> None:
+        raise RuntimeError("disk trouble after the hook")
+
+    with pytest.raises(RuntimeError):
+        await Loader(db, after_load=[*loader(db).after_load, boom]).load(digest(PAPERS))
+    assert await delivery_repo.list_deliveries(db) == []
+    await load(db)  # the retried load notifies, once
+    assert len(await delivery_repo.list_deliveries(db)) == 1
+
+
+async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    await follow(db, "console:bob", "gaussian")
+    await load(db)
+    # crash after alice's message went out but before the log said so
+    outbox = Outbox(crash_after_direct=True)
+    deliverer = Deliverer(db, outbox, SETTINGS, clock=lambda: NOW)
+    with pytest.raises(Crash):
+        await deliverer.deliver_pending()
+    statuses = {d.user_id: d.status for d in await delivery_repo.list_deliveries(db)}
+    assert sorted(statuses.values()) in (["pending", "sending"], ["sending", "sending"])
+    # restart: recovery settles the in-doubt row without sending it again, then pending ones go out
+    restarted = Deliverer(db, outbox, SETTINGS, clock=lambda: NOW + dt.timedelta(minutes=5))
+    settled = await restarted.recover()
+    await restarted.deliver_pending()
+    final = {d.user_id: d for d in await delivery_repo.list_deliveries(db)}
+    sent_to = [u for u, _ in outbox.direct]
+    assert sorted(sent_to) == ["console:alice", "console:bob"]  # each exactly once
+    in_doubt = [d for d in settled if d.status == "unknown"]
+    assert [d.user_id for d in in_doubt] == [sent_to[0]]
+    assert "may or may not have arrived" in (final[sent_to[0]].reason or "")
+    assert final[sent_to[1]].status == "sent"
