@@ -1,0 +1,130 @@
+"""Sending notifications: the cap, fallback when direct messages are refused, retries, channel keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.delivery import RecipientUnreachable, TemporaryFailure
+from bot.replies import violations
+from bot.subscriptions import service
+from bot.subscriptions.deliver import Deliverer, delivery_key
+from storage import deliveries as delivery_repo
+from storage import guilds as guild_repo
+from storage.db import Database
+from storage.guilds import GuildSchedule
+from storage.records import PaperRecord
+from tests.bot.schedule.fakes import Crash
+from tests.bot.subscriptions.helpers import NOW, SETTINGS, Outbox, load, titles_in
+
+
+def deliverer(db: Database, outbox: Outbox, at: dt.datetime = NOW) -> Deliverer:
+    return Deliverer(db, outbox, SETTINGS, clock=lambda: at)
+
+
+async def with_server(db: Database) -> None:
+    await guild_repo.save_schedule(db, GuildSchedule("console:lab", "console:lab-papers", dt.time(9), "UTC"))
+
+
+MANY = [PaperRecord(f"Decoding trick number {i} " + "with a long title " * 8, "Decoding. " + "Long text. " * 200,
+                    f"2502.{i:05d}") for i in range(30)]
+
+
+@pytest.mark.parametrize(("cap", "listed", "more"), [(None, 10, 20), (3, 3, 27), (25, 25, 5)])
+async def test_the_cap_lists_some_and_counts_the_rest(db: Database, cap: int | None, listed: int, more: int) -> None:
+    await service.subscribe(db, SETTINGS, "console:alice", "decoding")
+    if cap:
+        await service.set_preferences(db, "console:alice", cap=cap)
+    await load(db, MANY)
+    outbox = Outbox()
+    [done] = await deliverer(db, outbox).deliver_pending()
+    assert done.status == "sent" and len(done.papers) == 30  # the log keeps all of them
+    reply = outbox.direct[0][1]
+    assert violations(reply) == [] and reply.private
+    text = titles_in(reply)
+    assert text.count("Decoding trick number") == listed
+    assert f"and {more} more matching papers" in text
+
+
+async def test_closed_direct_messages_fall_back_to_the_digest_thread(db: Database) -> None:
+    await with_server(db)
+    await service.subscribe(db, SETTINGS, "discord:42", "decoding")
+    await service.set_preferences(db, "discord:42", server="console:lab")
+    await load(db)
+    outbox = Outbox(closed={"discord:42"})
+    [done] = await deliverer(db, outbox).deliver_pending()
+    assert (done.status, done.kind, done.channel_id) == ("sent", "channel", "console:lab-papers")
+    assert done.reason is not None and done.reason.startswith("dm_closed; fell back")
+    [message] = outbox.messages
+    assert message.key == delivery_key(done.id) and message.reply.text.startswith("<@42>")
+    assert not message.reply.private and violations(message.reply) == []
+
+
+async def test_closed_direct_messages_without_another_way_fail_with_a_reason(db: Database) -> None:
+    await service.subscribe(db, SETTINGS, "discord:42", "decoding")
+    await load(db)
+    [done] = await deliverer(db, Outbox(closed={"discord:42"})).deliver_pending()
+    assert (done.status, done.reason) == ("failed", "dm_closed")
+
+
+async def test_no_fallback_when_the_user_said_no(db: Database) -> None:
+    await with_server(db)
+    await service.subscribe(db, SETTINGS, "discord:42", "decoding")
+    await service.set_preferences(db, "discord:42", server="console:lab", fallback=False)
+    await load(db)
+    outbox = Outbox(closed={"discord:42"})
+    [done] = await deliverer(db, outbox).deliver_pending()
+    assert (done.status, done.reason, outbox.messages) == ("failed", "dm_closed", [])
+
+
+async def test_channel_preference_falls_back_to_a_direct_message_when_the_channel_is_gone(db: Database) -> None:
+    await with_server(db)
+    await service.subscribe(db, SETTINGS, "console:alice", "decoding")
+    await service.set_preferences(db, "console:alice", server="console:lab", delivery="channel")
+    await load(db)
+    outbox = Outbox(fail_next=[RecipientUnreachable("Unknown Channel")])
+    [done] = await deliverer(db, outbox).deliver_pending()
+    assert (done.status, done.kind) == ("sent", "direct")
+    assert done.reason is not None and done.reason.startswith("channel_unreachable")
+    assert [u for u, _ in outbox.direct] == ["console:alice"]
+
+
+async def test_temporary_failures_are_retried_later_then_given_up(db: Database) -> None:
+    await service.subscribe(db, SETTINGS, "console:alice", "decoding")
+    await load(db)
+    outbox = Outbox(fail_next=[TemporaryFailure("502") for _ in range(SETTINGS.retry_attempts)])
+    [first] = await deliverer(db, outbox).deliver_pending()
+    assert first.status == "pending" and first.next_attempt_at == NOW + dt.timedelta(seconds=60)
+    assert await deliverer(db, outbox).deliver_pending() == []  # not due yet
+    at = NOW
+    for _ in range(SETTINGS.retry_attempts - 1):
+        at += dt.timedelta(hours=1)
+        [last] = await deliverer(db, outbox, at).deliver_pending()
+    assert last.status == "failed" and last.reason == f"gave up after {SETTINGS.retry_attempts} attempts: 502"
+
+
+async def test_two_senders_never_send_the_same_row(db: Database) -> None:
+    await service.subscribe(db, SETTINGS, "console:alice", "decoding")
+    await load(db)
+    outbox = Outbox()
+    [row] = await delivery_repo.deliveries_in_status(db, ["pending"])
+    first = await deliverer(db, outbox).deliver(row, NOW)
+    second = await deliverer(db, outbox).deliver(row, NOW)
+    assert first is not None and first.status == "sent" and second is None
+    assert len(outbox.direct) == 1
+
+
+async def test_an_interrupted_channel_mention_is_resent_with_its_key(db: Database) -> None:
+    await with_server(db)
+    await service.subscribe(db, SETTINGS, "console:alice", "decoding")
+    await service.set_preferences(db, "console:alice", server="console:lab", delivery="channel")
+    await load(db)
+    outbox = Outbox(crash_after_send=True)
+    with pytest.raises(Crash):
+        await deliverer(db, outbox).deliver_pending()
+    restarted = deliverer(db, outbox, NOW + dt.timedelta(seconds=30))
+    [settled] = await restarted.recover()
+    assert settled.status == "pending"
+    [done] = await restarted.deliver_pending()
+    assert done.status == "sent" and len(outbox.messages) == 1  # the key returned the first message
