@@ -1,0 +1,50 @@
+"""Who is asking, and the services a command may use: what every handler receives.
+
+Transports build a `Context` per command (the Discord transport from the interaction, the
+console from its `/as` and `/admin` state); `Services` is built once by the composition root
+(bot.app) and shared. Identifiers are platform-prefixed strings, as in bot.delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.lookup import LookupService
+from bot.schedule.clock import Clock, system_clock
+from storage.db import Database
+from storage.loader import Loader
+
+
+@dataclass(slots=True)
+class Services:
+    """The long-lived parts commands use. `clock` is simulated in the console (`/tick`)."""
+
+    db: Database
+    settings: Settings
+    lookup: LookupService
+    loader: Loader
+    clock: Clock = field(default=system_clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One command's caller.
+
+    `user_id` is "discord:123" or "console:alice"; `guild_id` the server ("discord:456",
+    "console:lab"), None in a direct message; `channel_id` where the command was typed;
+    `is_admin` whether the caller may manage the server (Discord: Manage Server);
+    `transport` "discord" or "console"; `user_name` how to address them (display only).
+    """
+
+    services: Services
+    user_id: str
+    guild_id: str | None = None
+    channel_id: str | None = None
+    is_admin: bool = False
+    transport: str = "console"
+    user_name: str = ""
+
+    def now(self) -> dt.datetime:
+        return self.services.clock()

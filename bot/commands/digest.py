@@ -1,0 +1,67 @@
+"""/digest: the daily summary of a day's digest (the latest by default), with the full list paged.
+
+The pages are bot.summary's (the same as the daily post); their buttons carry
+"digest:<id>:p<n>", served here by composing the summary again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.commands.context import Context
+from bot.commands.errors import NotFound
+from bot.commands.options import parse_date
+from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.lookup import Choice
+from bot.replies import Reply
+from bot.summary import compose, parse_action, render_pages
+from storage import digests as digest_repo
+from storage.records import DigestInfo
+
+
+async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
+    """The stored digests' dates, newest first, that start with what was typed."""
+    typed = partial.strip()
+    seen: dict[str, Choice] = {}
+    for digest in await digest_repo.list_digests(ctx.services.db, limit=200):
+        day = digest.date.isoformat()
+        if day.startswith(typed) and day not in seen and digest.papers:
+            seen[day] = Choice(f"{day} · {digest.source[:40]} · {digest.papers} papers", day)
+        if len(seen) == 25:
+            break
+    return list(seen.values())
+
+
+async def pages(ctx: Context, digest: DigestInfo) -> list[Reply]:
+    return render_pages(await compose(ctx.services.db, digest))
+
+
+async def run_digest(ctx: Context, options: Mapping[str, Any]) -> Reply:
+    day = parse_date(options.get("date"), "date")
+    digest = await digest_repo.find_digest(ctx.services.db, date=day)
+    if digest is None:
+        raise NotFound(f"No digest for {day.isoformat()}." if day else "No digest has been loaded yet.")
+    return (await pages(ctx, digest))[0]
+
+
+async def press_page(ctx: Context, action: str) -> Reply:
+    parsed = parse_action(action)
+    digest = await digest_repo.get_digest(ctx.services.db, parsed[0]) if parsed else None
+    if parsed is None or digest is None:
+        raise NotFound("That digest is no longer in the archive; try /digest.")
+    replies = await pages(ctx, digest)
+    if not 1 <= parsed[1] <= len(replies):
+        raise NotFound(f"That digest has {len(replies)} pages.")
+    return replies[parsed[1] - 1]
+
+
+SPECS = (
+    CommandSpec(
+        "digest", "The daily summary of a day's papers, with the full list",
+        options=(OptionSpec("date", OptionType.STRING, "The day (YYYY-MM-DD); the latest digest when left out",
+                            suggest=suggest_date, max_length=10),),
+        handler=run_digest,
+    ),
+)
+ACTIONS = {"digest": press_page}

@@ -1,0 +1,63 @@
+"""The commands' user-facing errors, and the one place that turns any exception into a reply.
+
+    CommandError          a refusal the user can act on: one short line, only they see it
+    ├── UsageError        a missing, unknown or malformed option; an unknown command
+    ├── NotAllowed        admin-only command, or a server command used in a direct message
+    └── NotFound          no such paper, digest, topic or page
+
+Errors the services raise for bad input (a search query, a schedule value, an unreadable
+digest, a failed download) are shown the same way. Anything else is a bug: it is logged with
+its traceback and the user gets a short apology, never the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import limits
+from bot.replies import Reply
+from bot.schedule.settings import ScheduleError
+from bot.search import QueryError
+from bot.sources.http import DownloadError
+from bot.subscriptions.topics import SubscriptionError
+from storage.errors import DatabaseUnavailable, InputError
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 600  # a refusal is one or two lines, whatever the input echoed in it
+
+
+class CommandError(Exception):
+    """A refusal with a message meant for the user (it may quote their input: it is made safe)."""
+
+
+class UsageError(CommandError):
+    pass
+
+
+class NotAllowed(CommandError):
+    pass
+
+
+class NotFound(CommandError):
+    pass
+
+
+# Service errors whose message is already a short sentence for the user.
+USER_ERRORS: tuple[type[Exception], ...] = (CommandError, QueryError, ScheduleError, InputError, DownloadError,
+                                            SubscriptionError)
+
+
+def refusal(message: str) -> Reply:
+    return Reply(text=limits.safe(message, MESSAGE_LIMIT) or "That did not work.", private=True)
+
+
+def error_reply(exc: BaseException, command: str) -> Reply:
+    """The reply for an exception raised while running `command` (its qualified name)."""
+    if isinstance(exc, USER_ERRORS):
+        return refusal(str(exc))
+    if isinstance(exc, DatabaseUnavailable):
+        log.warning("/%s: database unavailable: %s", command, exc)
+        return refusal("The archive is busy right now; please try again in a moment.")
+    log.error("/%s failed", command, exc_info=exc)
+    return refusal(f"Sorry, something went wrong while running /{command}. It has been logged.")

@@ -1,0 +1,82 @@
+"""/ingest (server admins): load a digest from an attached file or a URL into the archive.
+
+Loading runs the Loader's after_load hooks (title index, subscription matching, the daily
+post's wake-up), exactly as `paperboy ingest` does. The attachment is written to a private
+temporary folder under its own (sanitised) name, which format detection may use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from bot import limits
+from bot.commands.context import Context
+from bot.commands.errors import UsageError
+from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.ingest import IngestOptions, IngestOutcome, ingest
+from bot.replies import Attachment, Reply
+
+_UNSAFE_NAME = re.compile(r"[^\w.\-]+")
+
+
+def _options(ctx: Context) -> IngestOptions:
+    s = ctx.services.settings.ingest
+    return IngestOptions(announce_types=frozenset(s.announce_types), chunk_size=s.chunk_size,
+                         max_download_bytes=s.max_download_bytes, today=ctx.now().date())
+
+
+async def _from_attachment(ctx: Context, file: Attachment) -> tuple[str, IngestOutcome]:
+    limit = ctx.services.settings.ingest.max_download_bytes
+    if len(file.data) > limit:
+        raise UsageError(f"the file is {len(file.data):,} bytes; the limit is {limit:,}")
+    if not file.data:
+        raise UsageError("the attached file is empty")
+    name = _UNSAFE_NAME.sub("_", os.path.basename(limits.clean_user_text(file.filename)))[-100:].lstrip(".") \
+        or "digest"
+    with tempfile.TemporaryDirectory(prefix="paperboy-ingest-") as folder:
+        path = os.path.join(folder, name)
+        with open(path, "wb") as out:
+            out.write(file.data)
+        outcome = await ingest(ctx.services.loader, path, _options(ctx))
+    if outcome.error:  # name the file as the user knows it, not the temporary path
+        outcome.error = outcome.error.replace(path, name)
+    return name, outcome
+
+
+async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
+    url, file = options.get("url"), options.get("file")
+    if (url is None) == (file is None):
+        raise UsageError("/ingest needs exactly one of: file (an attached digest) or url")
+    if file is not None:
+        name, outcome = await _from_attachment(ctx, file)
+    else:
+        name = str(url)
+        if not re.match(r"^https?://\S+$", name):
+            raise UsageError("url must start with http:// or https:// and contain no spaces")
+        outcome = await ingest(ctx.services.loader, name, _options(ctx))
+    if outcome.error:
+        raise UsageError(f"Could not load {name}: {outcome.error}")
+    if not outcome.digests:
+        return Reply(text=limits.safe(f"{name} ({outcome.format}) holds no papers.", limits.CONTENT), private=True)
+    lines = [f"Loaded {name} ({outcome.format}):"]
+    for d in outcome.digests:
+        state = "already stored, unchanged" if d.unchanged else f"{d.new} new, {d.merged} merged, {d.updated} updated"
+        lines.append(f"• {d.source} {d.date.isoformat()}: {d.papers} papers ({state})")
+    return Reply(text=limits.truncate("\n".join(limits.safe(line) for line in lines), limits.CONTENT), private=True)
+
+
+SPECS = (
+    CommandSpec(
+        "ingest", "Load a digest into the archive from an attached file or a URL (server admins)",
+        options=(
+            OptionSpec("url", OptionType.STRING, "Where to download the digest from (http or https)",
+                       max_length=2000),
+            OptionSpec("file", OptionType.ATTACHMENT, "A digest file: HF page text or JSON, arXiv RSS/Atom, export"),
+        ),
+        handler=run_ingest, admin_only=True, private=True, may_be_slow=True,
+    ),
+)

@@ -1,0 +1,23 @@
+"""Every chat command, in the order /help lists them, and every button action's handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from bot.commands import digest, help, ingest, paper, search, setup, status, subscriptions
+from bot.commands.context import Context
+from bot.commands.specs import CommandSpec, index
+from bot.replies import Reply
+
+Action = Callable[[Context, str], Awaitable[Reply]]
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    *search.SPECS, *paper.SPECS, *digest.SPECS, *subscriptions.SPECS,
+    *setup.SPECS, *ingest.SPECS, *status.SPECS, *help.SPECS,
+)
+
+BY_NAME: Mapping[str, CommandSpec] = index(COMMANDS)  # "setup channel" -> its spec
+TOP: Mapping[str, CommandSpec] = {c.name: c for c in COMMANDS}
+
+# Button actions by prefix: "search:…", "digest:…", "paper:…".
+ACTIONS: Mapping[str, Action] = {**search.ACTIONS, **paper.ACTIONS, **digest.ACTIONS}

@@ -1,0 +1,111 @@
+"""The console end to end: scripted standard input through `python -m bot … console`, and in-process
+sessions with injected input; line parsing and plain-text rendering."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.commands.errors import UsageError
+from bot.replies import Button, Card, Field, Reply
+from bot.transports.console import Session, run
+from bot.transports.console_parse import parse
+from bot.transports.console_render import plain, render
+from tests.bot.commands.conftest import open_app
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(("line", "name", "options"), [
+    ("/search diffusion", "search", {"query": "diffusion"}),
+    ("/search diffusion models", "search", {"query": "diffusion models"}),
+    ("/search query:diffusion since:2025-09-01", "search", {"query": "diffusion", "since": "2025-09-01"}),
+    ("/search query:diffusion models until:2025-09-30", "search", {"query": "diffusion models", "until": "2025-09-30"}),
+    ('/search "vision transformer" title:agent', "search", {"query": "vision transformer title:agent"}),
+    ("/Setup Channel #papers 09:00 Europe/Berlin thread:no", "setup channel",
+     {"channel": "#papers", "time": "09:00", "timezone": "Europe/Berlin", "thread": "no"}),
+    ("/notifications cap 5", "notifications cap", {"papers": "5"}),
+    ("/digest", "digest", {}),
+    ("/digest 2025-09-09", "digest", {"date": "2025-09-09"}),
+    ('/why diffusion "Q-Diffusion: Quantizing"', "why", {"topic": "diffusion", "paper": "Q-Diffusion: Quantizing"}),
+    ("/paper it's unbalanced", "paper", {"title": "it's unbalanced"}),
+    ("/nosuch a b", "nosuch", {}),
+])
+def test_parse(line: str, name: str, options: dict[str, str]) -> None:
+    parsed = parse(line)
+    assert (parsed.name, parsed.options) == (name, options)
+
+
+@pytest.mark.parametrize("line", ["search x", "/", "/about extra words"])
+def test_parse_refuses(line: str) -> None:
+    with pytest.raises(UsageError):
+        parse(line)
+
+
+def test_render_is_plain_text() -> None:
+    assert plain(r"**1.** __Flash__ \*not bold\* [arXiv](https://arxiv.org/abs/1) \<@123\>") == \
+        "1. Flash *not bold* arXiv <https://arxiv.org/abs/1> <@123>"
+    reply = Reply(text="hi\x1b[31m", cards=[Card("T", "d", fields=[Field("F", "v")], footer="f")],
+                  buttons=[Button("Next ▶", "search:2::x")], private=True)
+    assert render(reply) == ("(only you see this)\nhi[31m\n== T\n  d\n  F:\n    v\n  -- f\n"
+                             "[1] Next ▶   (/press N, /next, /prev)")
+
+
+def _console(tmp_path: Path, script: str, *args: str) -> str:
+    env = {**os.environ, "PAPERBOY_LOG_FILE": str(tmp_path / "log"), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "bot", "--db", str(tmp_path / "p.db"), *args], input=script,
+                          capture_output=True, text=True, timeout=240, cwd=ROOT, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    return done.stdout
+
+
+def test_scripted_console_end_to_end(tmp_path: Path) -> None:
+    out = _console(tmp_path, "\n".join([
+        "/search diffusion", "/search query:diffusion since:2025-09-01", "/next", "/prev", "/paper flash atention",
+        "/digest", "/press 1", "/subscribe diffusion models", "/subscriptions", "/status", "/setup pause",
+        "/admin on", "/setup channel #papers 09:00 Europe/Berlin", "/tick", "/tick", "/tick +1d", "/whoami",
+        "/as bob", "/subscriptions", "/quit", "/about"]) + "\n", "console", "--sample", "--user", "alice")
+    assert "Sample digest: hf-daily 2025-09-09, 144 papers (144 new)." in out
+    assert out.count("papers match diffusion") == 4 and "Results 6–10" in out
+    assert "FlashAttention: Fast and Memory-Efficient Exact Attention" in out
+    assert "Page 2 of" in out and "You now follow “diffusion models”" in out
+    assert out.count("is for server admins") == 2
+    assert out.count("[#papers post]") == 1  # the simulated clock makes exactly one daily post
+    assert "Simulated time: 2025-09-09 07:00 UTC (2025-09-09 09:00 Europe/Berlin)" in out
+    assert "skipped: no digest for 2025-09-10" in out
+    assert "alice (console:alice), a server admin" in out and "You follow no topics yet" in out
+    assert "> /about" not in out  # /quit ended the session
+
+
+def test_demo_starts_the_console_with_the_sample(tmp_path: Path) -> None:
+    out = _console(tmp_path, "/about\n", "demo")
+    assert "Sample digest: hf-daily 2025-09-09, 144 papers" in out and "144 papers, 1 digest" in out
+
+
+async def test_ingest_notifies_subscribers_in_dms_and_the_channel(tmp_path: Path) -> None:
+    written: list[str] = []
+    app, clock = await open_app(tmp_path, written)
+    digest = tmp_path / "sep10.txt"
+    digest.write_text("Daily Papers\nSep 10\n\nFaster Diffusion Sampling with Attention Caches\n"
+                      "We speed up diffusion models by caching attention.\n\nA Study of Attention Sinks\n"
+                      "Attention sinks appear everywhere.\n")
+    script = "\n".join(["/subscribe diffusion", "/as bob", "/subscribe attention", "/notifications channel",
+                        "/admin on", "/setup channel #papers 09:00 Europe/Berlin thread:no",
+                        "/tick 2025-09-10T06:00+00:00", f"/ingest file:{digest}", "/tick"]) + "\n"
+    try:
+        session = Session(app, clock, written.append, user="alice")
+        assert await run(session, io.StringIO(script), interactive=False) == 0
+    finally:
+        await app.close()
+    out = "\n".join(written)
+    dm = out.index("[DM to alice]")
+    assert "1 new paper for your topics in hf-daily 2025-09-10" in out[dm:]
+    assert "@bob papers matching your topics" in out
+    assert out.count("[#papers post]") == 2  # bob's mention, then the 09:00 daily post
+    assert "== hf-daily · Wed 10 Sep 2025" in out
