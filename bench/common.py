@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -67,6 +68,32 @@ def run_child(argv: Sequence[str], *, cwd: Path = REPO, env: dict[str, str] | No
     err_path.unlink()
     # ru_maxrss is in KiB on Linux.
     return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+
+
+def sampled(argv: Sequence[str], out: Path) -> list[str]:
+    """`argv` under the py-spy sampling profiler (every thread, raw collapsed stacks to `out`).
+
+    A sampler rather than cProfile because the work is spread over threads (the parser's worker,
+    aiosqlite's connection thread), which cProfile does not see.
+    """
+    spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise BenchError("--profile needs py-spy (`.venv/bin/pip install py-spy`)")
+    return [spy, "record", "--format", "raw", "--rate", "200", "--threads", "--nonblocking", "--output", str(out),
+            "--", *argv]
+
+
+def top_frames(collapsed: Path, count: int = 25) -> str:
+    """The functions where most samples ended (own time), from py-spy's raw output."""
+    own: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text(encoding="utf-8").splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        leaf = stack.rsplit(";", 1)[-1]
+        own[leaf] = own.get(leaf, 0) + int(n)
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])[:count]
+    return "\n".join(f"{n / max(total, 1):6.1%}  {frame}" for frame, n in ranked)
 
 
 def check(run: ChildRun, what: str) -> ChildRun:

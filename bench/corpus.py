@@ -19,18 +19,30 @@ by the real `paperboy ingest`, cached under bench/out/) and `sample_titles()`.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import random
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, PYTHON, SAMPLE_DATE, SAMPLE_DIGEST, check, remove_database, run_child
+from bench.common import (
+    OUT,
+    PYTHON,
+    SAMPLE_DATE,
+    SAMPLE_DIGEST,
+    BenchError,
+    check,
+    remove_database,
+    run_child,
+)
 
 DEFAULT_SEED = 20250909
 FIRST_YEAR, LAST_YEAR = 2015, 2025
@@ -225,13 +237,23 @@ def generate(size: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
 def write_corpus(path: Path, size: int, seed: int = DEFAULT_SEED) -> Path:
     """Write the corpus as JSON Lines, streaming; the file appears only once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with open(partial, "w", encoding="utf-8", buffering=1 << 20) as out:
         for record in generate(size, seed):
             out.write(json.dumps(record))
             out.write("\n")
     os.replace(partial, path)
     return path
+
+
+@contextlib.contextmanager
+def _building(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock while `path` is made: several benches (or engineers) may ask for
+    the same cached file at once; the others wait for it instead of clobbering a half-built one."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def corpus_path(size: int, seed: int = DEFAULT_SEED) -> Path:
@@ -241,9 +263,18 @@ def corpus_path(size: int, seed: int = DEFAULT_SEED) -> Path:
 def ensure_corpus(size: int, seed: int = DEFAULT_SEED) -> Path:
     """The cached corpus file of this size and seed, written on first use."""
     path = corpus_path(size, seed)
-    if not path.exists():
-        write_corpus(path, size, seed)
+    with _building(path):
+        if not path.exists():
+            write_corpus(path, size, seed)
     return path
+
+
+def _paper_count(db: Path) -> int:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+    except sqlite3.Error:
+        return -1
 
 
 def ensure_database(size: int, seed: int = DEFAULT_SEED, *, with_sample: bool = True) -> Path:
@@ -251,18 +282,24 @@ def ensure_database(size: int, seed: int = DEFAULT_SEED, *, with_sample: bool = 
 
     With `with_sample` (the default) the 144 real papers of the sample digest are loaded too (as
     the hf-daily digest of 2025-09-09), so accuracy benchmarks can look them up among the
-    synthetic ones. Treat the file as read-only: copy it before writing to it.
+    synthetic ones. Treat the file as read-only: copy it before writing to it. A cached file
+    with fewer papers than it should have (an interrupted build) is rebuilt.
     """
     name = f"paperboy-{size}-s{seed}{'-sample' if with_sample else ''}.db"
     path = OUT / name
-    if path.exists():
-        return path
+    expected = size + (len(sample_papers()) if with_sample else 0)
     corpus = ensure_corpus(size, seed)
-    building = OUT / f"building-{name}"
-    remove_database(building)
-    ingest = [PYTHON, "-m", "bot", "--db", str(building), "ingest"]
-    check(run_child([*ingest, str(corpus)]), f"paperboy ingest {corpus.name}")
-    if with_sample:
-        check(run_child([*ingest, str(SAMPLE_DIGEST), "--date", SAMPLE_DATE]), "paperboy ingest (sample)")
-    os.replace(building, path)  # the last connection closed, so the WAL is checkpointed away
+    with _building(path):
+        if path.exists() and _paper_count(path) >= expected:
+            return path
+        remove_database(path)
+        building = OUT / f"building-{os.getpid()}-{name}"
+        remove_database(building)
+        ingest = [PYTHON, "-m", "bot", "--db", str(building), "ingest"]
+        check(run_child([*ingest, str(corpus)]), f"paperboy ingest {corpus.name}")
+        if with_sample:
+            check(run_child([*ingest, str(SAMPLE_DIGEST), "--date", SAMPLE_DATE]), "paperboy ingest (sample)")
+        if _paper_count(building) < expected:
+            raise BenchError(f"{building} holds {_paper_count(building):,} papers, expected {expected:,}")
+        os.replace(building, path)  # the last connection closed, so the WAL is checkpointed away
     return path

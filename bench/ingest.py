@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pstats
 import statistics
 from pathlib import Path
 
@@ -28,6 +27,8 @@ from bench.common import (
     check,
     remove_database,
     run_child,
+    sampled,
+    top_frames,
 )
 from bench.corpus import ensure_corpus
 
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the sqlite3 baseline")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample-digest timings")
     parser.add_argument("--profile", action="store_true",
-                        help="run paperboy under cProfile (slower); writes bench/out/ingest-N.prof, prints the top")
+                        help="sample paperboy with py-spy (all threads): bench/out/ingest-N.pyspy, top printed")
 
 
 def _mb(path: Path) -> float:
@@ -53,22 +54,22 @@ def _paperboy(corpus: Path, size: int, profile: bool) -> tuple[Row, ChildRun]:
     db = OUT / f"bench-ingest-{size}.db"
     remove_database(db)
     argv = [PYTHON, "-m", "bot", "--db", str(db), "ingest", str(corpus), "--json"]
-    prof = OUT / f"ingest-{size}.prof"
+    prof = OUT / f"ingest-{size}.pyspy"
     if profile:
-        argv[1:1] = ["-m", "cProfile", "-o", str(prof)]
+        argv = sampled(argv, prof)
     run = check(run_child(argv), f"paperboy ingest {corpus.name}")
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     loaded = sum(int(d.get("papers", 0)) for d in lines)
     if loaded != size:
         raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
-    row = Row(NAME, f"paperboy {size:,}" + (" (cProfile)" if profile else ""), {
+    row = Row(NAME, f"paperboy {size:,}" + (" (py-spy)" if profile else ""), {
         "papers": size, "seconds": run.seconds, "papers/s": size / run.seconds,
         "peak RSS MB": run.peak_rss_mb, "db MB": _mb(db), "digests": len(lines),
     })
     remove_database(db)
     if profile:
-        print(f"\n-- cProfile of paperboy ingest, {size:,} papers ({prof}), top by own time:")
-        pstats.Stats(str(prof)).sort_stats("tottime").print_stats(20)
+        print(f"\n-- py-spy samples of paperboy ingest, {size:,} papers ({prof}), top by own time:")
+        print(top_frames(prof))
     return row, run
 
 
