@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import suggest
 from bot.commands.errors import UsageError
 from bot.replies import Button, Card, Field, Reply
-from bot.transports.console import Session, run
+from bot.transports.console import Session, complete, run
 from bot.transports.console_parse import parse
 from bot.transports.console_render import plain, render
 from tests.bot.commands.conftest import open_app
@@ -109,3 +110,22 @@ async def test_ingest_notifies_subscribers_in_dms_and_the_channel(tmp_path: Path
     assert "@bob papers matching your topics" in out
     assert out.count("[#papers post]") == 2  # bob's mention, then the 09:00 daily post
     assert "== hf-daily · Wed 10 Sep 2025" in out
+
+
+async def test_tab_completion_uses_the_specs_and_the_autocomplete(tmp_path: Path) -> None:
+    written: list[str] = []
+    app, clock = await open_app(tmp_path, written)
+    try:
+        session = Session(app, clock, written.append, user="alice", admin=True)
+        assert "/search " in await complete(session, "/se") and "/setup " in await complete(session, "/se")
+        assert await complete(session, "/setup c") == ["/setup channel "]
+        assert await complete(session, "/search diffusion si") == ["/search diffusion since:"]
+        titles = await complete(session, "/paper flash att")
+        choices = await suggest("paper", "title", "flash att", session.context())
+        assert titles == [f"/paper {c.value}" for c in choices]
+        flash = next(c for c in choices if c.name.startswith("FlashAttention:"))
+        assert "FlashAttention: Fast" in render(await session._command(f"/paper {flash.value}"))
+        assert await complete(session, "/setup channel #papers 09:00 timezone:Europe/Ber") == [
+            "/setup channel #papers 09:00 timezone:Europe/Berlin"]
+    finally:
+        await app.close()
