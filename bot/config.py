@@ -45,6 +45,77 @@ class IngestSettings:
 
 
 @dataclass(slots=True)
+class FetchSettings:
+    # Poll the sources below on a schedule while the bot runs (`paperboy fetch` works either way).
+    enabled: bool = True
+    # The IANA time zone of the poll window and of "today's" digest.
+    timezone: str = "UTC"
+    # The daily window in which sources are polled, HH:MM in `timezone` (both ends included).
+    window_start: str = "00:00"
+    # The end of the poll window, HH:MM in `timezone`.
+    window_end: str = "23:59"
+    # How often the poller wakes to poll sources whose day's digest has not appeared yet, in minutes.
+    interval_minutes: float = 15.0
+    # Once the day's digest is loaded, how often it is checked again for changes, in minutes (0 = not again).
+    recheck_minutes: float = 60.0
+    # A contact (URL or e-mail) added to the User-Agent, as arXiv asks of automated clients.
+    contact: str = ""
+    # The longest one request may take, body included, in seconds.
+    timeout_seconds: float = 30.0
+    # Further tries of a request that failed temporarily (timeout, dropped connection, 429, 5xx).
+    retries: int = 3
+    # The first wait before a retry, in seconds; it doubles each time (with jitter), up to retry_max_seconds.
+    retry_base_seconds: float = 2.0
+    # The longest wait between retries, in seconds.
+    retry_max_seconds: float = 60.0
+    # A Retry-After longer than this fails the request (the source backs off) instead of waiting, in seconds.
+    retry_after_max_seconds: float = 300.0
+    # Largest response body accepted (after decompression), in bytes.
+    max_response_bytes: int = 20_000_000
+    # The shortest interval between two requests to the same host, in seconds.
+    request_interval_seconds: float = 1.0
+    # A source that failed waits this long before the poller tries it again, in minutes; doubles per failure.
+    failure_backoff_minutes: float = 15.0
+    # The longest back-off of a failing source, in minutes.
+    failure_backoff_max_minutes: float = 720.0
+    # Fetch Hugging Face Daily Papers (source "hf-daily").
+    hf_enabled: bool = True
+    # Hugging Face base URL.
+    hf_base_url: str = "https://huggingface.co"
+    # Papers per page of /api/daily_papers (1 to 100).
+    hf_page_size: int = 100
+    # Pages fetched at most for one day.
+    hf_max_pages: int = 20
+    # Fetch the arXiv RSS feeds of arxiv_rss_categories (sources "arxiv-rss:CATEGORY"); announce
+    # types kept are [ingest] announce_types.
+    arxiv_rss_enabled: bool = False
+    # arXiv RSS base URL.
+    arxiv_rss_base_url: str = "https://rss.arxiv.org"
+    # Categories, one digest each per announcement day.
+    arxiv_rss_categories: list[str] = field(default_factory=lambda: ["cs.LG", "cs.CL", "cs.CV"])
+    # Run arxiv_api_query for each day (source "arxiv-api").
+    arxiv_api_enabled: bool = False
+    # arXiv API base URL.
+    arxiv_api_base_url: str = "https://export.arxiv.org"
+    # The saved query, in arXiv search_query syntax, e.g. 'au:"Dao_T" OR au:"Gu_A"'.
+    arxiv_api_query: str = ""
+    # Results per request (arXiv asks for at most 2000; smaller pages are kinder).
+    arxiv_api_page_size: int = 100
+    # Results fetched at most for one day.
+    arxiv_api_max_results: int = 1000
+    # The digest dated D lists the query's papers submitted in this many days before D.
+    arxiv_api_days_back: int = 1
+    # The shortest interval between two requests to the arXiv API host, in seconds (arXiv asks for 3).
+    arxiv_api_interval_seconds: float = 3.0
+    # Load digest files dropped into inbox_path, then move them to processed/ or failed/.
+    inbox_enabled: bool = False
+    # The inbox folder. Empty: "inbox" beside the database file.
+    inbox_path: str = ""
+    # A dropped file is loaded once it has not changed for this many seconds (it may still be copying).
+    inbox_settle_seconds: float = 5.0
+
+
+@dataclass(slots=True)
 class DiscordSettings:
     # REST base URL (point it at a rate-limiting proxy, or a test fake).
     api_base: str = "https://discord.com/api/v10"
@@ -107,6 +178,7 @@ class SubscriptionSettings:
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)

@@ -1,0 +1,66 @@
+"""Hugging Face Daily Papers: `GET {base}/api/daily_papers?date=D&limit=N&p=P`, paged until an
+empty page, all pages merged into one digest dated by the listing day D.
+
+Every page is asked for conditionally. When all of them answer 304 the digest is unchanged; when
+only some do, those are fetched again in full, because the loader needs the whole list (a complete
+digest replaces its entries). An empty first page is an empty day (weekends), not an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from bot.sources.base import Fetched, Net, merge_pages, parse_body
+from storage.ingest import ParseContext
+from storage.records import ParsedDigest
+
+FORMAT = "hf-api"
+
+
+@dataclass(slots=True)
+class HfDailySource:
+    base_url: str = "https://huggingface.co"
+    page_size: int = 100  # the API's maximum
+    max_pages: int = 20
+    name: str = "hf-daily"
+    backfills: bool = True
+
+    def page_url(self, day: dt.date, page: int) -> str:
+        query = urlencode({"date": day.isoformat(), "limit": self.page_size, "p": page})
+        return f"{self.base_url.rstrip('/')}/api/daily_papers?{query}"
+
+    async def _page(self, net: Net, url: str, day: dt.date, *, conditional: bool) -> ParsedDigest | None:
+        """The page's digest, or None when it answered 304."""
+        response = await net.get(url, conditional=conditional)
+        if response.not_modified:
+            return None
+        [digest] = await parse_body(response.body, ParseContext(name=url, today=day, date=day, source=self.name),
+                                    FORMAT)
+        net.count_items(url, len(digest.papers))
+        return digest
+
+    async def fetch(self, net: Net, day: dt.date) -> Fetched:
+        pages: list[tuple[str, ParsedDigest | None]] = []
+        note = ""
+        for number in range(self.max_pages):
+            url = self.page_url(day, number)
+            digest = await self._page(net, url, day, conditional=True)
+            if digest is None:
+                known = net.pending[url].items
+                if known is None:  # a 304 without the page's length: ask for the body to know
+                    digest = await self._page(net, url, day, conditional=False)
+            pages.append((url, digest))
+            length = len(digest.papers) if digest is not None else net.pending[url].items
+            if not length:
+                break
+        else:
+            note = f"paging stopped at {self.max_pages} pages"
+        if all(digest is None for _, digest in pages):
+            return Fetched(not_modified=True, date=day, note=note)
+        complete = []
+        for url, digest in pages:
+            complete.append(digest if digest is not None else await self._page(net, url, day, conditional=False))
+        return Fetched([merge_pages(self.name, day, FORMAT, (d for d in complete if d is not None))], date=day,
+                       note=note)
