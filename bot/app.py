@@ -64,7 +64,11 @@ class App:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock) -> App:
+    async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
+                   platform: str | None = None) -> App:
+        """`platform` ("console", "discord") limits the daily posts and notifications this process
+        sends to that transport's servers and users, so a console on the bot's database sends
+        nothing on Discord's behalf."""
         db = await Database.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
         try:
             lookup = LookupService(db)
@@ -72,7 +76,7 @@ class App:
             async def render(digest: DigestInfo) -> list[Reply]:
                 return render_pages(await compose(db, digest))
 
-            runner = runner_from(settings.schedule, db, outbound, render, clock=clock)
+            runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             deliverer = Deliverer(db, outbound, settings.subscriptions, limiter=runner.poster.limiter, clock=clock)
             wake = asyncio.Event()
 

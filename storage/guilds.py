@@ -72,10 +72,13 @@ async def get_schedule(db: Database, guild_id: str) -> GuildSchedule | None:
     return _from_row(row) if row else None
 
 
-async def list_schedules(db: Database, *, active_only: bool = False) -> list[GuildSchedule]:
+async def list_schedules(db: Database, *, active_only: bool = False,
+                         platform: str | None = None) -> list[GuildSchedule]:
+    """Every schedule, or only active ones, or only one platform's ("console", "discord")."""
     rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM guild_schedules WHERE (? = 0 OR paused = 0) ORDER BY guild_id",  # noqa: S608
-        (int(active_only),),
+        f"SELECT {_COLUMNS} FROM guild_schedules WHERE (? = 0 OR paused = 0)"  # noqa: S608
+        " AND (? IS NULL OR substr(guild_id, 1, length(?) + 1) = ? || ':') ORDER BY guild_id",
+        (int(active_only), platform, platform, platform),
     )
     return [_from_row(r) for r in rows]
 

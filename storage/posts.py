@@ -116,10 +116,13 @@ async def posts_since(db: Database, day: dt.date) -> list[PostRecord]:
     return [_from_row(r) for r in rows]
 
 
-async def posts_in_status(db: Database, statuses: Sequence[str]) -> list[PostRecord]:
+async def posts_in_status(db: Database, statuses: Sequence[str], *,
+                          platform: str | None = None) -> list[PostRecord]:
+    """Posts in any of `statuses`, optionally only one platform's servers ("console", "discord")."""
     rows = await db.fetchall(
-        f"{_SELECT} WHERE p.status IN ({', '.join('?' for _ in statuses)}) ORDER BY p.id",  # noqa: S608
-        list(statuses),
+        f"{_SELECT} WHERE p.status IN ({', '.join('?' for _ in statuses)})"  # noqa: S608
+        " AND (? IS NULL OR substr(p.guild_id, 1, length(?) + 1) = ? || ':') ORDER BY p.id",
+        [*statuses, platform, platform, platform],
     )
     return [_from_row(r) for r in rows]
 

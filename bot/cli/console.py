@@ -80,7 +80,7 @@ async def start_console(ctx: CliContext, *, load_sample: bool | None, admin: boo
         raise CliError(f"--user '{user}' must be 1-32 letters, digits, . - or _")
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     clock = ManualClock(args.clock or system_clock())
-    app = await App.open(ctx.settings, ConsoleOutbound(_print), clock=clock)
+    app = await App.open(ctx.settings, ConsoleOutbound(_print), clock=clock, platform="console")
     try:
         latest = await digest_repo.find_digest(app.db)
         if latest is None and load_sample is None and interactive:

@@ -61,8 +61,12 @@ class RunReport:
 class PostingRunner:
     def __init__(self, db: Database, outbound: Outbound, render: Render, *, clock: Clock = system_clock,
                  policy: rules.Policy = rules.Policy(), limiter: AbstractAsyncContextManager[Any] | None = None,
-                 concurrency: int = 25, sweep_seconds: float = 60.0, report: Report | None = None) -> None:
+                 concurrency: int = 25, sweep_seconds: float = 60.0, report: Report | None = None,
+                 platform: str | None = None) -> None:
         self.db = db
+        # Only this platform's servers ("console", "discord"): a console opened on the bot's
+        # database must not post (or mark as posted) a Discord server's day.
+        self.platform = platform
         self.clock = clock
         self.policy = policy
         self.poster = Poster(db, outbound, render, policy=policy, limiter=limiter, report=report)
@@ -94,7 +98,7 @@ class PostingRunner:
                 elif decision.made_up:
                     made_up.add(record.id)
             due = []
-            for record in await post_repo.posts_in_status(self.db, ["pending"]):
+            for record in await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform):
                 schedule = by_guild.get(record.guild_id)
                 reason = self._not_sendable(record, schedule, now)
                 if reason is not None:
@@ -129,7 +133,7 @@ class PostingRunner:
         # One transaction so the reads agree with each other, and so a digest load in progress
         # (its after_load hook wakes us) has committed before we look.
         async with self.db.transaction():
-            schedules = await guild_repo.list_schedules(self.db, active_only=True)
+            schedules = await guild_repo.list_schedules(self.db, active_only=True, platform=self.platform)
             digests = {key: await digest_repo.find_digest(self.db, date=key[0], source=key[1])
                        for key in rules.digest_keys(schedules, now, self.policy)}
             # A day earlier than any zone's local day of `now - lookback` (zones span UTC-12..+14).
@@ -154,7 +158,7 @@ class PostingRunner:
         with their key) or to 'unknown' (an operator checks the channel). Returns the unknown ones."""
         now = now or self.clock()
         unknown = []
-        for record in await post_repo.posts_in_status(self.db, ["sending"]):
+        for record in await post_repo.posts_in_status(self.db, ["sending"], platform=self.platform):
             if rules.recover(record, now, self.policy) == "resume":
                 await post_repo.update_post(self.db, record.id, expect="sending", status="pending",
                                             next_attempt_at=None, now=now)
@@ -216,7 +220,7 @@ class PostingRunner:
         if scheduler is None:
             return
         wanted = {s.guild_id: (s.post_time, s.timezone)
-                  for s in await guild_repo.list_schedules(self.db, active_only=True)}
+                  for s in await guild_repo.list_schedules(self.db, active_only=True, platform=self.platform)}
         for guild_id in set(self._jobs) - set(wanted):
             scheduler.remove_job(f"post:{guild_id}")
             del self._jobs[guild_id]
@@ -231,8 +235,8 @@ class PostingRunner:
     async def _wake_for_retries(self) -> None:
         if self._scheduler is None:
             return
-        waiting = [r.next_attempt_at for r in await post_repo.posts_in_status(self.db, ["pending"])
-                   if r.next_attempt_at is not None]
+        pending = await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform)
+        waiting = [r.next_attempt_at for r in pending if r.next_attempt_at is not None]
         if waiting:
             self._scheduler.add_job(self.kick, DateTrigger(run_date=min(waiting)), id="retry",
                                     replace_existing=True)
@@ -249,9 +253,10 @@ def policy_from(settings: ScheduleSettings) -> rules.Policy:
 
 def runner_from(settings: ScheduleSettings, db: Database, outbound: Outbound, render: Render, *,
                 limiter: TokenBucket | None = None, clock: Clock = system_clock,
-                report: Report | None = None) -> PostingRunner:
+                report: Report | None = None, platform: str | None = None) -> PostingRunner:
     """A runner configured from `[schedule]`. Pass the process's shared `limiter` when the
     transport has one; otherwise one is made at the configured rate."""
     return PostingRunner(db, outbound, render, clock=clock, policy=policy_from(settings),
                          limiter=limiter or TokenBucket(settings.rate_per_second, settings.burst),
-                         concurrency=settings.concurrency, sweep_seconds=settings.sweep_seconds, report=report)
+                         concurrency=settings.concurrency, sweep_seconds=settings.sweep_seconds, report=report,
+                         platform=platform)

@@ -60,3 +60,16 @@ async def test_remove_and_unknown_servers(db: Database) -> None:
 async def test_the_table_refuses_an_unknown_on_empty_value(db: Database) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         await guilds.save_schedule(db, berlin(on_empty="shout"))
+
+
+async def test_schedules_and_posts_can_be_listed_for_one_platform(db: Database) -> None:
+    from dataclasses import replace
+
+    from storage import posts as post_repo
+
+    for guild in ("console:lab", "discord:1", "discordx:3"):
+        await guilds.save_schedule(db, replace(berlin(), guild_id=guild))
+    assert [s.guild_id for s in await guilds.list_schedules(db, platform="console")] == ["console:lab"]
+    assert [s.guild_id for s in await guilds.list_schedules(db, platform="discord")] == ["discord:1"]
+    assert len(await guilds.list_schedules(db)) == 3
+    assert await post_repo.posts_in_status(db, ["pending"], platform="console") == []

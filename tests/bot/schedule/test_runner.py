@@ -234,3 +234,15 @@ async def test_paused_days_are_not_made_up_after_resuming(db: Database) -> None:
     await guild_repo.set_paused(db, "discord:1", False, now=SLOT + dt.timedelta(minutes=5))
     assert (await r.run_due(SLOT + dt.timedelta(minutes=6))).sent == []
     assert await log(db) == []
+
+
+async def test_a_runner_for_one_platform_leaves_the_other_platforms_servers_alone(db: Database) -> None:
+    await berlin(db, "discord:1")
+    await berlin(db, "console:lab")
+    await store_digest(db, DAY, utc(2025, 9, 10, 5))
+    out = FakeOutbound()
+    report = await runner(db, out, platform="console").run_due(SLOT)
+    assert [p.guild_id for p in report.sent] == ["console:lab"]
+    assert [p.guild_id for p in await log(db)] == ["console:lab"]  # the Discord day is not claimed either
+    later = await runner(db, out, platform="discord").run_due(SLOT)
+    assert [p.guild_id for p in later.sent] == ["discord:1"]
