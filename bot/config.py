@@ -42,6 +42,8 @@ class IngestSettings:
     chunk_size: int = 5000
     # Largest body accepted when ingesting a URL, in bytes.
     max_download_bytes: int = 50_000_000
+    # Let chat /ingest fetch loopback and private-network URLs (off: guards against request forgery).
+    chat_private_urls: bool = False
 
 
 @dataclass(slots=True)

@@ -7,9 +7,13 @@ temporary folder under its own (sanitised) name, which format detection may use.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import os
 import re
+import socket
 import tempfile
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +51,22 @@ async def _from_attachment(ctx: Context, file: Attachment) -> tuple[str, IngestO
     return name, outcome
 
 
+async def _refuse_private_host(url: str) -> None:
+    """A chat admin may not make the bot fetch loopback, private or link-local addresses
+    (server-side request forgery); operators can lift this with [ingest] chat_private_urls."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        raise UsageError("the url has no host name")
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise UsageError(f"cannot resolve the host {host}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise UsageError(f"{host} is a private or local address; the bot only fetches public URLs")
+
+
 async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
     url, file = options.get("url"), options.get("file")
     if (url is None) == (file is None):
@@ -57,6 +77,8 @@ async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
         name = str(url)
         if not re.match(r"^https?://\S+$", name):
             raise UsageError("url must start with http:// or https:// and contain no spaces")
+        if not ctx.services.settings.ingest.chat_private_urls:
+            await _refuse_private_host(name)
         outcome = await ingest(ctx.services.loader, name, _options(ctx))
     if outcome.error:
         raise UsageError(f"Could not load {name}: {outcome.error}")

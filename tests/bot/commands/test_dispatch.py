@@ -184,3 +184,10 @@ async def test_hostile_ingest_url_and_files(admin: Context) -> None:
         assert (await dispatch("ingest", {"url": url}, admin)).private
     reply = await dispatch("ingest", {"file": Attachment("\u202e**x**.txt", b"\x00" * 10)}, admin)
     assert "Could not load" in check(reply)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/digest.json", "http://localhost/x", "http://10.1.2.3/x",
+                                 "http://[::1]/x", "http://169.254.169.254/latest/meta-data"])
+async def test_chat_ingest_refuses_local_and_private_urls(admin: Context, url: str) -> None:
+    reply = await dispatch("ingest", {"url": url}, admin)
+    assert reply.private and "private or local address" in reply.text
