@@ -14,7 +14,6 @@ from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.ingest import format_names
-from storage.loader import Loader
 
 # Above this many digests in one input (a snapshot), text output summarises instead of listing.
 _LIST_LIMIT = 20
@@ -108,7 +107,7 @@ async def run_ingest(ctx: CliContext) -> int:
             options.date = SAMPLE_DATE
     if not targets:
         raise CliError("name at least one file or URL to ingest (or --sample)")
-    loader = Loader(await ctx.db())
+    loader = await ctx.loader()
     failed = 0
     for target in targets:
         bar = None if args.json else _progress_bar(target)

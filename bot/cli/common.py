@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
+from bot.subscriptions.notify import notification_hook
 from storage.db import Database
+from storage.loader import Loader
 
 Handler = Callable[["CliContext"], Awaitable[int]]
 
@@ -39,6 +41,11 @@ class CliContext:
             self._db = await Database.open(self.settings.db_path,
                                            busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
+
+    async def loader(self) -> Loader:
+        """A loader that queues subscribers' notifications with each digest, as the bot's does;
+        a running bot sends them (its deliverer picks up pending rows)."""
+        return Loader(await self.db(), after_load=[notification_hook(self.settings.subscriptions)])
 
     async def run(self, handler: Handler) -> int:
         try:
@@ -90,6 +97,9 @@ def setup_logging(settings: Settings, *, verbose: bool) -> str:
     """Full details (tracebacks included) to a rotating log file; short lines to stderr."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for old in [h for h in root.handlers if getattr(h, "_paperboy", False)]:  # a second main() in one process
+        root.removeHandler(old)
+        old.close()
     path = log_path(settings)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -99,11 +109,12 @@ def setup_logging(settings: Settings, *, verbose: bool) -> str:
         file_handler = logging.NullHandler()
         path = "(no log file: its folder is not writable)"
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(file_handler)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.WARNING)
     console.setFormatter(_NoTraceback("%(levelname)s: %(message)s"))
-    root.addHandler(console)
+    for handler in (file_handler, console):
+        handler._paperboy = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     return path
 

@@ -14,7 +14,6 @@ from bot.sources.base import Source
 from bot.sources.poller import Poller, SourceOutcome, inbox_from, poller_from, sources_from
 from storage import fetch_state
 from storage.fetch_state import SourceStatus
-from storage.loader import Loader
 
 _SOURCE_HELP = ("hf-daily, arxiv-rss (every configured category) or arxiv-rss:CATEGORY, arxiv-api, inbox "
                 "(default: every source enabled in [fetch])")
@@ -84,7 +83,7 @@ async def run_fetch(ctx: CliContext) -> int:
     if args.until is not None and args.since is None:
         raise CliError("--until needs --since (the first day of the range to backfill)")
     db = await ctx.db()
-    poller = poller_from(ctx.settings, db, Loader(db), include_disabled=args.source is not None)
+    poller = poller_from(ctx.settings, db, await ctx.loader(), include_disabled=args.source is not None)
     try:
         _select(poller, args.source)
         if not poller.sources and poller.inbox is None:
