@@ -7,13 +7,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import discord
 import pytest
 
+from .models import MANAGE_GUILD, FakeChannel, FakeGuild, FakeUser
 from .patching import point_discord_py_at
 from .server import DiscordFake
+
+TEST_TIMEOUT = 10.0
+
+
+def bounded(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Fail a test that runs longer than TEST_TIMEOUT (pytest-timeout is not installed)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> None:
+        await asyncio.wait_for(fn(*args, **kwargs), timeout=TEST_TIMEOUT)
+
+    return wrapper
+
+
+@dataclass
+class World:
+    """A server with a channel, an admin (Manage Server) and a plain member."""
+
+    fake: DiscordFake
+    guild: FakeGuild
+    channel: FakeChannel
+    admin: FakeUser
+    member: FakeUser
+
+
+def make_world(fake: DiscordFake, name: str = "Paper Club") -> World:
+    guild = fake.add_guild(name)
+    channel = fake.add_text_channel(guild, "papers")
+    admin = fake.add_member(guild, "alice", permissions=MANAGE_GUILD)
+    member = fake.add_member(guild, "bob")
+    return World(fake, guild, channel, admin, member)
 
 
 def minimal_intents() -> discord.Intents:

@@ -36,7 +36,7 @@ BODY_KEY = web.RequestKey("fake_body", object)
 RECORD_KEY = web.RequestKey("fake_record", RecordedRequest)
 
 # Routes Discord serves without the bot token (the interaction token is the credential).
-_NO_AUTH_PREFIXES = ("/interactions/", "/webhooks/", "/gateway")
+_NO_AUTH_PREFIXES = ("/interactions/", "/webhooks/", "/gateway", "/attachments/")
 
 
 async def _read_body(request: web.Request) -> Any:
@@ -101,6 +101,8 @@ class Rest:
                 response = error_response(401, 0, "401: Unauthorized")
             elif record.matched_route is not None and (fault := fake.take_fault(request.method, rel)) is not None:
                 record.injected = True
+                if fault.after_handling:
+                    await handler(request)
                 response = fault.response()
             else:
                 response = await handler(request)
@@ -319,9 +321,21 @@ class Rest:
             return error_response(400, limits.CODE_EMPTY_MESSAGE, "Cannot send an empty message")
         if self._dm_closed(channel):
             return error_response(403, limits.CODE_CANNOT_DM, "Cannot send messages to this user")
+        nonce = (channel.id, str(body["nonce"])) if body.get("enforce_nonce") and body.get("nonce") else None
+        if nonce is not None and nonce in self.fake.nonces:  # Discord answers with the first message
+            return json_response(200, self.fake.messages[self.fake.nonces[nonce]].data)
         flags = int(body.get("flags") or 0) & ~EPHEMERAL
         msg = self.fake.build_message(channel, {**body, "flags": flags}, source="channel")
+        if nonce is not None:
+            self.fake.nonces[nonce] = msg.id
         return json_response(200, msg.data)
+
+    async def get_attachment(self, request: web.Request) -> web.StreamResponse:
+        found = self.fake.attachments.get(int(request.match_info["attachment_id"]))
+        if found is None:
+            return error_response(404, 0, "404: Not Found")
+        payload, data = found
+        return web.Response(status=200, body=data, headers={"Content-Type": payload["content_type"]})
 
     async def list_messages(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
@@ -609,5 +623,6 @@ def build_app(fake: DiscordFake) -> web.Application:
     for method in ("GET", "PATCH", "DELETE"):
         r.add_route(method, p + "/webhooks/{app_id}/{token}/messages/@original", rest.webhook_message)
         r.add_route(method, p + "/webhooks/{app_id}/{token}/messages/{message_id}", rest.webhook_message)
+    r.add_get("/attachments/{attachment_id}/{filename}", rest.get_attachment)
     r.add_route("*", "/{tail:.*}", rest.unknown)
     return app

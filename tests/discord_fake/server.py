@@ -95,6 +95,7 @@ class Fault:
     is_global: bool = False
     body: dict[str, Any] | None = None
     cloudflare: bool = False  # a 429 without 'Via' and with an HTML body, like a Cloudflare ban
+    after_handling: bool = False  # the request takes effect, then the response is lost (replaced by this)
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -158,6 +159,9 @@ class DiscordFake:
         self.interactions: dict[int, InteractionHandle] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.attachments: dict[int, tuple[dict[str, Any], bytes]] = {}
+        # (channel id, nonce) -> message id, for messages sent with enforce_nonce (Discord keeps them minutes)
+        self.nonces: dict[tuple[int, str], int] = {}
         self.notifier = Notifier()
         self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms, compression=gateway_compression)
         self.host = "127.0.0.1"
@@ -257,6 +261,17 @@ class DiscordFake:
         guild.members[user.id] = FakeMember(user, guild.id, role_ids, nick=nick)
         return user
 
+    def add_attachment(self, filename: str, data: bytes, *, content_type: str = "text/plain") -> dict[str, Any]:
+        """A file as a user would attach it to an ATTACHMENT option: pass the returned payload (or its
+        ``id``) as the option value, e.g. ``fake.slash("ingest", {"file": (11, att["id"])})``; the bot
+        downloads it from ``url`` (served by the fake, no authorization needed)."""
+        aid = snowflake()
+        url = f"{self.base_url}/attachments/{aid}/{filename}"
+        payload = {"id": str(aid), "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                   "content_type": content_type}
+        self.attachments[aid] = (payload, data)
+        return payload
+
     def set_dms_open(self, user: FakeUser | int, is_open: bool) -> None:
         """With ``False``, messages to the user's DM channel answer 403, code 50007."""
         self.users[_id(user)].dms_open = is_open
@@ -316,10 +331,22 @@ class DiscordFake:
         return fault
 
     def inject_error(
-        self, pattern: str, status: int = 500, count: int = 1, *, method: str = "*", body: dict[str, Any] | None = None
+        self,
+        pattern: str,
+        status: int = 500,
+        count: int = 1,
+        *,
+        method: str = "*",
+        body: dict[str, Any] | None = None,
+        after_handling: bool = False,
     ) -> Fault:
-        """The next ``count`` matching requests answer ``status`` (e.g. 500/502/503) with ``body``."""
-        fault = Fault(method, pattern, status, count, body=body)
+        """The next ``count`` matching requests answer ``status`` (e.g. 500/502/503) with ``body``.
+
+        ``after_handling``: the request is carried out first (a message is created) and only the
+        answer is replaced, like a gateway timeout after Discord did the work: a client that
+        retries blindly posts twice; one that sends ``nonce`` + ``enforce_nonce`` does not.
+        """
+        fault = Fault(method, pattern, status, count, body=body, after_handling=after_handling)
         self.faults.append(fault)
         return fault
 
@@ -603,6 +630,7 @@ class DiscordFake:
         users: dict[str, Any] = {}
         members: dict[str, Any] = {}
         channels: dict[str, Any] = {}
+        attachments: dict[str, Any] = {}
         for opt in options:
             if opt["type"] in (6, 9) and int(opt["value"]) in self.users:
                 uid = int(opt["value"])
@@ -611,6 +639,8 @@ class DiscordFake:
                     m = guild.members[uid].payload()
                     m.pop("user")
                     members[str(uid)] = {**m, "permissions": str(guild.permissions_of(uid))}
+            if opt["type"] == 11 and int(opt["value"]) in self.attachments:
+                attachments[str(opt["value"])] = self.attachments[int(opt["value"])][0]
             if opt["type"] == 7 and int(opt["value"]) in self.channels:
                 ch = self.channels[int(opt["value"])]
                 channels[str(ch.id)] = {**ch.payload(self.users), "permissions": str(ALL_PERMISSIONS)}
@@ -621,6 +651,8 @@ class DiscordFake:
             out["members"] = members
         if channels:
             out["channels"] = channels
+        if attachments:
+            out["attachments"] = attachments
         return out
 
     async def slash(
@@ -699,4 +731,6 @@ def _id(obj: Any) -> int:
         return obj
     if isinstance(obj, str):
         return int(obj)
+    if isinstance(obj, Mapping):
+        return int(obj["id"])
     return int(obj.id)

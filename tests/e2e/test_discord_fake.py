@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,22 +14,16 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.discord_fake import MANAGE_GUILD, DiscordFake, FakeChannel, FakeGuild, FakeUser, limits
-from tests.discord_fake.fixtures import minimal_intents, running_client, skip_reidentify_delay
+from tests.discord_fake import MANAGE_GUILD, DiscordFake, limits
+from tests.discord_fake.fixtures import (
+    World,
+    bounded,
+    make_world,
+    minimal_intents,
+    running_client,
+    skip_reidentify_delay,
+)
 from tests.discord_fake.records import EPHEMERAL
-
-TEST_TIMEOUT = 10.0
-
-
-def bounded(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """Fail a test that runs longer than TEST_TIMEOUT (pytest-timeout is not installed)."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> None:
-        await asyncio.wait_for(fn(*args, **kwargs), timeout=TEST_TIMEOUT)
-
-    return wrapper
-
 
 # --- the bot under test (defined here, not the production bot) ------------------------------
 
@@ -155,23 +148,9 @@ def make_bot(deadline_s: float = 0.3) -> Harness:
     return harness
 
 
-@dataclass
-class World:
-    fake: DiscordFake
-    guild: FakeGuild
-    channel: FakeChannel
-    admin: FakeUser
-    member: FakeUser
-
-
 @pytest.fixture
 def world(discord_fake: DiscordFake) -> World:
-    fake = discord_fake
-    guild = fake.add_guild("Paper Club")
-    channel = fake.add_text_channel(guild, "papers")
-    admin = fake.add_member(guild, "alice", permissions=MANAGE_GUILD)
-    member = fake.add_member(guild, "bob")
-    return World(fake, guild, channel, admin, member)
+    return make_world(discord_fake)
 
 
 @pytest.fixture

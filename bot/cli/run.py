@@ -1,0 +1,68 @@
+"""`paperboy run` (the Discord bot with everything it does) and `paperboy sync-commands`.
+
+`run` starts the Discord transport, the daily-post scheduler, notification delivery and, when
+`[fetch] enabled` has sources, digest fetching; SIGINT/SIGTERM stop it cleanly (exit 0). The
+token comes from the DISCORD_TOKEN environment variable only and is never logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+
+from bot.cli.common import CliContext, CliError
+from bot.transports.discord.serve import BotStopped, register_commands, serve
+from bot.transports.discord.sync import SyncError
+
+TOKEN_VARIABLE = "DISCORD_TOKEN"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run the Discord bot (slash commands, daily posts, notifications, fetching)",
+                       description=f"Connect to Discord with the bot token in ${TOKEN_VARIABLE} and run until "
+                                   "SIGINT/SIGTERM: slash commands, the daily posts, topic notifications, and "
+                                   "digest fetching when [fetch] enables sources.")
+    p.add_argument("--sync-commands", action="store_true",
+                   help="register the slash commands even if their definitions did not change")
+    p.set_defaults(handler=run_bot)
+    p = sub.add_parser("sync-commands", help="register the slash commands with Discord now",
+                       description="Register every slash command (globally, or with [discord] dev_guild_id to "
+                                   f"that server only), whether or not they changed. Needs ${TOKEN_VARIABLE}.")
+    p.add_argument("--guild", type=int, metavar="ID", help="register to this server only (overrides dev_guild_id)")
+    p.set_defaults(handler=run_sync)
+
+
+def token_from_env() -> str:
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise CliError(f"{TOKEN_VARIABLE} is not set: export the bot token from the Discord developer portal")
+    return token
+
+
+async def run_bot(ctx: CliContext) -> int:
+    token = token_from_env()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(ctx.settings, token, stop, force_sync=ctx.args.sync_commands)
+    except BotStopped as exc:
+        raise CliError(f"{exc} ({TOKEN_VARIABLE})" if "token" in str(exc) else str(exc), status=1) from None
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+async def run_sync(ctx: CliContext) -> int:
+    token = token_from_env()
+    guild = ctx.args.guild if ctx.args.guild is not None else ctx.settings.discord.dev_guild_id
+    try:
+        outcome = await register_commands(ctx.settings, await ctx.db(), token, guild_id=guild)
+    except (BotStopped, SyncError) as exc:
+        raise CliError(str(exc), status=1) from None
+    print(f"Registered {outcome.commands} slash commands ({outcome.scope}).")
+    return 0

@@ -1,0 +1,80 @@
+"""The production Discord bot (PaperboyClient + App) against the loopback fake, for the test_bot_* files.
+
+    async with running_bot(world, settings) as run:      # a fresh client and app on settings' database
+        handle = await world.fake.slash("search", {"query": "diffusion"}, guild=..., user=...)
+        message = await handle.original_response()
+
+Background jobs are not started: tests move `run.clock` and call `run.app.settle()` (daily posts,
+then notifications), so every send happens at a known moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.config import Settings
+from bot.ingest import IngestOptions, ingest
+from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
+from bot.schedule.clock import ManualClock
+from bot.transports.discord import PaperboyClient, Timing
+from tests.discord_fake import DiscordFake
+from tests.discord_fake.fixtures import World, bounded, make_world, running_client
+
+# The fake's interaction deadline is 0.3 s (deadline_scale 0.1): defer well before it.
+FAST = Timing(defer_after=0.12, suggest_budget=0.2)
+SAMPLE_ARRIVAL = dt.datetime.combine(SAMPLE_DATE, dt.time(5, 0), tzinfo=dt.UTC)
+
+
+__all__ = ["BotRun", "World", "bounded", "load_sample", "make_settings", "make_world", "running_bot",
+           "settings_fixture", "world_fixture"]
+
+
+@dataclass
+class BotRun:
+    client: PaperboyClient
+    app: App
+    clock: ManualClock
+
+
+def make_settings(folder: Path) -> Settings:
+    settings = Settings()
+    settings.database.path = str(folder / "bot.db")
+    settings.fetch.enabled = False
+    return settings
+
+
+# Test modules import world_fixture and settings_fixture (noqa F401) and ask for `world` and `settings`.
+@pytest.fixture(name="world")
+def world_fixture(discord_fake: DiscordFake) -> World:
+    return make_world(discord_fake)
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@asynccontextmanager
+async def running_bot(world: World, settings: Settings, *, clock: ManualClock | None = None,
+                      timing: Timing = FAST, sync: bool = True) -> AsyncIterator[BotRun]:
+    clock = clock or ManualClock(SAMPLE_ARRIVAL)
+    client = PaperboyClient(settings, start_jobs=False, sync=sync, timing=timing, guild_ready_timeout=0.05)
+    app = await App.open(settings, client.outbound, clock=clock, platform="discord")
+    client.attach(app)
+    try:
+        async with running_client(world.fake, client):
+            yield BotRun(client, app, clock)
+    finally:
+        await app.close()
+
+
+async def load_sample(run: BotRun) -> None:
+    outcome = await ingest(run.app.loader, str(SAMPLE_DIGEST), IngestOptions(date=SAMPLE_DATE, today=SAMPLE_DATE))
+    assert outcome.ok, outcome.error
