@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
+import sqlite3
 from dataclasses import dataclass
 
 import aiosqlite
@@ -18,10 +20,13 @@ import aiosqlite
 from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from storage import papers as paper_repo
 from storage.db import Database
+from storage.errors import DatabaseUnavailable
 from storage.normalize import parse_arxiv_id
 from storage.records import LoadResult, StoredPaper
 from storage.titles import TitleIndexSync
-from storage.titles.sync import paper_dates
+from storage.titles.sync import StartReport, paper_dates
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY = 300  # longer input is cut: no title is that long, and scoring cost grows with length
 _PAPER_ID = re.compile(r"^id:(\d{1,18})$")
@@ -57,10 +62,14 @@ class LookupService:
         self.db = db
         self.sync = sync or TitleIndexSync(db)
         self._dirty = True
+        self._saving: asyncio.Task[int] | None = None
 
-    async def start(self) -> None:
-        await self.sync.build()
+    async def start(self) -> StartReport:
+        """Ready the title index: from its snapshot plus what came after (a full build only when
+        there is no usable snapshot, which then writes one)."""
+        report = await self.sync.start()
         self._dirty = False
+        return report
 
     async def after_load(self, conn: aiosqlite.Connection, result: LoadResult) -> None:
         """A `Loader` hook: note that papers changed; the index catches up before the next look-up
@@ -72,6 +81,17 @@ class LookupService:
         # Polling is cheap (two indexed MAX queries) and also sees loads made by other processes.
         self._dirty = False
         await self.sync.refresh()
+        if self.sync.snapshot_due() and (self._saving is None or self._saving.done()):
+            # Written in the background: a look-up never waits for the ~1 s write at 1M titles.
+            self._saving = asyncio.create_task(self._save_snapshot())
+
+    async def _save_snapshot(self) -> int:
+        try:
+            return await self.sync.save()
+        except (sqlite3.Error, DatabaseUnavailable, ValueError) as exc:
+            # Only a cache: the next start-up replays a little more, or builds.
+            log.warning("title index snapshot not saved: %s", exc)
+            return 0
 
     async def lookup(self, query: str, limit: int = 5) -> list[LookupHit]:
         """The best `limit` papers for `query`, best first (empty when nothing resembles it)."""

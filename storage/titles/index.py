@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
+import sys
 import threading
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -44,6 +46,38 @@ class TitleRow:
     paper_id: int
     title: str
     first_listed: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexImage:
+    """An index as a few byte strings, to persist and load back without re-tokenising every title.
+
+    `parts` holds the vocabulary, the postings (one array of ids, cut by the per-term sizes), the
+    titles' bytes and the per-id arrays; `checks` a CRC-32 of each part, so a damaged copy is
+    refused rather than loaded.
+    """
+
+    last_id: int
+    count: int
+    parts: dict[str, bytes]
+    checks: dict[str, int]
+    layout: str  # byte order and item sizes: an image is only read back on the same kind of machine
+
+
+class ImageError(ValueError):
+    """An index image that cannot be loaded: damaged, incomplete or from another layout."""
+
+
+def _layout() -> str:
+    return f"{sys.byteorder}:I{array('I').itemsize}:Q{array('Q').itemsize}:i{array('i').itemsize}"
+
+
+def _array(typecode: str, data: bytes, what: str) -> array[int]:
+    found = array(typecode)
+    if len(data) % found.itemsize:
+        raise ImageError(f"index image: {what} is {len(data)} bytes, not whole items")
+    found.frombytes(data)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +194,66 @@ class TitleIndex:
             terms = sum(len(t) + 49 for t in self._postings) + 100 * len(self._postings)
             return (postings + terms + len(self._blob) + self._start.buffer_info()[1] * 8
                     + self._length.buffer_info()[1] * 4 + self._listed.buffer_info()[1] * 4)
+
+    # -- persisting -------------------------------------------------------------------------------
+
+    def image(self) -> IndexImage:
+        """The index as bytes (see `IndexImage`); `from_image` gives back an equal index."""
+        with self._lock:
+            size = self.last_id + 1
+            self._grow(self.last_id)  # an empty index has no per-id arrays yet
+            terms = list(self._postings)
+            lists = [self._postings[t] for t in terms]
+            parts = {
+                "terms": "\n".join(terms).encode("utf-8"),
+                "sizes": array("I", map(len, lists)).tobytes(),
+                "postings": b"".join(a.tobytes() for a in lists),
+                "titles": bytes(self._blob),
+                "start": self._start[:size].tobytes(),
+                "length": self._length[:size].tobytes(),
+                "listed": self._listed[:size].tobytes(),
+                "reindexed": array("I", sorted(self._reindexed)).tobytes(),
+            }
+            count, last_id = self._count, self.last_id
+        return IndexImage(last_id, count, parts, {k: zlib.crc32(v) for k, v in parts.items()}, _layout())
+
+    @classmethod
+    def from_image(cls, image: IndexImage) -> TitleIndex:
+        """The index an image was taken of. Raises `ImageError` for a damaged or foreign image."""
+        if image.layout != _layout():
+            raise ImageError(f"index image: layout {image.layout!r}, this machine uses {_layout()!r}")
+        parts = image.parts
+        for name in ("terms", "sizes", "postings", "titles", "start", "length", "listed", "reindexed"):
+            if name not in parts:
+                raise ImageError(f"index image: part {name!r} is missing")
+            if zlib.crc32(parts[name]) != image.checks.get(name):
+                raise ImageError(f"index image: part {name!r} is damaged (checksum differs)")
+        index = cls()
+        terms = parts["terms"].decode("utf-8").split("\n") if parts["terms"] else []
+        sizes = _array("I", parts["sizes"], "sizes")
+        ids = _array("I", parts["postings"], "postings")
+        if len(sizes) != len(terms) or sum(sizes) != len(ids):
+            raise ImageError("index image: the vocabulary, postings sizes and postings disagree")
+        postings = index._postings
+        by_length = index._by_length
+        at = 0
+        for term, n in zip(terms, sizes, strict=True):
+            postings[term] = ids[at:at + n]
+            at += n
+            by_length.setdefault(len(term), []).append(term)
+        index._blob = bytearray(parts["titles"])
+        index._start = _array("Q", parts["start"], "start")
+        index._length = _array("I", parts["length"], "length")
+        index._listed = _array("i", parts["listed"], "listed")
+        size = image.last_id + 1
+        if not (len(index._start) == len(index._length) == len(index._listed) == size):
+            raise ImageError(f"index image: per-id arrays are not {size} long")
+        if size > 1 and max(index._start) > len(index._blob):
+            raise ImageError("index image: a title starts past the end of the titles")
+        index._reindexed = set(_array("I", parts["reindexed"], "reindexed"))
+        index._count = image.count
+        index.last_id = image.last_id
+        return index
 
     # -- searching --------------------------------------------------------------------------------
 
