@@ -16,15 +16,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from bot.app import App
 from bot.config import Settings
 from bot.ingest import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.transports.discord import PaperboyClient, Timing
-from tests.discord_fake import DiscordFake
 from tests.discord_fake.fixtures import World, bounded, make_world, running_client
 
 # The fake's interaction deadline is 0.3 s (deadline_scale 0.1): defer well before it.
@@ -32,8 +29,7 @@ FAST = Timing(defer_after=0.12, suggest_budget=0.2)
 SAMPLE_ARRIVAL = dt.datetime.combine(SAMPLE_DATE, dt.time(5, 0), tzinfo=dt.UTC)
 
 
-__all__ = ["BotRun", "World", "bounded", "load_sample", "make_settings", "make_world", "running_bot",
-           "settings_fixture", "world_fixture"]
+__all__ = ["BotRun", "World", "bounded", "load_sample", "make_settings", "make_world", "running_bot"]
 
 
 @dataclass
@@ -48,17 +44,6 @@ def make_settings(folder: Path) -> Settings:
     settings.database.path = str(folder / "bot.db")
     settings.fetch.enabled = False
     return settings
-
-
-# Test modules import world_fixture and settings_fixture (noqa F401) and ask for `world` and `settings`.
-@pytest.fixture(name="world")
-def world_fixture(discord_fake: DiscordFake) -> World:
-    return make_world(discord_fake)
-
-
-@pytest.fixture(name="settings")
-def settings_fixture(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
 
 
 @asynccontextmanager

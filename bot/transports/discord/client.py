@@ -32,6 +32,11 @@ from bot.transports.discord.sync import SyncError, sync_commands
 log = logging.getLogger(__name__)
 
 
+# The bot has no voice features: skip discord.py's warnings about missing voice libraries.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 def minimal_intents() -> discord.Intents:
     return discord.Intents(guilds=True)
 
