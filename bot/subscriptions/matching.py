@@ -28,6 +28,8 @@ from storage.search import Query, Term
 from storage.subscriptions import PaperText, Posting, postings, tokenize
 
 _TOKEN_CACHE_LIMIT = 500_000
+_COLUMN_SHIFT = 19  # positions: offset below this bit (abstracts are far shorter than 2**19 tokens)
+_PAPER_SHIFT = 20
 _tokens: dict[str, tuple[str, ...]] = {}  # term text -> its tokens, for the process's lifetime
 
 
@@ -52,10 +54,13 @@ class DigestIndex:
     _where: dict[str, list[Posting]] = field(default_factory=dict)
     _vocab: list[str] = field(default_factory=list)  # sorted, for prefixes
     _terms: dict[Term, int] = field(default_factory=dict)  # resolved terms, per digest
+    _at: dict[str, set[int]] = field(default_factory=dict)  # token -> positions, see _positions
+    _index: dict[int, int] = field(default_factory=dict)  # paper id -> bit index
 
     @classmethod
     def build(cls, papers: Sequence[PaperText]) -> DigestIndex:
         index = cls(tuple(p.id for p in papers))
+        index._index = {pid: i for i, pid in enumerate(index.paper_ids)}
         bit = {pid: 1 << i for i, pid in enumerate(index.paper_ids)}
         index._where = postings(papers)
         for token, found in index._where.items():
@@ -85,6 +90,15 @@ class DigestIndex:
             end += 1
         return self._vocab[start:end]
 
+    def _positions(self, token: str) -> set[int]:
+        """Where a token occurs, each as one int: paper bit index, column (1: abstract), offset."""
+        found = self._at.get(token)
+        if found is None:
+            found = self._at[token] = {
+                (self._index[p.paper_id] << _PAPER_SHIFT) | ((p.column != "title") << _COLUMN_SHIFT) | p.offset
+                for p in self._where[token]}
+        return found
+
     def term_mask(self, term: Term, tokens: tuple[str, ...]) -> int:
         """The papers `term` matches, given its tokens."""
         found = self._terms.get(term)
@@ -109,17 +123,20 @@ class DigestIndex:
                 return 0
         if len(tokens) == 1:
             return candidates
-        # A phrase: the tokens at consecutive positions of one column.
-        at = [{(p.paper_id, p.column, p.offset) for form in forms for p in self._where[form]} for forms in options]
-        bit = {pid: 1 << i for i, pid in enumerate(self.paper_ids)}
+        # A phrase: token k at position start + k of the same column, for some start. Positions are
+        # ints (see _positions), so shifting each token's set back by k and intersecting runs in C.
+        found: set[int] | None = None
+        for k, forms in enumerate(options):
+            at = set().union(*(self._positions(f) for f in forms)) if len(forms) != 1 else self._positions(forms[0])
+            shifted = {p - k for p in at} if k else at
+            found = shifted if found is None else found & shifted
+            if not found:
+                return 0
         mask = 0
-        for start in at[0]:
-            pid, col, offset = start
-            if mask & bit[pid] or not candidates & bit[pid] or (term.title_only and col != "title"):
-                continue
-            if all((pid, col, offset + k) in at[k] for k in range(1, len(at))):
-                mask |= bit[pid]
-        return mask
+        for position in found or ():
+            if not (term.title_only and position >> _COLUMN_SHIFT & 1):
+                mask |= 1 << (position >> _PAPER_SHIFT)
+        return mask & candidates
 
 
 def prepare(queries: Iterable[Query]) -> dict[str, tuple[str, ...]]:
@@ -150,14 +167,39 @@ def matched_terms(index: DigestIndex, query: Query, tokens: Tokens, paper_bit: i
     return tuple(str(t) for t in query.positive_terms() if index.term_mask(t, tokens[t.text]) & paper_bit)
 
 
-def match(index: DigestIndex, keys: Sequence[str]) -> dict[str, dict[int, tuple[str, ...]]]:
-    """For each canonical topic key that matches something: paper id -> the terms that matched."""
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A topic's matches in one digest: the papers (a mask over DigestIndex.paper_ids) and, for
+    showing which words matched, each positive term with the papers it was found in."""
+
+    mask: int
+    terms: tuple[tuple[str, int], ...]
+
+    def hits(self, paper_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """paper id -> the terms found in it, for every matched paper."""
+        out: dict[int, tuple[str, ...]] = {}
+        rest = self.mask
+        while rest:
+            low = rest & -rest
+            out[paper_ids[low.bit_length() - 1]] = tuple(t for t, m in self.terms if m & low)
+            rest ^= low
+        return out
+
+
+def match(index: DigestIndex, keys: Sequence[str]) -> dict[str, TopicMatch]:
+    """The topics (canonical keys) that match at least one of the index's papers."""
     queries = {key: query_of(key) for key in keys}
     tokens = prepare(queries.values())
-    out: dict[str, dict[int, tuple[str, ...]]] = {}
+    out: dict[str, TopicMatch] = {}
     for key, query in queries.items():
         mask = evaluate(index, query, tokens)
         if mask:
-            out[key] = {pid: matched_terms(index, query, tokens, 1 << i)
-                        for i, pid in enumerate(index.paper_ids) if mask >> i & 1}
+            terms = tuple(dict.fromkeys((str(t), index.term_mask(t, tokens[t.text])) for t in query.positive_terms()))
+            out[key] = TopicMatch(mask, terms)
     return out
+
+
+def match_one(index: DigestIndex, key: str) -> dict[int, tuple[str, ...]]:
+    """One topic's matches: paper id -> the terms found in it (empty when none match)."""
+    found = match(index, [key]).get(key)
+    return found.hits(index.paper_ids) if found else {}

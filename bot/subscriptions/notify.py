@@ -20,10 +20,11 @@ from collections.abc import Callable
 import aiosqlite
 
 from bot.config import SubscriptionSettings
-from bot.subscriptions.matching import DigestIndex, match
+from bot.subscriptions.matching import DigestIndex, match, prepare
+from bot.subscriptions.topics import query_of
 from storage import deliveries as delivery_repo
 from storage import subscriptions as sub_repo
-from storage.db import now_utc
+from storage.db import Database, now_utc
 from storage.deliveries import Notification, QueuedPaper
 from storage.loader import AfterLoad
 from storage.records import LoadResult
@@ -47,18 +48,22 @@ async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids
     if not keys or not paper_ids:
         return []
     papers = await sub_repo.read_papers(conn, paper_ids, digest_id=digest_id)
-    matches = match(DigestIndex.build(papers), keys)
+    index = DigestIndex.build(papers)
+    matches = match(index, keys)
     if not matches:
         return []
     done = await delivery_repo.already_notified(conn, paper_ids)
+    hits: dict[str, dict[int, tuple[str, ...]]] = {}  # per topic, shared by its subscribers
     # user -> paper -> (topics, terms), topics in the order the user subscribed to them
     found: dict[str, dict[int, tuple[list[str], list[str]]]] = {}
-    for sub in await sub_repo.active_subscribers(conn, list(matches)):
-        for paper_id, terms in matches[sub.query].items():
-            if (sub.user_id, paper_id) in done:
+    for user_id, query in await sub_repo.active_subscribers(conn, list(matches)):
+        if query not in hits:
+            hits[query] = matches[query].hits(index.paper_ids)
+        for paper_id, terms in hits[query].items():
+            if (user_id, paper_id) in done:
                 continue
-            topics, seen = found.setdefault(sub.user_id, {}).setdefault(paper_id, ([], []))
-            topics.append(sub.query)
+            topics, seen = found.setdefault(user_id, {}).setdefault(paper_id, ([], []))
+            topics.append(query)
             seen.extend(t for t in terms if t not in seen)
     if not found:
         return []
@@ -72,6 +77,14 @@ async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids
     ids = await delivery_repo.queue(conn, digest_id, notifications, now=now)
     log.info("digest %s: queued %d notifications (%d topics matched)", digest_id, len(ids), len(matches))
     return ids
+
+
+async def warm_up(db: Database) -> int:
+    """Parse and tokenize every active topic now (at start-up), so the first digest's hook, which
+    runs inside the load transaction, finds them cached. Returns the number of topics."""
+    keys = await sub_repo.active_queries(db.conn)
+    prepare(query_of(k) for k in keys)
+    return len(keys)
 
 
 def notification_hook(settings: SubscriptionSettings, *,
