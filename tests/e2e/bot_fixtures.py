@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from tests.e2e.bot_harness import World, make_settings, make_world
 
 
 @pytest.fixture(name="world")
-def world_fixture(discord_fake: DiscordFake) -> World:
-    return make_world(discord_fake)
+async def world_fixture() -> AsyncIterator[World]:
+    """A server on a fake with Discord's real 3 s deadline: the bot's own deferral (FAST timing)
+    is what these tests exercise, and a loaded machine must not turn into missed deadlines."""
+    async with DiscordFake() as fake:
+        yield make_world(fake)
 
 
 @pytest.fixture(name="settings")

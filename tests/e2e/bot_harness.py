@@ -24,7 +24,7 @@ from bot.schedule.clock import ManualClock
 from bot.transports.discord import PaperboyClient, Timing
 from tests.discord_fake.fixtures import World, bounded, make_world, running_client
 
-# The fake's interaction deadline is 0.3 s (deadline_scale 0.1): defer well before it.
+# Defer after 0.12 s, so tests see both answers in one request and deferred ones.
 FAST = Timing(defer_after=0.12, suggest_budget=0.2)
 SAMPLE_ARRIVAL = dt.datetime.combine(SAMPLE_DATE, dt.time(5, 0), tzinfo=dt.UTC)
 
