@@ -15,13 +15,13 @@ look-ups can run in a worker thread while the event loop stays free.
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import math
 import sys
 import threading
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -267,9 +267,10 @@ class TitleIndex:
             slots = self._slots(words, prefix=prefix)
             if not slots:
                 return []
-            pool = self._candidates(slots)
+            near = len(query[:500].encode("utf-8"))
+            pool = self._candidates(slots, near)
             total = sum(s.weight for s in slots) or 1.0
-            ranked = heapq.nlargest(RERANK_SIZE, pool.items(), key=lambda kv: (kv[1], kv[0]))
+            ranked = self._top(pool, RERANK_SIZE, near)
             rows = [(pid, t, self._listed[pid]) for pid, _ in ranked if (t := self._title(pid)) is not None]
             coverage = {pid: min(s / total, 1.0) for pid, s in ranked}
             for pid, title, _ in rows:
@@ -337,7 +338,36 @@ class TitleIndex:
             self._sorted_terms = sorted(self._postings)
         return self._sorted_terms
 
-    def _candidates(self, slots: list[_Slot]) -> dict[int, float]:
+    def _top(self, pool: dict[int, float], k: int, near: int) -> list[tuple[int, float]]:
+        """The `k` best (paper, weight) pairs, in no particular order.
+
+        Weights are sums of a few word weights, so they take few distinct values: counting them
+        finds the cut-off in one pass, where a heap keyed on (weight, id) would churn on every
+        tied paper. Among papers tied at the cut the newest go first, except that titles as long as
+        the query (`near` bytes, give or take 3) get up to a quarter of the places: a whole title
+        typed out must not be cut for hundreds of newer, longer titles that merely contain its words.
+        """
+        if len(pool) <= k:
+            return list(pool.items())
+        counts = Counter(pool.values())
+        kept = 0
+        cut = 0.0
+        for weight in sorted(counts, reverse=True):
+            cut = weight
+            kept += counts[weight]
+            if kept >= k:
+                break
+        chosen = [(pid, w) for pid, w in pool.items() if w > cut]
+        tied = sorted((pid for pid, w in pool.items() if w == cut), reverse=True)
+        places = k - len(chosen)
+        length = self._length
+        same_length = [pid for pid in tied if abs(length[pid] - near) <= 3][:places // 4]
+        first = set(same_length)
+        rest = [pid for pid in tied if pid not in first][:places - len(same_length)]
+        chosen += [(pid, cut) for pid in same_length + rest]
+        return chosen
+
+    def _candidates(self, slots: list[_Slot], near: int) -> dict[int, float]:
         """Papers scored by the weight of the query words they contain (fuzzy variants count once)."""
         pool: dict[int, float] = {}
         walked = 0
@@ -367,7 +397,7 @@ class TitleIndex:
                 pool[pid] = pool.get(pid, 0.0) + weight
         if deferred:
             if len(pool) > POOL_SIZE:
-                pool = dict(heapq.nlargest(POOL_SIZE, pool.items(), key=lambda kv: (kv[1], kv[0])))
+                pool = dict(self._top(pool, POOL_SIZE, near))
             for slot in deferred:
                 for pid in pool:
                     best_weight = 0.0
@@ -404,7 +434,12 @@ def _rerank(query: str, words: Words, rows: list[tuple[int, str, int]], coverage
         if t_words.short_name and len(q_compact) >= 2:
             whole = max(whole, fuzz.ratio(q_compact, t_words.short_name))
         exact = max(0.0, whole - 80.0) * 5.0
-        score = 60.0 * coverage[pid] + 0.25 * fuzz.token_set_ratio(q_plain, t_plain) + 0.15 * exact
+        # The words typed in order and side by side in the title (a fragment remembered as a
+        # phrase) beat the same words scattered; typos are tolerated (character alignment).
+        # (A query longer than the title is not a fragment of it: plain similarity then.)
+        phrase = (fuzz.partial_ratio if len(q_plain) <= len(t_plain) else fuzz.ratio)(q_plain, t_plain)
+        score = (60.0 * coverage[pid] + 0.2 * fuzz.token_set_ratio(q_plain, t_plain) + 0.05 * phrase
+                 + 0.15 * exact)
         scored.append((round(score, 1), listed, pid, title))
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
     return [TitleMatch(pid, title, score, dt.date.fromordinal(listed) if listed else None)

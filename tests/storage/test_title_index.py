@@ -134,3 +134,19 @@ async def test_sync_follows_loads_changes_and_deletions(db: Database) -> None:
     await db.execute("DELETE FROM papers WHERE arxiv_id = ?", ("2503.22879",))
     await sync.refresh()
     assert sync.index.search("quamba2", 1) == []
+
+
+def test_whole_title_typed_is_found_among_many_newer_titles_containing_it() -> None:
+    index = TitleIndex()
+    index.add([TitleRow(1, "Modeling Performance of Data Collection Systems for Physics", dt.date(2020, 1, 1))])
+    index.add(TitleRow(i, f"Name{i}: Modeling Performance of Data Collection Systems for Physics", DAY)
+              for i in range(2, 3000))
+    found = index.search("modeling performance of data collection systems for physics", 1)
+    assert found[0].paper_id == 1
+
+
+def test_words_typed_as_a_phrase_beat_the_same_words_scattered() -> None:
+    index = TitleIndex()
+    index.add([TitleRow(1, "Fast DETR Training with Group-Wise Assignment", dt.date(2020, 1, 1)),
+               TitleRow(2, "Group-Wise Training with Fast DETR Assignment", DAY)])
+    assert index.search("fast detr training with group wise", 1)[0].paper_id == 1
