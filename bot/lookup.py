@@ -23,11 +23,12 @@ from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.normalize import parse_arxiv_id
 from storage.records import LoadResult, StoredPaper
-from storage.titles import TitleIndexSync
-from storage.titles.sync import StartReport, paper_dates
+from storage.titles import TitleIndexSync, TitleMatch
+from storage.titles.sync import StartReport, listing_counts, paper_dates
 
 log = logging.getLogger(__name__)
 
+TIE_POOL = 25  # matches fetched from the index so that ties at the limit are broken on listings too
 MAX_QUERY = 300  # longer input is cut: no title is that long, and scoring cost grows with length
 _PAPER_ID = re.compile(r"^id:(\d{1,18})$")
 
@@ -85,6 +86,11 @@ class LookupService:
             # Written in the background: a look-up never waits for the ~1 s write at 1M titles.
             self._saving = asyncio.create_task(self._save_snapshot())
 
+    async def close(self) -> None:
+        """Let a snapshot write in progress finish (call before closing the database)."""
+        if self._saving is not None:
+            await self._saving
+
     async def _save_snapshot(self) -> int:
         try:
             return await self.sync.save()
@@ -122,10 +128,22 @@ class LookupService:
                               dates.get(exact.id, (None, None))[1], 100.0)]
         await self._refresh()
         index = self.sync.index
-        matches = await asyncio.to_thread(index.search, query, limit, prefix=prefix)
+        matches = await asyncio.to_thread(index.search, query, max(limit, TIE_POOL), prefix=prefix)
+        matches = (await self._break_ties(matches))[:limit]
         papers = {p.id: p for p in await paper_repo.get_papers(self.db, [m.paper_id for m in matches])}
         return [LookupHit(m.paper_id, p.title, p.arxiv_id, p.published, m.first_listed, m.score)
                 for m in matches if (p := papers.get(m.paper_id)) is not None]
+
+    async def _break_ties(self, matches: list[TitleMatch]) -> list[TitleMatch]:
+        """Equally good matches (the same short name on several papers, a fragment they share):
+        the paper more digests listed, then the more upvoted, then the newest listing (the
+        index's order). "That paper" is more likely one the community kept seeing."""
+        if len({m.score for m in matches}) == len(matches):
+            return matches
+        counts = await listing_counts(self.db, [m.paper_id for m in matches])
+        order = {m.paper_id: n for n, m in enumerate(matches)}
+        return sorted(matches, key=lambda m: (-m.score, *(-c for c in counts.get(m.paper_id, (0, 0))),
+                                              order[m.paper_id]))
 
 
 def choice_name(hit: LookupHit) -> str:

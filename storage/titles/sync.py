@@ -170,6 +170,15 @@ async def paper_dates(db: Database, paper_ids: Sequence[int]) -> dict[int, tuple
                            dt.date.fromisoformat(r["first_listed"])) for r in rows}
 
 
+async def listing_counts(db: Database, paper_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(digests that listed it, most upvotes it got in one) of each paper asked for that was listed."""
+    rows = await db.fetchall(
+        "SELECT paper_id, COUNT(*) AS listings, COALESCE(MAX(upvotes), 0) AS upvotes FROM digest_entries"
+        " WHERE paper_id IN (SELECT value FROM json_each(?)) GROUP BY paper_id",
+        (json.dumps(list(paper_ids)),))
+    return {int(r["paper_id"]): (int(r["listings"]), int(r["upvotes"])) for r in rows}
+
+
 async def paper_ids_for_titles(db: Database, titles: Sequence[str]) -> dict[str, set[int]]:
     """The papers stored under each title (same normalised title), e.g. to check look-up results."""
     from storage.normalize import title_key

@@ -132,3 +132,33 @@ async def test_cli_text_output_and_errors(service: LookupService, db: Database,
         await run_paper(_ctx(db, "  ", json_out=False))
     with pytest.raises(CliError, match="--limit"):
         await run_paper(_ctx(db, "x", json_out=False, limit=1000))
+
+
+async def test_equal_matches_go_to_the_paper_listed_more_then_upvoted_then_newest(db: Database) -> None:
+    loader = Loader(db)
+    old = PaperRecord("SliceGPT: An Old Paper", "", arxiv_id="2001.00001")
+    await loader.load(ParsedDigest("hf-daily", DAY, "hf-api", [old, PaperRecord("SliceGPT: Upvoted", "",
+                                                                                 arxiv_id="2001.00002", upvotes=50)]))
+    await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        old, PaperRecord("SliceGPT: A Newer Paper", "", arxiv_id="2001.00003")]))
+    await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=2), "hf-api", [
+        PaperRecord("SliceGPT: The Newest Paper", "", arxiv_id="2001.00004")]))
+    svc = LookupService(db)
+    await svc.start()
+    hits = await svc.lookup("SliceGPT", 4)
+    assert len({h.score for h in hits}) == 1
+    assert [h.arxiv_id for h in hits] == ["2001.00001", "2001.00002", "2001.00004", "2001.00003"]
+
+
+async def test_serving_rewrites_the_snapshot_once_enough_was_loaded(db: Database,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.titles.sync.SNAPSHOT_AFTER", 2)
+    await load_sample(db)
+    svc = LookupService(db)
+    assert not (await svc.start()).from_snapshot
+    await Loader(db).load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        PaperRecord(f"Hyena Hierarchy Part {n}", "", arxiv_id=f"2302.1086{n}") for n in range(3)]))
+    assert (await svc.lookup("hyena hierarchy"))[0].title.startswith("Hyena")
+    await svc.close()
+    again = await LookupService(db).start()
+    assert again.from_snapshot and again.replayed == 0
