@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
+from storage.errors import DatabaseUnavailable
 from storage.titles.index import ImageError, TitleIndex, TitleRow
 from storage.titles.snapshot import load_snapshot, save_snapshot
 
@@ -83,7 +84,13 @@ class TitleIndexSync:
                 self.last_change = await _last_change(self.db)
                 replayed = await self._add_new()
                 self.unsaved = max(replayed, SNAPSHOT_AFTER)  # no usable snapshot: write one
-        saved = await self.save() if save and self.snapshot_due() else 0
+        saved = 0
+        if save and self.snapshot_due():
+            try:
+                saved = await self.save()
+            except (sqlite3.Error, DatabaseUnavailable) as exc:
+                # Only a cache (a read-only or busy database): the next start-up builds again.
+                log.warning("title index snapshot not saved: %s", exc)
         return StartReport(index is not None, replayed, saved)
 
     def snapshot_due(self) -> bool:

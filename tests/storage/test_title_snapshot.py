@@ -130,3 +130,12 @@ def test_empty_index_round_trips_and_foreign_layout_is_refused() -> None:
     foreign = type(image)(image.last_id, image.count, image.parts, image.checks, "big:I8:Q8:i8")
     with pytest.raises(ImageError, match="layout"):
         TitleIndex.from_image(foreign)
+
+
+async def test_a_snapshot_that_cannot_be_written_does_not_stop_start_up(db: Database) -> None:
+    await load(db, DAY, sample_titles()[:10])
+    await db.conn.execute("PRAGMA query_only = ON")  # as on a read-only database file
+    sync = TitleIndexSync(db)
+    report = await sync.start()
+    assert not report.from_snapshot and report.saved_bytes == 0
+    assert sync.index.search(sample_titles()[3], 1)[0].title == sample_titles()[3]
