@@ -33,7 +33,7 @@ from bot.subscriptions.notify import notification_hook
 from bot.summary import compose, render_pages
 from storage.db import Database
 from storage.deliveries import Delivery
-from storage.loader import AfterLoad, Loader
+from storage.loader import AfterLoad, Loader, PreparedRun
 from storage.records import DigestInfo, LoadResult, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class ClockedLoader(Loader):
         super().__init__(db, after_load=after_load)
         self.clock = clock
 
-    async def load_many(self, digests: Iterable[ParsedDigest], *,
+    async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
                         now: dt.datetime | None = None) -> list[LoadResult]:
         return await super().load_many(digests, now=now or self.clock())
 

@@ -1,9 +1,12 @@
 """Loading digests from files and URLs: parse off the event loop, load each batch in one transaction.
 
-Parsing runs in a worker thread, one batch ahead of the database writes, so a large file keeps
-both cores busy and the event loop free. An input that fails leaves nothing of itself stored
-(a complete digest is one transaction; a streaming file commits whole chunks, and running the
-command again completes it) and does not stop the other inputs.
+A large streaming file (the arXiv snapshot, Paperboy's export) is parsed, and its writes prepared,
+in a separate process (bot/ingest_worker.py) a chunk or two ahead of the database writes, so a
+bulk load uses both cores: a thread would hold the GIL the SQLite thread needs. Anything smaller
+is parsed in a worker thread, one chunk ahead, which keeps the event loop free without paying for
+a process. An input that fails leaves nothing of itself stored (a complete digest is one
+transaction; a streaming file commits whole chunks, and running the command again completes it)
+and does not stop the other inputs.
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ import datetime as dt
 import io
 import logging
 import os
+import pickle
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
+from bot.ingest_worker import WorkerJob, chunks, frame_length, header_size, input_error
+from bot.sources.errors import DownloadError
 from storage.errors import InputError
-from storage.ingest import ParseContext, bytes_input, open_input, parse
-from storage.loader import Loader
+from storage.ingest import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
+from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,8 @@ class IngestOptions:
     chunk_size: int = 5000
     max_download_bytes: int = 50_000_000
     today: dt.date | None = None  # for year inference; defaults to the local date
+    # A streaming file at least this big is parsed in a separate process (see the module docstring).
+    worker_min_bytes: int = 16 << 20
 
 
 @dataclass(slots=True)
@@ -102,27 +112,75 @@ async def _open(target: str, options: IngestOptions, progress: Progress | None) 
     return io.BufferedReader(counted, buffer_size=1 << 20)
 
 
-def _input_errors() -> tuple[type[Exception], ...]:
-    """What a bad input raises: DownloadError only exists once a URL made us import the client."""
-    http = sys.modules.get("bot.sources.http")
-    return (InputError, http.DownloadError) if http is not None else (InputError,)
+Chunk = Sequence[ParsedDigest | PreparedRun]  # what one transaction loads
+
+# Formats that stream partial batches: the ones worth a parsing process when the file is large.
+_STREAMING = frozenset({arxiv_snapshot.FORMAT, paperboy_jsonl.FORMAT})
+# The loader reads ahead of the worker up to about this many bytes (a chunk or two), then the pipe
+# blocks the worker: memory stays flat however large the file.
+_READ_AHEAD = 16 << 20
+_ROOT = str(Path(__file__).resolve().parents[1])  # where `bot` and `storage` live, for the worker
 
 
-def _next_batch(batches: Iterator[ParsedDigest]) -> ParsedDigest | None:
-    return next(batches, None)
+def _next_chunk(found: Iterator[list[ParsedDigest]]) -> list[ParsedDigest] | None:
+    return next(found, None)
 
 
-async def _parsed_ahead(batches: Iterator[ParsedDigest]) -> AsyncIterator[ParsedDigest]:
-    """Yield batches, parsing the next one in a thread while the caller writes this one."""
-    pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, batches))
+async def _parsed_ahead(batches: Iterator[ParsedDigest], chunk_size: int) -> AsyncGenerator[Chunk, None]:
+    """Yield chunks, parsing the next one in a thread while the caller writes this one."""
+    found = chunks(batches, chunk_size)
+    pending = asyncio.ensure_future(asyncio.to_thread(_next_chunk, found))
     try:
-        while (batch := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, batches))
-            yield batch
+        while (chunk := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(_next_chunk, found))
+            yield chunk
     finally:
         if not pending.done():
-            # The thread cannot be interrupted; let it finish its batch before the stream closes.
+            # The thread cannot be interrupted; let it finish its chunk before the stream closes.
             await asyncio.shield(asyncio.wait([pending]))
+
+
+async def _parsed_apart(job: WorkerJob, progress: Progress | None) -> AsyncGenerator[Chunk, None]:
+    """Yield chunks parsed and prepared by a worker process (bot/ingest_worker.py), which is
+    stopped however this ends (done, bad input, an error while loading, Ctrl-C)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.ingest_worker", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env, limit=_READ_AHEAD)
+    assert proc.stdin is not None and proc.stdout is not None
+    total = os.path.getsize(job.path)
+    try:
+        proc.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        await proc.stdin.drain()
+        proc.stdin.close()
+        while True:
+            try:
+                header = await proc.stdout.readexactly(header_size())
+                frame = pickle.loads(await proc.stdout.readexactly(frame_length(header)))
+            except asyncio.IncompleteReadError:
+                raise RuntimeError(f"the parsing process of {job.path} stopped unexpectedly"
+                                   f" (exit status {await proc.wait()})") from None
+            kind = frame[0]
+            if kind == "error":
+                raise input_error(frame[1])
+            if kind == "crash":
+                log.error("the parsing process of %s failed:\n%s", job.path, frame[1])
+                raise RuntimeError(f"the parsing process of {job.path} failed (details in the log)")
+            if progress is not None:
+                progress(frame[2], total)
+            if kind == "end":
+                return
+            yield frame[1]
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+def _apart(target: str, fmt: str, options: IngestOptions) -> bool:
+    """Whether to parse `target` in a worker process: a large local file in a streaming format."""
+    return (fmt in _STREAMING and not target.startswith(("http://", "https://"))
+            and os.path.getsize(target) >= options.worker_min_bytes)
 
 
 async def ingest(loader: Loader, target: str, options: IngestOptions,
@@ -135,26 +193,19 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
     )
     summaries: dict[tuple[str, dt.date], DigestSummary] = {}
     stream: BinaryIO | None = None
-
-    async def flush(group: list[ParsedDigest]) -> None:
-        if group:
-            for result in await loader.load_many(group):
-                _add(summaries, result)
-            group.clear()
-
     try:
         stream = await _open(target, options, progress)
         outcome.format, batches = parse(stream, ctx, options.format)
-        chunk: list[ParsedDigest] = []  # partial batches of a streaming format, one transaction
-        async for batch in _parsed_ahead(batches):
-            if batch.complete:
-                await flush([batch])
-                continue
-            chunk.append(batch)
-            if sum(len(b.papers) for b in chunk) >= options.chunk_size:
-                await flush(chunk)
-        await flush(chunk)
-    except _input_errors() as exc:
+        if _apart(target, outcome.format, options):
+            stream.close()  # it only served to detect the format: the worker reads the file
+            found = _parsed_apart(WorkerJob(target, outcome.format, ctx), progress)
+        else:
+            found = _parsed_ahead(batches, ctx.chunk_size)
+        async with aclosing(found):
+            async for chunk in found:
+                for result in await loader.load_many(chunk):
+                    _add(summaries, result)
+    except (InputError, DownloadError) as exc:
         outcome.error = str(exc)
     except OSError as exc:
         outcome.error = f"{target}: {exc.strerror or exc}"

@@ -11,6 +11,10 @@ statement in a savepoint, and FTS5 flushes its pending terms to a new index segm
 savepoint; one statement per paper meant one segment per paper and merging them dominated a bulk
 load. Consecutive streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch
 per date) are written together as one "run", so a whole chunk is one statement and one segment.
+
+Preparing a run (title keys, the JSON rows) needs no database: `prepare` does it apart, so that a
+bulk load can build its runs in a parsing process while this one writes (bot/ingest_worker.py);
+`Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,19 +93,55 @@ WHERE arxiv_id IS NULL AND title_key = :title_key
 
 
 @dataclass(slots=True)
-class _Row:
-    record: PaperRecord
-    position: int
-    key: str  # title_key(record.title)
+class Listing:
+    """One batch's digest and, per paper in order, what its entry needs (the id None when unknown)."""
+
+    source: str
+    date: dt.date
+    format: str
+    complete: bool
+    ids: list[str | None]
+    positions: list[int]
+    upvotes: list[int | None]
+    comments: list[int | None]
+
+
+@dataclass(slots=True)
+class PreparedRun:
+    """Consecutive partial batches whose papers all have arXiv ids, none twice, ready to write.
+
+    `payload` is the JSON array of `_UPSERT_BY_ID` rows of every batch in order, `keys` the JSON
+    list of their title keys. Plain data (picklable): built by `prepare`, possibly in another process.
+    """
+
+    listings: list[Listing]
+    keys: str
+    payload: str
+
+    def digests(self) -> list[ParsedDigest]:
+        """The batches back as digests (for the rare run that must be loaded one batch at a time)."""
+        rows = iter(json.loads(self.payload))
+        found = []
+        for listing in self.listings:
+            papers = []
+            for position, upvotes, comments in zip(listing.positions, listing.upvotes, listing.comments,
+                                                    strict=True):
+                arxiv_id, _, title, abstract, authors, links, categories, keywords, summary, published, _ = next(rows)
+                papers.append(PaperRecord(
+                    title=title, abstract=abstract, arxiv_id=arxiv_id, authors=authors, links=links,
+                    categories=categories, keywords=keywords, ai_summary=summary,
+                    published=dt.date.fromisoformat(published) if published else None,
+                    upvotes=upvotes, comments=comments, position=position))
+            found.append(ParsedDigest(listing.source, listing.date, listing.format, papers, listing.complete))
+        return found
 
 
 @dataclass(slots=True)
 class _Batch:
-    """One digest on its way in: its rows, its digest row, and what writing its papers did."""
+    """One digest on its way in: its listing, its digest row, and what writing its papers did."""
 
-    digest: ParsedDigest
+    listing: Listing
     digest_id: int
-    rows: list[_Row]
     paper_ids: list[int | None]
     merged: int = 0
     written: int = 0  # paper rows inserted or changed
@@ -125,11 +165,10 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _params(row: _Row, listed: str, now: str) -> dict[str, Any]:
-    record = row.record
+def _params(record: PaperRecord, key: str, listed: str, now: str) -> dict[str, Any]:
     return {
         "arxiv_id": record.arxiv_id,
-        "title_key": row.key,
+        "title_key": key,
         "title": record.title,
         "abstract": record.abstract,
         "authors": _json(record.authors),
@@ -143,14 +182,60 @@ def _params(row: _Row, listed: str, now: str) -> dict[str, Any]:
     }
 
 
-def _rows(digest: ParsedDigest) -> list[_Row]:
-    return [_Row(r, r.position if r.position is not None else i, title_key(r.title))
-            for i, r in enumerate(digest.papers)]
+def _listing(digest: ParsedDigest) -> Listing:
+    papers = digest.papers
+    return Listing(digest.source, digest.date, digest.format, digest.complete, [r.arxiv_id for r in papers],
+                   [r.position if r.position is not None else i for i, r in enumerate(papers)],
+                   [r.upvotes for r in papers], [r.comments for r in papers])
+
+
+def _payload_row(r: PaperRecord, key: str, day: str) -> list[Any]:
+    """A paper as a row of `_UPSERT_BY_ID`'s JSON array."""
+    return [r.arxiv_id, key, r.title, r.abstract, r.authors, r.links, r.categories, r.keywords, r.ai_summary,
+            r.published.isoformat() if r.published else None, day]
+
+
+def _prepare_run(run: list[ParsedDigest]) -> PreparedRun:
+    rows: list[list[Any]] = []
+    keys: list[str] = []
+    for digest in run:
+        day = digest.date.isoformat()
+        for r in digest.papers:
+            key = title_key(r.title)
+            keys.append(key)
+            rows.append(_payload_row(r, key, day))
+    return PreparedRun([_listing(d) for d in run], _json(keys), _json(rows))
 
 
 def _joins_a_run(digest: ParsedDigest) -> bool:
     """Whether a batch can be written together with its neighbours (see `_load_run`)."""
     return not digest.complete and all(r.arxiv_id for r in digest.papers)
+
+
+def prepare(items: Iterable[ParsedDigest | PreparedRun]) -> Iterator[ParsedDigest | PreparedRun]:
+    """Group consecutive batches that can be written together into `PreparedRun`s; pass the rest on.
+
+    Pure computation (no database), so it can run in another process: `load_many` of what it
+    yields writes exactly what `load_many` of its input would.
+    """
+    run: list[ParsedDigest] = []
+    run_ids: set[str] = set()
+    for item in items:
+        if isinstance(item, ParsedDigest) and _joins_a_run(item):
+            ids = {r.arxiv_id for r in item.papers if r.arxiv_id}
+            if not ids & run_ids:  # a paper twice in a run: start a new one (exact counts)
+                run.append(item)
+                run_ids |= ids
+                continue
+            yield _prepare_run(run)
+            run, run_ids = [item], ids
+            continue
+        if run:
+            yield _prepare_run(run)
+            run, run_ids = [], set()
+        yield item
+    if run:
+        yield _prepare_run(run)
 
 
 class Loader:
@@ -164,40 +249,25 @@ class Loader:
         """Load one digest in one transaction."""
         return (await self.load_many([digest], now=now))[0]
 
-    async def load_many(self, digests: Iterable[ParsedDigest], *,
+    async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
                         now: dt.datetime | None = None) -> list[LoadResult]:
-        """Load several batches in one transaction (a chunk of a streaming format).
+        """Load several batches (digests, or runs made by `prepare`) in one transaction (a chunk of a
+        streaming format).
 
         Hooks see each batch's result in order; those of a run are called once the run is written.
         """
         stamp = iso(now or now_utc())
         async with self.db.transaction() as conn:
             results: list[LoadResult] = []
-            run: list[ParsedDigest] = []
-            run_ids: set[str] = set()
-
-            async def done(found: list[LoadResult]) -> None:
+            for item in prepare(digests):
+                if isinstance(item, PreparedRun):
+                    found = await _load_run(conn, item, stamp)
+                else:
+                    found = [await _load_one(conn, item, stamp)]
                 for result in found:
                     for hook in self.after_load:
                         await hook(conn, result)
                 results.extend(found)
-
-            for digest in digests:
-                if _joins_a_run(digest):
-                    ids = {r.arxiv_id for r in digest.papers if r.arxiv_id}
-                    if not ids & run_ids:  # a paper twice in a run: start a new one (exact counts)
-                        run.append(digest)
-                        run_ids |= ids
-                        continue
-                if run:
-                    await done(await _load_run(conn, run, stamp))
-                if _joins_a_run(digest):
-                    run, run_ids = [digest], {r.arxiv_id for r in digest.papers if r.arxiv_id}
-                    continue
-                run, run_ids = [], set()
-                await done([await _load_one(conn, digest, stamp)])
-            if run:
-                await done(await _load_run(conn, run, stamp))
             return results
 
 
@@ -221,9 +291,9 @@ async def _open_digest(conn: aiosqlite.Connection, digest: ParsedDigest, fingerp
     return int(row[0])
 
 
-async def _open_digests(conn: aiosqlite.Connection, digests: list[ParsedDigest], now: str) -> list[int]:
+async def _open_digests(conn: aiosqlite.Connection, listings: list[Listing], now: str) -> list[int]:
     """`_open_digest` for several partial batches (no content hash) in one statement, not one per date."""
-    rows = [[d.source, d.date.isoformat(), d.format] for d in digests]
+    rows = [[d.source, d.date.isoformat(), d.format] for d in listings]
     found = await conn.execute_fetchall(
         "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at)"
         " SELECT d.value ->> 0, d.value ->> 1, d.value ->> 2, NULL, :now, :now FROM json_each(:rows) AS d WHERE true"
@@ -239,36 +309,26 @@ async def _max_paper_id(conn: aiosqlite.Connection) -> int:
     return int(await _scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM papers"))
 
 
-async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], now: str) -> None:
-    """Insert or update every batch's papers that have an arXiv id, in one statement; fill paper_ids."""
-    payload: list[list[Any]] = []
-    where: list[tuple[int, int]] = []  # (batch, row) of each payload entry
-    for b, batch in enumerate(batches):
-        day = batch.digest.date.isoformat()
-        for i, row in enumerate(batch.rows):
-            r = row.record
-            if r.arxiv_id:
-                payload.append([r.arxiv_id, row.key, r.title, r.abstract, r.authors, r.links, r.categories,
-                                r.keywords, r.ai_summary, r.published.isoformat() if r.published else None, day])
-                where.append((b, i))
-    if not payload:
-        return
-    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": _json(payload), "now": now})
+async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], payload: str, now: str) -> None:
+    """Insert or update the papers of `payload` (the batches' papers that have an arXiv id, in
+    order) in one statement; fill the batches' paper_ids for them."""
+    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": payload, "now": now})
     # Every inserted or changed row is returned. A run never names a paper twice, and a single
     # batch owns all its rows, so each returned row counts for exactly one batch.
-    owner = {p[0]: b for (b, _), p in zip(where, payload, strict=True)}
+    owner = {arxiv_id: batch for batch in batches for arxiv_id in batch.listing.ids if arxiv_id}
     pid_of: dict[str, int] = {}
     for pid, arxiv_id in changed:
         pid_of[arxiv_id] = pid
-        batches[owner[arxiv_id]].written += 1
-    missing = [p[0] for p in payload if p[0] not in pid_of]
+        owner[arxiv_id].written += 1
+    missing = [arxiv_id for arxiv_id in owner if arxiv_id not in pid_of]
     if missing:
         found = await conn.execute_fetchall(
             "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value",
             (json.dumps(missing),))
         pid_of.update((str(arxiv_id), int(pid)) for arxiv_id, pid in found)
-    for (b, i), p in zip(where, payload, strict=True):
-        batches[b].paper_ids[i] = pid_of.get(p[0])
+    for batch in batches:
+        batch.paper_ids = [pid_of.get(arxiv_id) if arxiv_id else pid
+                           for arxiv_id, pid in zip(batch.listing.ids, batch.paper_ids, strict=True)]
 
 
 async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_before: int) -> list[LoadResult]:
@@ -280,18 +340,19 @@ async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_
     for batch in batches:
         seen: set[int] = set()
         count = 0
-        for row, pid in zip(batch.rows, batch.paper_ids, strict=True):
+        d = batch.listing
+        for pid, position, upvotes, comments in zip(batch.paper_ids, d.positions, d.upvotes, d.comments,
+                                                    strict=True):
             if pid is None or pid in seen:
                 continue  # the same paper twice in one list: keep its first position
             seen.add(pid)
             count += 1
-            entries.append((batch.digest_id, pid, row.position, row.record.upvotes, row.record.comments))
+            entries.append((batch.digest_id, pid, position, upvotes, comments))
         new = sum(1 for pid in seen if pid > max_before and pid not in claimed)
         claimed |= seen
-        d = batch.digest
         results.append(LoadResult(d.source, d.date, d.format, count, new, batch.merged,
                                   max(batch.written - new, 0), False, batch.digest_id, tuple(sorted(seen))))
-    complete = [(b.digest_id,) for b in batches if b.digest.complete]
+    complete = [(b.digest_id,) for b in batches if b.listing.complete]
     if complete:
         await conn.executemany("DELETE FROM digest_entries WHERE digest_id = ?", complete)
     await conn.executemany(
@@ -320,42 +381,41 @@ async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) 
         return LoadResult(digest.source, digest.date, digest.format, existing["paper_count"], 0, 0, 0, True,
                           existing["id"], ())
 
-    rows = _rows(digest)
-    batch = _Batch(digest, await _open_digest(conn, digest, fingerprint, now), rows, [None] * len(rows))
+    keys = [title_key(r.title) for r in digest.papers]
+    batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys))
     max_before = await _max_paper_id(conn)
-    with_id = [r for r in rows if r.record.arxiv_id]
+    with_id = [(r, key) for r, key in zip(digest.papers, keys, strict=True) if r.arxiv_id]
     if with_id:
-        adopt = [{"arxiv_id": r.record.arxiv_id, "title_key": r.key, "now": now} for r in with_id]
+        adopt = [{"arxiv_id": r.arxiv_id, "title_key": key, "now": now} for r, key in with_id]
         cursor = await conn.executemany(_ADOPT_ID, adopt)
         batch.merged = max(cursor.rowcount, 0)
-        batch.merged += await _merge_title_twins(conn, [r.key for r in with_id])
-        await _upsert_with_ids(conn, [batch], now)
-    for i, row in enumerate(rows):
-        if not row.record.arxiv_id:
-            pid, changed = await _upsert_by_title(conn, _params(row, day, now))
+        batch.merged += await _merge_title_twins(conn, [key for _, key in with_id])
+        await _upsert_with_ids(conn, [batch], _json([_payload_row(r, key, day) for r, key in with_id]), now)
+    for i, (r, key) in enumerate(zip(digest.papers, keys, strict=True)):
+        if not r.arxiv_id:
+            pid, changed = await _upsert_by_title(conn, _params(r, key, day, now))
             batch.paper_ids[i] = pid
             batch.written += changed
     return (await _write_entries(conn, [batch], max_before))[0]
 
 
-async def _load_run(conn: aiosqlite.Connection, run: list[ParsedDigest], now: str) -> list[LoadResult]:
+async def _load_run(conn: aiosqlite.Connection, run: PreparedRun, now: str) -> list[LoadResult]:
     """Write consecutive partial batches whose papers all have arXiv ids, none twice, together.
 
     Equivalent to loading them one by one: with no id-less paper sharing a title with the run
     (checked first; otherwise they are loaded one by one), there is nothing to adopt or merge, and
     distinct ids make each batch's counts its own.
     """
-    rows = [_rows(digest) for digest in run]
     orphans = await conn.execute_fetchall(
         "SELECT 1 FROM json_each(?) AS k JOIN papers AS o ON o.title_key = k.value AND o.arxiv_id IS NULL LIMIT 1",
-        (json.dumps([r.key for batch in rows for r in batch]),))
+        (run.keys,))
     if orphans:
-        return [await _load_one(conn, digest, now) for digest in run]
-    ids = await _open_digests(conn, run, now)
-    batches = [_Batch(digest, digest_id, batch, [None] * len(batch))
-               for digest, digest_id, batch in zip(run, ids, rows, strict=True)]
+        return [await _load_one(conn, digest, now) for digest in run.digests()]
+    ids = await _open_digests(conn, run.listings, now)
+    batches = [_Batch(listing, digest_id, [None] * len(listing.ids))
+               for listing, digest_id in zip(run.listings, ids, strict=True)]
     max_before = await _max_paper_id(conn)
-    await _upsert_with_ids(conn, batches, now)
+    await _upsert_with_ids(conn, batches, run.payload, now)
     return await _write_entries(conn, batches, max_before)
 
 

@@ -18,7 +18,7 @@ from bot import limits
 from bot.replies import Reply
 from bot.schedule.settings import ScheduleError
 from bot.search import QueryError
-from bot.sources.http import DownloadError
+from bot.sources.errors import DownloadError
 from bot.subscriptions.topics import SubscriptionError
 from storage.errors import DatabaseUnavailable, InputError
 

@@ -27,6 +27,7 @@ import aiohttp
 
 from bot import __version__
 from bot.ratelimit import TokenBucket
+from bot.sources.errors import DownloadError as DownloadError  # re-exported; defined apart to stay cheap
 from storage.fetch_state import Validator
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,6 @@ USER_AGENT = user_agent()
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class DownloadError(Exception):
-    """A URL that could not be downloaded; the message names the URL and why."""
-
-    def __init__(self, url: str, reason: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.status = status
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 @dataclass(slots=True, frozen=True)
