@@ -66,7 +66,7 @@ class _FakeOutbound:
     async def start_thread(self, message: Sent, name: str) -> str:
         return await self._request()
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
         return Sent(user_id, await self._request())
 
 

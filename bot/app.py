@@ -117,16 +117,18 @@ class App:
 
     async def _deliver_forever(self, interval: float) -> None:
         while True:
+            # The first round runs at once: notifications queued while the bot was down (or by a
+            # CLI load) must not wait for the first interval.
+            try:
+                await self.deliverer.deliver_pending()
+            except Exception:  # noqa: BLE001 - one failed round must not stop deliveries
+                log.exception("delivering notifications failed; trying again later")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
                 await asyncio.sleep(0.5)  # woken from inside a load: let its transaction commit
             except TimeoutError:
                 pass
             self._wake.clear()
-            try:
-                await self.deliverer.deliver_pending()
-            except Exception:  # noqa: BLE001 - one failed round must not stop deliveries
-                log.exception("delivering notifications failed; trying again later")
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -169,8 +169,8 @@ class SubscriptionSettings:
     retry_base_seconds: int = 60
     # The longest wait between retries, in seconds.
     retry_max_seconds: int = 1800
-    # A channel mention interrupted by a crash is re-sent with its idempotency key when the crash was
-    # at most this many seconds ago; older ones, and direct messages, are marked unknown (never sent twice).
+    # A notification interrupted by a crash is re-sent with its idempotency key when the crash was
+    # at most this many seconds ago; older ones are marked unknown (never sent twice).
     resend_window_seconds: int = 120
     # Notifications sent at the same time at most (the shared rate limit still applies).
     concurrency: int = 10

@@ -54,6 +54,9 @@ class Outbound(Protocol):
         """Open a thread under a posted message; returns the thread's channel id."""
         ...
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
-        """Send a private message; raises RecipientUnreachable when the user's DMs are closed."""
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
+        """Send a private message; raises RecipientUnreachable when the user's DMs are closed.
+
+        `key` is an idempotency token as for `post` (Discord honours a nonce in direct messages too).
+        """
         ...

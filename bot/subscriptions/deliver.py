@@ -3,9 +3,9 @@
 Order of writes, as for the daily post (bot.schedule.poster), so a crash never repeats or loses one:
 1. 'pending' (written with the digest) — nothing sent; any later run sends it.
 2. 'sending' before the request (compare-and-set: two senders never both take a row). A crash now
-   leaves 'sending': `recover` re-sends a channel mention with its idempotency key while the
-   transport still dedupes it, and marks everything else 'unknown' (a direct message has no key,
-   so sending it again could repeat it).
+   leaves 'sending': `recover` re-sends it with its idempotency key (a channel mention and a
+   direct message alike: Discord dedupes a message nonce in any channel) while the transport
+   still dedupes it, and marks older ones 'unknown' (sending those again could repeat them).
 3. 'sent', or 'pending' again with a backoff after a temporary failure, or 'failed' with a reason.
 
 Fallback: a user who cannot be reached the way they prefer (direct messages closed, the channel
@@ -41,7 +41,7 @@ Report = Callable[[Delivery], Awaitable[None]]
 
 
 def delivery_key(delivery_id: int) -> str:
-    """The idempotency key of a channel mention (at most 25 characters)."""
+    """The idempotency key of a notification, channel mention or direct message (≤ 25 characters)."""
     return f"sub:{delivery_id}"
 
 
@@ -93,7 +93,7 @@ class Deliverer:
         window = dt.timedelta(seconds=self.settings.resend_window_seconds)
         settled = []
         for d in await delivery_repo.deliveries_in_status(self.db, ["sending"]):
-            if d.kind == "channel" and now - d.updated_at <= window:
+            if now - d.updated_at <= window:
                 await delivery_repo.update_delivery(self.db, d.id, expect="sending", status="pending", now=now,
                                                     reason="interrupted while sending; re-sent with its key")
             else:
@@ -149,7 +149,7 @@ class Deliverer:
         if kind == "direct":
             reply = render_notification(delivery, papers, names, cap=cap)
             async with self.limiter if self.limiter is not None else nullcontext():
-                await self.outbound.send_direct(delivery.user_id, reply)
+                await self.outbound.send_direct(delivery.user_id, reply, key=delivery_key(delivery.id))
             return
         channel = delivery.channel_id or await digest_channel(self.db, prefs.guild_id, delivery.digest_id)
         if channel is None:

@@ -105,7 +105,7 @@ class ConsoleOutbound:
         self._threads[thread_id] = f"#{channel_name(message.channel_id)} › thread \"{plain(name)}\""
         return thread_id
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
         who = channel_name(user_id)
         self.sent.append((f"DM to {who}", reply))
         self.write(f"[DM to {who}]\n{render(reply, numbered=False, sent=True)}")

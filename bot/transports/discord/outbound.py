@@ -83,11 +83,14 @@ class DiscordOutbound:
             raise translate(exc, f"opening a thread in {message.channel_id}") from exc
         return f"{PREFIX}{data['id']}"
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
         user = discord.Object(snowflake(user_id, "user"))
+        kwargs: dict[str, Any] = render(reply).kwargs()
+        if key:
+            kwargs["nonce"] = key[:NONCE_LIMIT]  # a DM channel dedupes a nonce like any channel
         try:
             dm = await self.client.create_dm(user)  # type: ignore[arg-type]  # any Snowflake will do
-            message = await dm.send(**render(reply).kwargs())
+            message = await dm.send(**kwargs)
         except _FAILURES as exc:
             raise translate(exc, f"a direct message to {user_id}") from exc
         return Sent(f"{PREFIX}{dm.id}", f"{PREFIX}{message.id}")

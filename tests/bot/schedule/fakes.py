@@ -57,7 +57,7 @@ class FakeOutbound:
         self.threads[thread_id] = message.message_id
         return thread_id
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
         raise DeliveryError("not used by the daily post")
 
     def in_channel(self, channel_id: str) -> list[Message]:

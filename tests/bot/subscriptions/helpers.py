@@ -49,14 +49,19 @@ class Outbox(FakeOutbound):
 
     direct: list[tuple[str, Reply]] = field(default_factory=list)
     closed: set[str] = field(default_factory=set)
+    direct_keys: dict[str, str] = field(default_factory=dict)  # key -> message id
     crash_after_direct: bool = False
 
-    async def send_direct(self, user_id: str, reply: Reply) -> Sent:
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
         if self.fail_next:
             raise self.fail_next.pop(0)
         if user_id in self.closed:
             raise RecipientUnreachable("Cannot send messages to this user (50007)")
+        if key is not None and key in self.direct_keys:  # Discord's enforce_nonce, as for posts
+            return Sent(f"dm:{user_id}", self.direct_keys[key])
         self.direct.append((user_id, reply))
+        if key is not None:
+            self.direct_keys[key] = f"d{len(self.direct)}"
         if self.crash_after_direct:
             self.crash_after_direct = False
             raise Crash()

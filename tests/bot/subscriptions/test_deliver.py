@@ -115,16 +115,17 @@ async def test_two_senders_never_send_the_same_row(db: Database) -> None:
     assert len(outbox.direct) == 1
 
 
-async def test_an_interrupted_channel_mention_is_resent_with_its_key(db: Database) -> None:
+@pytest.mark.parametrize("delivery", ["channel", "direct"])
+async def test_an_interrupted_notification_is_resent_with_its_key(db: Database, delivery: str) -> None:
     await with_server(db)
     await service.subscribe(db, SETTINGS, "console:alice", "decoding")
-    await service.set_preferences(db, "console:alice", server="console:lab", delivery="channel")
+    await service.set_preferences(db, "console:alice", server="console:lab", delivery=delivery)
     await load(db)
-    outbox = Outbox(crash_after_send=True)
+    outbox = Outbox(crash_after_send=delivery == "channel", crash_after_direct=delivery == "direct")
     with pytest.raises(Crash):
         await deliverer(db, outbox).deliver_pending()
     restarted = deliverer(db, outbox, NOW + dt.timedelta(seconds=30))
     [settled] = await restarted.recover()
     assert settled.status == "pending"
     [done] = await restarted.deliver_pending()
-    assert done.status == "sent" and len(outbox.messages) == 1  # the key returned the first message
+    assert done.status == "sent" and len(outbox.messages) + len(outbox.direct) == 1  # the key returned the first

@@ -1,0 +1,105 @@
+"""`paperboy run` as a real process against a Discord fake served from the test process, for the
+kill -9 tests: start it, wait for something to happen, SIGKILL it, start it again, read its log.
+
+    async with DiscordFake() as fake:
+        bot = BotProcess(tmp_path, fake, rate=100)
+        await bot.start()
+        await fake.wait_until(lambda: ..., timeout=20)
+        await bot.kill()                    # SIGKILL: no clean-up runs
+        await bot.start()                   # same database, same fake
+        ...
+        await bot.stop()                    # SIGTERM, waits; raises if it did not exit cleanly
+
+The database is prepared beforehand in the test process (schedules, digests, subscriptions) with
+the storage repositories, so the process has work waiting the moment it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from tests.discord_fake import DiscordFake
+from tests.e2e.test_bot_process import environment
+
+
+class BotProcess:
+    def __init__(self, folder: Path, fake: DiscordFake, *, rate: float = 100.0, **env: str) -> None:
+        self.folder = folder
+        self.fake = fake
+        self.env = {**environment(folder, fake, fake.token), "PAPERBOY_SCHEDULE_RATE_PER_SECOND": str(rate), **env}
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self.kills = 0
+
+    @property
+    def db(self) -> Path:
+        return Path(self.env["PAPERBOY_DATABASE_PATH"])
+
+    @property
+    def log(self) -> str:
+        path = Path(self.env["PAPERBOY_LOG_FILE"])
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    async def start(self) -> None:
+        assert self.process is None or self.process.returncode is not None, "already running"
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=self.folder, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        self.starts += 1
+
+    async def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish a request, a write or a transaction."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        self.kills += 1
+
+    async def stop(self) -> str:
+        """SIGTERM and wait; returns stderr. Fails when the process had died or exits uncleanly."""
+        process = self.process
+        assert process is not None
+        assert process.returncode is None, f"the bot exited early ({process.returncode}): {await self._stderr()}"
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        err = await self._stderr()
+        assert process.returncode == 0 and "Traceback" not in err, err
+        return err
+
+    async def close(self) -> None:
+        """Whatever state the test ended in: no process left behind."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def _stderr(self) -> str:
+        assert self.process is not None and self.process.stderr is not None
+        return (await self.process.stderr.read()).decode(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+
+def query(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """A read on the bot's database from outside (WAL: never blocks the bot's writes)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def statuses(db: Path, table: str) -> dict[str, int]:
+    """{status: rows} of the post log ("posts") or the delivery log ("deliveries")."""
+    assert table in ("posts", "deliveries")
+    return {str(s): int(str(n)) for s, n in query(db, f"SELECT status, COUNT(*) FROM {table} GROUP BY status")}  # noqa: S608
+
+
+def integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:  # writable: recovering a WAL left by a kill needs it
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,152 @@
+"""Crash scenarios: `paperboy run` killed with SIGKILL in the middle of a job, restarted, and what
+the Discord fake received checked against the bot's logs. Shared by the tests in this folder
+(small sizes) and `python -m bench resilience` (which prints their outcomes in its table).
+
+Each scenario returns an `Outcome`: how many items (channel posts, notifications) should have
+arrived exactly once, how many did not arrive or are not logged as sent (`lost`), and how many
+arrived more than once (`duplicated`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import SubscriptionSettings
+from bot.subscriptions.notify import notification_hook
+from storage import guilds as guild_repo
+from storage import subscriptions as sub_repo
+from storage.db import Database
+from storage.guilds import GuildSchedule
+from storage.loader import Loader
+from storage.records import PaperRecord, ParsedDigest
+from tests.discord_fake import DiscordFake, FakeChannel, FakeUser
+from tests.faults.bot_process import BotProcess, integrity, statuses
+
+# A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
+PAPERS = [PaperRecord(f"Diffusion models for task {i}", f"We study diffusion for problem {i}.", f"2601.{i:05d}")
+          for i in range(1, 7)]
+RESTART_TIMEOUT = 25.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    scenario: str
+    items: int  # what had to arrive exactly once
+    arrived: int  # distinct items the fake received
+    lost: int  # not received, or not logged as sent
+    duplicated: int  # received more than once
+    kills: int
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and self.duplicated == 0 and self.arrived == self.items
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+async def _wait(what: str, check: Callable[[], bool], bot: BotProcess, within: float) -> None:
+    """Poll `check` (it reads the fake or the database) while the bot works."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        if not bot.alive():
+            raise AssertionError(f"the bot exited while waiting for {what}: {bot.log[-2000:]}")
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def kill_and_restart(bot: BotProcess, progress: Callable[[], int], kill_at: int, what: str,
+                           finished: Callable[[], bool]) -> int:
+    """Start the bot, SIGKILL it once `progress()` reaches `kill_at`, start it again, wait until
+    `finished()`, stop it. Returns the progress at the kill."""
+    try:
+        await bot.start()
+        await _wait(f"{kill_at} {what}", lambda: progress() >= kill_at, bot, 20.0)
+        await bot.kill()
+        at_kill = progress()
+        await bot.start()
+        await _wait(f"every one of the {what} settled", finished, bot, RESTART_TIMEOUT)
+        await bot.stop()
+    finally:
+        await bot.close()
+    return at_kill
+
+
+async def _prepare(path: Path, papers: list[PaperRecord], day: dt.date, *, subscribers: Sequence[str] = (),
+                   schedules: Sequence[GuildSchedule] = ()) -> None:
+    """The database as the bot finds it when it starts: schedules, subscriptions, today's digest."""
+    now = now_utc()
+    async with await Database.open(path) as db:
+        for schedule in schedules:
+            await guild_repo.save_schedule(db, schedule, now=now - dt.timedelta(minutes=10))
+        for user in subscribers:
+            await sub_repo.add_subscription(db, user, "diffusion", "diffusion", limit=25)
+        hook = notification_hook(SubscriptionSettings(), clock=now_utc)
+        await Loader(db, after_load=[hook]).load(ParsedDigest("hf-daily", day, "hf-api", papers), now=now)
+
+
+async def killed_fan_out(folder: Path, *, servers: int = 120, kill_after: int = 40, rate: float = 150.0) -> Outcome:
+    """The daily post to `servers` channels (post + thread page each); SIGKILL once `kill_after`
+    posts have arrived; restart; every channel must hold one post and its page, the log 'sent'."""
+    async with DiscordFake() as fake:
+        channels: list[FakeChannel] = []
+        for i in range(servers):
+            guild = fake.add_guild(f"Lab {i}")
+            channels.append(fake.add_text_channel(guild, "papers"))
+        now = now_utc()
+        at = dt.time(now.hour, now.minute)
+        await _prepare(folder / "bot.db", PAPERS, now.date(), schedules=[
+            GuildSchedule(f"discord:{c.guild_id}", f"discord:{c.id}", at, "UTC", thread=True) for c in channels])
+        bot = BotProcess(folder, fake, rate=rate)
+        at_kill = await kill_and_restart(
+            bot, lambda: sum(1 for c in channels if fake.messages_in(c)), kill_after, "posts",
+            lambda: statuses(bot.db, "posts").get("sent") == servers)
+        lost = duplicated = arrived = 0
+        for channel in channels:
+            posts = fake.messages_in(channel)
+            pages = [m for p in posts for m in fake.messages_in(p.id)]
+            arrived += bool(posts) and bool(pages)
+            lost += not posts or not pages
+            duplicated += max(len(posts) - 1, 0) + max(len(pages) - 1, 0)
+        log = statuses(bot.db, "posts")
+        lost += servers - log.get("sent", 0)
+        deduped = answered_by_nonce(fake)
+        return Outcome("daily post fan-out, SIGKILL mid-way", servers, arrived, lost, duplicated, bot.kills,
+                       f"killed after {at_kill}/{servers} posts; log {log}; {deduped} re-sends answered by nonce; "
+                       f"integrity {integrity(bot.db)}")
+
+
+def answered_by_nonce(fake: DiscordFake) -> int:
+    """Create-message requests answered with a message that already existed: re-sends with the
+    same key (after a kill or a lost response) that Discord deduplicated by nonce."""
+    seen: dict[str, int] = {}
+    for r in fake.requests_to("POST", "/channels/*/messages"):
+        if r.status == 200 and isinstance(r.response, dict) and "id" in r.response:
+            seen[r.response["id"]] = seen.get(r.response["id"], 0) + 1
+    return sum(n - 1 for n in seen.values())
+
+
+async def killed_notifications(folder: Path, *, users: int = 80, kill_after: int = 25,
+                               rate: float = 100.0) -> Outcome:
+    """Notifications by direct message to `users` subscribers; SIGKILL once `kill_after` arrived;
+    restart; every subscriber must hold one direct message and the log say 'sent' for each."""
+    async with DiscordFake() as fake:
+        people: list[FakeUser] = [fake.add_user(f"reader{i}") for i in range(users)]
+        await _prepare(folder / "bot.db", PAPERS, now_utc().date(), subscribers=[f"discord:{u.id}" for u in people])
+        bot = BotProcess(folder, fake, rate=rate)
+        at_kill = await kill_and_restart(
+            bot, lambda: sum(1 for u in people if fake.dms_to(u)), kill_after, "notifications",
+            lambda: set(statuses(bot.db, "deliveries")) <= {"sent", "failed", "unknown"})
+        received = [len(fake.dms_to(u)) for u in people]
+        log = statuses(bot.db, "deliveries")
+        lost = sum(1 for n in received if n == 0) + users - log.get("sent", 0)
+        return Outcome("notifications by DM, SIGKILL mid-way", users, sum(1 for n in received if n),
+                       lost, sum(max(n - 1, 0) for n in received), bot.kills,
+                       f"killed after {at_kill}/{users} DMs; log {log}; integrity {integrity(bot.db)}")

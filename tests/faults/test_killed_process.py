@@ -1,0 +1,21 @@
+"""`paperboy run` killed with SIGKILL in the middle of the daily fan-out and of notification
+delivery, then restarted: every channel and every subscriber got exactly one message, and the
+logs say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.faults.scenarios import killed_fan_out, killed_notifications
+
+
+async def test_a_fan_out_killed_mid_way_ends_with_one_post_per_channel(tmp_path: Path) -> None:
+    outcome = await killed_fan_out(tmp_path, servers=120, kill_after=40)
+    assert (outcome.lost, outcome.duplicated, outcome.arrived) == (0, 0, 120), outcome
+    assert outcome.kills == 1 and "integrity ok" in outcome.detail
+
+
+async def test_notifications_killed_mid_way_reach_everyone_once(tmp_path: Path) -> None:
+    outcome = await killed_notifications(tmp_path, users=80, kill_after=25)
+    assert (outcome.lost, outcome.duplicated, outcome.arrived) == (0, 0, 80), outcome
+    assert "integrity ok" in outcome.detail
