@@ -304,6 +304,11 @@ class TitleIndex:
             if found is not None and term not in seen:
                 seen.add(term)
                 slots.append(_Slot([(term, self._idf(len(found)))], 0.0, len(found)))
+        if prefix and len(words.words) >= 2 and len(words.words[-2]) >= 2:
+            # A name being typed in pieces: "flash att" completes to "flashattention".
+            joined = self._completions(words.words[-2] + words.words[-1])
+            if joined:
+                slots.append(_Slot(joined, 0.0, sum(len(self._postings[t]) for t, _ in joined)))
         return [s for s in slots if s.alternatives or s.weight]
 
     def _alternatives(self, word: str, *, completing: bool) -> list[tuple[str, float]]:
@@ -323,15 +328,17 @@ class TitleIndex:
                     alternatives.append((term, sim * self._idf(len(self._postings[term]))))
             alternatives = sorted(alternatives, key=lambda a: -a[1])[:FUZZY_VARIANTS]
         if completing and len(word) >= 2:
-            terms = self._terms_sorted()
-            at = bisect_left(terms, word)
-            stop = bisect_right(terms, word + "\uffff", lo=at)
-            # The commonest completions first: rarely-used ones are noise while typing.
-            completions = sorted(terms[at:stop], key=lambda t: -len(self._postings[t]))[:PREFIX_VARIANTS]
-            for term in completions:
-                if term != word:
-                    alternatives.append((term, 0.9 * self._idf(len(self._postings[term]))))
+            alternatives += [alt for alt in self._completions(word) if alt[0] != word]
         return alternatives
+
+    def _completions(self, start: str) -> list[tuple[str, float]]:
+        """Vocabulary terms starting with `start`, the commonest first (rarely-used ones are noise
+        while typing), each weighted a little below a whole word."""
+        terms = self._terms_sorted()
+        at = bisect_left(terms, start)
+        stop = bisect_right(terms, start + "\uffff", lo=at)
+        completions = sorted(terms[at:stop], key=lambda t: -len(self._postings[t]))[:PREFIX_VARIANTS]
+        return [(term, 0.9 * self._idf(len(self._postings[term]))) for term in completions]
 
     def _terms_sorted(self) -> list[str]:
         if self._sorted_terms is None:

@@ -150,3 +150,10 @@ def test_words_typed_as_a_phrase_beat_the_same_words_scattered() -> None:
     index.add([TitleRow(1, "Fast DETR Training with Group-Wise Assignment", dt.date(2020, 1, 1)),
                TitleRow(2, "Group-Wise Training with Fast DETR Assignment", DAY)])
     assert index.search("fast detr training with group wise", 1)[0].paper_id == 1
+
+
+def test_prefix_mode_completes_a_name_typed_in_pieces() -> None:
+    index = TitleIndex()
+    index.add(TitleRow(i, f"Attention Study Number {i}", DAY) for i in range(1, 500))
+    index.add([TitleRow(500, "FlashAttention: Fast and Memory-Efficient Exact Attention", dt.date(2020, 1, 1))])
+    assert index.search("flash att", 1, prefix=True)[0].paper_id == 500
