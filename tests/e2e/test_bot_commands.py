@@ -97,17 +97,19 @@ async def test_digest_pages_with_buttons_also_after_a_restart(world: World, sett
         message = await digest_message(world, run)
         [first_button] = message.custom_ids()
         summary = message.embeds
+        # A deferred /digest (slow under load) already filled the message with one edit.
+        before = len(message.edits)
         click = await world.fake.click(message, first_button, user=world.member)
         assert (await click.response()).ok
-        await world.fake.wait_until(lambda: len(message.edits) == 1, what="page 2")
+        await world.fake.wait_until(lambda: len(message.edits) == before + 1, what="page 2")
         page_two = message.custom_ids()
         assert len(page_two) == 2 and message.embeds and message.embeds != summary
-        assert message.edits[0]["allowed_mentions"] == {"parse": []}
+        assert message.edits[-1]["allowed_mentions"] == {"parse": []}
     # The custom ids carry their state: a new process answers clicks on the old message.
     async with running_bot(world, settings):
         later = await world.fake.click(message, page_two[-1], user=world.admin)
         assert (await later.response()).ok
-        await world.fake.wait_until(lambda: len(message.edits) == 2, what="page 3")
+        await world.fake.wait_until(lambda: len(message.edits) == before + 2, what="page 3")
         assert message.custom_ids() and message.custom_ids() != page_two
 
 
@@ -115,11 +117,12 @@ async def test_digest_pages_with_buttons_also_after_a_restart(world: World, sett
 async def test_stale_button_answers_privately_without_touching_the_message(world: World, settings: Settings) -> None:
     async with running_bot(world, settings) as run:
         message = await digest_message(world, run)
+        before = len(message.edits)  # a deferred /digest was filled by an edit
         message.data["components"][0]["components"][0]["custom_id"] = "digest:999999:p2"  # a deleted digest
         click = await world.fake.click(message, "digest:999999:p2", user=world.member)
         response = await click.response()
         assert response.ok and response.callback_type == 4 and click.ephemeral
-        assert message.edits == []
+        assert len(message.edits) == before
 
 
 @bounded
