@@ -164,9 +164,14 @@ class Database:
                 raise translate_error(exc) from exc
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 # Shielded so a cancelled task still leaves the connection usable.
                 await asyncio.shield(self._rollback())
+                # A statement can fail for the same reasons as COMMIT (a full disk while writing
+                # a large load): the caller gets the same clear error.
+                translated = translate_error(exc) if isinstance(exc, sqlite3.Error) else exc
+                if translated is not exc:
+                    raise translated from exc
                 raise
             try:
                 await self.conn.execute("COMMIT")

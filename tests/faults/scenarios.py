@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +29,13 @@ from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from tests.discord_fake import DiscordFake, FakeChannel, FakeUser
-from tests.faults.bot_process import BotProcess, integrity, statuses
+from tests.faults.bot_process import BotProcess, integrity, query, statuses
 
 # A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
 PAPERS = [PaperRecord(f"Diffusion models for task {i}", f"We study diffusion for problem {i}.", f"2601.{i:05d}")
           for i in range(1, 7)]
 RESTART_TIMEOUT = 25.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +57,15 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-async def _wait(what: str, check: Callable[[], bool], bot: BotProcess, within: float) -> None:
+async def _wait(what: str, check: Callable[[], bool], bot: BotProcess | None, within: float) -> None:
     """Poll `check` (it reads the fake or the database) while the bot works."""
     deadline = asyncio.get_running_loop().time() + within
     while not check():
-        if not bot.alive():
+        if bot is not None and not bot.alive():
             raise AssertionError(f"the bot exited while waiting for {what}: {bot.log[-2000:]}")
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.005)
 
 
 async def kill_and_restart(bot: BotProcess, progress: Callable[[], int], kill_at: int, what: str,
@@ -117,19 +123,20 @@ async def killed_fan_out(folder: Path, *, servers: int = 120, kill_after: int = 
             duplicated += max(len(posts) - 1, 0) + max(len(pages) - 1, 0)
         log = statuses(bot.db, "posts")
         lost += servers - log.get("sent", 0)
-        deduped = answered_by_nonce(fake)
+        resent = keyed_resends(fake)
         return Outcome("daily post fan-out, SIGKILL mid-way", servers, arrived, lost, duplicated, bot.kills,
-                       f"killed after {at_kill}/{servers} posts; log {log}; {deduped} re-sends answered by nonce; "
+                       f"killed after {at_kill}/{servers} posts; log {log}; {resent} re-sent with their key; "
                        f"integrity {integrity(bot.db)}")
 
 
-def answered_by_nonce(fake: DiscordFake) -> int:
-    """Create-message requests answered with a message that already existed: re-sends with the
-    same key (after a kill or a lost response) that Discord deduplicated by nonce."""
-    seen: dict[str, int] = {}
+def keyed_resends(fake: DiscordFake) -> int:
+    """Create-message requests that repeated an earlier one's key (channel and nonce): retries
+    after a 429, a 5xx, a lost response or a kill, which Discord answers with the first message."""
+    seen: dict[tuple[str, str], int] = {}
     for r in fake.requests_to("POST", "/channels/*/messages"):
-        if r.status == 200 and isinstance(r.response, dict) and "id" in r.response:
-            seen[r.response["id"]] = seen.get(r.response["id"], 0) + 1
+        if isinstance(r.json, dict) and r.json.get("nonce"):
+            key = (r.path, str(r.json["nonce"]))
+            seen[key] = seen.get(key, 0) + 1
     return sum(n - 1 for n in seen.values())
 
 
@@ -150,3 +157,73 @@ async def killed_notifications(folder: Path, *, users: int = 80, kill_after: int
         return Outcome("notifications by DM, SIGKILL mid-way", users, sum(1 for n in received if n),
                        lost, sum(max(n - 1, 0) for n in received), bot.kills,
                        f"killed after {at_kill}/{users} DMs; log {log}; integrity {integrity(bot.db)}")
+
+
+def write_daily_digest(path: Path, papers: int) -> int:
+    """A Hugging Face daily-papers API page of `papers` made-up papers (every third about
+    diffusion); returns how many of them a "diffusion" subscriber should be told about."""
+    words = ["attention", "graph", "robot", "protein", "speech", "sparse", "agents", "vision", "retrieval"]
+    items = []
+    for i in range(papers):
+        topic = "diffusion" if i % 3 == 0 else words[i % len(words)]
+        title = f"{topic.title()} {words[(i * 7) % len(words)]} study number {i}"
+        abstract = f"We study {topic} and {words[(i * 5) % len(words)]} at scale; experiment {i}. " * 6
+        items.append({"title": title, "publishedAt": "2026-01-05T00:00:00.000Z", "paper": {
+            "id": f"2601.{i:05d}", "title": title, "summary": abstract, "upvotes": i % 50,
+            "authors": [{"name": f"Author {i}"}, {"name": f"Author {i + 1}"}],
+            "publishedAt": "2026-01-05T00:00:00.000Z"}})
+    path.write_text(json.dumps(items), encoding="utf-8")
+    return len(range(0, papers, 3))
+
+
+def _ingest(db: Path, source: Path, day: dt.date) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
+    env.update(PYTHONPATH=str(ROOT), PAPERBOY_LOG_FILE=str(db) + ".log", PAPERBOY_FETCH_ENABLED="false")
+    return subprocess.Popen([sys.executable, "-m", "bot", "--db", str(db), "ingest", str(source), "--date",
+                             day.isoformat(), "--source", "hf-daily"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wal_bytes(db: Path) -> int:
+    wal = Path(f"{db}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+async def killed_digest_load(folder: Path, *, papers: int = 10_000, subscribers: int = 20) -> Outcome:
+    """`paperboy ingest` of a daily digest killed while its transaction is being written (the
+    write-ahead log has grown past what the migrations wrote); the same command again. The archive
+    must hold every paper once, the digest every entry once, each subscriber one notification
+    listing each matching paper once, and the database must pass `PRAGMA integrity_check`."""
+    db, source = folder / "paperboy.db", folder / "digest.json"
+    matching = write_daily_digest(source, papers)
+    day = now_utc().date()
+    users = [f"discord:{1000 + i}" for i in range(subscribers)]
+    async with await Database.open(db) as opened:
+        for user in users:
+            await sub_repo.add_subscription(opened, user, "diffusion", "diffusion", limit=25)
+    migrated = _wal_bytes(db)
+    process = _ingest(db, source, day)
+    await _wait("the load's transaction to be written", lambda: _wal_bytes(db) >= migrated + 4_000_000
+                or process.poll() is not None, None, 20.0)
+    interrupted = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert process.stderr is not None
+    process.stderr.close()
+    stored_at_kill = int(str(query(db, "SELECT COUNT(*) FROM papers")[0][0]))
+    again = _ingest(db, source, day)
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err.decode()
+    [(stored, distinct)] = query(db, "SELECT COUNT(*), COUNT(DISTINCT arxiv_id) FROM papers")
+    [(entries, listed)] = query(db, "SELECT COUNT(*), COUNT(DISTINCT paper_id) FROM digest_entries")
+    notified = query(db, "SELECT d.user_id, COUNT(p.paper_id), COUNT(DISTINCT p.paper_id) FROM deliveries AS d"
+                         " JOIN delivery_papers AS p ON p.delivery_id = d.id GROUP BY d.user_id")
+    per_user = {str(u): (int(str(n)), int(str(k))) for u, n, k in notified}
+    lost = (papers - int(str(distinct))) + (papers - int(str(listed))) + sum(
+        1 for u in users if u not in per_user) + sum(matching - k for _, k in per_user.values())
+    duplicated = (int(str(stored)) - int(str(distinct))) + (int(str(entries)) - int(str(listed))) + sum(
+        n - k for n, k in per_user.values()) + max(len(notified) - subscribers, 0)
+    return Outcome("digest load (paperboy ingest), SIGKILL mid-transaction", papers, int(str(distinct)), lost,
+                   duplicated, 1, f"{'mid-load' if interrupted else 'after the load finished'}: {stored_at_kill} "
+                   f"papers visible at the kill; {len(notified)} subscribers notified of {matching} papers each; "
+                   f"integrity {integrity(db)}")

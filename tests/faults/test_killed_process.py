@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.faults.scenarios import killed_fan_out, killed_notifications
+from tests.faults.scenarios import killed_digest_load, killed_fan_out, killed_notifications
 
 
 async def test_a_fan_out_killed_mid_way_ends_with_one_post_per_channel(tmp_path: Path) -> None:
@@ -19,3 +19,10 @@ async def test_notifications_killed_mid_way_reach_everyone_once(tmp_path: Path) 
     outcome = await killed_notifications(tmp_path, users=80, kill_after=25)
     assert (outcome.lost, outcome.duplicated, outcome.arrived) == (0, 0, 80), outcome
     assert "integrity ok" in outcome.detail
+
+
+async def test_a_digest_load_killed_mid_transaction_completes_once_when_run_again(tmp_path: Path) -> None:
+    outcome = await killed_digest_load(tmp_path, papers=6_000, subscribers=10)
+    assert outcome.detail.startswith("mid-load: 0 papers visible"), outcome  # all or nothing
+    assert (outcome.lost, outcome.duplicated, outcome.arrived) == (0, 0, 6_000), outcome
+    assert "10 subscribers notified" in outcome.detail and "integrity ok" in outcome.detail
