@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, iso, now_utc, parse_iso
+from storage.sendlog import update_row
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped", "unknown")
 KINDS = ("digest", "note", "none")  # the day's digest, the "no digest today" note, nothing to post
@@ -91,18 +92,7 @@ async def update_post(db: Database, post_id: int, *, expect: str | Sequence[str]
                       now: dt.datetime | None = None, **values: Any) -> bool:
     """Set some of the row's columns. With `expect`, only while its status is one of those (a
     compare-and-set: two tasks cannot both move a row out of 'pending'). True when it changed."""
-    unknown = set(values) - set(_UPDATABLE)
-    if unknown:
-        raise ValueError(f"not a post column that can be updated: {sorted(unknown)}")
-    params: list[Any] = [iso(v) if isinstance(v, dt.datetime) else v for v in values.values()]
-    sets = "".join(f"{name} = ?, " for name in values)
-    where = "id = ?"
-    params += [iso(now or now_utc()), post_id]
-    if expect is not None:
-        wanted = [expect] if isinstance(expect, str) else list(expect)
-        where += f" AND status IN ({', '.join('?' for _ in wanted)})"
-        params += wanted
-    return await db.execute(f"UPDATE posts SET {sets}updated_at = ? WHERE {where}", params) > 0  # noqa: S608
+    return await update_row(db, "posts", _UPDATABLE, post_id, expect=expect, now=now, **values)
 
 
 async def get_post(db: Database, post_id: int) -> PostRecord | None:
