@@ -17,12 +17,14 @@ the storage repositories, so the process has work waiting the moment it starts.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.discord_fake import DiscordFake
+from tests.discord_fake import DiscordFake, RecordedRequest
 from tests.e2e.test_bot_process import environment
 
 
@@ -56,6 +58,36 @@ class BotProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
+        self.kills += 1
+
+    def kill_at_request(self, counts: Callable[[RecordedRequest], bool], n: int) -> None:
+        """SIGKILL the process as the fake finishes the `n`-th request that `counts`, before the
+        response goes back: Discord did the work, the bot never hears of it (the worst moment)."""
+        notifier = self.fake.notifier
+        notify = notifier.notify
+        seen = 0
+
+        def hooked() -> None:
+            nonlocal seen
+            latest = self.fake.requests[-1] if self.fake.requests else None
+            if latest is not None and counts(latest):
+                seen += 1
+                if seen == n and self.alive():
+                    assert self.process is not None
+                    os.kill(self.process.pid, signal.SIGKILL)
+                    notifier.notify = notify  # type: ignore[method-assign]
+            notify()
+
+        notifier.notify = hooked  # type: ignore[method-assign]
+
+    async def killed(self, within: float) -> None:
+        """Wait for the kill armed by `kill_at_request`."""
+        assert self.process is not None
+        try:
+            await asyncio.wait_for(self.process.wait(), within)
+        except TimeoutError:
+            raise AssertionError(f"the kill was not triggered within {within} s") from None
+        assert self.process.returncode == -signal.SIGKILL, f"exited with {self.process.returncode}: {self.log[-2000:]}"
         self.kills += 1
 
     async def stop(self) -> str:

@@ -28,7 +28,7 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from tests.discord_fake import DiscordFake, FakeChannel, FakeUser
+from tests.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
 from tests.faults.bot_process import BotProcess, integrity, query, statuses
 
 # A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
@@ -47,6 +47,7 @@ class Outcome:
     duplicated: int  # received more than once
     kills: int
     detail: str = ""
+    resent: int = 0  # requests that repeated a key after the kill (Discord answered with the first message)
 
     @property
     def ok(self) -> bool:
@@ -68,21 +69,23 @@ async def _wait(what: str, check: Callable[[], bool], bot: BotProcess | None, wi
         await asyncio.sleep(0.005)
 
 
-async def kill_and_restart(bot: BotProcess, progress: Callable[[], int], kill_at: int, what: str,
-                           finished: Callable[[], bool]) -> int:
-    """Start the bot, SIGKILL it once `progress()` reaches `kill_at`, start it again, wait until
-    `finished()`, stop it. Returns the progress at the kill."""
+def created_message(request: RecordedRequest) -> bool:
+    """A request that made (or returned) a message in a channel, thread or DM."""
+    return request.method == "POST" and request.path.endswith("/messages") and request.status == 200
+
+
+async def kill_and_restart(bot: BotProcess, kill_at: int, what: str, finished: Callable[[], bool]) -> None:
+    """Start the bot, SIGKILL it as the fake makes the `kill_at`-th message (before the bot hears
+    back), start it again, wait until `finished()`, stop it."""
     try:
+        bot.kill_at_request(created_message, kill_at)
         await bot.start()
-        await _wait(f"{kill_at} {what}", lambda: progress() >= kill_at, bot, 20.0)
-        await bot.kill()
-        at_kill = progress()
+        await bot.killed(20.0)
         await bot.start()
         await _wait(f"every one of the {what} settled", finished, bot, RESTART_TIMEOUT)
         await bot.stop()
     finally:
         await bot.close()
-    return at_kill
 
 
 async def _prepare(path: Path, papers: list[PaperRecord], day: dt.date, *, subscribers: Sequence[str] = (),
@@ -111,9 +114,7 @@ async def killed_fan_out(folder: Path, *, servers: int = 120, kill_after: int = 
         await _prepare(folder / "bot.db", PAPERS, now.date(), schedules=[
             GuildSchedule(f"discord:{c.guild_id}", f"discord:{c.id}", at, "UTC", thread=True) for c in channels])
         bot = BotProcess(folder, fake, rate=rate)
-        at_kill = await kill_and_restart(
-            bot, lambda: sum(1 for c in channels if fake.messages_in(c)), kill_after, "posts",
-            lambda: statuses(bot.db, "posts").get("sent") == servers)
+        await kill_and_restart(bot, kill_after, "posts", lambda: statuses(bot.db, "posts").get("sent") == servers)
         lost = duplicated = arrived = 0
         for channel in channels:
             posts = fake.messages_in(channel)
@@ -124,9 +125,9 @@ async def killed_fan_out(folder: Path, *, servers: int = 120, kill_after: int = 
         log = statuses(bot.db, "posts")
         lost += servers - log.get("sent", 0)
         resent = keyed_resends(fake)
-        return Outcome("daily post fan-out, SIGKILL mid-way", servers, arrived, lost, duplicated, bot.kills,
-                       f"killed after {at_kill}/{servers} posts; log {log}; {resent} re-sent with their key; "
-                       f"integrity {integrity(bot.db)}")
+        detail = f"killed as message {kill_after} of {2 * servers} was made; log {log}; integrity {integrity(bot.db)}"
+        return Outcome("daily post fan-out, SIGKILL mid-way", servers, arrived, lost, duplicated, bot.kills, detail,
+                       resent)
 
 
 def keyed_resends(fake: DiscordFake) -> int:
@@ -148,15 +149,14 @@ async def killed_notifications(folder: Path, *, users: int = 80, kill_after: int
         people: list[FakeUser] = [fake.add_user(f"reader{i}") for i in range(users)]
         await _prepare(folder / "bot.db", PAPERS, now_utc().date(), subscribers=[f"discord:{u.id}" for u in people])
         bot = BotProcess(folder, fake, rate=rate)
-        at_kill = await kill_and_restart(
-            bot, lambda: sum(1 for u in people if fake.dms_to(u)), kill_after, "notifications",
-            lambda: set(statuses(bot.db, "deliveries")) <= {"sent", "failed", "unknown"})
+        await kill_and_restart(bot, kill_after, "notifications",
+                               lambda: set(statuses(bot.db, "deliveries")) <= {"sent", "failed", "unknown"})
         received = [len(fake.dms_to(u)) for u in people]
         log = statuses(bot.db, "deliveries")
         lost = sum(1 for n in received if n == 0) + users - log.get("sent", 0)
-        return Outcome("notifications by DM, SIGKILL mid-way", users, sum(1 for n in received if n),
-                       lost, sum(max(n - 1, 0) for n in received), bot.kills,
-                       f"killed after {at_kill}/{users} DMs; log {log}; integrity {integrity(bot.db)}")
+        detail = f"killed as DM {kill_after} of {users} was made; log {log}; integrity {integrity(bot.db)}"
+        return Outcome("notifications by DM, SIGKILL mid-way", users, sum(1 for n in received if n), lost,
+                       sum(max(n - 1, 0) for n in received), bot.kills, detail, keyed_resends(fake))
 
 
 def write_daily_digest(path: Path, papers: int) -> int:
