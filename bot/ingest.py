@@ -165,7 +165,7 @@ async def _parsed_apart(job: WorkerJob, progress: Progress | None) -> AsyncGener
                 raise input_error(frame[1])
             if kind == "crash":
                 log.error("the parsing process of %s failed:\n%s", job.path, frame[1])
-                raise RuntimeError(f"the parsing process of {job.path} failed (details in the log)")
+                raise RuntimeError(f"the parsing process of {job.path} failed")  # traceback logged above
             if progress is not None:
                 progress(frame[2], total)
             if kind == "end":
