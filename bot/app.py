@@ -135,4 +135,5 @@ class App:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.runner.stop()
+        await self.services.lookup.close()  # a title-index snapshot being written finishes first
         await self.db.close()

@@ -58,6 +58,9 @@ def error_reply(exc: BaseException, command: str) -> Reply:
         return refusal(str(exc))
     if isinstance(exc, DatabaseUnavailable):
         log.warning("/%s: database unavailable: %s", command, exc)
-        return refusal("The archive is busy right now; please try again in a moment.")
+        if "locked" in str(exc):
+            return refusal("The archive is busy right now; please try again in a moment.")
+        return refusal("The archive cannot be written right now (the server's disk is full or read-only); "
+                       "searching and reading still work. The operator has been told in the log.")
     log.error("/%s failed", command, exc_info=exc)
     return refusal(f"Sorry, something went wrong while running /{command}. It has been logged.")
