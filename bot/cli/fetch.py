@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
-from bot.sources.arxiv_rss import ArxivRssSource
-from bot.sources.base import Source
-from bot.sources.poller import Poller, SourceOutcome, inbox_from, poller_from, sources_from
 from storage import fetch_state
 from storage.fetch_state import SourceStatus
+
+if TYPE_CHECKING:  # the sources pull in aiohttp; imported where used so `paperboy --help` stays fast
+    from bot.sources.base import Source
+    from bot.sources.poller import Poller, SourceOutcome
 
 _SOURCE_HELP = ("hf-daily, arxiv-rss (every configured category) or arxiv-rss:CATEGORY, arxiv-api, inbox "
                 "(default: every source enabled in [fetch])")
@@ -38,6 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _select(poller: Poller, name: str | None) -> None:
+    from bot.sources.arxiv_rss import ArxivRssSource
+
     """Keep only the sources `name` picks (all enabled ones when None); CliError if it picks none."""
     if name is None:
         return
@@ -79,6 +82,8 @@ def _show(outcome: SourceOutcome) -> None:
 
 
 async def run_fetch(ctx: CliContext) -> int:
+    from bot.sources.poller import poller_from
+
     args = ctx.args
     if args.until is not None and args.since is None:
         raise CliError("--until needs --since (the first day of the range to backfill)")
@@ -125,6 +130,8 @@ def _ago(moment: dt.datetime | None) -> str:
 
 
 async def run_sources(ctx: CliContext) -> int:
+    from bot.sources.poller import inbox_from, sources_from
+
     settings = ctx.settings
     names = [s.name for s in sources_from(settings.fetch, settings.ingest)]
     if inbox_from(settings) is not None:

@@ -13,8 +13,6 @@ import os
 import signal
 
 from bot.cli.common import CliContext, CliError
-from bot.transports.discord.serve import BotStopped, register_commands, serve
-from bot.transports.discord.sync import SyncError
 
 TOKEN_VARIABLE = "DISCORD_TOKEN"
 
@@ -42,6 +40,9 @@ def token_from_env() -> str:
 
 
 async def run_bot(ctx: CliContext) -> int:
+    # Imported here: discord.py is heavy, and only these two commands need it.
+    from bot.transports.discord.serve import BotStopped, serve
+
     token = token_from_env()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -58,6 +59,10 @@ async def run_bot(ctx: CliContext) -> int:
 
 
 async def run_sync(ctx: CliContext) -> int:
+    # Imported here: discord.py is heavy, and only these two commands need it.
+    from bot.transports.discord.serve import BotStopped, register_commands
+    from bot.transports.discord.sync import SyncError
+
     token = token_from_env()
     guild = ctx.args.guild if ctx.args.guild is not None else ctx.settings.discord.dev_guild_id
     try:
