@@ -13,11 +13,13 @@ matches newest-first (`ORDER BY rowid DESC LIMIT n`) stops after n rows (under 1
 highlight() shows which title words matched without any idf. So: take the WINDOW newest matches
 (paper ids grow as digests load, so rowid order is close to recency) with their marked titles,
 estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid-range count,
-cheap), and rank in Python. When a query matches at most WINDOW papers (rare words, phrases,
-filtered searches) that is every match and the ranking is exact; beyond it the terms are frequent,
+cheap, and kept until the index changes), and rank in Python. When a query matches at most
+WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is exact; beyond it the terms are frequent,
 their idf is small, recency leads anyway, and `SearchPage.exact` is False. A second pass for older
 title matches was tried and left out: FTS5 cannot look up a given set of rowids cheaply
 (`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers).
+A prefix term is written as the indexed words it matches where that means the same
+(storage.search.index_cache): FTS5 reads the whole doclist of a prefix before its first row.
 
 Paging is keyset on (score, id) with the recency reference pinned in the cursor, so walking pages
 never repeats a paper; the cursor also carries a fingerprint of the query and filters.
@@ -28,17 +30,21 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import math
+import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from storage.db import Database
-from storage.search.query import Query, QueryError
+from storage.search import index_cache
+from storage.search.index_cache import IndexState
+from storage.search.query import Query, QueryError, Term
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ MAX_LIMIT = 100
 # Private-use characters as match markers: they never occur in real abstracts and no renderer
 # gives them a meaning, so the abstract's own markdown cannot collide with the marking.
 _OPEN, _CLOSE = "\ue000", "\ue001"
+_SPAN = re.compile(f"{_OPEN}[^{_OPEN}{_CLOSE}]+{_CLOSE}")  # a span unmark() keeps: open, text, close
 
 
 class CursorError(QueryError):
@@ -207,9 +214,11 @@ _LISTED_IN = (
 )
 
 
-async def _candidates(db: Database, query: Query, filters: SearchFilters) -> list[sqlite3.Row] | None:
-    """(id, marked title) of the WINDOW + 1 newest matches; None when the filters select no digest."""
-    params: dict[str, Any] = {"q": query.to_fts5(), "limit": WINDOW + 1, "lo": 0, "hi": 2**63 - 1,
+async def _candidates(db: Database, match: str, filters: SearchFilters) -> list[sqlite3.Row] | None:
+    """(id, marked title, first_listed) of the WINDOW + 1 newest matches of the MATCH expression
+    `match`; None when the filters select no digest. first_listed is NULL for a paper gone from
+    papers (the LEFT JOIN keeps papers_fts the outer loop, walked newest-first and stopped early)."""
+    params: dict[str, Any] = {"q": match, "limit": WINDOW + 1, "lo": 0, "hi": 2**63 - 1,
                               "open": _OPEN, "close": _CLOSE}
     where = ""
     if filters.active():
@@ -222,40 +231,52 @@ async def _candidates(db: Database, query: Query, filters: SearchFilters) -> lis
         where = _LISTED_IN
     return await _fts(
         db,
-        "SELECT rowid AS id, highlight(papers_fts, 0, :open, :close) AS title FROM papers_fts"  # noqa: S608
-        f" WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi{where}"
-        " ORDER BY rowid DESC LIMIT :limit",
+        "SELECT papers_fts.rowid AS id, highlight(papers_fts, 0, :open, :close) AS title, p.first_listed"  # noqa: S608
+        " FROM papers_fts LEFT JOIN papers AS p ON p.id = papers_fts.rowid"
+        f" WHERE papers_fts MATCH :q AND papers_fts.rowid BETWEEN :lo AND :hi{where}"
+        " ORDER BY papers_fts.rowid DESC LIMIT :limit",
         params,
     )
 
 
-async def _idf(db: Database, query: Query) -> list[float]:
+async def _idf(db: Database, state: IndexState, query: Query,
+               expansions: Mapping[Term, tuple[str, ...] | None]) -> list[float]:
     """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
 
     Lucene's non-negative form ln(1 + (N - n + 0.5) / (n + 0.5)): a word in every paper still
-    counts a little, unlike FTS5's clamp to zero.
+    counts a little, unlike FTS5's clamp to zero. The counts are kept until the index changes
+    (storage.search.index_cache): a frequent term costs a few ms to count at a million papers.
     """
-    row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM papers")
-    floor = (int(row["top"]) if row else 0) - IDF_SAMPLE
-    row = await db.fetchone("SELECT COUNT(*) AS n FROM papers WHERE id > ?", (floor,))
-    total = int(row["n"]) if row else 0
-    found: dict[str, float] = {}
-    for term in dict.fromkeys(query.positive_terms()):
+    async def sample() -> tuple[int, int]:
+        row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM papers")
+        floor = (int(row["top"]) if row else 0) - IDF_SAMPLE
+        row = await db.fetchone("SELECT COUNT(*) AS n FROM papers WHERE id > ?", (floor,))
+        return floor, int(row["n"]) if row else 0
+
+    async def docs(term: Term) -> int:
         rows = await _fts(db, "SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH :q AND rowid > :floor",
-                          {"q": term.to_fts5(), "floor": floor})
-        n = int(rows[0]["n"])
-        found[term.to_fts5()] = math.log(1 + (total - n + 0.5) / (n + 0.5))
-    return [max(found[t.to_fts5()] for t in clause.terms) for clause in query.required]
+                          {"q": term.to_fts5(expansion=expansions.get(term)), "floor": floor})
+        return int(rows[0]["n"])
+
+    floor, total = await index_cache.remember(db, state, ("idf sample", IDF_SAMPLE), sample)
+    found: dict[Term, float] = {}
+    for term in dict.fromkeys(query.positive_terms()):
+        n = await index_cache.remember(db, state, ("docs", term.to_fts5(), floor), functools.partial(docs, term))
+        found[term] = math.log(1 + (total - n + 0.5) / (n + 0.5))
+    return [max(found[t] for t in clause.terms) for clause in query.required]
 
 
-def _relevance(idf: list[float], title: Marked) -> float:
-    in_title = min(len(title.spans), len(idf))
+def _relevance(idf: list[float], marked_title: str) -> float:
+    # As len(unmark(marked_title).spans), without building the text: 1000 titles a search.
+    in_title = min(len(_SPAN.findall(marked_title)), len(idf))
     return ABSTRACT_WEIGHT * sum(idf) + TITLE_WEIGHT * in_title * sum(idf) / len(idf)
 
 
-async def _reference_date(db: Database) -> dt.date:
-    row = await db.fetchone("SELECT MAX(date) AS d FROM digests")
-    return dt.date.fromisoformat(row["d"]) if row and row["d"] else dt.date.today()
+async def _reference_and_index(db: Database) -> tuple[dt.date, IndexState]:
+    """The recency reference (the newest digest's date) and what is kept for the index's state."""
+    row = await db.fetchone(f"SELECT (SELECT MAX(date) FROM digests) AS d, {index_cache.VERSION_SQL} AS v")  # noqa: S608
+    reference = dt.date.fromisoformat(row["d"]) if row and row["d"] else dt.date.today()
+    return reference, index_cache.state_for(db, row["v"] if row else None)
 
 
 async def search(db: Database, query: Query, filters: SearchFilters | None = None, *,
@@ -264,39 +285,36 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
     filters = filters or SearchFilters()
     limit = max(1, min(limit, MAX_LIMIT))
     after: tuple[float, int] | None = None
+    reference, state = await _reference_and_index(db)
     if cursor:
         reference, score, after_id = decode_cursor(cursor, query, filters)
         after = (score, after_id)
-    else:
-        reference = await _reference_date(db)
-    rows = await _candidates(db, query, filters)
+    expansions = {t: await index_cache.expansion(db, state, t) for t in query.positive_terms() + query.excluded}
+    rows = await _candidates(db, query.to_fts5(expansions), filters)
     if not rows:
         return SearchPage([], 0, False, None, True, reference)
     exact = len(rows) <= WINDOW
     rows = rows[:WINDOW]
-    listed = await db.fetchall(
-        "SELECT id, first_listed FROM papers WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps([r["id"] for r in rows]),),
-    )
-    first = {r["id"]: dt.date.fromisoformat(r["first_listed"]) for r in listed}
-    idf = await _idf(db, query)
+    idf = await _idf(db, state, query, expansions)
     candidates = []
     for r in rows:
-        if r["id"] in first:
-            relevance = _relevance(idf, unmark(r["title"]))
-            candidates.append(_Candidate(r["id"], relevance, first[r["id"]],
-                                         _score(relevance, first[r["id"]], reference)))
+        if r["first_listed"] is not None:
+            relevance = _relevance(idf, r["title"])
+            first = dt.date.fromisoformat(r["first_listed"])
+            candidates.append(_Candidate(r["id"], relevance, first, _score(relevance, first, reference)))
     ranked = sorted(candidates, key=lambda c: (-c.score, -c.id))
     if after is not None:
         a_score, a_id = after
         ranked = [c for c in ranked if c.score < a_score or (c.score == a_score and c.id < a_id)]
     page = ranked[:limit]
     next_cursor = encode_cursor(query, filters, reference, page[-1]) if len(ranked) > limit else None
-    hits = await _hits(db, query, page)
+    # Snippets favour fragments holding more distinct phrases, so a prefix written as several
+    # phrases could pick another fragment: only one-word expansions are used for the page.
+    hits = await _hits(db, query.to_fts5({t: e for t, e in expansions.items() if e and len(e) == 1}), page)
     return SearchPage(hits, len(rows), not exact, next_cursor, exact, reference)
 
 
-async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[SearchHit]:
+async def _hits(db: Database, match: str, page: list[_Candidate]) -> list[SearchHit]:
     if not page:
         return []
     ids = json.dumps([c.id for c in page])
@@ -312,7 +330,7 @@ async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[Sear
         " CASE WHEN rowid IN (SELECT value FROM json_each(:ids))"
         " THEN snippet(papers_fts, 1, :open, :close, '…', :tokens) END AS snippet"
         " FROM papers_fts WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi) WHERE title IS NOT NULL",
-        {"q": query.to_fts5(), "open": _OPEN, "close": _CLOSE, "tokens": SNIPPET_TOKENS, "ids": ids,
+        {"q": match, "open": _OPEN, "close": _CLOSE, "tokens": SNIPPET_TOKENS, "ids": ids,
          "lo": min(c.id for c in page), "hi": max(c.id for c in page)},
     ):
         marked[r["id"]] = (unmark(r["title"]), unmark(r["snippet"]))

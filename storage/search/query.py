@@ -14,6 +14,7 @@ topic subscriptions store and validate, so it round-trips: `parse(str(q)) == q`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_QUERY_CHARS = 1000
@@ -38,10 +39,14 @@ class Term:
         body = f'"{self.text}"' if _needs_quotes(self.text) else self.text
         return ("title:" if self.title_only else "") + body + ("*" if self.prefix else "")
 
-    def to_fts5(self, *, with_column: bool = True) -> str:
-        out = '"' + self.text.replace('"', '""') + '"'
-        if self.prefix:
-            out += " *"
+    def to_fts5(self, *, with_column: bool = True, expansion: tuple[str, ...] | None = None) -> str:
+        """This term as FTS5 syntax. `expansion`: for a prefix term, the phrases it matches in the
+        index (storage.search.index_cache), written as an OR instead of the prefix."""
+        if expansion:
+            phrases = ['"' + p.replace('"', '""') + '"' for p in expansion]
+            out = phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+        else:
+            out = '"' + self.text.replace('"', '""') + '"' + (" *" if self.prefix else "")
         if self.title_only and with_column:
             out = "title : " + out
         return out
@@ -70,9 +75,10 @@ class Query:
     def positive_terms(self) -> tuple[Term, ...]:
         return tuple(t for clause in self.required for t in clause.terms)
 
-    def to_fts5(self) -> str:
-        """The FTS5 MATCH expression: fully parenthesised, every term a quoted string."""
-        return _join(self.required, self.excluded)
+    def to_fts5(self, expansions: Mapping[Term, tuple[str, ...] | None] | None = None) -> str:
+        """The FTS5 MATCH expression: fully parenthesised, every term a quoted string; prefix terms
+        in `expansions` are written as the phrases they stand for (see Term.to_fts5)."""
+        return _join(self.required, self.excluded, expansions or {})
 
     def title_filter_fts5(self) -> str | None:
         """This query, further restricted to papers whose title holds one of its positive terms.
@@ -86,14 +92,15 @@ class Query:
         return f"({self.to_fts5()}) AND (title : ({in_title}))"
 
 
-def _join(required: tuple[AnyOf, ...], excluded: tuple[Term, ...]) -> str:
+def _join(required: tuple[AnyOf, ...], excluded: tuple[Term, ...],
+          expansions: Mapping[Term, tuple[str, ...] | None]) -> str:
     clauses = []
     for clause in required:
-        parts = [t.to_fts5() for t in clause.terms]
+        parts = [t.to_fts5(expansion=expansions.get(t)) for t in clause.terms]
         clauses.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
     expr = " AND ".join(clauses)
     if excluded:
-        expr = f"({expr}) NOT ({' OR '.join(t.to_fts5() for t in excluded)})"
+        expr = f"({expr}) NOT ({' OR '.join(t.to_fts5(expansion=expansions.get(t)) for t in excluded)})"
     return expr
 
 

@@ -6,11 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from storage.search import QueryError, fts, parse
+from storage.search import QueryError, fts, index_cache, parse
 from storage.search.fts import CursorError, SearchFilters, matching_ids, search, unmark
 
 D1, D2, D3 = dt.date(2025, 9, 8), dt.date(2025, 9, 9), dt.date(2025, 9, 10)
@@ -221,3 +223,69 @@ async def test_the_sample_digest_is_searchable(db: Database, fixtures: Path) -> 
     await load(db, D2, *records)
     page = await search(db, parse("title:diffusion"), limit=100)
     assert page.hits and all("diffusion" in h.title.text.lower() for h in page.hits)
+
+
+# Stems the porter stemmer changes again ("accelerated" -> acceler -> accel, "biased" -> bias -> bia)
+# cannot be written out as words: those prefixes must stay FTS5 prefix queries.
+PREFIXES = ["quant*", "quantiz*", "title:quant*", "accel*", "acceler*", "bia*", "bias*", '"vector quant"*',
+            "model -quant*", "diffusion OR quant*", "vid*", "zzz*", "mod*"]
+
+
+@pytest.fixture
+async def prefixed(db: Database) -> Database:
+    await load(db, D1,
+               paper("Quantized Diffusion", "Vector quantization of diffusion models; the quantizer is biased.", 1),
+               paper("Quantum Models", "Accelerated quantum circuits. Bias in video models.", 2),
+               paper("Accelerating Video", "We accelerate video models with vector quantizers.", 3),
+               paper("Biases in Models", "A biased model, accelerators, and vector quantum states.", 4))
+    return db
+
+
+@pytest.mark.parametrize("text", PREFIXES)
+async def test_a_prefix_search_matches_what_fts5s_prefix_query_matches(prefixed: Database, text: str) -> None:
+    query = parse(text)
+    rows = await prefixed.fetchall("SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (query.to_fts5(),))
+    page = await search(prefixed, query, limit=50)
+    assert {h.paper_id for h in page.hits} == {r[0] for r in rows}
+    assert await matching_ids(prefixed, query, range(1, 10)) == {r[0] for r in rows}
+
+
+async def test_prefixes_are_expanded_only_when_the_words_mean_the_same(prefixed: Database) -> None:
+    row = await prefixed.fetchone(f"SELECT {index_cache.VERSION_SQL} AS v")
+    assert row is not None
+    state = index_cache.state_for(prefixed, row["v"])
+    assert await index_cache.expansion(prefixed, state, parse("quant*").required[0].terms[0]) == ("quantiz", "quantum")
+    assert await index_cache.expansion(prefixed, state, parse('"vector quant"*').required[0].terms[0]) == (
+        "vector quantiz", "vector quantum")
+    assert await index_cache.expansion(prefixed, state, parse("acceler*").required[0].terms[0]) is None
+    assert await index_cache.expansion(prefixed, state, parse("zzz*").required[0].terms[0]) is None
+
+
+async def test_a_word_new_to_the_index_is_found_by_a_prefix_searched_before(prefixed: Database) -> None:
+    assert len(await titles(prefixed, "quant*")) == 4
+    assert await titles(prefixed, "title:quant*") == ["Quantum Models", "Quantized Diffusion"]
+    await load(prefixed, D2, paper("Quantile Regression", "Predicting intervals.", 5))
+    assert (await titles(prefixed, "title:quant*"))[0] == "Quantile Regression"
+    await load(prefixed, D2, paper("Quantile Regression", "Predicting quantitative intervals.", 5))  # re-indexed
+    assert await titles(prefixed, "quantit*") == ["Quantile Regression"]
+
+
+async def test_idf_counts_follow_the_archive(db: Database) -> None:
+    await load(db, D1, paper("Graphs", "graphs", 1), paper("Trees", "trees", 2))
+    first = (await search(db, parse("graphs"))).hits[0].relevance
+    await load(db, D2, *[paper(f"More graphs {i}", "graphs", 10 + i) for i in range(5)])
+    page = await search(db, parse("graphs"), limit=10)
+    assert next(h for h in page.hits if h.paper_id == 1).relevance < first  # a commoner word weighs less
+
+
+async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
+    row = await db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'")
+    assert row is not None and f"tokenize='{index_cache.TOKENIZE}'" in row["sql"]
+    assert index_cache.tokens("Vector-Quantizers, Élan models") == ("vector", "quantiz", "elan", "model")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["a", " ", fts._OPEN, fts._CLOSE]), max_size=20))
+def test_relevance_counts_the_spans_unmark_finds(marked: str) -> None:
+    assert fts._relevance([1.0] * 30, marked) == fts._relevance([1.0] * 30, "") + (
+        fts.TITLE_WEIGHT * len(unmark(marked).spans))

@@ -81,6 +81,20 @@ def test_compiles_to_quoted_fts5(text: str, fts5: str) -> None:
     assert parse(text).to_fts5() == fts5
 
 
+@pytest.mark.parametrize(("text", "expansions", "fts5"), [
+    ("quantiz*", {Term("quantiz", prefix=True): ("quantiz",)}, '"quantiz"'),
+    ("title:quant* -survey", {Term("quant", prefix=True, title_only=True): ("quantiz", "quantum")},
+     '(title : ("quantiz" OR "quantum")) NOT ("survey")'),
+    ('"vector quant"* -bia*', {Term("vector quant", prefix=True): ("vector quantiz",),
+                               Term("bia", prefix=True): ("bia", "bias")},
+     '("vector quantiz") NOT (("bia" OR "bias"))'),
+    ("quantiz* model", {Term("quantiz", prefix=True): None}, '"quantiz" * AND "model"'),  # None: kept as typed
+])
+def test_prefix_terms_are_written_as_their_expansions(
+        text: str, expansions: dict[Term, tuple[str, ...] | None], fts5: str) -> None:
+    assert parse(text).to_fts5(expansions) == fts5
+
+
 def test_title_filter_is_none_when_every_term_is_title_only() -> None:
     assert parse("title:agent title:memory").title_filter_fts5() is None
     assert parse("agent").title_filter_fts5() == '("agent") AND (title : ("agent"))'
