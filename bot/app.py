@@ -29,7 +29,7 @@ from bot.replies import Reply
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
 from bot.subscriptions.deliver import Deliverer
-from bot.subscriptions.notify import notification_hook
+from bot.subscriptions.notify import notification_hook, warm_up
 from bot.summary import compose, render_pages
 from storage.db import Database
 from storage.deliveries import Delivery
@@ -111,6 +111,8 @@ class App:
     async def start(self, *, delivery_interval: float = 30.0) -> None:
         """Start the background jobs on the running event loop: the daily-post scheduler, and
         notifications sent after each load and every `delivery_interval` seconds (retries)."""
+        topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
+        log.info("%d subscribed topics ready for matching", topics)
         await self.deliverer.recover()
         await self.runner.start()
         self._tasks.append(asyncio.create_task(self._deliver_forever(delivery_interval)))
