@@ -14,8 +14,9 @@ highlight() shows which title words matched without any idf. So: take the WINDOW
 (paper ids grow as digests load, so rowid order is close to recency) with their marked titles,
 estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid-range count,
 cheap, and kept until the index changes), and rank in Python. When a query matches at most
-WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is exact; beyond it the terms are frequent,
-their idf is small, recency leads anyway, and `SearchPage.exact` is False. A second pass for older
+WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is
+exact; beyond it the terms are frequent, their idf is small, recency leads anyway, and
+`SearchPage.exact` is False. A second pass for older
 title matches was tried and left out: FTS5 cannot look up a given set of rowids cheaply
 (`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers).
 A prefix term is written as the indexed words it matches where that means the same
