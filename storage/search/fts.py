@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from storage.db import Database
-from storage.search import index_cache
+from storage.search import index_cache, scratch
 from storage.search.index_cache import IndexState
 from storage.search.query import Query, QueryError, Term
 
@@ -184,9 +184,14 @@ async def _fts(db: Database, sql: str, params: dict[str, Any]) -> list[sqlite3.R
     try:
         return await db.fetchall(sql, params)
     except sqlite3.OperationalError as exc:
-        if "fts5" not in str(exc).lower() and "match" not in str(exc).lower():
-            raise
-        log.error("FTS5 rejected %r: %s", params.get("q"), exc)
+        _raise_if_rejected(params.get("q"), exc)
+        raise
+
+
+def _raise_if_rejected(match: object, exc: sqlite3.OperationalError) -> None:
+    """A MATCH expression FTS5 rejected would be our bug: logged, and a QueryError for the user."""
+    if "fts5" in str(exc).lower() or "match" in str(exc).lower():
+        log.error("FTS5 rejected %r: %s", match, exc)
         raise QueryError("could not search for that; try plain words") from exc
 
 
@@ -309,34 +314,27 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
         ranked = [c for c in ranked if c.score < a_score or (c.score == a_score and c.id < a_id)]
     page = ranked[:limit]
     next_cursor = encode_cursor(query, filters, reference, page[-1]) if len(ranked) > limit else None
-    # Snippets favour fragments holding more distinct phrases, so a prefix written as several
-    # phrases could pick another fragment: only one-word expansions are used for the page.
-    hits = await _hits(db, query.to_fts5({t: e for t, e in expansions.items() if e and len(e) == 1}), page)
+    hits = await _hits(db, query, page)
     return SearchPage(hits, len(rows), not exact, next_cursor, exact, reference)
 
 
-async def _hits(db: Database, match: str, page: list[_Candidate]) -> list[SearchHit]:
+async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[SearchHit]:
     if not page:
         return []
     ids = json.dumps([c.id for c in page])
-    # One range scan for the whole page, marking only the page's rows. Each MATCH re-expands a
-    # prefix (`quantiz*` merges every matching word's doclist: ~6 ms at a million papers), and
-    # `rowid IN (...)` as a constraint is run as one lookup, so one expansion, per id.
-    marked: dict[int, tuple[Marked, Marked]] = {}
-    for r in await _fts(
-        db,
-        "SELECT id, title, snippet FROM (SELECT rowid AS id,"
-        " CASE WHEN rowid IN (SELECT value FROM json_each(:ids)) THEN highlight(papers_fts, 0, :open, :close) END"
-        " AS title,"
-        " CASE WHEN rowid IN (SELECT value FROM json_each(:ids))"
-        " THEN snippet(papers_fts, 1, :open, :close, '…', :tokens) END AS snippet"
-        " FROM papers_fts WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi) WHERE title IS NOT NULL",
-        {"q": match, "open": _OPEN, "close": _CLOSE, "tokens": SNIPPET_TOKENS, "ids": ids,
-         "lo": min(c.id for c in page), "hi": max(c.id for c in page)},
-    ):
-        marked[r["id"]] = (unmark(r["title"]), unmark(r["snippet"]))
     papers = {r["id"]: r for r in await db.fetchall(
-        "SELECT id, arxiv_id, title, links FROM papers WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+        "SELECT id, arxiv_id, title, abstract, links FROM papers WHERE id IN (SELECT value FROM json_each(?))",
+        (ids,))}
+    # Marked on the page's papers alone (storage.search.scratch): the same marks as papers_fts
+    # gives, without FTS5 merging a prefix's doclists over the whole archive first.
+    match = query.to_fts5()
+    try:
+        found = scratch.mark(match, [(p["id"], p["title"], p["abstract"]) for p in papers.values()],
+                             _OPEN, _CLOSE, "…", SNIPPET_TOKENS)
+    except sqlite3.OperationalError as exc:
+        _raise_if_rejected(match, exc)
+        raise
+    marked = {pid: (unmark(title), unmark(snippet)) for pid, (title, snippet) in found.items()}
     listings: dict[int, list[HitListing]] = {c.id: [] for c in page}
     for r in await db.fetchall(
         "SELECT e.paper_id, d.date, d.source FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"

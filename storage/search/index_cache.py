@@ -8,9 +8,9 @@ Prefixes: FTS5 answers `"quantiz" *` by reading and merging the whole doclist of
 starting with `quantiz` before it returns a row (~7 ms at a million papers, and a search asks
 three times), while the same words written out as an OR are walked newest-first and stopped after
 the window (~0.3 ms). So a prefix term is replaced by the indexed words it matches, read from
-papers_vocab (migration 0006), when that is exactly equivalent: at most MAX_EXPANSION words, and
-each written phrase tokenizes back to itself (the porter stemmer is not idempotent on every
-stem, and FTS5 stems what it is given). Otherwise FTS5's own prefix query stays. An FTS5 prefix
+papers_vocab (migration 0006), when that is exactly equivalent: at most MAX_EXPANSION words,
+each written so that FTS5, which stems what it is given, reads it back as that word (the porter
+stemmer is not idempotent on every stem). Otherwise FTS5's own prefix query stays. An FTS5 prefix
 index (`prefix=`) would not help here: it serves only prefixes of exactly its configured lengths.
 
 "A state of the index": FTS5 rewrites its structure record (row 10 of papers_fts_data) whenever
@@ -22,20 +22,16 @@ changed underneath is used once but not kept.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from storage.db import Database
 from storage.search.query import Term
+from storage.search.scratch import tokens
 
-# The tokenizer of papers_fts (storage/migrations/0001_archive.sql); a test checks they agree.
-TOKENIZE = "porter unicode61 remove_diacritics 2"
-MAX_EXPANSION = 32  # more words than this: FTS5's own prefix query (OR-ing them gains little)
+MAX_EXPANSION = 100  # more words than this: FTS5's own prefix query
 VERSION_SQL = "(SELECT block FROM papers_fts_data WHERE id = 10)"  # FTS5_STRUCTURE_ROWID
 
 T = TypeVar("T")
@@ -102,10 +98,23 @@ async def _expand(db: Database, term: Term) -> tuple[str, ...] | None:
     matched = [str(r[0]) for r in rows if str(r[0]).startswith(prefix)]
     if not matched or len(matched) > MAX_EXPANSION:
         return None
-    phrases = tuple(" ".join((*head, w)) for w in matched)
-    if any(tokens(p) != (*head, w) for p, w in zip(phrases, matched, strict=True)):
-        return None
-    return phrases
+    exact: list[str] = []
+    stems: dict[str, str] = {}  # stem -> a word FTS5 stems to it
+    for w in matched:
+        written = tokens(" ".join((*head, w)))
+        if written == (*head, w):
+            exact.append(w)
+        # A word the stemmer shortens again ("biased" -> bias -> bia) is written as a prefix,
+        # `"bias" *`, which FTS5 reads as bia*: that matches this word and only words of this
+        # prefix when the second stem begins the word and starts with the prefix.
+        elif written[:-1] == head and w.startswith(written[-1]) and written[-1].startswith(prefix):
+            stems.setdefault(written[-1], w)
+        else:
+            return None
+    stems = {s: w for s, w in stems.items() if not any(s != o and s.startswith(o) for o in stems)}
+    # A word a written prefix matches is left out: highlight() must see each word match once.
+    return tuple([" ".join((*head, w)) for w in exact if not any(w.startswith(s) for s in stems)]
+                 + [" ".join((*head, w)) + "*" for w in stems.values()])
 
 
 def _successor(prefix: str) -> str | None:
@@ -114,26 +123,3 @@ def _successor(prefix: str) -> str | None:
     if last == 0xD800:  # surrogates cannot be encoded: skip them
         last = 0xE000
     return prefix[:-1] + chr(last) if last <= 0x10FFFF else None
-
-
-_tokenizer_lock = threading.Lock()
-_tokenizer: sqlite3.Connection | None = None
-
-
-@lru_cache(maxsize=4096)
-def tokens(text: str) -> tuple[str, ...]:
-    """The index terms papers_fts makes of `text`, in order (FTS5's own tokenizer, not a copy)."""
-    global _tokenizer
-    with _tokenizer_lock:
-        if _tokenizer is None:
-            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-            conn.execute(f"CREATE VIRTUAL TABLE tok USING fts5(x, tokenize='{TOKENIZE}')")
-            conn.execute("CREATE VIRTUAL TABLE tok_terms USING fts5vocab(tok, 'instance')")
-            _tokenizer = conn
-        _tokenizer.execute("BEGIN")
-        try:
-            _tokenizer.execute("INSERT INTO tok(rowid, x) VALUES (1, ?)", (text,))
-            rows = _tokenizer.execute("SELECT term FROM tok_terms ORDER BY offset").fetchall()
-        finally:
-            _tokenizer.execute("ROLLBACK")  # the table stays empty
-    return tuple(str(r[0]) for r in rows)

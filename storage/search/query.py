@@ -41,9 +41,11 @@ class Term:
 
     def to_fts5(self, *, with_column: bool = True, expansion: tuple[str, ...] | None = None) -> str:
         """This term as FTS5 syntax. `expansion`: for a prefix term, the phrases it matches in the
-        index (storage.search.index_cache), written as an OR instead of the prefix."""
+        index (storage.search.index_cache), written as an OR instead of the prefix; a phrase
+        ending in * is itself a prefix phrase (index words hold no *)."""
         if expansion:
-            phrases = ['"' + p.replace('"', '""') + '"' for p in expansion]
+            phrases = ['"' + p.removesuffix("*").replace('"', '""') + '"' + (" *" if p.endswith("*") else "")
+                       for p in expansion]
             out = phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
         else:
             out = '"' + self.text.replace('"', '""') + '"' + (" *" if self.prefix else "")

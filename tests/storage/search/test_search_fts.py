@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from storage.search import QueryError, fts, index_cache, parse
+from storage.search import QueryError, fts, index_cache, parse, scratch
 from storage.search.fts import CursorError, SearchFilters, matching_ids, search, unmark
 
 D1, D2, D3 = dt.date(2025, 9, 8), dt.date(2025, 9, 9), dt.date(2025, 9, 10)
@@ -227,7 +227,7 @@ async def test_the_sample_digest_is_searchable(db: Database, fixtures: Path) -> 
 
 # Stems the porter stemmer changes again ("accelerated" -> acceler -> accel, "biased" -> bias -> bia)
 # cannot be written out as words: those prefixes must stay FTS5 prefix queries.
-PREFIXES = ["quant*", "quantiz*", "title:quant*", "accel*", "acceler*", "bia*", "bias*", '"vector quant"*',
+PREFIXES = ["quant*", "quantiz*", "title:quant*", "acc*", "accel*", "acceler*", "bia*", "bias*", '"vector quant"*',
             "model -quant*", "diffusion OR quant*", "vid*", "zzz*", "mod*"]
 
 
@@ -237,7 +237,8 @@ async def prefixed(db: Database) -> Database:
                paper("Quantized Diffusion", "Vector quantization of diffusion models; the quantizer is biased.", 1),
                paper("Quantum Models", "Accelerated quantum circuits. Bias in video models.", 2),
                paper("Accelerating Video", "We accelerate video models with vector quantizers.", 3),
-               paper("Biases in Models", "A biased model, accelerators, and vector quantum states.", 4))
+               paper("Biases in Models", "A biased model, accelerators, and vector quantum states.", 4),
+               paper("Accuracy", "Accurate accounting of accelerators.", 5))
     return db
 
 
@@ -257,7 +258,9 @@ async def test_prefixes_are_expanded_only_when_the_words_mean_the_same(prefixed:
     assert await index_cache.expansion(prefixed, state, parse("quant*").required[0].terms[0]) == ("quantiz", "quantum")
     assert await index_cache.expansion(prefixed, state, parse('"vector quant"*').required[0].terms[0]) == (
         "vector quantiz", "vector quantum")
-    assert await index_cache.expansion(prefixed, state, parse("acceler*").required[0].terms[0]) is None
+    # "accelerated" is indexed as acceler, which FTS5 would stem again to accel: written as a prefix
+    assert await index_cache.expansion(prefixed, state, parse("acc*").required[0].terms[0]) == (
+        "account", "accur", "accuraci", "acceler*")
     assert await index_cache.expansion(prefixed, state, parse("zzz*").required[0].terms[0]) is None
 
 
@@ -280,8 +283,8 @@ async def test_idf_counts_follow_the_archive(db: Database) -> None:
 
 async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
     row = await db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'")
-    assert row is not None and f"tokenize='{index_cache.TOKENIZE}'" in row["sql"]
-    assert index_cache.tokens("Vector-Quantizers, Élan models") == ("vector", "quantiz", "elan", "model")
+    assert row is not None and f"tokenize='{scratch.TOKENIZE}'" in row["sql"]
+    assert scratch.tokens("Vector-Quantizers, Élan models") == ("vector", "quantiz", "elan", "model")
 
 
 @settings(max_examples=200, deadline=None)
