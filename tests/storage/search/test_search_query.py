@@ -89,6 +89,7 @@ def test_compiles_to_quoted_fts5(text: str, fts5: str) -> None:
                                Term("bia", prefix=True): ("bia", "bias")},
      '("vector quantiz") NOT (("bia" OR "bias"))'),
     ("quantiz* model", {Term("quantiz", prefix=True): None}, '"quantiz" * AND "model"'),  # None: kept as typed
+    ("acc*", {Term("acc", prefix=True): ("accur", "acceler*")}, '("accur" OR "acceler" *)'),  # * ends a prefix
 ])
 def test_prefix_terms_are_written_as_their_expansions(
         text: str, expansions: dict[Term, tuple[str, ...] | None], fts5: str) -> None:
