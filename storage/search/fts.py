@@ -16,11 +16,12 @@ estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid
 cheap, and kept until the index changes), and rank in Python. When a query matches at most
 WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is
 exact; beyond it the terms are frequent, their idf is small, recency leads anyway, and
-`SearchPage.exact` is False. A second pass for older
-title matches was tried and left out: FTS5 cannot look up a given set of rowids cheaply
-(`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers).
-A prefix term is written as the indexed words it matches where that means the same
-(storage.search.index_cache): FTS5 reads the whole doclist of a prefix before its first row.
+`SearchPage.exact` is False. A second pass for older title matches was tried and left out: FTS5
+cannot look up a given set of rowids cheaply (`rowid IN (...)` with MATCH re-reads the doclists:
+0.4-2.6 s for 500 ids at 100k papers). FTS5 reads the whole doclist of a prefix before its first
+row, so a prefix term is written as the indexed words it matches where that means the same
+(storage.search.index_cache), and the page's titles and snippets are marked on the page's papers
+alone (storage.search.scratch).
 
 Paging is keyset on (score, id) with the recency reference pinned in the cursor, so walking pages
 never repeats a paper; the cursor also carries a fingerprint of the query and filters.

@@ -33,11 +33,9 @@ from storage.search.scratch import tokens
 
 MAX_EXPANSION = 100  # more words than this: FTS5's own prefix query
 VERSION_SQL = "(SELECT block FROM papers_fts_data WHERE id = 10)"  # FTS5_STRUCTURE_ROWID
+MAX_KEPT = 10_000  # values kept per state, so a stream of distinct queries cannot grow memory
 
 T = TypeVar("T")
-
-
-MAX_KEPT = 10_000  # values kept per state, so a stream of distinct queries cannot grow memory
 
 
 @dataclass(slots=True)
