@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import re
 import sqlite3
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiosqlite
@@ -24,12 +28,20 @@ from storage.errors import DatabaseUnavailable
 from storage.normalize import parse_arxiv_id
 from storage.records import LoadResult, StoredPaper
 from storage.titles import TitleIndexSync, TitleMatch
-from storage.titles.sync import StartReport, listing_counts, paper_dates
+from storage.titles.sync import MatchDetails, StartReport, match_details, paper_dates
 
 log = logging.getLogger(__name__)
 
 TIE_POOL = 25  # matches fetched from the index so that ties at the limit are broken on listings too
 MAX_QUERY = 300  # longer input is cut: no title is that long, and scoring cost grows with length
+# Seconds between polls for loads made by other processes (this process's own loads are seen at
+# once through `after_load`): polling on every keystroke queued two queries per autocomplete
+# behind everyone else's on the one database connection.
+POLL_EVERY = 1.0
+ANSWERS_KEPT = 512  # autocomplete answers remembered: people retype and backspace the same prefixes
+# An answer is also forgotten after this long, since a change that leaves the title index alone
+# (another process listing a paper again, giving it an arXiv id) can still change it.
+ANSWER_TTL = 30.0
 _PAPER_ID = re.compile(r"^id:(\d{1,18})$")
 
 
@@ -59,11 +71,21 @@ class Choice:
 class LookupService:
     """Title look-up over the archive. Call `start()` once; look-ups may then run concurrently."""
 
-    def __init__(self, db: Database, sync: TitleIndexSync | None = None) -> None:
+    def __init__(self, db: Database, sync: TitleIndexSync | None = None, *, poll_every: float = POLL_EVERY,
+                 answers_kept: int = ANSWERS_KEPT) -> None:
         self.db = db
         self.sync = sync or TitleIndexSync(db)
+        self.poll_every = poll_every
         self._dirty = True
+        self._polled = -float("inf")  # monotonic time of the last poll: the first look-up polls
+        self._polling: asyncio.Task[None] | None = None
         self._saving: asyncio.Task[int] | None = None
+        self._answers_kept = answers_kept
+        self._answers: OrderedDict[str, tuple[float, list[Choice]]] = OrderedDict()
+        # One thread searches, in arrival order. Searches hold the index's lock anyway; through the
+        # default pool they raced for it (and the GIL) unfairly, so under 20 concurrent autocompletes
+        # a few waited several times longer than the rest.
+        self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="title-search")
 
     async def start(self) -> StartReport:
         """Ready the title index: from its snapshot plus what came after (a full build only when
@@ -77,17 +99,36 @@ class LookupService:
         (not here: the load's transaction may still roll back)."""
         if not result.unchanged:
             self._dirty = True
+            self._answers.clear()
 
     async def _refresh(self) -> None:
-        # Polling is cheap (two indexed MAX queries) and also sees loads made by other processes.
+        """Catch up with loads: at once after one of ours, else at most every `poll_every` seconds
+        (which also sees other processes' loads). Concurrent look-ups share one poll."""
+        if not self._dirty and time.monotonic() - self._polled < self.poll_every:
+            return
+        if self._polling is None or self._polling.done():
+            self._polling = asyncio.create_task(self._poll())
+        # Shielded: a look-up given up on (autocomplete's deadline) must not cancel the others' poll.
+        await asyncio.shield(self._polling)
+
+    async def _poll(self) -> None:
+        # Cleared before polling: a load committed meanwhile sets it again and is polled for next time.
         self._dirty = False
-        await self.sync.refresh()
+        self._polled = time.monotonic()
+        try:
+            changed = await self.sync.refresh()
+        except BaseException:
+            self._dirty = True  # the next look-up tries again
+            raise
+        if changed:
+            self._answers.clear()
         if self.sync.snapshot_due() and (self._saving is None or self._saving.done()):
             # Written in the background: a look-up never waits for the ~1 s write at 1M titles.
             self._saving = asyncio.create_task(self._save_snapshot())
 
     async def close(self) -> None:
         """Let a snapshot write in progress finish (call before closing the database)."""
+        self._searcher.shutdown(wait=False)
         if self._saving is not None:
             await self._saving
 
@@ -105,8 +146,19 @@ class LookupService:
 
     async def autocomplete(self, query: str) -> list[Choice]:
         """At most 25 choices for what has been typed so far (the last word may be unfinished)."""
-        hits = await self._find(query, AUTOCOMPLETE_CHOICES, prefix=True)
-        return [Choice(choice_name(h), h.value) for h in hits if len(h.value) <= CHOICE_VALUE]
+        key = clean_user_text(query).strip()[:MAX_QUERY]
+        await self._refresh()  # first: a poll that finds changes forgets the remembered answers
+        kept = self._answers.get(key)
+        if kept is not None and time.monotonic() - kept[0] < ANSWER_TTL:
+            self._answers.move_to_end(key)
+            return list(kept[1])
+        hits = await self._find(key, AUTOCOMPLETE_CHOICES, prefix=True)
+        choices = [Choice(choice_name(h), h.value) for h in hits if len(h.value) <= CHOICE_VALUE]
+        if self._answers_kept:
+            self._answers[key] = (time.monotonic(), list(choices))
+            while len(self._answers) > self._answers_kept:
+                self._answers.popitem(last=False)
+        return choices
 
     async def resolve(self, value: str) -> StoredPaper | None:
         """The paper a choice value (or an arXiv id or URL) names."""
@@ -128,22 +180,26 @@ class LookupService:
                               dates.get(exact.id, (None, None))[1], 100.0)]
         await self._refresh()
         index = self.sync.index
-        matches = await asyncio.to_thread(index.search, query, max(limit, TIE_POOL), prefix=prefix)
-        matches = (await self._break_ties(matches))[:limit]
-        papers = {p.id: p for p in await paper_repo.get_papers(self.db, [m.paper_id for m in matches])}
-        return [LookupHit(m.paper_id, p.title, p.arxiv_id, p.published, m.first_listed, m.score)
-                for m in matches if (p := papers.get(m.paper_id)) is not None]
+        matches = await asyncio.get_running_loop().run_in_executor(
+            self._searcher, functools.partial(index.search, query, max(limit, TIE_POOL), prefix=prefix))
+        # One slim query gives both the tie-breakers and what a hit shows (no abstract or JSON).
+        details = await match_details(self.db, [m.paper_id for m in matches])
+        matches = _break_ties(matches, details)[:limit]
+        return [LookupHit(m.paper_id, d.title, d.arxiv_id, d.published, m.first_listed, m.score)
+                for m in matches if (d := details.get(m.paper_id)) is not None]
 
-    async def _break_ties(self, matches: list[TitleMatch]) -> list[TitleMatch]:
-        """Equally good matches (the same short name on several papers, a fragment they share):
-        the paper more digests listed, then the more upvoted, then the newest listing (the
-        index's order). "That paper" is more likely one the community kept seeing."""
-        if len({m.score for m in matches}) == len(matches):
-            return matches
-        counts = await listing_counts(self.db, [m.paper_id for m in matches])
-        order = {m.paper_id: n for n, m in enumerate(matches)}
-        return sorted(matches, key=lambda m: (-m.score, *(-c for c in counts.get(m.paper_id, (0, 0))),
-                                              order[m.paper_id]))
+
+def _break_ties(matches: list[TitleMatch], details: dict[int, MatchDetails]) -> list[TitleMatch]:
+    """Equally good matches (the same short name on several papers, a fragment they share): the
+    paper more digests listed, then the more upvoted, then the newest listing (the index's order).
+    "That paper" is more likely one the community kept seeing."""
+    order = {m.paper_id: n for n, m in enumerate(matches)}
+
+    def key(m: TitleMatch) -> tuple[float, int, int, int]:
+        d = details.get(m.paper_id)
+        return (-m.score, -d.listings if d else 0, -d.upvotes if d else 0, order[m.paper_id])
+
+    return sorted(matches, key=key)
 
 
 def choice_name(hit: LookupHit) -> str:

@@ -268,7 +268,7 @@ class TitleIndex:
             if not slots:
                 return []
             near = len(query[:500].encode("utf-8"))
-            pool = self._candidates(slots, near)
+            pool = self._candidates(slots, near, prefix=prefix)
             total = sum(s.weight for s in slots) or 1.0
             ranked = self._top(pool, RERANK_SIZE, near)
             rows = [(pid, t, self._listed[pid]) for pid, _ in ranked if (t := self._title(pid)) is not None]
@@ -374,30 +374,40 @@ class TitleIndex:
         chosen += [(pid, cut) for pid in same_length + rest]
         return chosen
 
-    def _candidates(self, slots: list[_Slot], near: int) -> dict[int, float]:
-        """Papers scored by the weight of the query words they contain (fuzzy variants count once)."""
+    def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False) -> dict[int, float]:
+        """Papers scored by the weight of the query words they contain (fuzzy variants count once).
+
+        `prefix`: a word with several alternatives (the completions of a word being typed, "mode"
+        → model, models, modeling…) walks only the newest papers' postings once together they
+        exceed the budget, as a single common word does; unbounded, a short common prefix walked
+        hundreds of thousands of entries at 1M titles (~100 ms per keystroke)."""
+        budget = POSTINGS_BUDGET
         pool: dict[int, float] = {}
         walked = 0
         deferred: list[_Slot] = []
         for slot in sorted(slots, key=lambda s: s.size):
             if not slot.alternatives:
                 continue
-            if walked and walked + slot.size > POSTINGS_BUDGET:
+            if walked and walked + slot.size > budget:
                 deferred.append(slot)
                 continue
             walked += slot.size
             if len(slot.alternatives) == 1:
                 term, weight = slot.alternatives[0]
                 ids = self._postings[term]
-                if len(ids) > POSTINGS_BUDGET:
-                    ids = ids[-POSTINGS_BUDGET:]  # a query of common words only: newest papers
+                if len(ids) > budget:
+                    ids = ids[-budget:]  # a query of common words only: newest papers
                 get = pool.get
                 for pid in ids:
                     pool[pid] = get(pid, 0.0) + weight
                 continue
             best: dict[int, float] = {}
+            newest = self._newest_cut(slot, budget) if prefix and slot.size > budget else 0
             for term, weight in slot.alternatives:
-                for pid in self._postings[term]:
+                ids = self._postings[term]
+                if newest:
+                    ids = ids[bisect_right(ids, newest):]
+                for pid in ids:
                     if best.get(pid, 0.0) < weight:
                         best[pid] = weight
             for pid, weight in best.items():
@@ -415,6 +425,18 @@ class TitleIndex:
                             best_weight = weight
                     pool[pid] += best_weight
         return pool
+
+    def _newest_cut(self, slot: _Slot, budget: int) -> int:
+        """The paper id above which the slot's postings hold at most `budget` entries."""
+        lists = [self._postings[term] for term, _ in slot.alternatives]
+        low, high = 0, self.last_id
+        while low < high:  # the smallest cut leaving at most the budget (ids are sorted per term)
+            mid = (low + high) // 2
+            if sum(len(ids) - bisect_right(ids, mid) for ids in lists) > budget:
+                low = mid + 1
+            else:
+                high = mid
+        return low
 
 
 def _matched_weight(slots: list[_Slot], terms: set[str]) -> float:

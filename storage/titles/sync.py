@@ -177,13 +177,29 @@ async def paper_dates(db: Database, paper_ids: Sequence[int]) -> dict[int, tuple
                            dt.date.fromisoformat(r["first_listed"])) for r in rows}
 
 
-async def listing_counts(db: Database, paper_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """(digests that listed it, most upvotes it got in one) of each paper asked for that was listed."""
+@dataclass(frozen=True, slots=True)
+class MatchDetails:
+    """What a look-up hit shows of a paper beyond the index, and what breaks ties between hits."""
+
+    title: str
+    arxiv_id: str | None
+    published: dt.date | None
+    listings: int  # digests that listed it
+    upvotes: int  # most upvotes it got in one
+
+
+async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, MatchDetails]:
+    """`MatchDetails` of each paper asked for that exists: one query (no abstract or JSON columns),
+    since a look-up runs it on every keystroke of autocomplete."""
     rows = await db.fetchall(
-        "SELECT paper_id, COUNT(*) AS listings, COALESCE(MAX(upvotes), 0) AS upvotes FROM digest_entries"
-        " WHERE paper_id IN (SELECT value FROM json_each(?)) GROUP BY paper_id",
+        "SELECT p.id, p.title, p.arxiv_id, p.published, COUNT(e.paper_id) AS listings,"
+        " COALESCE(MAX(e.upvotes), 0) AS upvotes FROM papers AS p"
+        " LEFT JOIN digest_entries AS e ON e.paper_id = p.id"
+        " WHERE p.id IN (SELECT value FROM json_each(?)) GROUP BY p.id",
         (json.dumps(list(paper_ids)),))
-    return {int(r["paper_id"]): (int(r["listings"]), int(r["upvotes"])) for r in rows}
+    return {int(r["id"]): MatchDetails(r["title"], r["arxiv_id"],
+                                       dt.date.fromisoformat(r["published"]) if r["published"] else None,
+                                       int(r["listings"]), int(r["upvotes"])) for r in rows}
 
 
 async def paper_ids_for_titles(db: Database, titles: Sequence[str]) -> dict[str, set[int]]:

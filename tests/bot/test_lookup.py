@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import io
 import json
@@ -82,16 +83,22 @@ async def test_autocomplete_completes_the_word_being_typed(service: LookupServic
     assert choices and choices[0].name.startswith("SqueezeLLM")
 
 
-async def test_new_papers_are_found_after_a_load(db: Database) -> None:
-    svc = LookupService(db)
+@pytest.mark.parametrize("autocomplete", [False, True])
+async def test_new_papers_are_found_after_a_load(db: Database, autocomplete: bool) -> None:
+    svc = LookupService(db, poll_every=3600)  # our own loads are seen at once, whatever the interval
     loader = Loader(db, after_load=[svc.after_load])
     await load_sample(db, loader)
     await svc.start()
-    assert not any(h.title.startswith("Hyena") for h in await svc.lookup("Hyena Hierarchy"))
+
+    async def values() -> list[str]:  # the same query twice: autocomplete must forget its answer
+        if autocomplete:
+            return [c.value for c in await svc.autocomplete("hyena hierarchy")]
+        return [h.value for h in await svc.lookup("hyena hierarchy")]
+
+    assert "arxiv:2302.10866" not in await values()
     await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
         PaperRecord("Hyena Hierarchy: Towards Larger Convolutional Language Models", "", arxiv_id="2302.10866")]))
-    hits = await svc.lookup("hyena hierachy")
-    assert hits[0].arxiv_id == "2302.10866"
+    assert (await values())[0] == "arxiv:2302.10866"
 
 
 @pytest.mark.parametrize("query", ["", "   ", "🙂", "مرحبا بالعالم", "x" * 100_000, "\u202e\x00", "id:", "id:99999999",
@@ -162,3 +169,38 @@ async def test_serving_rewrites_the_snapshot_once_enough_was_loaded(db: Database
     await svc.close()
     again = await LookupService(db).start()
     assert again.from_snapshot and again.replayed == 0
+
+
+TYPED = ["s", "sl", "slic", "efficient", "diffusion models", "lo", "flash att", "2401.15024", "id:1", "🙂"]
+
+
+async def test_remembered_autocomplete_answers_equal_fresh_ones(service: LookupService, db: Database) -> None:
+    fresh = LookupService(db, answers_kept=0)
+    await fresh.start()
+    for typed in TYPED + TYPED:  # the second round is answered from memory
+        assert await service.autocomplete(typed) == await fresh.autocomplete(typed)
+
+
+async def test_other_processes_loads_are_polled_for_once_per_interval_by_all_callers_together(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await load_sample(db)
+    svc = LookupService(db, poll_every=3600)
+    await svc.start()
+    polls = 0
+    refresh = svc.sync.refresh
+
+    async def counted() -> int:
+        nonlocal polls
+        polls += 1
+        return await refresh()
+
+    monkeypatch.setattr(svc.sync, "refresh", counted)
+    await Loader(db).load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        PaperRecord("Hyena Hierarchy: Towards Larger Convolutional Language Models", "")]))
+    answers = await asyncio.gather(*(svc.autocomplete(t) for t in ["hyena hier", "slic", "lo", "hyena hier"]))
+    assert polls == 1 and answers[0][0].name.startswith("Hyena") and answers[0] == answers[3]
+    await svc.lookup("squeezellm")
+    assert polls == 1
+    svc.poll_every = 0
+    await svc.lookup("squeezellm")
+    assert polls == 2
