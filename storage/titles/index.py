@@ -24,6 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -368,9 +369,11 @@ class TitleIndex:
         tied = sorted((pid for pid, w in pool.items() if w == cut), reverse=True)
         places = k - len(chosen)
         length = self._length
-        same_length = [pid for pid in tied if abs(length[pid] - near) <= 3][:places // 4]
+        # islice: `tied` can be every paper holding a common word; only a few hundred are wanted.
+        low, high = near - 3, near + 3
+        same_length = list(islice((pid for pid in tied if low <= length[pid] <= high), places // 4))
         first = set(same_length)
-        rest = [pid for pid in tied if pid not in first][:places - len(same_length)]
+        rest = list(islice((pid for pid in tied if pid not in first), places - len(same_length)))
         chosen += [(pid, cut) for pid in same_length + rest]
         return chosen
 
@@ -397,19 +400,24 @@ class TitleIndex:
                 ids = self._postings[term]
                 if len(ids) > budget:
                     ids = ids[-budget:]  # a query of common words only: newest papers
+                if not pool:  # the first word walked (the usual case): built in C
+                    pool = dict.fromkeys(ids, weight)
+                    continue
                 get = pool.get
                 for pid in ids:
                     pool[pid] = get(pid, 0.0) + weight
                 continue
             best: dict[int, float] = {}
             newest = self._newest_cut(slot, budget) if prefix and slot.size > budget else 0
-            for term, weight in slot.alternatives:
+            # Lightest alternative first, so each paper ends up with its best one's weight.
+            for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
                 ids = self._postings[term]
                 if newest:
                     ids = ids[bisect_right(ids, newest):]
-                for pid in ids:
-                    if best.get(pid, 0.0) < weight:
-                        best[pid] = weight
+                best.update(dict.fromkeys(ids, weight))
+            if not pool:
+                pool = best
+                continue
             for pid, weight in best.items():
                 pool[pid] = pool.get(pid, 0.0) + weight
         if deferred:
