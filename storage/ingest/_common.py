@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, NoReturn
 
@@ -53,6 +54,27 @@ def check_bytes(data: bytes, name: str) -> None:
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         fail(name, "binary data, not a text digest (a NUL byte)", line=line)
+
+
+def json_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON Lines stream, read one line at a
+    time (constant memory); an empty stream, a NUL byte or bytes that are not UTF-8 fail."""
+    seen = False
+    for lineno, raw in enumerate(stream, 1):
+        if b"\x00" in raw:
+            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            fail(name, "not UTF-8 text", line=lineno)
+        if lineno == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if not line or line.isspace():
+            continue
+        seen = True
+        yield lineno, load_json_line(line, name, lineno)
+    if not seen:
+        fail(name, "empty file")
 
 
 def load_json_line(line: str, name: str, lineno: int) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from storage.ingest._common import (
     clean,
     fail,
     first_json_object,
+    json_lines,
     json_type,
-    load_json_line,
     rfc822_date,
     split_authors,
 )
@@ -88,21 +88,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     dates = _Dates()
     groups: dict[dt.date, list[PaperRecord]] = {}
     pending = 0
-    seen = False
     name = ctx.name
-    for lineno, raw in enumerate(stream, 1):
-        if b"\x00" in raw:
-            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            fail(name, "not UTF-8 text", line=lineno)
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if not line or line.isspace():
-            continue
-        seen = True
-        record, day = _record(load_json_line(line, name, lineno), lineno, name, dates)
+    for lineno, obj in json_lines(stream, name):
+        record, day = _record(obj, lineno, name, dates)
         group = groups.get(day)
         if group is None:
             groups[day] = [record]
@@ -113,8 +101,6 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
             yield from _batches(groups, source)
             groups = {}
             pending = 0
-    if not seen:
-        fail(name, "empty file")
     yield from _batches(groups, source)
 
 

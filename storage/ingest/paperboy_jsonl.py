@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from storage.ingest._common import clean, fail, first_json_object, int_or_none, json_type, load_json_line, str_list
+from storage.ingest._common import clean, fail, first_json_object, int_or_none, json_lines, json_type, str_list
 from storage.normalize import parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
@@ -44,29 +44,15 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     chunk_size = max(1, ctx.chunk_size)
     groups: dict[_Key, list[PaperRecord]] = {}
     pending = 0
-    seen = False
     name = ctx.name
-    for lineno, raw in enumerate(stream, 1):
-        if b"\x00" in raw:
-            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            fail(name, "not UTF-8 text", line=lineno)
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if not line or line.isspace():
-            continue
-        seen = True
-        for key, record in _entries(load_json_line(line, name, lineno), lineno, ctx):
+    for lineno, obj in json_lines(stream, name):
+        for key, record in _entries(obj, lineno, ctx):
             groups.setdefault(key, []).append(record)
         pending += 1
         if pending >= chunk_size:
             yield from _batches(groups)
             groups = {}
             pending = 0
-    if not seen:
-        fail(name, "empty file")
     yield from _batches(groups)
 
 
