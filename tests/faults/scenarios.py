@@ -176,22 +176,20 @@ def write_daily_digest(path: Path, papers: int) -> int:
     return len(range(0, papers, 3))
 
 
-def _ingest(db: Path, source: Path, day: dt.date) -> subprocess.Popen[bytes]:
+def _ingest(db: Path, source: Path, day: dt.date, *, stop_marker: Path | None = None) -> subprocess.Popen[bytes]:
+    """`paperboy ingest` in a child process; with `stop_marker`, one that stops just before its load
+    commits (see `stop_before_commit`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
     env.update(PYTHONPATH=str(ROOT), PAPERBOY_LOG_FILE=str(db) + ".log", PAPERBOY_FETCH_ENABLED="false")
-    return subprocess.Popen([sys.executable, "-m", "bot", "--db", str(db), "ingest", str(source), "--date",
+    entry = ["-m", "bot"] if stop_marker is None else ["-m", "tests.faults.stop_before_commit", str(stop_marker)]
+    return subprocess.Popen([sys.executable, *entry, "--db", str(db), "ingest", str(source), "--date",
                              day.isoformat(), "--source", "hf-daily"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _wal_bytes(db: Path) -> int:
-    wal = Path(f"{db}-wal")
-    return wal.stat().st_size if wal.exists() else 0
-
-
 async def killed_digest_load(folder: Path, *, papers: int = 10_000, subscribers: int = 20) -> Outcome:
-    """`paperboy ingest` of a daily digest killed while its transaction is being written (the
-    write-ahead log has grown past what the migrations wrote); the same command again. The archive
+    """`paperboy ingest` of a daily digest killed with every row of its transaction written, just
+    before COMMIT (the worst moment); the same command again. The archive
     must hold every paper once, the digest every entry once, each subscriber one notification
     listing each matching paper once, and the database must pass `PRAGMA integrity_check`."""
     db, source = folder / "paperboy.db", folder / "digest.json"
@@ -201,11 +199,10 @@ async def killed_digest_load(folder: Path, *, papers: int = 10_000, subscribers:
     async with await Database.open(db) as opened:
         for user in users:
             await sub_repo.add_subscription(opened, user, "diffusion", "diffusion", limit=25)
-    migrated = _wal_bytes(db)
-    process = _ingest(db, source, day)
-    await _wait("the load's transaction to be written", lambda: _wal_bytes(db) >= migrated + 4_000_000
-                or process.poll() is not None, None, 20.0)
-    interrupted = process.poll() is None
+    marker = folder / "stopped-before-commit"
+    process = _ingest(db, source, day, stop_marker=marker)
+    await _wait("the load to reach its COMMIT", lambda: marker.exists() or process.poll() is not None, None, 60.0)
+    interrupted = process.poll() is None and marker.exists()
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert process.stderr is not None
