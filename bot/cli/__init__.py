@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.cli import archive, console, demo, fetch, lookup, run, schedule, search, subscriptions, summary
+from bot.cli import archive, console, demo, fetch, lookup, run, schedule, search, status, subscriptions, summary
 from bot.cli.common import CliContext, CliError, setup_logging
 from bot.config import ConfigError, load_settings
 from storage.errors import StorageError
@@ -21,7 +21,7 @@ from storage.errors import StorageError
 log = logging.getLogger("paperboy")
 
 # Each module adds its sub-commands; order is the order of `paperboy --help`.
-COMMAND_MODULES = [demo, console, run, archive, fetch, search, lookup, summary, schedule, subscriptions]
+COMMAND_MODULES = [demo, console, run, archive, fetch, search, lookup, summary, schedule, subscriptions, status]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
 from storage import fetch_state
-from storage.fetch_state import SourceStatus
 
 if TYPE_CHECKING:  # the sources pull in aiohttp; imported where used so `paperboy --help` stays fast
     from bot.sources.base import Source
@@ -118,41 +117,19 @@ async def run_fetch(ctx: CliContext) -> int:
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
-def _status_json(s: SourceStatus, now: dt.datetime) -> dict[str, Any]:
-    return {"source": s.source, "last_outcome": s.last_outcome, "last_attempt_at": s.last_attempt_at,
-            "last_success_at": s.last_success_at, "last_failure_at": s.last_failure_at, "last_error": s.last_error,
-            "consecutive_failures": s.consecutive_failures, "backing_off": s.backing_off(now),
-            "backoff_until": s.backoff_until, "last_date": s.last_date}
-
-
-def _ago(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
-
-
 async def run_sources(ctx: CliContext) -> int:
-    from bot.sources.poller import inbox_from, sources_from
+    from bot.status import enabled_sources, source_json, source_line
 
-    settings = ctx.settings
-    names = [s.name for s in sources_from(settings.fetch, settings.ingest)]
-    if inbox_from(settings) is not None:
-        names.append("inbox")
+    names, problem = enabled_sources(ctx.settings)
+    if problem:
+        raise CliError(problem)
     statuses = await fetch_state.source_status(await ctx.db(), names)
     now = dt.datetime.now(dt.UTC)
     if ctx.args.json:
-        print_json([{**_status_json(s, now), "enabled": s.source in names} for s in statuses])
+        print_json([source_json(s, names, now) for s in statuses])
         return 0
     if not statuses:
         print("no source is enabled or was ever fetched: see [fetch] in config/paperboy.toml")
     for s in statuses:
-        state = s.last_outcome or "not fetched yet"
-        line = (f"{s.source:<20} {state:<10} last success {_ago(s.last_success_at)}"
-                f"  newest digest {s.last_date.isoformat() if s.last_date else '-'}")
-        if s.source not in names:
-            line += "  (disabled)"
-        if s.consecutive_failures:
-            line += f"\n{'':<20} {s.consecutive_failures} failures in a row"
-            if s.backing_off(now) and s.backoff_until:
-                line += f", backing off until {_ago(s.backoff_until)} UTC"
-            line += f": {s.last_error}"
-        print(line)
+        print(source_line(s, names, now))
     return 0

@@ -15,9 +15,8 @@ from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.lookup import Choice
 from bot.replies import Reply
-from bot.schedule.settings import set_schedule
+from bot.schedule.settings import describe, set_schedule
 from storage import guilds as guild_repo
-from storage.guilds import GuildSchedule
 
 
 @functools.cache
@@ -36,18 +35,6 @@ def guild_of(ctx: Context) -> str:
     if ctx.guild_id is None:
         raise NotAllowed("This command works in a server, not in a direct message.")
     return ctx.guild_id
-
-
-def describe(schedule: GuildSchedule) -> str:
-    channel = schedule.channel_id.partition(":")[2]
-    where = f"<#{channel}>" if schedule.channel_id.startswith("discord:") else f"#{channel}"
-    parts = [f"Daily post in {where} at {schedule.post_time:%H:%M} {schedule.timezone}",
-             "full list in a thread" if schedule.thread else "no thread"]
-    if schedule.role_id is not None:
-        parts.append(f"mentioning role {schedule.role_id}")
-    if schedule.paused:
-        parts.append("paused")
-    return ", ".join(parts) + "."
 
 
 async def run_channel(ctx: Context, options: Mapping[str, Any]) -> Reply:

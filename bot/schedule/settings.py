@@ -1,5 +1,6 @@
 """Changing a server's schedule from what a user typed: one entry point (`set_schedule`) for the
-admin commands and `paperboy schedule`, which checks every value and names the one that is wrong.
+admin commands and `paperboy schedule`, which checks every value and names the one that is wrong;
+`describe` says what a schedule does, in one sentence.
 
 Permission checks (only server admins) are the command layer's job, not this module's.
 """
@@ -102,3 +103,15 @@ async def set_schedule(db: Database, guild_id: str, *, channel: str | None = Non
     if digest_day is not None:
         changes["digest_day"] = _choice(digest_day, DIGEST_DAYS, "digest day")
     return await guild_repo.save_schedule(db, replace(current, **changes), now=now)  # type: ignore[arg-type]
+
+
+def describe(schedule: GuildSchedule) -> str:
+    channel = schedule.channel_id.partition(":")[2]
+    where = f"<#{channel}>" if schedule.channel_id.startswith("discord:") else f"#{channel}"
+    parts = [f"Daily post in {where} at {schedule.post_time:%H:%M} {schedule.timezone}",
+             "full list in a thread" if schedule.thread else "no thread"]
+    if schedule.role_id is not None:
+        parts.append(f"mentioning role {schedule.role_id}")
+    if schedule.paused:
+        parts.append("paused")
+    return ", ".join(parts) + "."

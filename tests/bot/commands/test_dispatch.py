@@ -71,6 +71,7 @@ async def test_admin_setup_status_and_server_only(admin: Context, direct: Contex
     assert "paused" in check(await dispatch("setup pause", {}, admin))
     status = check(await dispatch("status", {}, admin))
     assert "hf-daily · 2025-09-09 · 144 papers" in status and "paused" in status
+    assert "Sources hf-daily: not fetched yet, last success never" in status  # the sources' health
     refused = await dispatch("setup resume", {}, direct)
     assert "works in a server" in check(refused)
     bad = await dispatch("setup channel", {"channel": "#papers", "time": "25:00", "timezone": "Mars/Base"}, admin)

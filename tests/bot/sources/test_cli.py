@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import fetch as fetch_cli
+from bot.cli import status as status_cli
 from bot.cli.common import CliContext, CliError
 from bot.config import Settings
 from tests.bot.sources.upstream import Reply, Upstream, fixture_reply, hf_items, hf_page
@@ -27,7 +28,9 @@ def settings_for(tmp_path: Path, upstream: Upstream) -> Settings:
 
 async def run(settings: Settings, argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="paperboy")
-    fetch_cli.register(parser.add_subparsers(dest="command", required=True))
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch_cli.register(commands)
+    status_cli.register(commands)
     args = parser.parse_args(argv)
     return await CliContext(settings=settings, args=args).run(args.handler)
 
@@ -63,7 +66,17 @@ async def test_a_backfill_prints_each_day_and_a_failure_sets_the_exit_status(
                                 "hf-daily 2024-07-08: loaded, 2 papers (2 new)"]
     assert "hf-daily 2024-07-09:" in err and "HTTP 500" in err
     assert await run(settings, ["sources"]) == 0
-    assert "1 failures in a row, backing off until" in capsys.readouterr().out
+    assert "1 failure in a row, backing off until" in capsys.readouterr().out
+    # `paperboy status` shows the failing source too, and its exit status lets a monitor alert.
+    assert await run(settings, ["status"]) == 1
+    text = capsys.readouterr().out
+    assert "\nSources\n  hf-daily: failed, last success" in text and "HTTP 500" in text
+    assert "Last digest\n  hf-daily · 2024-07-08 · 2 papers" in text
+    assert await run(settings, ["status", "--json"]) == 1
+    report = last_json(capsys)
+    assert [(s["source"], s["enabled"], s["consecutive_failures"], s["backing_off"])  # type: ignore[index]
+            for s in report["sources"]] == [("hf-daily", True, 1, True)]  # type: ignore[index]
+    assert report["last_digest"]["date"] == "2024-07-08"  # type: ignore[index]
 
 
 async def test_rss_categories_are_named_by_prefix(tmp_path: Path, upstream: Upstream,
