@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 
@@ -23,6 +24,8 @@ _TOKENIZE = "porter unicode61 remove_diacritics 2"
 _COMMON_SHARE = 0.002
 _COMMON_MIN = 500
 _STALE_GROWTH = 1.2
+# Stale cached counts recounted per call (each costs a walk of the term's whole posting list).
+_RECOUNTS_PER_CALL = 16
 
 
 def stem_words(words: Iterable[str]) -> dict[str, str]:
@@ -53,28 +56,37 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
     """How many archive papers contain each stem (title or abstract); absent terms are omitted.
 
     Rare terms are counted live from the index (fts5vocab seeks each one: cheap). Common terms
-    cost time in proportion to how common they are, so their counts are kept in
-    summary_term_counts and reused, scaled to the archive's current size, until the archive has
-    grown by `_STALE_GROWTH`. At most two statements (plus a small best-effort write).
+    cost time in proportion to how common they are (a few seconds for a digest's worth at a
+    million papers), so their counts are kept in summary_term_counts and reused, scaled to the
+    archive's current size. Once the archive has grown by `_STALE_GROWTH` since a count, the
+    count is stale: it is still used (scaled), and the stalest `_RECOUNTS_PER_CALL` of them are
+    counted again, so the cost of a growing archive is spread over many summaries instead of
+    landing on one. At most two statements (plus a small best-effort write).
     """
     if not terms:
         return {}
     size = await archive_size(db) if archive_papers is None else archive_papers
     wanted = json.dumps(sorted(terms))
     counts: dict[str, int] = {}
+    stale: list[tuple[float, str]] = []
     if cache:
         for row in await db.fetchall(
             "SELECT c.term, c.doc, c.archive_papers FROM json_each(?) AS j"
             " JOIN summary_term_counts AS c ON c.term = j.value", (wanted,)
         ):
             then = max(int(row["archive_papers"]), 1)
-            if then <= size <= then * _STALE_GROWTH:
-                counts[row["term"]] = round(int(row["doc"]) * size / then)
-    missing = json.dumps(sorted(set(terms) - counts.keys()))
+            counts[row["term"]] = round(int(row["doc"]) * size / then)
+            if not then <= size <= then * _STALE_GROWTH:
+                stale.append((abs(math.log(size / then)) if size > 0 else math.inf, row["term"]))
+    recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
+    missing = json.dumps(sorted((set(terms) - counts.keys()) | set(recount)))
     live = {row["term"]: int(row["doc"]) for row in await db.fetchall(
         "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (missing,))}
+    for term in recount:
+        counts.pop(term, None)  # recounted: the live count, or gone from the index
     counts.update(live)
-    common = [(t, d, size, iso(now_utc())) for t, d in live.items() if d >= max(_COMMON_MIN, size * _COMMON_SHARE)]
+    common = [(t, d, size, iso(now_utc())) for t, d in live.items()
+              if d >= max(_COMMON_MIN, size * _COMMON_SHARE) or t in recount]
     if cache and common:
         try:
             await db.executemany(

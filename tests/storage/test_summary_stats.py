@@ -38,8 +38,10 @@ async def test_common_terms_are_cached_and_scaled_until_stale(db: Database, monk
     # A cached count is believed (and scaled to the archive's size) rather than recounted...
     await db.execute("UPDATE summary_term_counts SET doc = 300, archive_papers = 300")
     assert await summary_stats.term_document_counts(db, {"diffus"}, archive_papers=330) == {"diffus": 330}
-    # ...until the archive has grown by more than a fifth.
+    # ...until the archive has grown by more than a fifth: then it is counted again (and saved).
     assert await summary_stats.term_document_counts(db, {"diffus"}, archive_papers=400) == {"diffus": 2}
+    rows = await db.fetchall("SELECT term, doc, archive_papers FROM summary_term_counts")
+    assert [tuple(r) for r in rows] == [("diffus", 2, 400)]
     assert await summary_stats.term_document_counts(db, {"diffus"}, cache=False, archive_papers=330) == {"diffus": 2}
 
 
@@ -47,3 +49,20 @@ async def test_phrase_document_count_quotes_its_input(db: Database) -> None:
     await archive(db, ["graph neural networks", "neural graph networks", 'a "neural" OR networks'])
     assert await summary_stats.phrase_document_count(db, ["neural", "networks"]) == 1
     assert await summary_stats.phrase_document_count(db, ['"neural"', "OR"]) == 1
+
+
+async def test_stale_counts_are_recounted_a_few_at_a_time(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grown archive does not make one summary recount every common term: the stalest few are
+    recounted, the others are used scaled to the archive's size until their turn comes."""
+    await archive(db, ["diffusion models", "diffusion graph", "graph models"])
+    monkeypatch.setattr(summary_stats, "_RECOUNTS_PER_CALL", 1)
+    await db.executemany("INSERT INTO summary_term_counts (term, doc, archive_papers, counted_at) VALUES (?, ?, ?, ?)",
+                         [("diffus", 10, 10, "2025-01-01T00:00:00Z"), ("graph", 20, 100, "2025-01-01T00:00:00Z")])
+    # Size 50: "diffus" counted at 10 (5x ago) is the stalest and is recounted; "graph" (counted at
+    # 100, the archive has since shrunk) is used scaled: 20 * 50 / 100.
+    assert await summary_stats.term_document_counts(db, {"diffus", "graph"}, archive_papers=50) == {
+        "diffus": 2, "graph": 10}
+    assert await summary_stats.term_document_counts(db, {"diffus", "graph"}, archive_papers=50) == {
+        "diffus": 2, "graph": 2}
+    rows = await db.fetchall("SELECT term, doc, archive_papers FROM summary_term_counts ORDER BY term")
+    assert [tuple(r) for r in rows] == [("diffus", 2, 50), ("graph", 2, 50)]
