@@ -4,7 +4,8 @@ Measures what Discord's global limit (50 requests/s) cares about: the achieved r
 most requests in any one-second window, and the total time, with the shared token bucket at its
 configured rate and, as the baseline, with no limiter. Every server must end with exactly one post.
 The fake transport answers after `--latency-ms` (a REST round trip); the post log is a real SQLite
-file, so the figures include the log's writes.
+file, so the figures include the log's writes (write transactions per post and their wait to
+begin are reported too).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.common import OUT, BenchError, Row, remove_database
+from bench.write_stalls import WriteLog, percentile
 from bot.config import ScheduleSettings
 from bot.delivery import Sent
 from bot.ratelimit import TokenBucket
@@ -97,6 +99,7 @@ async def _case(label: str, args: argparse.Namespace, limited: bool) -> Row:
         limiter = TokenBucket(settings.rate_per_second, settings.burst) if limited else None
         runner = PostingRunner(db, out, render, clock=ManualClock(SLOT), policy=policy_from(settings),
                                limiter=limiter, concurrency=settings.concurrency)
+        writes = WriteLog(db).attach()
         start = time.perf_counter()
         report = await runner.run_due()
         seconds = time.perf_counter() - start
@@ -112,6 +115,8 @@ async def _case(label: str, args: argparse.Namespace, limited: bool) -> Row:
         "servers": args.servers, "requests": len(out.stamps), "total_s": seconds,
         "rate_per_s": len(out.stamps) / span, "max_in_1s": peak,
         "peak_vs_limit": peak / DISCORD_LIMIT, "within_limit": peak <= DISCORD_LIMIT,
+        "write_tx_per_post": len(writes.transactions) / args.servers,
+        "write_wait_p99_ms": percentile((t.waited for t in writes.transactions), 99) * 1000,
     })
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import shutil
@@ -32,17 +33,15 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from bench.common import OUT, PYTHON, REPO, BenchError, Row
 from bench.corpus import generate, sample_titles
 from bench.discord_latency import QUERIES, _run
 from bench.search import _database, _percentile
+from bench.write_stalls import WriteLog, loop_lag, median, percentile
 from bot.app import App
 from bot.config import Settings
 from bot.schedule.clock import ManualClock
@@ -58,6 +57,7 @@ from tests.faults.scenarios import Outcome, killed_digest_load, killed_fan_out, 
 NAME = "resilience"
 DESCRIPTION = "load held, faults survived, hostile inputs tried: lost = 0 and duplicated = 0 for each"
 PARTS = ("load", "faults", "inputs")
+THREAD_ROWS = 6  # the callers whose statements kept the connection's thread busiest
 FAULT_TESTS = ["tests/faults/test_discord_faults.py", "tests/faults/test_database_faults.py",
                "tests/e2e/test_bot_delivery.py"]
 INPUT_TESTS = ["tests/storage/ingest/test_ingest_properties.py", "tests/storage/search/test_search_query.py",
@@ -72,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="interactions in flight at once (default 20)")
     parser.add_argument("--channels", type=int, default=1000, help="channels the daily post goes to (default 1000)")
     parser.add_argument("--digest", type=int, default=10_000, help="papers in the digest loaded (default 10000)")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write every write transaction of the load (caller, asked/locked/began/ended) as JSON")
 
 
 # -- load ------------------------------------------------------------------------------------------
@@ -104,24 +106,6 @@ def _digest(source: str, fmt: str, day: dt.date, papers: int, *, first: int = 1,
     return ParsedDigest(source, day, fmt, records)
 
 
-def _time_writes(db: Database, waits: list[float], holds: list[float]) -> None:
-    """Record, for every write transaction, how long it waited to begin and how long it held the lock."""
-    original = db.transaction
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[aiosqlite.Connection]:
-        asked = time.perf_counter()
-        async with original() as conn:
-            began = time.perf_counter()
-            waits.append(began - asked)
-            try:
-                yield conn
-            finally:
-                holds.append(time.perf_counter() - began)
-
-    db.transaction = transaction  # type: ignore[method-assign]
-
-
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -135,7 +119,7 @@ async def _peak_rss(samples: list[float], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _load(path: Path, size: int, args: argparse.Namespace) -> Row:
+async def _load(path: Path, size: int, args: argparse.Namespace) -> list[Row]:
     settings = Settings()
     settings.database.path = str(path)
     settings.fetch.enabled = False
@@ -163,38 +147,81 @@ async def _load(path: Path, size: int, args: argparse.Namespace) -> Row:
             big = _digest("arxiv-rss:cs.LG", "arxiv-rss", day, args.digest)
             async with running_client(fake, client, ready_timeout=120):
                 await _run(fake, _mixed(world, prefixes, titles), 20, args.concurrency)  # warm up
-                waits: list[float] = []
-                holds: list[float] = []
-                _time_writes(app.db, waits, holds)
+                writes = WriteLog(app.db).attach()
+                writes.time_hooks(app.loader.after_load)  # type: ignore[arg-type]
                 rss: list[float] = []
+                lag: list[float] = []
                 stop = asyncio.Event()
                 sampler = asyncio.create_task(_peak_rss(rss, stop))
+                lagger = asyncio.create_task(loop_lag(lag, stop))
                 clock.set(now + dt.timedelta(seconds=1))
                 started = time.perf_counter()
-                fan_out = asyncio.create_task(app.runner.run_due())
-                load = asyncio.create_task(app.loader.load(big))
+                fan_out = asyncio.create_task(_timed(app.runner.run_due()))
+                load = asyncio.create_task(_timed(app.loader.load(big)))
                 samples, _, deferred, failed = await _run(fake, _mixed(world, prefixes, titles),
                                                           args.interactions, args.concurrency)
-                report, loaded = await fan_out, await load
+                (report, fan_out_s), (loaded, load_s) = await fan_out, await load
                 wall = time.perf_counter() - started
                 stop.set()
                 await sampler
+                await lagger
         finally:
             await app.close()
         per_channel = [len(fake.messages_in(c)) for c in channels]
     lost = sum(1 for n in per_channel if n == 0) + (args.channels - len(report.sent)) + failed + (
         args.digest - loaded.papers)
     duplicated = sum(n - 1 for n in per_channel if n > 1)
-    return Row(NAME, f"load: {size:,}-paper archive", {
+    if args.dump is not None:
+        args.dump.write_text(json.dumps([{"caller": t.caller, "asked": t.asked - started, "locked": t.locked - started,
+                                          "began": t.began - started, "ended": t.ended - started}
+                                         for t in writes.transactions]))
+    waits = [t.waited for t in writes.transactions]
+    # The post log's writes: its repository functions', and its writer task's (batched).
+    post_writes = sum(1 for t in writes.transactions
+                      if t.caller.startswith("storage.posts.") or t.caller == "task 'posts log writer'")
+    main = Row(NAME, f"load: {size:,}-paper archive", {
         "done": f"{args.interactions} interactions ({args.concurrency} at a time) + {args.digest:,}-paper digest "
                 f"load + daily post to {args.channels:,} channels, in {wall:.1f} s",
         "count": args.interactions + args.channels + args.digest, "lost": lost, "duplicated": duplicated,
         "result": "held" if lost == duplicated == 0 else "FAILED",
         "p50 ms": statistics.median(samples), "p99 ms": _percentile(samples, 99), "max ms": max(samples),
         "acked <= 3 s": f"{len(samples) - failed}/{len(samples)}", "deferred": deferred,
-        "write wait p99 ms": _percentile(waits, 99) * 1000, "write wait max ms": max(waits) * 1000,
-        "longest write ms": max(holds) * 1000, "peak RSS MB": max(rss),
+        "fan-out s": fan_out_s, "load s": load_s,
+        "write wait p99 ms": percentile(waits, 99) * 1000, "write wait max ms": max(waits) * 1000,
+        "longest write ms": max(t.held for t in writes.transactions) * 1000,
+        "post-log writes per post": post_writes / max(len(report.sent), 1),
+        "loop lag p99 ms": percentile(lag, 99) * 1000, "peak RSS MB": max(rss),
+        "longest wait": writes.explain_worst(),
     })
+    return [main, *_stall_rows(writes, size)]
+
+
+T = TypeVar("T")
+
+
+async def _timed(job: Awaitable[T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = await job
+    return result, time.perf_counter() - start
+
+
+def _stall_rows(writes: WriteLog, size: int) -> list[Row]:
+    """One row per caller of write transactions, the callers that waited longest in total first."""
+    rows = []
+    for name, done in writes.by_caller().items():
+        waited = [t.waited for t in done]
+        rows.append(Row(NAME, f"load: {size:,} writes by {name}", {
+            "count": len(done), "write wait p50 ms": median(waited) * 1000,
+            "write wait p99 ms": percentile(waited, 99) * 1000, "write wait max ms": max(waited) * 1000,
+            "of it for the lock p99 ms": percentile((t.locked - t.asked for t in done), 99) * 1000,
+            "for BEGIN p99 ms": percentile((t.began - t.locked for t in done), 99) * 1000,
+            "write wait total s": sum(waited), "longest write ms": max(t.held for t in done) * 1000,
+            "write held total s": sum(t.held for t in done)}))
+    for name, done in list(writes.statements_by_caller().items())[:THREAD_ROWS]:
+        rows.append(Row(NAME, f"load: {size:,} statements by {name}", {
+            "count": len(done), "thread s": sum(st.finished - st.started for st in done),
+            "queued p99 ms": percentile((st.started - st.queued for st in done), 99) * 1000}))
+    return rows
 
 
 Dispatch = Callable[[DiscordFake, int], Any]
@@ -302,7 +329,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             except OSError as exc:
                 raise BenchError(f"cannot copy the {size:,}-paper database: {exc}") from exc
             try:
-                rows.append(asyncio.run(_load(path, size, args)))
+                rows += asyncio.run(_load(path, size, args))
             finally:
                 for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                     leftover.unlink(missing_ok=True)

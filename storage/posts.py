@@ -10,13 +10,14 @@ a crash leaves 'sending', which start-up recovery turns into a keyed re-send or 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, iso, now_utc, parse_iso
-from storage.sendlog import update_row
+from storage.sendlog import GroupWriter, RowUpdate, update_row, update_rows
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped", "unknown")
 KINDS = ("digest", "note", "none")  # the day's digest, the "no digest today" note, nothing to post
@@ -88,6 +89,43 @@ async def claim(db: Database, *, guild_id: str, channel_id: str, post_date: dt.d
     return await get_post(db, int(inserted[0])) if inserted else None
 
 
+@dataclass(slots=True, frozen=True)
+class Claim:
+    """A day to put in the log (see `claim`)."""
+
+    guild_id: str
+    channel_id: str
+    post_date: dt.date
+    kind: str
+    key: str
+    digest_id: int | None = None
+    status: str = "pending"
+    reason: str | None = None
+
+
+async def claim_many(db: Database, claims: Sequence[Claim], *, now: dt.datetime | None = None,
+                     ) -> list[PostRecord | None]:
+    """`claim` for many days in one transaction and one statement: the new rows, in order, None
+    for each day already in the log (or whose key is)."""
+    if not claims:
+        return []
+    stamp = iso(now or now_utc())
+    rows = json.dumps([[c.guild_id, c.channel_id, c.post_date.isoformat(), c.digest_id, c.kind, c.status,
+                        c.reason, c.key] for c in claims])
+    async with db.transaction() as conn, conn.execute(
+        # WHERE true: SQLite's upsert after INSERT … SELECT needs it to parse ON CONFLICT.
+        "INSERT INTO posts (guild_id, channel_id, post_date, digest_id, kind, status, reason, key,"
+        " created_at, updated_at)"
+        " SELECT k.value ->> 0, k.value ->> 1, k.value ->> 2, k.value ->> 3, k.value ->> 4, k.value ->> 5,"
+        " k.value ->> 6, k.value ->> 7, ?, ? FROM json_each(?) AS k WHERE true ORDER BY k.key"
+        " ON CONFLICT DO NOTHING RETURNING id, key",
+        (stamp, stamp, rows),
+    ) as cursor:
+        inserted = {str(r[1]): int(r[0]) for r in await cursor.fetchall()}
+    found = {p.id: p for p in await get_posts(db, list(inserted.values()))}
+    return [found.get(inserted[c.key]) if c.key in inserted else None for c in claims]
+
+
 async def update_post(db: Database, post_id: int, *, expect: str | Sequence[str] | None = None,
                       now: dt.datetime | None = None, **values: Any) -> bool:
     """Set some of the row's columns. With `expect`, only while its status is one of those (a
@@ -95,9 +133,26 @@ async def update_post(db: Database, post_id: int, *, expect: str | Sequence[str]
     return await update_row(db, "posts", _UPDATABLE, post_id, expect=expect, now=now, **values)
 
 
+async def update_posts(db: Database, updates: Sequence[RowUpdate], *, now: dt.datetime | None = None) -> set[int]:
+    """Many `update_post`s in one transaction; the ids of the rows that changed."""
+    return await update_rows(db, "posts", _UPDATABLE, updates, now=now)
+
+
+def post_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:
+    """`update_post` for concurrent senders, sharing transactions (see storage.sendlog.GroupWriter)."""
+    return GroupWriter(db, "posts", _UPDATABLE, linger=linger)
+
+
 async def get_post(db: Database, post_id: int) -> PostRecord | None:
     row = await db.fetchone(f"{_SELECT} WHERE p.id = ?", (post_id,))
     return _from_row(row) if row else None
+
+
+async def get_posts(db: Database, post_ids: Sequence[int]) -> list[PostRecord]:
+    """These rows (those that exist), in id order."""
+    rows = await db.fetchall(f"{_SELECT} WHERE p.id IN (SELECT value FROM json_each(?)) ORDER BY p.id",  # noqa: S608
+                             (json.dumps(list(post_ids)),))
+    return [_from_row(r) for r in rows]
 
 
 async def posts_since(db: Database, day: dt.date) -> list[PostRecord]:

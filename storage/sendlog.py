@@ -4,15 +4,47 @@ Both logs move a row through pending → sending → sent/failed, and two tasks 
 never both move the same row out of a status: `update_row` sets some columns, optionally only
 while the row's status is one of `expect`, and says whether it changed. Column names come from
 each log's fixed allow-list, never from user text.
+
+A fan-out (1,000 daily posts, a digest's notifications) makes two such updates per message. One
+transaction each means thousands of turns of the process's single transaction lock, each waiting
+behind whatever holds it (a digest load, reads queued on the connection's thread). `GroupWriter`
+lets concurrent senders share transactions instead: every update asked for while one transaction
+is being written goes into the next one, and each caller still learns whether its row changed,
+only once that transaction has committed (so 'sending' is durable before the send, as before).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, iso, now_utc
+
+
+@dataclass(frozen=True, slots=True)
+class RowUpdate:
+    """Set `values` on row `row_id`; with `expect`, only while its status is one of those."""
+
+    row_id: int
+    values: dict[str, Any]
+    expect: tuple[str, ...] | None = None
+    at: dt.datetime | None = None  # updated_at (default: the batch's `now`)
+
+
+def _expected(expect: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if expect is None:
+        return None
+    return (expect,) if isinstance(expect, str) else tuple(expect)
+
+
+def _checked(table: str, allowed: Collection[str], values: dict[str, Any]) -> None:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise ValueError(f"not a {table} column that can be updated: {sorted(unknown)}")
 
 
 async def update_row(db: Database, table: str, allowed: Collection[str], row_id: int, *,
@@ -20,15 +52,126 @@ async def update_row(db: Database, table: str, allowed: Collection[str], row_id:
                      **values: Any) -> bool:
     """Set `values` (datetimes stored as ISO) and updated_at on row `row_id`; with `expect`, only
     while its status is one of those. True when the row changed."""
-    unknown = set(values) - set(allowed)
-    if unknown:
-        raise ValueError(f"not a {table} column that can be updated: {sorted(unknown)}")
+    _checked(table, allowed, values)
     params: list[Any] = [iso(v) if isinstance(v, dt.datetime) else v for v in values.values()]
     sets = "".join(f"{name} = ?, " for name in values)
     where = "id = ?"
     params += [iso(now or now_utc()), row_id]
-    if expect is not None:
-        wanted = [expect] if isinstance(expect, str) else list(expect)
+    wanted = _expected(expect)
+    if wanted is not None:
         where += f" AND status IN ({', '.join('?' for _ in wanted)})"
         params += wanted
     return await db.execute(f"UPDATE {table} SET {sets}updated_at = ? WHERE {where}", params) > 0  # noqa: S608
+
+
+async def update_rows(db: Database, table: str, allowed: Collection[str], updates: Sequence[RowUpdate], *,
+                      now: dt.datetime | None = None) -> set[int]:
+    """Apply many `update_row`s in one transaction; the ids of the rows that changed.
+
+    Updates setting the same columns with the same `expect` go in one statement (the rows as one
+    JSON array joined with UPDATE … FROM), so a batch is a few round trips, not one per row. A row
+    updated twice in one batch gets its updates in order.
+    """
+    stamp = now or now_utc()
+    groups: list[tuple[tuple[str, ...], tuple[str, ...] | None, list[RowUpdate]]] = []
+    for update in updates:
+        _checked(table, allowed, update.values)
+        columns = tuple(update.values)
+        last = groups[-1] if groups else None
+        # Only consecutive updates merge, and never two of one row, so the order of a row's updates holds.
+        if last is not None and last[0] == columns and last[1] == update.expect and all(
+                u.row_id != update.row_id for u in last[2]):
+            last[2].append(update)
+        else:
+            groups.append((columns, update.expect, [update]))
+    changed: set[int] = set()
+    async with db.transaction() as conn:
+        for columns, expect, group in groups:
+            rows = json.dumps([[u.row_id, iso(u.at or stamp),
+                                *(iso(v) if isinstance(v, dt.datetime) else v for v in u.values.values())]
+                               for u in group])
+            sets = "".join(f"{name} = k.value ->> {i + 2}, " for i, name in enumerate(columns))
+            where = f"{table}.id = k.value ->> 0"
+            params: list[Any] = [rows]
+            if expect is not None:
+                where += f" AND {table}.status IN ({', '.join('?' for _ in expect)})"
+                params += expect
+            # One round trip (execute and fetch together): the transaction lock is held meanwhile.
+            found = await conn.execute_fetchall(
+                f"UPDATE {table} SET {sets}updated_at = k.value ->> 1 FROM json_each(?) AS k"  # noqa: S608
+                f" WHERE {where} RETURNING {table}.id", params)
+            changed.update(int(r[0]) for r in found)
+    return changed
+
+
+class GroupWriter:
+    """Row updates from concurrent tasks, written together: one transaction per batch.
+
+    `await writer.update(row_id, expect=…, **values)` returns, like `update_row`, whether the row
+    changed, once the transaction holding it has committed; `submit` queues an update without
+    waiting for it, and `flush` waits for everything submitted. While a batch is being written, new
+    updates wait for the next one; a batch holds at most `max_rows` updates. A failed batch fails
+    each of its callers with the same error (nothing of it was written).
+
+    `linger` (seconds) waits that long before writing a batch, so that updates arriving a little
+    apart (sends paced by a rate limit) share it: at most 1/linger transactions a second.
+    """
+
+    def __init__(self, db: Database, table: str, allowed: Collection[str], *, max_rows: int = 200,
+                 linger: float = 0.0) -> None:
+        self.db = db
+        self.table = table
+        self.allowed = allowed
+        self.max_rows = max_rows
+        self.linger = linger
+        self._queued: list[tuple[RowUpdate, asyncio.Future[bool]]] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._submitted: list[asyncio.Future[bool]] = []
+        self.transactions = 0  # how many were written (for benches and tests)
+
+    def submit(self, row_id: int, *, expect: str | Sequence[str] | None = None, now: dt.datetime | None = None,
+               **values: Any) -> asyncio.Future[bool]:
+        """Queue an update; its future says whether the row changed once written. `flush` waits for all."""
+        _checked(self.table, self.allowed, values)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued.append((RowUpdate(row_id, values, _expected(expect), now), done))
+        self._submitted.append(done)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name=f"{self.table} log writer")
+        return done
+
+    async def update(self, row_id: int, *, expect: str | Sequence[str] | None = None,
+                     now: dt.datetime | None = None, **values: Any) -> bool:
+        """Queue an update and wait until it is written; True when the row changed."""
+        # Shielded: a caller cancelled while waiting must not cancel the batch the others share.
+        return await asyncio.shield(self.submit(row_id, expect=expect, now=now, **values))
+
+    async def flush(self) -> None:
+        """Wait until every update submitted so far is written; raises the first that failed."""
+        submitted, self._submitted = self._submitted, []
+        await asyncio.gather(*submitted)
+
+    async def _write(self) -> None:
+        batch: list[tuple[RowUpdate, asyncio.Future[bool]]] = []
+        try:
+            while self._queued:
+                if self.linger > 0:
+                    await asyncio.sleep(self.linger)
+                batch, self._queued = self._queued[:self.max_rows], self._queued[self.max_rows:]
+                try:
+                    changed = await update_rows(self.db, self.table, self.allowed, [u for u, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                self.transactions += 1
+                for update, done in batch:
+                    if not done.done():
+                        done.set_result(update.row_id in changed)
+        finally:
+            # Cancelled (the loop closing): whoever still waits learns that nothing was written.
+            for _, done in [*batch, *self._queued]:
+                if not done.done():
+                    done.cancel()
+            self._queued = []

@@ -42,6 +42,7 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.posts import PostRecord
 from storage.records import DigestInfo, LoadResult
+from storage.sendlog import RowUpdate
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ class PostingRunner:
             schedules, digests, logged = await self._snapshot(now)
             by_guild = {s.guild_id: s for s in schedules}
             made_up: set[int] = set()
-            for decision in rules.decide(schedules, now, digests, logged, self.policy):
-                record = await self.poster.record(decision, now)
+            decisions = rules.decide(schedules, now, digests, logged, self.policy)
+            for decision, record in zip(decisions, await self.poster.record(decisions, now), strict=True):
                 if record is None:
                     continue
                 if record.status == "skipped":
@@ -98,15 +99,19 @@ class PostingRunner:
                 elif decision.made_up:
                     made_up.add(record.id)
             due = []
+            not_sendable = []
             for record in await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform):
                 schedule = by_guild.get(record.guild_id)
                 reason = self._not_sendable(record, schedule, now)
                 if reason is not None:
-                    await post_repo.update_post(self.db, record.id, expect="pending", status="skipped",
-                                                reason=reason, now=now)
-                    report.skipped.append(record)
+                    not_sendable.append((record, reason))
                 elif rules.retry_due(record, now) and schedule is not None:
                     due.append((record, schedule))
+            if not_sendable:
+                skipped = await post_repo.update_posts(
+                    self.db, [RowUpdate(r.id, {"status": "skipped", "reason": why}, ("pending",))
+                              for r, why in not_sendable], now=now)
+                report.skipped += [r for r, _ in not_sendable if r.id in skipped]
             for result in await self._deliver_all(due, now):
                 if result is None:
                     continue
@@ -144,12 +149,17 @@ class PostingRunner:
     async def _deliver_all(self, due: Sequence[tuple[PostRecord, GuildSchedule]],
                            now: dt.datetime) -> list[PostRecord | None]:
         gate = asyncio.Semaphore(self.concurrency)
+        run = self.poster.new_run()
+        run.plan([r for r, _ in due])
 
         async def one(record: PostRecord, schedule: GuildSchedule) -> PostRecord | None:
             async with gate:
-                return await self.poster.deliver(record, schedule, now)
+                return await self.poster.deliver(record, schedule, now, run)
 
-        return list(await asyncio.gather(*(one(r, s) for r, s in due)))
+        try:
+            return list(await asyncio.gather(*(one(r, s) for r, s in due)))
+        finally:
+            await run.close()  # the results written before the run reports them
 
     # -- start-up ------------------------------------------------------------------------------
 

@@ -3,11 +3,13 @@ exactly once, late digests, downtime, crashes mid-send, retries, threads, DST, t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 
-from bot.delivery import RecipientUnreachable, TemporaryFailure
+from bot.delivery import RecipientUnreachable, Sent, TemporaryFailure
+from bot.replies import Reply
 from bot.schedule.clock import ManualClock
 from bot.schedule.decide import Policy
 from bot.schedule.runner import PostingRunner
@@ -16,6 +18,7 @@ from storage import guilds as guild_repo
 from storage import posts as post_repo
 from storage.db import Database
 from storage.posts import PostRecord
+from storage.records import DigestInfo
 from tests.bot.schedule.fakes import Crash, FakeOutbound, render_pages, store_digest, utc
 
 DAY = dt.date(2025, 9, 10)
@@ -246,3 +249,62 @@ async def test_a_runner_for_one_platform_leaves_the_other_platforms_servers_alon
     assert [p.guild_id for p in await log(db)] == ["console:lab"]  # the Discord day is not claimed either
     later = await runner(db, out, platform="discord").run_due(SLOT)
     assert [p.guild_id for p in later.sent] == ["discord:1"]
+
+
+async def test_many_servers_share_one_summary_and_each_gets_its_own_role_mention(db: Database) -> None:
+    for i in range(1, 31):
+        await berlin(db, f"discord:{i}", thread=False, **({"role": "77"} if i == 1 else {}))
+    await store_digest(db, DAY, utc(2025, 9, 10, 5))
+    composed = 0
+
+    async def counting_render(digest: DigestInfo) -> list[Reply]:
+        nonlocal composed
+        composed += 1
+        return await render_pages(digest)
+
+    out = FakeOutbound()
+    r = PostingRunner(db, out, counting_render, clock=ManualClock(SLOT), policy=POLICY, concurrency=8)
+    report = await r.run_due(SLOT)
+    assert len(report.sent) == 30 and composed == 1
+    roles = {m.channel_id: m.reply.mention_role_id for m in out.messages}
+    assert roles["discord:10"] == 77 and {v for k, v in roles.items() if k != "discord:10"} == {None}
+    assert {(p.status, p.message_id is not None) for p in await log(db)} == {("sent", True)}
+    assert {(p.status, p.attempts) for p in report.sent} == {("sent", 1)}
+
+
+class DyingOutbound(FakeOutbound):
+    """The process dies as it makes the `dies_at`-th message: that one exists, nothing after it is sent."""
+
+    def __init__(self, dies_at: int) -> None:
+        super().__init__()
+        self.dies_at = dies_at
+        self.dead = False
+
+    async def post(self, channel_id: str, reply: Reply, *, key: str | None = None) -> Sent:
+        if self.dead:
+            raise Crash()
+        sent = await super().post(channel_id, reply, key=key)
+        if len(self.messages) == self.dies_at:
+            self.dead = True
+            raise Crash()
+        return sent
+
+
+async def test_a_crash_in_the_middle_of_a_fan_out_neither_repeats_nor_loses_a_post(db: Database) -> None:
+    for i in range(1, 21):
+        await berlin(db, f"discord:{i}", thread=False)
+    await store_digest(db, DAY, utc(2025, 9, 10, 5))
+    dying = DyingOutbound(dies_at=7)
+    with pytest.raises(Crash):
+        await runner(db, dying, concurrency=5).run_due(SLOT)
+    await asyncio.sleep(0.2)  # let the dead run's other tasks run into the crash too
+    assert len(dying.messages) == 7
+    statuses = [p.status for p in await log(db)]
+    assert "sending" in statuses and set(statuses) <= {"pending", "sending", "sent"}
+    # Restarted a minute later on the same channels: Discord hands back a keyed message it already made.
+    out = FakeOutbound(messages=dying.messages)
+    restarted = runner(db, out, start=SLOT + dt.timedelta(minutes=1))
+    assert await restarted.recover() == []
+    await restarted.run_due()
+    assert sorted(m.channel_id for m in out.messages) == sorted(f"discord:{i}0" for i in range(1, 21))
+    assert {p.status for p in await log(db)} == {"sent"}
