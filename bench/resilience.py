@@ -50,7 +50,7 @@ from storage import guilds as guild_repo
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import PaperRecord, ParsedDigest
-from tests.discord_fake import DiscordFake, FakeChannel
+from tests.discord_fake import DiscordFake, FakeChannel, InteractionHandle
 from tests.discord_fake.fixtures import make_world, running_client
 from tests.faults.scenarios import Outcome, killed_digest_load, killed_fan_out, killed_notifications
 
@@ -158,7 +158,9 @@ async def _load(path: Path, size: int, args: argparse.Namespace) -> list[Row]:
                 started = time.perf_counter()
                 fan_out = asyncio.create_task(_timed(app.runner.run_due()))
                 load = asyncio.create_task(_timed(app.loader.load(big)))
-                samples, _, deferred, failed = await _run(fake, _mixed(world, prefixes, titles),
+                handles: list[InteractionHandle] = []
+                clock_offset = time.perf_counter() - asyncio.get_running_loop().time()
+                samples, _, deferred, failed = await _run(fake, _kept(_mixed(world, prefixes, titles), handles),
                                                           args.interactions, args.concurrency)
                 (report, fan_out_s), (loaded, load_s) = await fan_out, await load
                 wall = time.perf_counter() - started
@@ -192,6 +194,7 @@ async def _load(path: Path, size: int, args: argparse.Namespace) -> list[Row]:
         "post-log writes per post": post_writes / max(len(report.sent), 1),
         "loop lag p99 ms": percentile(lag, 99) * 1000, "peak RSS MB": max(rss),
         "longest wait": writes.explain_worst(),
+        "slowest acknowledgement": _slowest_ack(handles, clock_offset, started, writes),
     })
     return [main, *_stall_rows(writes, size)]
 
@@ -225,6 +228,31 @@ def _stall_rows(writes: WriteLog, size: int) -> list[Row]:
 
 
 Dispatch = Callable[[DiscordFake, int], Any]
+
+
+def _kept(dispatch: Dispatch, handles: list[InteractionHandle]) -> Dispatch:
+    """`dispatch`, keeping each interaction's handle (when it was sent, when it was answered)."""
+
+    async def one(fake: DiscordFake, i: int) -> InteractionHandle:
+        handle: InteractionHandle = await dispatch(fake, i)
+        handles.append(handle)
+        return handle
+
+    return one
+
+
+def _slowest_ack(handles: list[InteractionHandle], clock_offset: float, started: float, writes: WriteLog) -> str:
+    """When the slowest-answered interaction came, and what the connection's thread ran while it waited."""
+    answered = [(h, next(a.at for a in h.attempts if a.kind == "callback")) for h in handles
+                if any(a.kind == "callback" for a in h.attempts)]
+    if not answered:
+        return "-"
+    handle, seconds = max(answered, key=lambda pair: pair[1])
+    begin = handle.created_at + clock_offset
+    ran = writes.thread_by_caller(begin, begin + seconds)
+    top = ", ".join(f"{name} {busy:.2f} s" for name, busy in list(ran.items())[:3])
+    return (f"{seconds:.2f} s, {begin - started:.1f} s into the run; the connection's thread meanwhile ran "
+            f"{sum(ran.values()):.2f} s of statements, most: {top}")
 
 
 def _mixed(world: Any, prefixes: list[str], titles: list[str]) -> Dispatch:

@@ -242,9 +242,15 @@ class WriteLog:
             grouped[st.caller].append(st)
         return dict(sorted(grouped.items(), key=lambda kv: -sum(x.finished - x.started for x in kv[1])))
 
-    def thread_busy(self, start: float, end: float) -> float:
-        """Seconds the connection's worker thread spent running statements between `start` and `end`."""
-        return sum(max(0.0, min(s.finished, end) - max(s.started, start)) for s in self.statements)
+    def thread_by_caller(self, start: float, end: float) -> dict[str, float]:
+        """Seconds the connection's thread spent on each caller's statements between `start` and
+        `end`, the busiest first."""
+        busy: dict[str, float] = defaultdict(float)
+        for s in self.statements:
+            overlap = min(s.finished, end) - max(s.started, start)
+            if overlap > 0:
+                busy[s.caller] += overlap
+        return dict(sorted(busy.items(), key=lambda kv: -kv[1]))
 
 
 def percentile(values: Iterable[float], pct: float) -> float:
