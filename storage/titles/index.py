@@ -29,7 +29,7 @@ from itertools import islice
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from storage.titles.text import STOP_WORDS, Words, index_terms, split_words
+from storage.titles.text import STOP_WORDS, Words, index_terms, split_words, title_forms
 
 # Postings entries walked exhaustively per query; rarer words go first, commoner words are then
 # only checked against the best candidates (binary search in their postings).
@@ -464,12 +464,11 @@ def _rerank(query: str, words: Words, rows: list[tuple[int, str, int]], coverage
     q_compact = "".join(words.words)
     scored = []
     for pid, title, listed in rows:
-        t_words = split_words(title)
-        t_plain = " ".join(t_words.words)
+        t_plain, short_name = title_forms(title)
         # Order-free, so a title typed with its name moved to the end still counts as whole.
         whole = fuzz.token_sort_ratio(q_plain, t_plain)
-        if t_words.short_name and len(q_compact) >= 2:
-            whole = max(whole, fuzz.ratio(q_compact, t_words.short_name))
+        if short_name and len(q_compact) >= 2:
+            whole = max(whole, fuzz.ratio(q_compact, short_name))
         exact = max(0.0, whole - 80.0) * 5.0
         # The words typed in order and side by side in the title (a fragment remembered as a
         # phrase) beat the same words scattered; typos are tolerated (character alignment).

@@ -68,14 +68,25 @@ def split_words(text: str) -> Words:
         words.extend(parts)
         if len(parts) > 1:
             joined.append("".join(parts))
-    short_name = None
+    return Words(tuple(words), tuple(joined), _short_name(folded))
+
+
+def _short_name(folded: str) -> str | None:
+    """The part before the colon, joined, when it is a name ("dkvcache" for "dkv-cache: the ...")."""
     head, colon, _ = folded.partition(":")
-    if colon:
-        parts = _ALNUM.findall(head)
-        # A name is a few words at most ("Group DETR"); a longer head is a phrase before a subtitle.
-        if 0 < len(parts) <= 3:
-            short_name = "".join(parts)
-    return Words(tuple(words), tuple(joined), short_name)
+    if not colon:
+        return None
+    parts = _ALNUM.findall(head)
+    # A name is a few words at most ("Group DETR"); a longer head is a phrase before a subtitle.
+    return "".join(parts) if 0 < len(parts) <= 3 else None
+
+
+def title_forms(title: str) -> tuple[str, str | None]:
+    """`split_words(title)`'s words joined by spaces, and its short name, with one regex pass: the
+    re-ranking needs only these, for a few hundred titles per look-up."""
+    folded = fold(title)
+    # Whitespace is never part of a word, so the words of the whole text are those of its chunks.
+    return " ".join(_ALNUM.findall(folded)), _short_name(folded)
 
 
 def index_terms(title: str) -> set[str]:
@@ -92,11 +103,9 @@ def index_terms(title: str) -> set[str]:
             parts = _ALNUM.findall(chunk)
             if len(parts) > 1:
                 terms.add("".join(parts))
-    head, colon, _ = folded.partition(":")
-    if colon:
-        parts = _ALNUM.findall(head)
-        if 0 < len(parts) <= 3:
-            terms.add("".join(parts))
+    short_name = _short_name(folded)
+    if short_name:
+        terms.add(short_name)
     return terms
 
 

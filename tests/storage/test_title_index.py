@@ -13,7 +13,7 @@ from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from storage.titles import TitleIndexSync
 from storage.titles.index import TitleIndex, TitleRow
-from storage.titles.text import compact, index_terms, plain
+from storage.titles.text import compact, index_terms, plain, split_words, title_forms
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DAY = dt.date(2025, 9, 9)
@@ -51,6 +51,15 @@ def test_short_name_and_hyphenated_words_are_indexed_joined() -> None:
     assert {"dkv", "cache", "dkvcache", "diffusion"} <= terms
     assert "the" not in terms and "for" not in terms
     assert compact("$\\Delta$-DiT") == compact("Δ DiT") == "deltadit"
+
+
+@pytest.mark.parametrize("title", sample_titles() + [
+    "dKV-Cache: The Cache for Diffusion Language Models", "Group DETR: fast", "A long head before: a subtitle",
+    "$\\Delta$-DiT:  Δ\tx", "::", "", "Ünïcödé: naïve_snake-case"])
+def test_title_forms_are_split_words_joined(title: str) -> None:
+    # The re-ranking's one-pass shortcut must compare exactly what split_words would have given.
+    words = split_words(title)
+    assert title_forms(title) == (" ".join(words.words), words.short_name)
 
 
 KINDS = sorted({q.kind for q in noisy_queries(sample_titles())})

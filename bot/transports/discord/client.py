@@ -14,6 +14,7 @@ rate limits; the shared TokenBucket of bot.app spreads large fan-outs under the 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 import discord
@@ -70,7 +71,9 @@ class PaperboyClient(discord.Client):
         self.sync = sync
         self.force_sync = force_sync
         self.start_jobs = start_jobs
+        self.timing = timing
         self._app: App | None = None
+        self._switch_interval: float | None = None  # the process's own, while ours is in force
 
     def attach(self, app: App) -> None:
         """The opened application (built with this client's `outbound`); needed before `start`."""
@@ -88,6 +91,9 @@ class PaperboyClient(discord.Client):
     async def setup_hook(self) -> None:
         """After login, before the gateway: register the commands if they changed, start the jobs."""
         app = self.app
+        if self._switch_interval is None:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.timing.switch_interval)
         if self.sync:
             try:
                 await sync_commands(self, app.db, guild_id=self.settings.discord.dev_guild_id, force=self.force_sync)
@@ -95,6 +101,14 @@ class PaperboyClient(discord.Client):
                 log.error("%s", exc)
         if self.start_jobs:
             await app.start()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self._switch_interval is not None:  # process-wide: put back what was there
+                sys.setswitchinterval(self._switch_interval)
+                self._switch_interval = None
 
     async def on_ready(self) -> None:
         user = self.user
