@@ -26,3 +26,10 @@ async def set_value(db: Database, key: str, value: str, *, now: dt.datetime | No
 async def delete_value(db: Database, key: str) -> bool:
     """Forget `key`; True when it was there."""
     return await db.execute("DELETE FROM app_state WHERE key = ?", (key,)) > 0
+
+
+async def keys_with_prefix(db: Database, prefix: str) -> list[str]:
+    """Every key that starts with `prefix`, sorted (compared as text: no LIKE wildcards)."""
+    rows = await db.fetchall("SELECT key FROM app_state WHERE substr(key, 1, ?) = ? ORDER BY key",
+                             (len(prefix), prefix))
+    return [str(r["key"]) for r in rows]

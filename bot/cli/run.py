@@ -70,4 +70,6 @@ async def run_sync(ctx: CliContext) -> int:
     except (BotStopped, SyncError) as exc:
         raise CliError(str(exc), status=1) from None
     print(f"Registered {outcome.commands} slash commands ({outcome.scope}).")
+    if outcome.removed:
+        print(f"Removed the ones registered before ({', '.join(outcome.removed)}).")
     return 0

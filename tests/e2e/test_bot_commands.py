@@ -8,6 +8,7 @@ import discord
 
 from bot.commands import COMMANDS
 from bot.config import Settings
+from bot.transports.discord.sync import state_key
 from storage import app_state
 from tests.discord_fake import MANAGE_GUILD, FakeMessage, limits
 from tests.discord_fake.records import EPHEMERAL
@@ -51,6 +52,34 @@ async def test_dev_guild_registration(world: World, settings: Settings) -> None:
         assert len(world.fake.registered_commands(world.guild)) == len(COMMANDS)
         handle = await world.fake.slash("help", guild=world.guild, channel=world.channel, user=world.member)
         assert (await handle.original_response()).embeds or (await handle.original_response()).content
+
+
+@bounded
+async def test_switching_to_a_dev_guild_and_back_removes_the_other_registration(world: World,
+                                                                                  settings: Settings) -> None:
+    fake = world.fake
+    async with running_bot(world, settings):
+        assert len(fake.registered_commands()) == len(COMMANDS)
+    settings.discord.dev_guild_id = world.guild.id
+    async with running_bot(world, settings):
+        # Left global, every command would show twice in the development server.
+        assert fake.registered_commands() == []
+        assert len(fake.registered_commands(world.guild)) == len(COMMANDS)
+        handle = await fake.slash("help", guild=world.guild, channel=world.channel, user=world.member)
+        assert (await handle.response()).ok
+    puts = len(fake.requests_to("PUT", "/applications/*/commands"))
+    async with running_bot(world, settings):  # a restart as configured sends nothing
+        assert len(fake.requests_to("PUT", "/applications/*/commands")) == puts
+    settings.discord.dev_guild_id = 0
+    async with running_bot(world, settings) as run:
+        assert len(fake.registered_commands()) == len(COMMANDS)
+        assert fake.registered_commands(world.guild) == []
+        # A server the bot can no longer reach is forgotten rather than retried at every start.
+        gone = state_key(fake.application_id, world.guild.id + 1)
+        await app_state.set_value(run.app.db, gone, "hash")
+    async with running_bot(world, settings) as run:
+        assert await app_state.get_value(run.app.db, gone) is None
+        assert len(fake.registered_commands()) == len(COMMANDS)
 
 
 @bounded
