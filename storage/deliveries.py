@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, iso, now_utc, parse_iso
-from storage.sendlog import update_row
+from storage.sendlog import GroupWriter, Starter, update_row
 
 STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 KINDS = ("direct", "channel")
@@ -137,6 +137,16 @@ async def update_delivery(db: Database, delivery_id: int, *, expect: str | Seque
                           now: dt.datetime | None = None, **values: Any) -> bool:
     """Set some columns; with `expect`, only while the status is one of those (compare-and-set)."""
     return await update_row(db, "deliveries", _UPDATABLE, delivery_id, expect=expect, now=now, **values)
+
+
+def delivery_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:
+    """`update_delivery` for concurrent senders, sharing transactions (see storage.sendlog.GroupWriter)."""
+    return GroupWriter(db, "deliveries", _UPDATABLE, linger=linger)
+
+
+def delivery_starter(db: Database, *, ahead: int) -> Starter:
+    """'sending' for planned notifications, `ahead` at a time (see storage.sendlog.Starter)."""
+    return Starter(db, "deliveries", _UPDATABLE, ahead=ahead)
 
 
 async def _papers_of(db: Database, ids: Sequence[int]) -> dict[int, tuple[QueuedPaper, ...]]:

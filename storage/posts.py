@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, iso, now_utc, parse_iso
-from storage.sendlog import GroupWriter, RowUpdate, update_row, update_rows
+from storage.sendlog import GroupWriter, RowUpdate, Starter, update_row, update_rows
 
 STATUSES = ("pending", "sending", "sent", "failed", "skipped", "unknown")
 KINDS = ("digest", "note", "none")  # the day's digest, the "no digest today" note, nothing to post
@@ -141,6 +141,11 @@ async def update_posts(db: Database, updates: Sequence[RowUpdate], *, now: dt.da
 def post_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:
     """`update_post` for concurrent senders, sharing transactions (see storage.sendlog.GroupWriter)."""
     return GroupWriter(db, "posts", _UPDATABLE, linger=linger)
+
+
+def post_starter(db: Database, *, ahead: int) -> Starter:
+    """'sending' for planned posts, `ahead` at a time (see storage.sendlog.Starter)."""
+    return Starter(db, "posts", _UPDATABLE, ahead=ahead)
 
 
 async def get_post(db: Database, post_id: int) -> PostRecord | None:

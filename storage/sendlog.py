@@ -175,3 +175,42 @@ class GroupWriter:
                 if not done.done():
                     done.cancel()
             self._queued = []
+
+
+class Starter:
+    """pending → sending (attempts + 1) for the rows a sender is about to send, a few at a time.
+
+    `plan` gives the rows in the order they will be sent; `start(row)` writes 'sending' for that
+    row and for the next `ahead - 1` planned rows not yet started, in one transaction, and returns
+    once it is written whether this row changed (False: another task or process took it). So at
+    most `ahead - 1` rows are marked before their turn; a crash leaves them 'sending' like the one
+    in flight, and recovery settles them the same way (re-sent with their key, or 'unknown').
+    """
+
+    def __init__(self, db: Database, table: str, allowed: Collection[str], *, ahead: int = 5) -> None:
+        self.db = db
+        self.table = table
+        self.allowed = allowed
+        self.ahead = max(ahead, 1)
+        self._planned: list[tuple[int, int]] = []
+        self._place: dict[int, int] = {}
+        self._started: dict[int, asyncio.Future[set[int]]] = {}
+
+    def plan(self, rows: Sequence[tuple[int, int]]) -> None:
+        """(row id, attempts so far) of the rows to send, in order."""
+        self._planned = list(rows)
+        self._place = {row_id: i for i, (row_id, _) in enumerate(self._planned)}
+
+    async def start(self, row_id: int, attempts: int, now: dt.datetime) -> bool:
+        if row_id not in self._started:
+            batch = [(row_id, attempts)]
+            place = self._place.get(row_id)
+            if place is not None:
+                later = (r for r in self._planned[place + 1:] if r[0] not in self._started)
+                batch += [r for _, r in zip(range(self.ahead - 1), later, strict=False)]
+            written = asyncio.ensure_future(update_rows(self.db, self.table, self.allowed, [
+                RowUpdate(i, {"status": "sending", "attempts": n + 1, "next_attempt_at": None}, ("pending",))
+                for i, n in batch], now=now))
+            for i, _ in batch:
+                self._started[i] = written
+        return row_id in await asyncio.shield(self._started[row_id])

@@ -42,7 +42,7 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.posts import Claim, PostRecord
 from storage.records import DigestInfo
-from storage.sendlog import GroupWriter, RowUpdate
+from storage.sendlog import GroupWriter
 
 log = logging.getLogger(__name__)
 
@@ -83,31 +83,17 @@ class PostRun:
         self.render = render
         self.writer: GroupWriter = post_repo.post_writer(db)
         self.results: GroupWriter = post_repo.post_writer(db, linger=RESULT_LINGER)
-        self._planned: list[PostRecord] = []
-        self._place: dict[int, int] = {}
-        self._started: dict[int, asyncio.Future[set[int]]] = {}
+        self.starter = post_repo.post_starter(db, ahead=CLAIM_AHEAD)
         self._digests: dict[int, asyncio.Future[DigestInfo | None]] = {}
         self._rendered: dict[DigestInfo, asyncio.Future[list[Reply]]] = {}
 
     def plan(self, records: Sequence[PostRecord]) -> None:
-        self._planned = list(records)
-        self._place = {r.id: i for i, r in enumerate(self._planned)}
+        self.starter.plan([(r.id, r.attempts) for r in records])
 
     async def start(self, record: PostRecord, now: dt.datetime) -> bool:
         """pending → sending (attempts + 1), written before this returns; False when another
         task or process took the row first."""
-        if record.id not in self._started:
-            place = self._place.get(record.id)
-            batch = [record]
-            if place is not None:
-                later = (r for r in self._planned[place + 1:] if r.id not in self._started)
-                batch += [r for _, r in zip(range(CLAIM_AHEAD - 1), later, strict=False)]
-            written = asyncio.ensure_future(post_repo.update_posts(self.db, [
-                RowUpdate(r.id, {"status": "sending", "attempts": r.attempts + 1, "next_attempt_at": None},
-                          ("pending",)) for r in batch], now=now))
-            for r in batch:
-                self._started[r.id] = written
-        return record.id in await asyncio.shield(self._started[record.id])
+        return await self.starter.start(record.id, record.attempts, now)
 
     async def progress(self, post_id: int, now: dt.datetime, **values: Any) -> None:
         await self.writer.update(post_id, now=now, **values)

@@ -8,6 +8,10 @@ Order of writes, as for the daily post (bot.schedule.poster), so a crash never r
    still dedupes it, and marks older ones 'unknown' (sending those again could repeat them).
 3. 'sent', or 'pending' again with a backoff after a temporary failure, or 'failed' with a reason.
 
+A round of deliveries shares transactions as the daily post's runs do (storage.sendlog): 'sending'
+is written for a few notifications at a time in the order they go out, each still before its own
+request, and the 'sent' marks are batched off the send path and written before the round ends.
+
 Fallback: a user who cannot be reached the way they prefer (direct messages closed, the channel
 gone, no digest thread known) is tried the other way when their preferences allow it; the row's
 `kind` says how it finally went and `reason` how it got there. Nothing is dropped silently: every
@@ -21,10 +25,11 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from typing import Any
 
 from bot.config import SubscriptionSettings
-from bot.delivery import DeliveryError, Outbound, RecipientUnreachable
+from bot.delivery import DeliveryError, Outbound, RecipientUnreachable, Sent
 from bot.subscriptions.render import render_notification
 from storage import deliveries as delivery_repo
 from storage import guilds as guild_repo
@@ -38,6 +43,10 @@ from storage.subscriptions import UserPrefs
 log = logging.getLogger(__name__)
 
 Report = Callable[[Delivery], Awaitable[None]]
+# As for the daily post (bot.schedule.poster): 'sending' for this many notifications at a time,
+# and results gathered this long before they are written together.
+START_AHEAD = 5
+RESULT_LINGER = 0.05
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -79,12 +88,17 @@ class Deliverer:
         due = [d for d in await delivery_repo.deliveries_in_status(self.db, ["pending"])
                if d.next_attempt_at is None or d.next_attempt_at <= now]
         gate = asyncio.Semaphore(max(self.settings.concurrency, 1))
+        round_ = _Round(self.db)
+        round_.starter.plan([(d.id, d.attempts) for d in due])
 
         async def one(delivery: Delivery) -> Delivery | None:
             async with gate:
-                return await self.deliver(delivery, now)
+                return await self.deliver(delivery, now, round_)
 
-        done = await asyncio.gather(*(one(d) for d in due))
+        try:
+            done = await asyncio.gather(*(one(d) for d in due))
+        finally:
+            await round_.results.flush()  # written before the round reports them
         return [d for d in done if d is not None]
 
     async def recover(self) -> list[Delivery]:
@@ -105,17 +119,23 @@ class Deliverer:
                 settled.append(updated)
         return settled
 
-    async def deliver(self, delivery: Delivery, now: dt.datetime) -> Delivery | None:
-        """Send one pending row. None when another sender took it first."""
+    async def deliver(self, delivery: Delivery, now: dt.datetime, round_: _Round | None = None) -> Delivery | None:
+        """Send one pending row. None when another sender took it first. With a shared `round_`,
+        the final 'sent' is written when the round flushes its results."""
+        if round_ is None:
+            round_ = _Round(self.db)
+            try:
+                return await self.deliver(delivery, now, round_)
+            finally:
+                await round_.results.flush()
         attempts = delivery.attempts + 1
-        if not await delivery_repo.update_delivery(self.db, delivery.id, expect="pending", status="sending",
-                                                   attempts=attempts, next_attempt_at=None, now=now):
+        if not await round_.starter.start(delivery.id, delivery.attempts, now):
             return None
         prefs = await sub_repo.get_prefs(self.db, delivery.user_id)
         kind, reason = delivery.kind, delivery.reason
         try:
             try:
-                await self._send(delivery, kind, prefs, now)
+                sent = await self._send(delivery, kind, prefs, now)
             except DeliveryError as exc:
                 if not exc.permanent or not await self._can_fall_back(delivery, kind, prefs):
                     raise
@@ -125,7 +145,7 @@ class Deliverer:
                 await delivery_repo.update_delivery(self.db, delivery.id, kind=other, reason=reason, error=str(exc),
                                                     now=now)
                 kind = other
-                await self._send(delivery, kind, prefs, now)
+                sent = await self._send(delivery, kind, prefs, now)
         except DeliveryError as exc:
             await self._failed(delivery, attempts, kind, reason, exc, now)
         except Exception as exc:  # noqa: BLE001 - a transport or render bug: whether it went out is unknown
@@ -133,7 +153,17 @@ class Deliverer:
             await delivery_repo.update_delivery(self.db, delivery.id, status="unknown", error=repr(exc), now=now,
                                                 reason="unexpected error while sending")
         else:
-            await delivery_repo.update_delivery(self.db, delivery.id, status="sent", reason=reason, now=now)
+            # A channel mention's message id goes with 'sent' (a direct message's is not kept).
+            message_id = sent.message_id if kind == "channel" else None
+            done: dict[str, Any] = {"status": "sent", "reason": reason}
+            if message_id is not None:
+                done["message_id"] = message_id
+            round_.results.submit(delivery.id, now=now, **done)
+            current = await delivery_repo.get_delivery(self.db, delivery.id)  # 'sending', with any fallback
+            if current is None:
+                return None
+            return await self._report(replace(current, status="sent", reason=reason, updated_at=now,
+                                              message_id=message_id or current.message_id))
         return await self._reported(delivery.id)
 
     async def _can_fall_back(self, delivery: Delivery, kind: str, prefs: UserPrefs) -> bool:
@@ -142,23 +172,22 @@ class Deliverer:
             return False
         return kind == "channel" or await digest_channel(self.db, prefs.guild_id, delivery.digest_id) is not None
 
-    async def _send(self, delivery: Delivery, kind: str, prefs: UserPrefs, now: dt.datetime) -> None:
+    async def _send(self, delivery: Delivery, kind: str, prefs: UserPrefs, now: dt.datetime) -> Sent:
         papers = {p.id: p for p in await paper_repo.get_papers(self.db, [p.paper_id for p in delivery.papers])}
         names = {s.query: s.topic for s in await sub_repo.list_subscriptions(self.db, delivery.user_id)}
         cap = prefs.cap or self.settings.default_cap
         if kind == "direct":
             reply = render_notification(delivery, papers, names, cap=cap)
             async with self.limiter if self.limiter is not None else nullcontext():
-                await self.outbound.send_direct(delivery.user_id, reply, key=delivery_key(delivery.id))
-            return
+                return await self.outbound.send_direct(delivery.user_id, reply, key=delivery_key(delivery.id))
         channel = delivery.channel_id or await digest_channel(self.db, prefs.guild_id, delivery.digest_id)
         if channel is None:
             raise _Permanent("no_channel: no server or digest thread is known for this user")
+        # Written before the request: a re-send after a crash goes to the same channel with the same key.
         await delivery_repo.update_delivery(self.db, delivery.id, channel_id=channel, now=now)
         reply = render_notification(delivery, papers, names, cap=cap, channel=True)
         async with self.limiter if self.limiter is not None else nullcontext():
-            sent = await self.outbound.post(channel, reply, key=delivery_key(delivery.id))
-        await delivery_repo.update_delivery(self.db, delivery.id, message_id=sent.message_id, now=now)
+            return await self.outbound.post(channel, reply, key=delivery_key(delivery.id))
 
     async def _failed(self, delivery: Delivery, attempts: int, kind: str, reason: str | None, exc: DeliveryError,
                       now: dt.datetime) -> None:
@@ -176,9 +205,20 @@ class Deliverer:
 
     async def _reported(self, delivery_id: int) -> Delivery | None:
         updated = await delivery_repo.get_delivery(self.db, delivery_id)
-        if updated is not None and self.report is not None:
-            await self.report(updated)
-        return updated
+        return None if updated is None else await self._report(updated)
+
+    async def _report(self, delivery: Delivery) -> Delivery:
+        if self.report is not None:
+            await self.report(delivery)
+        return delivery
+
+
+class _Round:
+    """What one round of deliveries shares: 'sending' written a few at a time, results batched."""
+
+    def __init__(self, db: Database) -> None:
+        self.starter = delivery_repo.delivery_starter(db, ahead=START_AHEAD)
+        self.results = delivery_repo.delivery_writer(db, linger=RESULT_LINGER)
 
 
 def _way(kind: str) -> str:

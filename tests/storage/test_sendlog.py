@@ -84,3 +84,18 @@ async def test_a_failed_batch_fails_each_of_its_callers_and_the_writer_goes_on(d
     assert [str(r) for r in results] == ["refused", "refused"]
     assert [p.status for p in await posts.get_posts(db, [a.id, b.id])] == ["pending", "pending"]  # nothing written
     assert await writer.update(a.id, status="failed")
+
+
+async def test_starting_a_planned_row_marks_the_next_few_in_the_same_transaction(db: Database) -> None:
+    claimed = await rows(db, 8)
+    await posts.update_post(db, claimed[2].id, status="sending")  # taken by another process
+    starter = posts.post_starter(db, ahead=4)
+    starter.plan([(p.id, p.attempts) for p in claimed])
+    assert await starter.start(claimed[0].id, 0, NOW)
+    after_first = {p.id: (p.status, p.attempts) for p in await posts.get_posts(db, [p.id for p in claimed])}
+    assert [after_first[p.id] for p in claimed] == [("sending", 1), ("sending", 1), ("sending", 0), ("sending", 1)] + [
+        ("pending", 0)] * 4  # rows 0-3 in one go; row 2 was not ours
+    assert await starter.start(claimed[1].id, 0, NOW) and not await starter.start(claimed[2].id, 0, NOW)
+    assert await starter.start(claimed[5].id, 0, NOW)  # out of order: that row and the three after it
+    assert [p.status for p in await posts.get_posts(db, [p.id for p in claimed])] == ["sending"] * 4 + [
+        "pending", "sending", "sending", "sending"]

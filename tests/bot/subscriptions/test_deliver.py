@@ -59,6 +59,21 @@ async def test_closed_direct_messages_fall_back_to_the_digest_thread(db: Databas
     [message] = outbox.messages
     assert message.key == delivery_key(done.id) and message.reply.text.startswith("<@42>")
     assert not message.reply.private and violations(message.reply) == []
+    [logged] = await delivery_repo.list_deliveries(db)
+    assert done.message_id == logged.message_id == message.message_id and logged.status == "sent"
+
+
+async def test_a_round_to_many_users_sends_each_once_and_logs_each_sent(db: Database) -> None:
+    users = [f"console:user{i}" for i in range(23)]
+    for user in users:
+        await service.subscribe(db, SETTINGS, user, "decoding")
+    await load(db)
+    outbox = Outbox()
+    done = await deliverer(db, outbox).deliver_pending()
+    assert sorted(d.user_id for d in done) == sorted(users) and {(d.status, d.attempts) for d in done} == {("sent", 1)}
+    assert sorted(u for u, _ in outbox.direct) == sorted(users)
+    assert {d.status for d in await delivery_repo.list_deliveries(db)} == {"sent"}
+    assert await deliverer(db, outbox).deliver_pending() == [] and len(outbox.direct) == len(users)
 
 
 async def test_closed_direct_messages_without_another_way_fail_with_a_reason(db: Database) -> None:
