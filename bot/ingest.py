@@ -19,7 +19,7 @@ import os
 import pickle
 import sys
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -119,6 +119,9 @@ _STREAMING = frozenset({arxiv_snapshot.FORMAT, paperboy_jsonl.FORMAT})
 # The loader reads ahead of the worker up to about this many bytes (a chunk or two), then the pipe
 # blocks the worker: memory stays flat however large the file.
 _READ_AHEAD = 16 << 20
+# About the fewest bytes a snapshot or export line takes (the synthetic corpus averages ~1,900,
+# real snapshot lines more): to estimate, high rather than low, how many papers a file adds.
+_BYTES_PER_PAPER = 1500
 _ROOT = str(Path(__file__).resolve().parents[1])  # where `bot` and `storage` live, for the worker
 
 
@@ -196,12 +199,14 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
     try:
         stream = await _open(target, options, progress)
         outcome.format, batches = parse(stream, ctx, options.format)
+        bulk: AbstractAsyncContextManager[None] = nullcontext()
         if _apart(target, outcome.format, options):
             stream.close()  # it only served to detect the format: the worker reads the file
             found = _parsed_apart(WorkerJob(target, outcome.format, ctx), progress)
+            bulk = loader.bulk(os.path.getsize(target) // _BYTES_PER_PAPER)
         else:
             found = _parsed_ahead(batches, ctx.chunk_size)
-        async with aclosing(found):
+        async with bulk, aclosing(found):
             async for chunk in found:
                 for result in await loader.load_many(chunk):
                     _add(summaries, result)

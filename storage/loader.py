@@ -15,6 +15,13 @@ per date) are written together as one "run", so a whole chunk is one statement a
 Preparing a run (title keys, the JSON rows) needs no database: `prepare` does it apart, so that a
 bulk load can build its runs in a parsing process while this one writes (bot/ingest_worker.py);
 `Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.
+
+A run indexes its new papers for search with one INSERT ... SELECT before its COMMIT rather than
+by the per-row trigger (migration 0012). Inside `Loader.bulk()` (a large file into a smaller
+archive) runs also leave the title_key index alone and it is rebuilt once at the end: its keys are
+random, so each 5000-paper chunk rewrote about one index page per paper, a quarter of a 1M-paper
+load's time; building it afterwards takes 2-3 s. Nothing relies on it for correctness, and every
+path that looks papers up by title (`_load_one`) makes sure it exists first.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +92,9 @@ WHERE id = :rowid
        OR links IS NOT json_patch(links, :links)
        OR :listed < first_listed)
 """
+
+# The same definition as migration 0001's; `Loader.bulk` drops it and this puts it back.
+_TITLE_INDEX = "CREATE INDEX IF NOT EXISTS papers_title_key ON papers(title_key)"
 
 _ADOPT_ID = """
 UPDATE papers SET arxiv_id = :arxiv_id, updated_at = :now
@@ -244,6 +255,27 @@ class Loader:
     def __init__(self, db: Database, *, after_load: Sequence[AfterLoad] = ()) -> None:
         self.db = db
         self.after_load = list(after_load)
+        self._bulk = False  # inside `bulk()` with a load big enough to rebuild the title index after
+        self._title_index_dropped = False
+
+    @asynccontextmanager
+    async def bulk(self, expected_papers: int) -> AsyncIterator[None]:
+        """Load a large streaming input: if `expected_papers` is at least a quarter of the archive,
+        runs stop maintaining the title_key index, which is rebuilt when this ends (however it ends;
+        a killed process leaves it to the next `_load_one` or bulk load to rebuild).
+
+        Below that share, updating the index as papers arrive costs less than rebuilding it.
+        """
+        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) FROM papers")
+        self._bulk = row is not None and expected_papers * 4 >= int(row[0])
+        try:
+            yield
+        finally:
+            self._bulk = False
+            if self._title_index_dropped:
+                self._title_index_dropped = False
+                async with self.db.transaction() as conn:
+                    await conn.execute(_TITLE_INDEX)
 
     async def load(self, digest: ParsedDigest, *, now: dt.datetime | None = None) -> LoadResult:
         """Load one digest in one transaction."""
@@ -261,6 +293,9 @@ class Loader:
             results: list[LoadResult] = []
             for item in prepare(digests):
                 if isinstance(item, PreparedRun):
+                    if self._bulk and not self._title_index_dropped:
+                        await conn.execute("DROP INDEX IF EXISTS papers_title_key")
+                        self._title_index_dropped = True
                     found = await _load_run(conn, item, stamp)
                 else:
                     found = [await _load_one(conn, item, stamp)]
@@ -381,6 +416,7 @@ async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) 
         return LoadResult(digest.source, digest.date, digest.format, existing["paper_count"], 0, 0, 0, True,
                           existing["id"], ())
 
+    await conn.execute(_TITLE_INDEX)  # looking papers up by title needs it (see `Loader.bulk`)
     keys = [title_key(r.title) for r in digest.papers]
     batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys))
     max_before = await _max_paper_id(conn)
@@ -407,7 +443,9 @@ async def _load_run(conn: aiosqlite.Connection, run: PreparedRun, now: str) -> l
     distinct ids make each batch's counts its own.
     """
     orphans = await conn.execute_fetchall(
-        "SELECT 1 FROM json_each(?) AS k JOIN papers AS o ON o.title_key = k.value AND o.arxiv_id IS NULL LIMIT 1",
+        # The partial index of id-less titles: small, and there even while `bulk()` drops the full one.
+        "SELECT 1 FROM json_each(?) AS k JOIN papers AS o INDEXED BY papers_title_only"
+        " ON o.title_key = k.value AND o.arxiv_id IS NULL LIMIT 1",
         (run.keys,))
     if orphans:
         return [await _load_one(conn, digest, now) for digest in run.digests()]
@@ -415,7 +453,15 @@ async def _load_run(conn: aiosqlite.Connection, run: PreparedRun, now: str) -> l
     batches = [_Batch(listing, digest_id, [None] * len(listing.ids))
                for listing, digest_id in zip(run.listings, ids, strict=True)]
     max_before = await _max_paper_id(conn)
+    # New papers skip the FTS trigger and are indexed together below (migration 0012): the flag
+    # row and the index entries are in this transaction, which a failure rolls back as a whole.
+    await conn.execute("INSERT INTO papers_fts_deferred (one) VALUES (1)")
     await _upsert_with_ids(conn, batches, run.payload, now)
+    # Inserted rows, and only they, have ids above the highest before (rowids are never reused
+    # below the maximum); changed rows were re-indexed by the update trigger.
+    await conn.execute("INSERT INTO papers_fts (rowid, title, abstract) SELECT id, title, abstract FROM papers"
+                       " WHERE id > ?", (max_before,))
+    await conn.execute("DELETE FROM papers_fts_deferred")
     return await _write_entries(conn, batches, max_before)
 
 
