@@ -26,6 +26,7 @@ _COMMON_MIN = 500
 _STALE_GROWTH = 1.2
 # Stale cached counts recounted per call (each costs a walk of the term's whole posting list).
 _RECOUNTS_PER_CALL = 16
+_TERMS_PER_STATEMENT = 8
 
 
 def stem_words(words: Iterable[str]) -> dict[str, str]:
@@ -61,7 +62,7 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
     archive's current size. Once the archive has grown by `_STALE_GROWTH` since a count, the
     count is stale: it is still used (scaled), and the stalest `_RECOUNTS_PER_CALL` of them are
     counted again, so the cost of a growing archive is spread over many summaries instead of
-    landing on one. At most two statements (plus a small best-effort write).
+    landing on one. Live counts are taken a few terms per statement (see below).
     """
     if not terms:
         return {}
@@ -79,9 +80,14 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
             if not then <= size <= then * _STALE_GROWTH:
                 stale.append((abs(math.log(size / then)) if size > 0 else math.inf, row["term"]))
     recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
-    missing = json.dumps(sorted((set(terms) - counts.keys()) | set(recount)))
-    live = {row["term"]: int(row["doc"]) for row in await db.fetchall(
-        "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (missing,))}
+    missing = sorted((set(terms) - counts.keys()) | set(recount))
+    live: dict[str, int] = {}
+    # A few terms per statement: the connection runs one statement at a time, so a long count in
+    # one statement would hold up every interactive read queued behind it.
+    for start in range(0, len(missing), _TERMS_PER_STATEMENT):
+        chunk = json.dumps(missing[start:start + _TERMS_PER_STATEMENT])
+        live.update((row["term"], int(row["doc"])) for row in await db.fetchall(
+            "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (chunk,)))
     for term in recount:
         counts.pop(term, None)  # recounted: the live count, or gone from the index
     counts.update(live)
