@@ -1,7 +1,7 @@
 """Bulk loading: `paperboy ingest` of a synthetic arXiv snapshot against plain sqlite3 + FTS5.
 
 For each size: the real command in a subprocess (`python -m bot --db X ingest corpus.jsonl
---json`, end to end: start-up, parsing, identity, entries, FTS triggers, commits) and, in the same
+--json`, end to end: start-up, parsing, identity, entries, FTS5 indexing, commits) and, in the same
 run on the same file, the baseline of bench/sqlite_baseline.py in its own subprocess. Reported:
 papers/s of each, Paperboy's ratio to the baseline (target >= 0.6), each process's peak RSS (flat
 in the corpus size when streaming works) and the database sizes. Then the 144-paper sample
@@ -58,7 +58,8 @@ def _paperboy(corpus: Path, size: int, profile: bool) -> tuple[Row, ChildRun]:
     if profile:
         argv = sampled(argv, prof)
     run = check(run_child(argv), f"paperboy ingest {corpus.name}")
-    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    # Under --profile py-spy prints its own "py-spy> ..." lines on the same standard output.
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     loaded = sum(int(d.get("papers", 0)) for d in lines)
     if loaded != size:
         raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
