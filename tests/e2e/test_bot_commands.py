@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from pathlib import Path
 
 import discord
@@ -80,6 +82,15 @@ async def test_switching_to_a_dev_guild_and_back_removes_the_other_registration(
     async with running_bot(world, settings) as run:
         assert await app_state.get_value(run.app.db, gone) is None
         assert len(fake.registered_commands()) == len(COMMANDS)
+
+
+@bounded
+async def test_process_settings_are_put_back_when_the_client_closes(world: World, settings: Settings) -> None:
+    before = sys.getswitchinterval()
+    async with running_bot(world, settings) as run:
+        assert sys.getswitchinterval() == run.client.timing.switch_interval != before
+        assert gc.get_freeze_count() > 0
+    assert sys.getswitchinterval() == before and gc.get_freeze_count() == 0
 
 
 @bounded

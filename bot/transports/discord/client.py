@@ -13,6 +13,7 @@ rate limits; the shared TokenBucket of bot.app spreads large fan-outs under the 
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -91,9 +92,7 @@ class PaperboyClient(discord.Client):
     async def setup_hook(self) -> None:
         """After login, before the gateway: register the commands if they changed, start the jobs."""
         app = self.app
-        if self._switch_interval is None:
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(self.timing.switch_interval)
+        self._tune_process()
         if self.sync:
             try:
                 await sync_commands(self, app.db, guild_id=self.settings.discord.dev_guild_id, force=self.force_sync)
@@ -106,9 +105,25 @@ class PaperboyClient(discord.Client):
         try:
             await super().close()
         finally:
-            if self._switch_interval is not None:  # process-wide: put back what was there
-                sys.setswitchinterval(self._switch_interval)
-                self._switch_interval = None
+            self._restore_process()
+
+    def _tune_process(self) -> None:
+        """Process-wide settings for quick answers while the client runs (undone by `close`)."""
+        if self._switch_interval is not None:
+            return
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.timing.switch_interval)
+        # Everything alive now (modules, the app, the title index) lives as long as the bot: kept
+        # out of the collector's full passes, which otherwise stopped the event loop for up to
+        # 50-70 ms each (8 in one bench run at 1M; at most 17-19 ms once frozen).
+        gc.freeze()
+
+    def _restore_process(self) -> None:
+        if self._switch_interval is None:
+            return
+        sys.setswitchinterval(self._switch_interval)
+        self._switch_interval = None
+        gc.unfreeze()  # collectable again once the app is gone
 
     async def on_ready(self) -> None:
         user = self.user
