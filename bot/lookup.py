@@ -9,6 +9,7 @@ back to it with `resolve`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -79,6 +80,7 @@ class LookupService:
         self._dirty = True
         self._polled = -float("inf")  # monotonic time of the last poll: the first look-up polls
         self._polling: asyncio.Task[None] | None = None
+        self._wait_for_poll = True  # whether look-ups wait for the poll under way
         self._saving: asyncio.Task[int] | None = None
         self._answers_kept = answers_kept
         self._answers: OrderedDict[str, tuple[float, list[Choice]]] = OrderedDict()
@@ -106,13 +108,23 @@ class LookupService:
 
     async def _refresh(self) -> None:
         """Catch up with loads: at once after one of ours, else at most every `poll_every` seconds
-        (which also sees other processes' loads). Concurrent look-ups share one poll."""
-        if not self._dirty and time.monotonic() - self._polled < self.poll_every:
-            return
-        if self._polling is None or self._polling.done():
+        (which also sees other processes' loads). Concurrent look-ups share one poll.
+
+        Look-ups wait for a poll after one of our own loads, and for the first one; a periodic poll
+        runs while they answer from the index as it is (it was up to a second behind other
+        processes anyway): its queries wait their turn on the one connection, and at 1M papers
+        every look-up in the meantime, answers already remembered included, waited ~150 ms."""
+        polling = self._polling is not None and not self._polling.done()
+        if not polling and (self._dirty or time.monotonic() - self._polled >= self.poll_every):
+            self._wait_for_poll = self._dirty or self._polled == -float("inf")
             self._polling = asyncio.create_task(self._poll())
-        # Shielded: a look-up given up on (autocomplete's deadline) must not cancel the others' poll.
-        await asyncio.shield(self._polling)
+            self._polling.add_done_callback(_report_poll_failure)
+            polling = True
+        if polling and self._polling is not None and (self._wait_for_poll or self._dirty):
+            # Shielded: a look-up given up on (autocomplete's deadline) must not cancel the others' poll.
+            await asyncio.shield(self._polling)
+            if self._dirty:  # one of our loads came in while that poll ran
+                await self._refresh()
 
     async def _poll(self) -> None:
         # Cleared before polling: a load committed meanwhile sets it again and is polled for next time.
@@ -132,6 +144,10 @@ class LookupService:
     async def close(self) -> None:
         """Let a snapshot write in progress finish (call before closing the database)."""
         self._searcher.shutdown(wait=False)
+        if self._polling is not None and not self._polling.done():
+            self._polling.cancel()  # a periodic poll nobody waits for
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
         if self._saving is not None:
             await self._saving
 
@@ -190,6 +206,12 @@ class LookupService:
         matches = _break_ties(matches, details)[:limit]
         return [LookupHit(m.paper_id, d.title, d.arxiv_id, d.published, m.first_listed, m.score)
                 for m in matches if (d := details.get(m.paper_id)) is not None]
+
+
+def _report_poll_failure(task: asyncio.Task[None]) -> None:
+    """A poll that ran in the background failed: the next look-up polls again (`_dirty`)."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("title index poll failed: %s", exc)
 
 
 def _break_ties(matches: list[TitleMatch], details: dict[int, MatchDetails]) -> list[TitleMatch]:

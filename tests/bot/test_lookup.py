@@ -204,3 +204,35 @@ async def test_other_processes_loads_are_polled_for_once_per_interval_by_all_cal
     svc.poll_every = 0
     await svc.lookup("squeezellm")
     assert polls == 2
+
+
+async def test_a_periodic_poll_does_not_hold_up_look_ups_but_our_own_load_does(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await load_sample(db)
+    svc = LookupService(db, poll_every=0)
+    await svc.start()
+    assert await svc.autocomplete("slic")  # the first poll, waited for
+    release = asyncio.Event()
+    refresh = svc.sync.refresh
+
+    async def slow() -> int:
+        await release.wait()
+        return await refresh()
+
+    monkeypatch.setattr(svc.sync, "refresh", slow)
+    # Another process's load, seen by the periodic poll under way once it finishes.
+    await Loader(db).load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=1), "hf-api", [
+        PaperRecord("Hyena Hierarchy: Towards Larger Convolutional Language Models", "")]))
+    answered = await asyncio.wait_for(svc.autocomplete("hyena hier"), timeout=10)
+    assert not any(c.name.startswith("Hyena") for c in answered)  # from the index as it was
+    assert svc._polling is not None and not svc._polling.done()
+    # One of our own loads: the next look-up waits until the index has it.
+    await Loader(db, after_load=[svc.after_load]).load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=2), "hf-api", [
+        PaperRecord("Mamba: Linear-Time Sequence Modeling with Selective State Spaces", "")]))
+    waiting = asyncio.ensure_future(svc.autocomplete("mamba linear"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # held until the poll under way and a fresh one have run
+    release.set()
+    assert (await asyncio.wait_for(waiting, timeout=10))[0].name.startswith("Mamba")
+    assert (await svc.autocomplete("hyena hier"))[0].name.startswith("Hyena")
+    await svc.close()
