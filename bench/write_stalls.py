@@ -18,6 +18,7 @@ longest wait with the transactions that held the lock meanwhile (what it waited 
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import sys
 import time
@@ -33,6 +34,7 @@ import aiosqlite
 from storage.db import Database
 
 # Frames of these modules are plumbing, never "the caller".
+_UNNAMED = re.compile(r"^Task-\d+$")
 _PLUMBING = ("contextlib", "asyncio", "aiosqlite", "storage.db", "storage.sendlog", "bench.write_stalls")
 
 
@@ -55,7 +57,8 @@ def caller(frame: FrameType | None) -> str:
         frame = frame.f_back
     if not first:
         task = asyncio.current_task()
-        return f"task {task.get_name()!r}" if task is not None else "?"
+        # asyncio's default names (Task-123) are one per task: count those together.
+        return f"task {_UNNAMED.sub('Task-N', task.get_name())!r}" if task is not None else "?"
     return first
 
 
