@@ -104,3 +104,19 @@ def _commands() -> list[str]:
 def test_every_cli_command_is_documented_in_the_readme(command: str) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"paperboy {command}" in readme, f"`paperboy {command}` is not in README.md"
+
+
+def _options() -> list[tuple[str, str]]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return [(name, opt) for name, command in sorted(sub.choices.items())  # type: ignore[attr-defined]
+            for action in command._actions for opt in action.option_strings
+            if opt.startswith("--") and opt != "--help"]
+
+
+@pytest.mark.parametrize(("command", "option"), _options())
+def test_every_cli_option_is_documented_in_the_readme(command: str, option: str) -> None:
+    """On a README line that names the command, as sqlite-utils checks its CLI documentation."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert any(f"paperboy {command}" in line and option in line for line in lines), (
+        f"`paperboy {command} {option}` is not in README.md")
