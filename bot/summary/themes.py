@@ -70,6 +70,7 @@ enabling range general specific simple across available code release github http
 lead leads while whereas terms term various variety wide widely order often many much level levels
 reduce reduces reduced reducing reduction increase increases increased require requires required computational
 computation computations achieving given shows obtain obtained significant substantially overall
+challenge challenges challenging address addresses addressing limited limitation limitations
 """)
 
 
@@ -164,8 +165,16 @@ def _contains(longer: Key, shorter: Key) -> bool:
     return any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))
 
 
+def _related(a: str, b: str) -> bool:
+    """Stems of one word family that the stemmer leaves apart ("speed" and "speedup")."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and long.startswith(short)
+
+
 def _overlap(a: Candidate, b: Candidate) -> bool:
     if _contains(a.stems, b.stems) or _contains(b.stems, a.stems):
+        return True
+    if len(a.stems) == len(b.stems) == 1 and _related(a.stems[0], b.stems[0]):
         return True
     if not set(a.stems) & set(b.stems):
         return False

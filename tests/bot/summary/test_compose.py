@@ -55,6 +55,18 @@ async def test_with_an_empty_archive_themes_are_the_frequent_phrases(db: Databas
     assert all(t.papers >= 2 for t in summary.themes)
 
 
+async def test_one_word_family_is_one_theme_and_generic_words_are_none(db: Database) -> None:
+    """"speed" and "speedup" (stems the stemmer leaves apart) do not take two of the six places,
+    and "challenges" or "address", in every other abstract, are never a theme."""
+    texts = ["A 3x speedup at the same speed budget addresses key challenges.",
+             "Speedup of decoding; speed matters and challenges remain to address.",
+             "We report speedup and speed gains and address challenges of caching."]
+    papers = [rec(400 + i, f"Fast Decoding {i}", text) for i, text in enumerate(texts)]
+    labels = [t.label.lower() for t in (await compose(db, await load(db, papers, D2))).themes]
+    assert ("speedup" in labels) != ("speed" in labels), labels
+    assert not {"challenges", "address"} & set(labels), labels
+
+
 async def test_header_counts_new_papers_and_keywords(db: Database) -> None:
     await load(db, archive_papers(), D1)
     summary = await compose(db, await load(db, day_papers(with_old=True), D2))
