@@ -175,9 +175,9 @@ def decode_cursor(cursor: str, query: Query, filters: SearchFilters) -> tuple[dt
     return reference, score, after_id
 
 
-def _score(relevance: float, first_listed: dt.date, reference: dt.date) -> float:
+def _recency(first_listed: dt.date, reference: dt.date) -> float:
     age = max((reference - first_listed).days, 0)
-    return relevance + RECENCY_WEIGHT * math.pow(0.5, age / HALF_LIFE_DAYS)
+    return RECENCY_WEIGHT * math.pow(0.5, age / HALF_LIFE_DAYS)
 
 
 async def _fts(db: Database, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
@@ -277,8 +277,42 @@ async def _idf(db: Database, state: IndexState, query: Query,
 
 def _relevance(idf: list[float], marked_title: str) -> float:
     # As len(unmark(marked_title).spans), without building the text: 1000 titles a search.
-    in_title = min(len(_SPAN.findall(marked_title)), len(idf))
+    return _relevance_of(idf, min(len(_SPAN.findall(marked_title)), len(idf)))
+
+
+def _relevance_of(idf: list[float], in_title: int) -> float:
+    """The relevance of a match with `in_title` of the query's terms found in its title."""
     return ABSTRACT_WEIGHT * sum(idf) + TITLE_WEIGHT * in_title * sum(idf) / len(idf)
+
+
+def _rank(rows: Sequence[sqlite3.Row], idf: list[float], reference: dt.date,
+          after: tuple[float, int] | None) -> list[tuple[float, int, float, str]]:
+    """(-score, -id, relevance, first_listed) of the candidates, best first, those after `after`.
+
+    This runs on the event loop for up to WINDOW rows a search, which 20 concurrent interactions
+    share, so it is kept lean (the same floats as _relevance plus _recency, per row): the relevance
+    takes only len(idf) + 1 values (one per count of title matches) and the recency bonus one
+    per listing date, so both are computed once; rows are read by position, and _Candidate
+    objects are built by the caller for the page alone.
+    """
+    terms = len(idf)
+    by_count = [_relevance_of(idf, k) for k in range(terms + 1)]
+    bonus: dict[str, float] = {}
+    findall = _SPAN.findall
+    ranked: list[tuple[float, int, float, str]] = []
+    for pid, title, listed in rows:
+        if listed is None:
+            continue  # gone from papers since the match
+        relevance = by_count[min(len(findall(title)), terms)] if _OPEN in title else by_count[0]
+        recency = bonus.get(listed)
+        if recency is None:
+            recency = bonus[listed] = _recency(dt.date.fromisoformat(listed), reference)
+        ranked.append((-(relevance + recency), -pid, relevance, listed))
+    ranked.sort()
+    if after is not None:
+        a_score, a_id = after
+        ranked = [r for r in ranked if -r[0] < a_score or (-r[0] == a_score and -r[1] < a_id)]
+    return ranked
 
 
 async def _reference_and_index(db: Database) -> tuple[dt.date, IndexState]:
@@ -305,17 +339,9 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
     exact = len(rows) <= WINDOW
     rows = rows[:WINDOW]
     idf = await _idf(db, state, query, expansions)
-    candidates = []
-    for r in rows:
-        if r["first_listed"] is not None:
-            relevance = _relevance(idf, r["title"])
-            first = dt.date.fromisoformat(r["first_listed"])
-            candidates.append(_Candidate(r["id"], relevance, first, _score(relevance, first, reference)))
-    ranked = sorted(candidates, key=lambda c: (-c.score, -c.id))
-    if after is not None:
-        a_score, a_id = after
-        ranked = [c for c in ranked if c.score < a_score or (c.score == a_score and c.id < a_id)]
-    page = ranked[:limit]
+    ranked = _rank(rows, idf, reference, after)
+    page = [_Candidate(-neg_id, relevance, dt.date.fromisoformat(listed), -neg_score)
+            for neg_score, neg_id, relevance, listed in ranked[:limit]]
     next_cursor = encode_cursor(query, filters, reference, page[-1]) if len(ranked) > limit else None
     hits = await _hits(db, query, page)
     return SearchPage(hits, len(rows), not exact, next_cursor, exact, reference)
