@@ -365,8 +365,13 @@ class TitleIndex:
             kept += counts[weight]
             if kept >= k:
                 break
-        chosen = [(pid, w) for pid, w in pool.items() if w > cut]
-        tied = sorted((pid for pid, w in pool.items() if w == cut), reverse=True)
+        # The pool can hold ~40k papers (a common word's newest postings) and this runs per
+        # keystroke: a pass over it is skipped where its answer is known from the counts.
+        chosen = [(pid, w) for pid, w in pool.items() if w > cut] if kept > counts[cut] else []
+        if counts[cut] == len(pool):  # every paper tied: one word walked
+            tied = sorted(pool, reverse=True)
+        else:
+            tied = sorted([pid for pid, w in pool.items() if w == cut], reverse=True)
         places = k - len(chosen)
         length = self._length
         # islice: `tied` can be every paper holding a common word; only a few hundred are wanted.
