@@ -27,7 +27,7 @@ from bench.search import _database, _percentile
 from bot.app import App
 from bot.config import Settings
 from bot.schedule.clock import ManualClock
-from bot.transports.discord import PaperboyClient, Timing
+from bot.transports.discord_bot import PaperboyClient, Timing
 from tests.discord_fake import DiscordFake, InteractionHandle
 from tests.discord_fake.fixtures import World, make_world, running_client
 from tests.faults.bot_process import BotProcess

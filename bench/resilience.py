@@ -45,7 +45,7 @@ from bench.write_stalls import WriteLog, loop_lag, median, percentile
 from bot.app import App
 from bot.config import Settings
 from bot.schedule.clock import ManualClock
-from bot.transports.discord import PaperboyClient, Timing
+from bot.transports.discord_bot import PaperboyClient, Timing
 from storage import guilds as guild_repo
 from storage.db import Database
 from storage.guilds import GuildSchedule

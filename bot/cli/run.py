@@ -41,7 +41,7 @@ def token_from_env() -> str:
 
 async def run_bot(ctx: CliContext) -> int:
     # Imported here: discord.py is heavy, and only these two commands need it.
-    from bot.transports.discord.serve import BotStopped, serve
+    from bot.transports.discord_bot.serve import BotStopped, serve
 
     token = token_from_env()
     stop = asyncio.Event()
@@ -60,8 +60,8 @@ async def run_bot(ctx: CliContext) -> int:
 
 async def run_sync(ctx: CliContext) -> int:
     # Imported here: discord.py is heavy, and only these two commands need it.
-    from bot.transports.discord.serve import BotStopped, register_commands
-    from bot.transports.discord.sync import SyncError
+    from bot.transports.discord_bot.serve import BotStopped, register_commands
+    from bot.transports.discord_bot.sync import SyncError
 
     token = token_from_env()
     guild = ctx.args.guild if ctx.args.guild is not None else ctx.settings.discord.dev_guild_id

@@ -10,7 +10,7 @@ import discord
 
 from bot.commands import COMMANDS
 from bot.config import Settings
-from bot.transports.discord.sync import state_key
+from bot.transports.discord_bot.sync import state_key
 from storage import app_state
 from tests.discord_fake import MANAGE_GUILD, FakeMessage, limits
 from tests.discord_fake.records import EPHEMERAL

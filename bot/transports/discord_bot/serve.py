@@ -19,8 +19,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import App
 from bot.config import Settings
 from bot.sources.poller import Poller, poller_from, schedule_polling
-from bot.transports.discord.client import PaperboyClient, configure_endpoints
-from bot.transports.discord.sync import SyncOutcome, sync_commands
+from bot.transports.discord_bot.client import PaperboyClient, configure_endpoints
+from bot.transports.discord_bot.sync import SyncOutcome, sync_commands
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import discord
 
 from bot.delivery import DeliveryError, RecipientUnreachable, Sent, TemporaryFailure
 from bot.replies import Reply
-from bot.transports.discord.render import render
+from bot.transports.discord_bot.render import render
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from bot.commands.context import Context
 from bot.commands.errors import UsageError, error_reply
 from bot.commands.specs import CommandSpec, OptionType
 from bot.replies import Attachment, Reply
-from bot.transports.discord.outbound import PREFIX
-from bot.transports.discord.render import Rendered, render
+from bot.transports.discord_bot.outbound import PREFIX
+from bot.transports.discord_bot.render import Rendered, render
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from discord.http import Route
 from bot.app import App
 from bot.commands.context import Context
 from bot.config import DiscordSettings, Settings
-from bot.transports.discord.commands import InteractionRouter, Timing
-from bot.transports.discord.outbound import DiscordOutbound
-from bot.transports.discord.render import NO_MENTIONS
-from bot.transports.discord.sync import SyncError, sync_commands
+from bot.transports.discord_bot.commands import InteractionRouter, Timing
+from bot.transports.discord_bot.outbound import DiscordOutbound
+from bot.transports.discord_bot.render import NO_MENTIONS
+from bot.transports.discord_bot.sync import SyncError, sync_commands
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,16 @@
 * render.py   — Reply → content, embeds, buttons, files; safe `allowed_mentions`
 * outbound.py — `DiscordOutbound`, the `bot.delivery.Outbound` for daily posts and notifications
 * sync.py     — registering the commands when their definitions' hash changed
+
+Named `discord_bot`, not `discord`: a package called `discord` shadows the library for tools that
+put its parent folder on the import path.
 """
 
-from bot.transports.discord.client import PaperboyClient, configure_endpoints, minimal_intents
-from bot.transports.discord.commands import InteractionRouter, Timing
-from bot.transports.discord.outbound import DiscordOutbound, Rejected
-from bot.transports.discord.render import render
-from bot.transports.discord.sync import SyncError, SyncOutcome, definitions, sync_commands
+from bot.transports.discord_bot.client import PaperboyClient, configure_endpoints, minimal_intents
+from bot.transports.discord_bot.commands import InteractionRouter, Timing
+from bot.transports.discord_bot.outbound import DiscordOutbound, Rejected
+from bot.transports.discord_bot.render import render
+from bot.transports.discord_bot.sync import SyncError, SyncOutcome, definitions, sync_commands
 
 __all__ = ["DiscordOutbound", "InteractionRouter", "PaperboyClient", "Rejected", "SyncError", "SyncOutcome", "Timing",
            "configure_endpoints", "definitions", "minimal_intents", "render", "sync_commands"]
