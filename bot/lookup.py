@@ -84,12 +84,14 @@ class LookupService:
         self._saving: asyncio.Task[int] | None = None
         self._answers_kept = answers_kept
         self._answers: OrderedDict[str, tuple[float, list[Choice]]] = OrderedDict()
-        # One thread searches, in arrival order. Searches hold the index's lock anyway; through the
+        # Searches the event loop could not run (the index busy elsewhere): one thread, in arrival
+        # order. Searches hold the index's lock anyway; through the
         # default pool they raced for it (its waiters wake in no order) and for the GIL, so under 20
         # concurrent autocompletes a few waited several times longer than the rest. (Tried before
         # with CPython's 5 ms GIL switch interval, when every event-loop step paid for the GIL and
         # hid the difference; with the Discord client's 1 ms it shows: at 1M, three alternated
         # runs gave autocomplete p99 254-269 ms against 288-332 ms, max 271-363 against 461-538.)
+        self._searching = asyncio.Lock()  # FIFO, so searches keep their arrival order
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="title-search")
 
     async def start(self) -> StartReport:
@@ -199,8 +201,21 @@ class LookupService:
                               dates.get(exact.id, (None, None))[1], 100.0)]
         await self._refresh()
         index = self.sync.index
-        matches = await asyncio.get_running_loop().run_in_executor(
-            self._searcher, functools.partial(index.search, query, max(limit, TIE_POOL), prefix=prefix))
+        pool = max(limit, TIE_POOL)
+        # On the event loop: a search is 2-25 ms of pure Python holding the GIL either way, and
+        # handing it to a thread made every search share the GIL with the loop in 1 ms slices
+        # (the client's switch interval), so under 20 concurrent autocompletes each took ~1.6x
+        # as long and the FIFO queue behind the one search thread was most of the latency (1M:
+        # 86% of the run busy searching, p99 ~235 ms of which ~190 ms queued). The thread is
+        # kept for when the index is busy elsewhere (a big load's batch, a snapshot image).
+        # One search per turn of the loop: searches ready at once would otherwise run back to back
+        # and hold off the loop's I/O (other interactions' answers) for their sum, ~80 ms.
+        async with self._searching:
+            matches = index.search_if_free(query, pool, prefix=prefix)
+            await asyncio.sleep(0)  # let the loop poll I/O before the next waiting search
+        if matches is None:
+            matches = await asyncio.get_running_loop().run_in_executor(
+                self._searcher, functools.partial(index.search, query, pool, prefix=prefix))
         # One slim query gives both the tie-breakers and what a hit shows (no abstract or JSON).
         details = await match_details(self.db, [m.paper_id for m in matches])
         matches = _break_ties(matches, details)[:limit]

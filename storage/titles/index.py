@@ -280,6 +280,16 @@ class TitleIndex:
                     coverage[pid] = min(_matched_weight(slots, index_terms(title)) / total, 1.0)
         return _rerank(query, words, rows, coverage, limit)
 
+    def search_if_free(self, query: str, limit: int = 10, *, prefix: bool = False) -> list[TitleMatch] | None:
+        """`search`, or None at once when another thread holds the index (a build, a big batch
+        of a load, a snapshot image): for a caller on an event loop, which must not block on that."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self.search(query, limit, prefix=prefix)
+        finally:
+            self._lock.release()
+
     def _idf(self, df: int) -> float:
         return math.log(1.0 + (self._count + 1) / (df + 0.5))
 

@@ -17,7 +17,7 @@ from bot.lookup import LookupService
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from tests.storage.test_title_index import sample_titles
+from tests.storage.test_title_index import held_by_another_thread, sample_titles
 
 DAY = dt.date(2025, 9, 9)
 LONG = ("An Extremely Long Title About Efficient Sparse Mixture-of-Experts Inference On Commodity Hardware "
@@ -236,3 +236,14 @@ async def test_a_periodic_poll_does_not_hold_up_look_ups_but_our_own_load_does(
     assert (await asyncio.wait_for(waiting, timeout=10))[0].name.startswith("Mamba")
     assert (await svc.autocomplete("hyena hier"))[0].name.startswith("Hyena")
     await svc.close()
+
+
+
+async def test_look_ups_answer_the_same_while_another_thread_holds_the_index(service: LookupService) -> None:
+    free = [await service.autocomplete(typed) for typed in ("squeez", "slicegpt")]
+    service._answers.clear()
+    with held_by_another_thread(service.sync.index):
+        busy = [asyncio.ensure_future(service.autocomplete(typed)) for typed in ("squeez", "slicegpt")]
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in busy)  # waiting in the search thread, not on the loop
+    assert [await task for task in busy] == free

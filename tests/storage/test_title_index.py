@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,30 @@ def test_prefix_mode_completes_a_name_typed_in_pieces() -> None:
     index.add(TitleRow(i, f"Attention Study Number {i}", DAY) for i in range(1, 500))
     index.add([TitleRow(500, "FlashAttention: Fast and Memory-Efficient Exact Attention", dt.date(2020, 1, 1))])
     assert index.search("flash att", 1, prefix=True)[0].paper_id == 500
+
+
+
+@contextlib.contextmanager
+def held_by_another_thread(index: TitleIndex) -> Iterator[None]:
+    """The index locked by another thread meanwhile, as a big load's batch or a snapshot image does."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with index._lock:
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_search_if_free_answers_as_search_does_or_gives_way_to_another_thread(sample_index: TitleIndex) -> None:
+    assert sample_index.search_if_free("squeezel", 3, prefix=True) == sample_index.search("squeezel", 3, prefix=True)
+    with held_by_another_thread(sample_index):
+        assert sample_index.search_if_free("squeezel", 3, prefix=True) is None
