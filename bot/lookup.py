@@ -202,17 +202,21 @@ class LookupService:
         await self._refresh()
         index = self.sync.index
         pool = max(limit, TIE_POOL)
-        # On the event loop: a search is 2-25 ms of pure Python holding the GIL either way, and
-        # handing it to a thread made every search share the GIL with the loop in 1 ms slices
-        # (the client's switch interval), so under 20 concurrent autocompletes each took ~1.6x
-        # as long and the FIFO queue behind the one search thread was most of the latency (1M:
-        # 86% of the run busy searching, p99 ~235 ms of which ~190 ms queued). The thread is
-        # kept for when the index is busy elsewhere (a big load's batch, a snapshot image).
-        # One search per turn of the loop: searches ready at once would otherwise run back to back
-        # and hold off the loop's I/O (other interactions' answers) for their sum, ~80 ms.
-        async with self._searching:
-            matches = index.search_if_free(query, pool, prefix=prefix)
-            await asyncio.sleep(0)  # let the loop poll I/O before the next waiting search
+        # Autocomplete searches on the event loop: one is 2-25 ms of pure Python holding the GIL
+        # either way, and in a thread it shared the GIL with the loop in 1 ms slices (the client's
+        # switch interval), so under 20 concurrent autocompletes each took ~1.6x as long and the
+        # FIFO queue behind the one search thread was most of the latency (1M: the thread 86% busy,
+        # p99 ~235 ms of which ~190 ms queued). Full look-ups (commands, which may defer) stay in
+        # the thread: on the loop their longer searches held back the deferral, /paper command
+        # acknowledgement p99 ~180 -> ~255 ms. So does any search while the index is busy
+        # elsewhere (a big load's batch, a snapshot image): the loop must not wait for that.
+        matches = None
+        if prefix:
+            # One search per turn of the loop: searches ready at once would otherwise run back to
+            # back and hold off the loop's I/O (other interactions' answers) for their sum, ~80 ms.
+            async with self._searching:
+                matches = index.search_if_free(query, pool, prefix=True)
+                await asyncio.sleep(0)  # let the loop poll I/O before the next waiting search
         if matches is None:
             matches = await asyncio.get_running_loop().run_in_executor(
                 self._searcher, functools.partial(index.search, query, pool, prefix=prefix))
