@@ -196,13 +196,17 @@ async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, Mat
     around every step, and while a title search holds it in another thread each step waited a
     whole switch interval to get it back (25 rows: up to ~25 ms on the connection's thread,
     which every other query then queued behind)."""
-    row = await db.fetchone(
+    # In one hop to the connection's thread (`fetchone` makes three: execute, fetch, close): the
+    # event loop answers each hop between autocomplete searches that run on it, so at 1M, 20 at
+    # a time, the three hops took a median 36 ms (max ~60) against a few ms of SQL.
+    rows = await db.conn.execute_fetchall(
         "SELECT json_group_array(json_array(id, title, arxiv_id, published, listings, upvotes)) FROM ("
         " SELECT p.id, p.title, p.arxiv_id, p.published, COUNT(e.paper_id) AS listings,"
         " COALESCE(MAX(e.upvotes), 0) AS upvotes FROM papers AS p"
         " LEFT JOIN digest_entries AS e ON e.paper_id = p.id"
         " WHERE p.id IN (SELECT value FROM json_each(?)) GROUP BY p.id)",
         (json.dumps(list(paper_ids)),))
+    row = next(iter(rows), None)
     found = json.loads(row[0]) if row is not None and row[0] else []
     return {int(pid): MatchDetails(title, arxiv_id, dt.date.fromisoformat(published) if published else None,
                                    int(listings), int(upvotes))
