@@ -162,8 +162,13 @@ class LookupService:
             return 0
 
     async def lookup(self, query: str, limit: int = 5) -> list[LookupHit]:
-        """The best `limit` papers for `query`, best first (empty when nothing resembles it)."""
-        return await self._find(query, limit, prefix=False)
+        """The best `limit` papers for `query`, best first (empty when nothing resembles it).
+
+        When nothing resembles the whole words, the last one is read as unfinished, as
+        autocomplete reads it: "flash att" typed and sent finds FlashAttention.
+        """
+        hits = await self._find(query, limit, prefix=False)
+        return hits or await self._find(query, limit, prefix=True, on_loop=False)
 
     async def autocomplete(self, query: str) -> list[Choice]:
         """At most 25 choices for what has been typed so far (the last word may be unfinished)."""
@@ -190,7 +195,7 @@ class LookupService:
         arxiv_id = parse_arxiv_id(value)
         return await paper_repo.get_by_arxiv_id(self.db, arxiv_id) if arxiv_id else None
 
-    async def _find(self, query: str, limit: int, *, prefix: bool) -> list[LookupHit]:
+    async def _find(self, query: str, limit: int, *, prefix: bool, on_loop: bool | None = None) -> list[LookupHit]:
         query = clean_user_text(query).strip()[:MAX_QUERY]
         if not query or limit < 1:
             return []
@@ -211,7 +216,7 @@ class LookupService:
         # acknowledgement p99 ~180 -> ~255 ms. So does any search while the index is busy
         # elsewhere (a big load's batch, a snapshot image): the loop must not wait for that.
         matches = None
-        if prefix:
+        if prefix if on_loop is None else on_loop:
             # One search per turn of the loop: searches ready at once would otherwise run back to
             # back and hold off the loop's I/O (other interactions' answers) for their sum, ~80 ms.
             async with self._searching:

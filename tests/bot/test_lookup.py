@@ -83,6 +83,13 @@ async def test_autocomplete_completes_the_word_being_typed(service: LookupServic
     assert choices and choices[0].name.startswith("SqueezeLLM")
 
 
+@pytest.mark.parametrize(("typed", "title"), [("flash att", "FlashAttention:"), ("squeezel", "SqueezeLLM")])
+async def test_a_look_up_sent_with_an_unfinished_last_word_still_finds_the_paper(
+        service: LookupService, typed: str, title: str) -> None:
+    hits = await service.lookup(typed)
+    assert hits and hits[0].title.startswith(title)
+
+
 @pytest.mark.parametrize("autocomplete", [False, True])
 async def test_new_papers_are_found_after_a_load(db: Database, autocomplete: bool) -> None:
     svc = LookupService(db, poll_every=3600)  # our own loads are seen at once, whatever the interval
