@@ -90,7 +90,7 @@ async def run_paper(ctx: Context, options: Mapping[str, Any]) -> Reply:
     buttons = [Button(limits.truncate(" ".join(limits.clean_user_text(h.title).split()) or "(untitled)",
                                       limits.BUTTON_LABEL), action=f"{ACTION}:{h.value}")
                for h in hits[1:] if len(h.value) + len(ACTION) + 1 <= limits.CUSTOM_ID]
-    text = "Other close matches:" if buttons else ""
+    text = "Other close matches are the buttons below the card." if buttons else ""
     return Reply(text=text, cards=[await paper_card(ctx, paper)], buttons=buttons)
 
 
