@@ -33,6 +33,7 @@ from bot.subscriptions.notify import notification_hook, warm_up
 from bot.summary import compose, render_pages
 from storage.db import Database
 from storage.deliveries import Delivery
+from storage.instance_lock import UseLock, hold_shared
 from storage.loader import AfterLoad, Loader, PreparedRun
 from storage.records import DigestInfo, LoadResult, ParsedDigest
 
@@ -62,6 +63,7 @@ class App:
     clock: Clock
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _in_use: UseLock | None = None
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -69,7 +71,12 @@ class App:
         """`platform` ("console", "discord") limits the daily posts and notifications this process
         sends to that transport's servers and users, so a console on the bot's database sends
         nothing on Discord's behalf."""
-        db = await Database.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
+        in_use = hold_shared(settings.db_path)  # `paperboy restore` refuses while this is held
+        try:
+            db = await Database.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
+        except BaseException:
+            in_use.release()
+            raise
         try:
             lookup = LookupService(db)
 
@@ -90,9 +97,12 @@ class App:
             await lookup.start()
         except BaseException:
             await db.close()
+            in_use.release()
             raise
-        return cls(settings, db, Services(db, settings, lookup, loader, clock), runner, deliverer, outbound, clock,
-                   wake)
+        app = cls(settings, db, Services(db, settings, lookup, loader, clock), runner, deliverer, outbound, clock,
+                  wake)
+        app._in_use = in_use
+        return app
 
     @property
     def loader(self) -> Loader:
@@ -139,3 +149,5 @@ class App:
         self.runner.stop()
         await self.services.lookup.close()  # a title-index snapshot being written finishes first
         await self.db.close()
+        if self._in_use is not None:
+            self._in_use.release()

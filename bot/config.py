@@ -1,20 +1,27 @@
-"""Settings: typed defaults here, documented in config/paperboy.toml, overridden by environment.
+"""Settings: typed defaults here, documented in config/paperboy.toml, each with the values it accepts.
 
-Precedence (lowest first): the defaults below, the TOML file (`--config`, `PAPERBOY_CONFIG`, or
-`config/paperboy.toml` under the working directory when it exists), then environment variables
-named `PAPERBOY_<SECTION>_<KEY>` (e.g. `PAPERBOY_DATABASE_PATH`, `PAPERBOY_DISCORD_API_BASE`).
-Secrets (the Discord token) come from the environment only and are never part of `Settings`.
+One precedence rule, highest first: the command line (`--db`), the environment
+(`PAPERBOY_<SECTION>_<KEY>`, e.g. `PAPERBOY_DATABASE_PATH`), the TOML file, the defaults below.
+The file is the first of: `--config`, `$PAPERBOY_CONFIG`, `./config/paperboy.toml`,
+`$XDG_CONFIG_HOME/paperboy/paperboy.toml` (`~/.config/...`), `/etc/paperboy/paperboy.toml`.
+Every value is range-checked as it is read; a bad one is a ConfigError naming the file line or the
+variable, the key and what it accepts. `resolve()` also says where each value came from
+(`paperboy config`). Secrets (the Discord token) are never part of `Settings`: see `discord_token`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
+import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 
 class ConfigError(Exception):
@@ -26,22 +33,118 @@ def default_db_path() -> str:
     return os.path.join(base, "paperboy", "paperboy.db")
 
 
+# -- what each setting accepts ------------------------------------------------------------------
+
+def _zone(text: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not an IANA time zone (e.g. Europe/Berlin)"
+    return None
+
+
+def _clock_time(text: str) -> str | None:
+    return None if re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", text.strip()) else "is not a time like 06:30"
+
+
+def _url(*schemes: str) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        parts = urlsplit(text.strip())
+        if parts.scheme in schemes and parts.netloc:
+            return None
+        return f"is not a {' or '.join(schemes)} URL"
+    return check
+
+
+def _category(text: str) -> str | None:
+    ok = re.fullmatch(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?", text)
+    return None if ok else "is not an arXiv category like cs.LG"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The values one setting accepts: a number range (`above` excludes `low`), a choice, or a
+    text form (checked on each item of a list)."""
+
+    low: float | None = None
+    high: float | None = None
+    above: bool = False
+    choices: tuple[str, ...] = ()
+    form: Callable[[str], str | None] | None = None
+    nonempty: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, list):
+            if self.nonempty and not value:
+                return "must list at least one value"
+            return next((f"{item!r} {p}" for item in value if (p := self._text(item))), None)
+        if isinstance(value, str):
+            return self._text(value)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return self._number(value)
+        return None
+
+    def _text(self, text: str) -> str | None:
+        if self.choices and text not in self.choices:
+            return "must be one of " + ", ".join(f'"{c}"' for c in self.choices)
+        return self.form(text) if self.form and (text or self.nonempty) else None
+
+    def _number(self, value: float) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        too_low = self.low is not None and (value <= self.low if self.above else value < self.low)
+        too_high = self.high is not None and value > self.high
+        if not (too_low or too_high):
+            return None
+        kind = "a whole number" if isinstance(value, int) else "a number"
+        if self.above:
+            return f"must be {kind} above {self.low:g} and at most {self.high:g}"
+        return f"must be {kind} from {self.low:g} to {self.high:g}"
+
+
+def setting(default: Any = None, low: float | None = None, high: float | None = None, *, above: bool = False,
+            choices: tuple[str, ...] = (), form: Callable[[str], str | None] | None = None,
+            factory: Callable[[], Any] | None = None, nonempty: bool = False) -> Any:
+    """A dataclass field carrying its Rule; numbers give both `low` and `high`."""
+    meta = {"rule": Rule(low, high, above, choices, form, nonempty)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def rule_of(section: type, key: str) -> Rule | None:
+    found = {f.name: f for f in dataclasses.fields(section)}[key].metadata.get("rule")
+    return found if isinstance(found, Rule) else None
+
+
+DAY_S, WEEK_MIN, TEN_YEARS_D = 86_400, 7 * 1440, 3650
+BIG_BYTES = 10**12
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross", "absonly")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+# -- the settings ------------------------------------------------------------------------------
+
 @dataclass(slots=True)
 class DatabaseSettings:
-    # Where the SQLite file lives. Empty: $PAPERBOY_DB, else ~/.local/share/paperboy/paperboy.db.
+    # Where the SQLite file lives. Empty: ~/.local/share/paperboy/paperboy.db ($XDG_DATA_HOME).
     path: str = ""
     # How long a write waits for another process's lock before failing, in milliseconds.
-    busy_timeout_ms: int = 5000
+    busy_timeout_ms: int = setting(5000, 0, 3_600_000)
 
 
 @dataclass(slots=True)
 class IngestSettings:
     # arXiv RSS announce types that make a paper part of a "new papers" digest.
-    announce_types: list[str] = field(default_factory=lambda: ["new", "cross"])
+    announce_types: list[str] = setting(factory=lambda: ["new", "cross"], choices=ANNOUNCE_TYPES, nonempty=True)
     # Papers per transaction when streaming large files (arXiv snapshot, exports).
-    chunk_size: int = 5000
+    chunk_size: int = setting(5000, 1, 1_000_000)
     # Largest body accepted when ingesting a URL, in bytes.
-    max_download_bytes: int = 50_000_000
+    max_download_bytes: int = setting(50_000_000, 1, BIG_BYTES)
     # Let chat /ingest fetch loopback and private-network URLs (off: guards against request forgery).
     chat_private_urls: bool = False
 
@@ -51,129 +154,144 @@ class FetchSettings:
     # Poll the sources below on a schedule while the bot runs (`paperboy fetch` works either way).
     enabled: bool = True
     # The IANA time zone of the poll window and of "today's" digest.
-    timezone: str = "UTC"
+    timezone: str = setting("UTC", form=_zone, nonempty=True)
     # The daily window in which sources are polled, HH:MM in `timezone` (both ends included).
-    window_start: str = "00:00"
+    window_start: str = setting("00:00", form=_clock_time, nonempty=True)
     # The end of the poll window, HH:MM in `timezone`.
-    window_end: str = "23:59"
+    window_end: str = setting("23:59", form=_clock_time, nonempty=True)
     # How often the poller wakes to poll sources whose day's digest has not appeared yet, in minutes.
-    interval_minutes: float = 15.0
+    interval_minutes: float = setting(15.0, 0, 1440, above=True)
     # Once the day's digest is loaded, how often it is checked again for changes, in minutes (0 = not again).
-    recheck_minutes: float = 60.0
+    recheck_minutes: float = setting(60.0, 0, 1440)
     # A contact (URL or e-mail) added to the User-Agent, as arXiv asks of automated clients.
     contact: str = ""
     # The longest one request may take, body included, in seconds.
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = setting(30.0, 0, 3600, above=True)
     # Further tries of a request that failed temporarily (timeout, dropped connection, 429, 5xx).
-    retries: int = 3
+    retries: int = setting(3, 0, 20)
     # The first wait before a retry, in seconds; it doubles each time (with jitter), up to retry_max_seconds.
-    retry_base_seconds: float = 2.0
+    retry_base_seconds: float = setting(2.0, 0, 3600, above=True)
     # The longest wait between retries, in seconds.
-    retry_max_seconds: float = 60.0
+    retry_max_seconds: float = setting(60.0, 0, DAY_S, above=True)
     # A Retry-After longer than this fails the request (the source backs off) instead of waiting, in seconds.
-    retry_after_max_seconds: float = 300.0
+    retry_after_max_seconds: float = setting(300.0, 0, DAY_S)
     # Largest response body accepted (after decompression), in bytes.
-    max_response_bytes: int = 20_000_000
+    max_response_bytes: int = setting(20_000_000, 1, BIG_BYTES)
     # The shortest interval between two requests to the same host, in seconds.
-    request_interval_seconds: float = 1.0
+    request_interval_seconds: float = setting(1.0, 0, 3600)
     # A source that failed waits this long before the poller tries it again, in minutes; doubles per failure.
-    failure_backoff_minutes: float = 15.0
+    failure_backoff_minutes: float = setting(15.0, 0, WEEK_MIN, above=True)
     # The longest back-off of a failing source, in minutes.
-    failure_backoff_max_minutes: float = 720.0
+    failure_backoff_max_minutes: float = setting(720.0, 0, WEEK_MIN, above=True)
     # Fetch Hugging Face Daily Papers (source "hf-daily").
     hf_enabled: bool = True
     # Hugging Face base URL.
-    hf_base_url: str = "https://huggingface.co"
+    hf_base_url: str = setting("https://huggingface.co", form=_url("http", "https"), nonempty=True)
     # Papers per page of /api/daily_papers (1 to 100).
-    hf_page_size: int = 100
+    hf_page_size: int = setting(100, 1, 100)
     # Pages fetched at most for one day.
-    hf_max_pages: int = 20
+    hf_max_pages: int = setting(20, 1, 1000)
     # Fetch the arXiv RSS feeds of arxiv_rss_categories (sources "arxiv-rss:CATEGORY"); announce
     # types kept are [ingest] announce_types.
     arxiv_rss_enabled: bool = False
     # arXiv RSS base URL.
-    arxiv_rss_base_url: str = "https://rss.arxiv.org"
+    arxiv_rss_base_url: str = setting("https://rss.arxiv.org", form=_url("http", "https"), nonempty=True)
     # Categories, one digest each per announcement day.
-    arxiv_rss_categories: list[str] = field(default_factory=lambda: ["cs.LG", "cs.CL", "cs.CV"])
+    arxiv_rss_categories: list[str] = setting(factory=lambda: ["cs.LG", "cs.CL", "cs.CV"], form=_category)
     # Run arxiv_api_query for each day (source "arxiv-api").
     arxiv_api_enabled: bool = False
     # arXiv API base URL.
-    arxiv_api_base_url: str = "https://export.arxiv.org"
+    arxiv_api_base_url: str = setting("https://export.arxiv.org", form=_url("http", "https"), nonempty=True)
     # The saved query, in arXiv search_query syntax, e.g. 'au:"Dao_T" OR au:"Gu_A"'.
     arxiv_api_query: str = ""
     # Results per request (arXiv asks for at most 2000; smaller pages are kinder).
-    arxiv_api_page_size: int = 100
+    arxiv_api_page_size: int = setting(100, 1, 2000)
     # Results fetched at most for one day.
-    arxiv_api_max_results: int = 1000
+    arxiv_api_max_results: int = setting(1000, 1, 100_000)
     # The digest dated D lists the query's papers submitted in this many days before D.
-    arxiv_api_days_back: int = 1
+    arxiv_api_days_back: int = setting(1, 1, 366)
     # The shortest interval between two requests to the arXiv API host, in seconds (arXiv asks for 3).
-    arxiv_api_interval_seconds: float = 3.0
+    arxiv_api_interval_seconds: float = setting(3.0, 0, 3600)
     # Load digest files dropped into inbox_path, then move them to processed/ or failed/.
     inbox_enabled: bool = False
     # The inbox folder. Empty: "inbox" beside the database file.
     inbox_path: str = ""
     # A dropped file is loaded once it has not changed for this many seconds (it may still be copying).
-    inbox_settle_seconds: float = 5.0
+    inbox_settle_seconds: float = setting(5.0, 0, 3600)
 
 
 @dataclass(slots=True)
 class DiscordSettings:
     # REST base URL (point it at a rate-limiting proxy, or a test fake).
-    api_base: str = "https://discord.com/api/v10"
+    api_base: str = setting("https://discord.com/api/v10", form=_url("http", "https"), nonempty=True)
     # Gateway URL the client connects to.
-    gateway_url: str = "wss://gateway.discord.gg/"
+    gateway_url: str = setting("wss://gateway.discord.gg/", form=_url("ws", "wss"), nonempty=True)
     # Register commands to this server only (fast updates while developing); 0 = global.
-    dev_guild_id: int = 0
+    dev_guild_id: int = setting(0, 0, 2**63 - 1)
 
 
 @dataclass(slots=True)
 class ScheduleSettings:
     # How long after a server's post time a late digest is still posted, in hours (never past the
     # end of the server's local day). After it, the day gets the no-digest note or nothing.
-    late_cutoff_hours: float = 12.0
+    late_cutoff_hours: float = setting(12.0, 0, 24)
     # After downtime, posts missed by at most this many hours are made up; older ones are skipped.
-    grace_hours: float = 6.0
+    grace_hours: float = setting(6.0, 0, 168)
     # A post interrupted mid-send by a crash is re-sent with the same idempotency key when the
     # crash was at most this many seconds ago (the transport dedupes); older ones are marked unknown.
-    resend_window_seconds: int = 120
+    resend_window_seconds: int = setting(120, 0, DAY_S)
     # Tries for a send that fails temporarily, waiting retry_base_seconds, doubling, up to retry_max_seconds.
-    retry_attempts: int = 5
+    retry_attempts: int = setting(5, 1, 100)
     # The first wait before a retry, in seconds.
-    retry_base_seconds: int = 60
+    retry_base_seconds: int = setting(60, 1, DAY_S)
     # The longest wait between retries, in seconds.
-    retry_max_seconds: int = 1800
+    retry_max_seconds: int = setting(1800, 1, 7 * DAY_S)
     # Global request rate shared by every sender (Discord allows 50/s): at most burst + rate x t in t seconds.
-    rate_per_second: float = 45.0
+    rate_per_second: float = setting(45.0, 0, 10_000, above=True)
     # Requests that may go out at once before the rate applies.
-    burst: int = 5
+    burst: int = setting(5, 1, 10_000)
     # Posts sent at the same time at most (the rate limit still applies).
-    concurrency: int = 25
+    concurrency: int = setting(25, 1, 1000)
     # How often the scheduler re-checks everything (late digests, cut-offs, changed schedules), in seconds.
-    sweep_seconds: int = 60
+    sweep_seconds: int = setting(60, 1, 3600)
 
 
 @dataclass(slots=True)
 class SubscriptionSettings:
     # Topics one user may follow.
-    max_topics: int = 25
-    # Papers listed in one notification before "and N more" (a user may choose their own).
-    default_cap: int = 10
+    max_topics: int = setting(25, 1, 1000)
+    # Papers listed in one notification before "and N more" (a user may choose their own, 1 to 25).
+    default_cap: int = setting(10, 1, 25)
     # The subscribe preview counts matches in digests of this many days up to the newest one.
-    preview_days: int = 30
+    preview_days: int = setting(30, 1, TEN_YEARS_D)
     # Digests dated more than this many days before today notify nobody (a late backfill is not news).
-    max_digest_age_days: int = 3
+    max_digest_age_days: int = setting(3, 0, TEN_YEARS_D)
     # Tries for a notification that fails temporarily, waiting retry_base_seconds, doubling, up to retry_max_seconds.
-    retry_attempts: int = 5
+    retry_attempts: int = setting(5, 1, 100)
     # The first wait before a retry, in seconds.
-    retry_base_seconds: int = 60
+    retry_base_seconds: int = setting(60, 1, DAY_S)
     # The longest wait between retries, in seconds.
-    retry_max_seconds: int = 1800
+    retry_max_seconds: int = setting(1800, 1, 7 * DAY_S)
     # A notification interrupted by a crash is re-sent with its idempotency key when the crash was
     # at most this many seconds ago; older ones are marked unknown (never sent twice).
-    resend_window_seconds: int = 120
+    resend_window_seconds: int = setting(120, 0, DAY_S)
     # Notifications sent at the same time at most (the shared rate limit still applies).
-    concurrency: int = 10
+    concurrency: int = setting(10, 1, 1000)
+
+
+@dataclass(slots=True)
+class LoggingSettings:
+    # The least severe messages recorded: "debug", "info", "warning" or "error" (-v makes it "debug").
+    level: str = setting("info", choices=LOG_LEVELS)
+    # "file": the rotating log file below, with warnings also on standard error. "stderr": everything
+    # on standard error only, tracebacks included (systemd's journal, containers).
+    destination: str = setting("file", choices=("file", "stderr"))
+    # The log file. Empty: paperboy.log beside the database.
+    file: str = ""
+    # The log file is rotated when it reaches this size, in bytes.
+    max_bytes: int = setting(5_000_000, 10_000, BIG_BYTES)
+    # Rotated log files kept (paperboy.log.1, .2, ...).
+    backup_count: int = setting(3, 0, 100)
 
 
 @dataclass(slots=True)
@@ -184,13 +302,91 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     @property
     def db_path(self) -> str:
-        return self.database.path or os.environ.get("PAPERBOY_DB") or default_db_path()
+        return os.path.expanduser(self.database.path) if self.database.path else default_db_path()
 
 
-def _coerce(value: Any, kind: Any, where: str) -> Any:
+# Pairs that must be in order: (section, smaller key, larger key).
+ORDERED = [("fetch", "retry_base_seconds", "retry_max_seconds"),
+           ("fetch", "failure_backoff_minutes", "failure_backoff_max_minutes"),
+           ("schedule", "retry_base_seconds", "retry_max_seconds"),
+           ("subscriptions", "retry_base_seconds", "retry_max_seconds")]
+
+# Older, shorter names kept working: the same setting at the same (environment) precedence.
+ENV_ALIASES = {"PAPERBOY_DB": "PAPERBOY_DATABASE_PATH", "PAPERBOY_LOG_FILE": "PAPERBOY_LOGGING_FILE"}
+CONFIG_VARIABLE = "PAPERBOY_CONFIG"
+SYSTEM_CONFIG = Path("/etc/paperboy/paperboy.toml")
+
+
+# -- where values come from -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value came from: kind "default", "file" (where = path), "env" (where = variable),
+    "command line" (where = the option)."""
+
+    kind: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.where}".strip()
+
+
+DEFAULT = Origin("default")
+
+
+@dataclass(slots=True)
+class Resolved:
+    settings: Settings
+    origins: dict[str, Origin]          # "section.key" -> where its value came from
+    config_file: Path | None            # the file read, if any
+    searched: list[str]                 # where a file was looked for, in order
+    ignored_env: list[str]              # PAPERBOY_* variables that name no setting
+
+
+def env_name(section: str, key: str) -> str:
+    return f"PAPERBOY_{section}_{key}".upper()
+
+
+def config_candidates(env: Mapping[str, str]) -> list[Path]:
+    """The files looked for when neither --config nor PAPERBOY_CONFIG names one, in order."""
+    found = [Path("config/paperboy.toml")]
+    home = env.get("XDG_CONFIG_HOME") or (os.path.join(env["HOME"], ".config") if env.get("HOME") else "")
+    if home:
+        found.append(Path(home) / "paperboy" / "paperboy.toml")
+    return [*found, SYSTEM_CONFIG]
+
+
+def _find_file(path: str | Path | None, env: Mapping[str, str]) -> tuple[Path | None, list[str]]:
+    named = ("--config", Path(path)) if path else (
+        (CONFIG_VARIABLE, Path(env[CONFIG_VARIABLE])) if env.get(CONFIG_VARIABLE) else None)
+    if named:
+        how, candidate = named
+        if not candidate.exists():
+            raise ConfigError(f"{candidate}: config file not found (given by {how})")
+        if not candidate.is_file():
+            raise ConfigError(f"{candidate}: not a regular file (given by {how})")
+        return candidate, [f"{how} {candidate}"]
+    candidates = config_candidates(env)
+    return next((c for c in candidates if c.is_file()), None), [str(c) for c in candidates]
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    current = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[\s*([\w-]+)\s*\]", line)
+        if header:
+            current = header.group(1)
+        elif current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _coerce(value: Any, kind: Any) -> Any:
+    """`value` as `kind`, or a ValueError."""
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -220,42 +416,156 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             return [str(v) for v in value]
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
-    raise ConfigError(f"{where}: expected {getattr(kind, '__name__', str(kind))}, got {value!r}")
+    kind_name = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
+    raise ValueError(f"expected {kind_name.get(getattr(kind, '__name__', ''), 'a list')}")
 
 
-def _apply(settings: Settings, data: Mapping[str, Any], origin: str) -> None:
-    sections = {f.name: f for f in dataclasses.fields(settings)}
-    for section_name, values in data.items():
-        if section_name not in sections:
-            raise ConfigError(f"{origin}: unknown section [{section_name}]")
-        if not isinstance(values, Mapping):
-            raise ConfigError(f"{origin}: [{section_name}] must be a table")
-        section = getattr(settings, section_name)
-        hints = get_type_hints(type(section))
-        for key, value in values.items():
-            if key not in hints:
-                raise ConfigError(f"{origin}: unknown key '{key}' in [{section_name}]")
-            setattr(section, key, _coerce(value, hints[key], f"{origin}: [{section_name}] {key}"))
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class _Builder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.origins: dict[str, Origin] = {}
+        self.hints = {f.name: get_type_hints(type(getattr(settings, f.name))) for f in dataclasses.fields(settings)}
+
+    def put(self, section: str, key: str, raw: Any, origin: Origin, where: str) -> None:
+        """Set one value after checking its type and range; `where` names it in an error."""
+        target = getattr(self.settings, section)
+        try:
+            value = _coerce(raw, self.hints[section][key])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [{section}] {key} = {_show(raw)}: {exc}") from None
+        rule = rule_of(type(target), key)
+        problem = rule.problem(value) if rule else None
+        if problem:
+            raise ConfigError(f"{where}: [{section}] {key} = {_show(value)}: {problem}")
+        setattr(target, key, value)
+        self.origins[f"{section}.{key}"] = origin
+
+    def apply_file(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for section, values in data.items():
+            if section not in self.hints:
+                raise ConfigError(f"{path}: unknown section [{section}]")
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"{path}: [{section}] must be a table")
+            for key, value in values.items():
+                if key not in self.hints[section]:
+                    raise ConfigError(f"{path}: unknown key '{key}' in [{section}]")
+                line = _line_of(text, section, key)
+                self.put(section, key, value, Origin("file", str(path)), f"{path}" + (f" line {line}" if line else ""))
+
+    def apply_env(self, env: Mapping[str, str]) -> list[str]:
+        """Apply PAPERBOY_<SECTION>_<KEY> (and aliases); returns PAPERBOY_* names that match nothing."""
+        known = {CONFIG_VARIABLE, *ENV_ALIASES}
+        for old, canonical in ENV_ALIASES.items():
+            if old in env and canonical in env and env[old] != env[canonical]:
+                raise ConfigError(f"environment: {old} and {canonical} name the same setting with different "
+                                  f"values; set only {canonical}")
+        for section, hints in self.hints.items():
+            for key in hints:
+                var = env_name(section, key)
+                known.add(var)
+                alias = next((a for a, c in ENV_ALIASES.items() if c == var and a in env), None)
+                name = var if var in env else alias
+                if name is not None:
+                    self.put(section, key, env[name], Origin("env", name), f"environment variable {name}")
+        return sorted(v for v in env if v.startswith("PAPERBOY_") and v not in known)
+
+    def check_order(self) -> None:
+        for section, small, large in ORDERED:
+            target = getattr(self.settings, section)
+            low, high = getattr(target, small), getattr(target, large)
+            if low > high:
+                o_small = self.origins.get(f"{section}.{small}", DEFAULT)
+                o_large = self.origins.get(f"{section}.{large}", DEFAULT)
+                raise ConfigError(f"[{section}] {small} = {low:g} ({o_small}) is more than "
+                                  f"{large} = {high:g} ({o_large}); it must not be")
+
+
+def resolve(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+            command_line: Mapping[str, Any] | None = None) -> Resolved:
+    """Every setting with where it came from. `command_line` maps "section.key" to a value given
+    as an option (e.g. {"database.path": args.db})."""
+    env = os.environ if env is None else env
+    builder = _Builder(Settings())
+    found, searched = _find_file(path, env)
+    if found is not None:
+        builder.apply_file(found)
+    ignored = builder.apply_env(env)
+    for dotted, value in (command_line or {}).items():
+        section, key = dotted.split(".", 1)
+        builder.put(section, key, value, Origin("command line"), f"command line ({section}.{key})")
+    builder.check_order()
+    return Resolved(builder.settings, builder.origins, found, searched, ignored)
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    return resolve(path, env).settings
+
+
+def origin_of(resolved: Resolved, section: str, key: str) -> Origin:
+    return resolved.origins.get(f"{section}.{key}", DEFAULT)
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+TOKEN_VARIABLE = "DISCORD_TOKEN"
+TOKEN_FILE_VARIABLE = "DISCORD_TOKEN_FILE"
+TOKEN_CREDENTIAL = "discord_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    value: str = field(repr=False)
+    origin: Origin
+
+    def masked(self) -> str:
+        return f"(hidden, {len(self.value)} characters)"
+
+
+def _read_secret(path: Path, named_by: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{named_by}: {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{named_by}: {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if not text:
+        raise ConfigError(f"{named_by}: {path} is empty")
+    return text
+
+
+def discord_token(env: Mapping[str, str] | None = None) -> Secret | None:
+    """The bot token from, in order: $DISCORD_TOKEN, the file named by $DISCORD_TOKEN_FILE (not
+    both), the systemd credential `discord_token` ($CREDENTIALS_DIRECTORY, LoadCredential=).
+    None when none is given; a ConfigError when one is given but unusable."""
     env = os.environ if env is None else env
-    settings = Settings()
-    chosen = path or env.get("PAPERBOY_CONFIG")
-    candidate = Path(chosen) if chosen else Path("config/paperboy.toml")
-    if chosen and not candidate.is_file():
-        raise ConfigError(f"{candidate}: config file not found")
-    if candidate.is_file():
-        try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{candidate}: {exc}") from exc
-        _apply(settings, data, str(candidate))
-    for section_field in dataclasses.fields(settings):
-        section = getattr(settings, section_field.name)
-        hints = get_type_hints(type(section))
-        for key in hints:
-            var = f"PAPERBOY_{section_field.name}_{key}".upper()
-            if var in env:
-                setattr(section, key, _coerce(env[var], hints[key], f"environment {var}"))
-    return settings
+    direct, file_name = env.get(TOKEN_VARIABLE, "").strip(), env.get(TOKEN_FILE_VARIABLE, "").strip()
+    if direct and file_name:
+        raise ConfigError(f"both {TOKEN_VARIABLE} and {TOKEN_FILE_VARIABLE} are set; set only one")
+    if direct:
+        return Secret(direct, Origin("env", TOKEN_VARIABLE))
+    if file_name:
+        return Secret(_read_secret(Path(file_name), TOKEN_FILE_VARIABLE), Origin("file", file_name))
+    credentials = env.get("CREDENTIALS_DIRECTORY", "")
+    if credentials and (Path(credentials) / TOKEN_CREDENTIAL).exists():
+        where = Path(credentials) / TOKEN_CREDENTIAL
+        return Secret(_read_secret(where, "systemd credential " + TOKEN_CREDENTIAL), Origin("credential", str(where)))
+    return None
+
+
+def readable_by_others(path: str) -> bool:
+    """True when a secret's file can be read by users other than its owner (and its group)."""
+    try:
+        return bool(os.stat(path).st_mode & stat.S_IROTH)
+    except OSError:
+        return False

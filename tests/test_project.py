@@ -86,12 +86,11 @@ def test_unknown_keys_in_the_config_file_are_refused(tmp_path: Path) -> None:
 
 
 def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAPERBOY_DB", str(tmp_path / "env.db"))
-    assert load_settings(env={}).db_path == str(tmp_path / "env.db")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert load_settings(env={"PAPERBOY_DB": str(tmp_path / "env.db")}).db_path == str(tmp_path / "env.db")
     s = load_settings(env={"PAPERBOY_DATABASE_PATH": "/x/explicit.db"})
     assert s.db_path == "/x/explicit.db"
-    monkeypatch.delenv("PAPERBOY_DB")
-    assert load_settings(env={}).db_path.endswith(os.path.join("paperboy", "paperboy.db"))
+    assert load_settings(env={}).db_path == os.path.join(str(tmp_path), "paperboy", "paperboy.db")
 
 
 def _commands() -> list[str]:

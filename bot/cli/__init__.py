@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.cli import archive, console, demo, fetch, lookup, run, schedule, search, status, subscriptions, summary
+from bot.cli import backup as backup_cli
+from bot.cli import configuration as config_cli
 from bot.cli.common import CliContext, CliError, setup_logging
 from bot.config import ConfigError, load_settings
 from storage.errors import StorageError
@@ -22,6 +24,7 @@ log = logging.getLogger("paperboy")
 
 # Each module adds its sub-commands; order is the order of `paperboy --help`.
 COMMAND_MODULES = [demo, console, run, archive, fetch, search, lookup, summary, schedule, subscriptions, status]
+COMMAND_MODULES += [config_cli, backup_cli]  # deployment: settings, backup and restore
 
 
 def build_parser() -> argparse.ArgumentParser:

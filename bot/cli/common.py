@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
-import logging.handlers
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings
+from bot.log_setup import setup_logging as setup_logging  # the CLI's entry point sets up logging
 from bot.subscriptions.notify import notification_hook
 from storage.db import Database
 from storage.loader import Loader
@@ -86,44 +84,3 @@ def positive_int(text: str) -> int:
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON only")
-
-
-def log_path(settings: Settings) -> str:
-    return os.environ.get("PAPERBOY_LOG_FILE") or os.path.join(
-        os.path.dirname(os.path.abspath(os.path.expanduser(settings.db_path))), "paperboy.log")
-
-
-def setup_logging(settings: Settings, *, verbose: bool) -> str:
-    """Full details (tracebacks included) to a rotating log file; short lines to stderr."""
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for old in [h for h in root.handlers if getattr(h, "_paperboy", False)]:  # a second main() in one process
-        root.removeHandler(old)
-        old.close()
-    path = log_path(settings)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        file_handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
-    except OSError:
-        file_handler = logging.NullHandler()
-        path = "(no log file: its folder is not writable)"
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(_NoTraceback("%(levelname)s: %(message)s"))
-    for handler in (file_handler, console):
-        handler._paperboy = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    return path
-
-
-class _NoTraceback(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        saved = record.exc_info, record.exc_text
-        record.exc_info, record.exc_text = None, None
-        try:
-            return super().format(record)
-        finally:
-            record.exc_info, record.exc_text = saved

@@ -2,19 +2,28 @@
 
 `run` starts the Discord transport, the daily-post scheduler, notification delivery and, when
 `[fetch] enabled` has sources, digest fetching; SIGINT/SIGTERM stop it cleanly (exit 0). The
-token comes from the DISCORD_TOKEN environment variable only and is never logged.
+token comes from DISCORD_TOKEN, the file DISCORD_TOKEN_FILE names, or the systemd credential
+discord_token (bot.config.discord_token), and is never logged.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import logging
 import signal
 
 from bot.cli.common import CliContext, CliError
+from bot.config import (
+    TOKEN_CREDENTIAL,
+    TOKEN_FILE_VARIABLE,
+    TOKEN_VARIABLE,
+    ConfigError,
+    discord_token,
+    readable_by_others,
+)
 
-TOKEN_VARIABLE = "DISCORD_TOKEN"
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,10 +42,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def token_from_env() -> str:
-    token = os.environ.get(TOKEN_VARIABLE, "").strip()
-    if not token:
-        raise CliError(f"{TOKEN_VARIABLE} is not set: export the bot token from the Discord developer portal")
-    return token
+    try:
+        secret = discord_token()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if secret is None:
+        raise CliError(f"{TOKEN_VARIABLE} is not set (nor {TOKEN_FILE_VARIABLE}, nor the systemd credential "
+                       f"{TOKEN_CREDENTIAL}): give the bot token from the Discord developer portal")
+    if secret.origin.kind == "file" and readable_by_others(secret.origin.where):
+        log.warning("%s %s can be read by every user on this machine; chmod 600 it", TOKEN_FILE_VARIABLE,
+                    secret.origin.where)
+    return secret.value
 
 
 async def run_bot(ctx: CliContext) -> int:

@@ -1,0 +1,85 @@
+"""Which processes use a database file, so that `paperboy restore` never replaces a database
+under a running bot.
+
+Every long-running process on a database (the bot, each of its shard processes, the console)
+holds a shared lock on `<database>.lock` while it has the database open; restore takes the
+exclusive lock without waiting and refuses when it cannot. The operating system drops a
+process's locks when it exits or dies, so a crash never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from storage.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseInUse(DatabaseUnavailable):
+    """Another process holds the database (a running bot while restoring, a restore while starting)."""
+
+
+def lock_path(db_path: str | Path) -> Path:
+    path = Path(db_path).expanduser()
+    return path.with_name(path.name + ".lock")
+
+
+class UseLock:
+    """A held lock; `release()` (or the process ending) lets it go."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+def _open(db_path: str | Path) -> int:
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+
+
+def hold_shared(db_path: str | Path) -> UseLock:
+    """Mark the database as in use by this process until `release()`. Raises DatabaseInUse while a
+    restore replaces it. A folder where no lock file can be made (read-only) is used unguarded."""
+    if str(db_path) == ":memory:":
+        return UseLock(None)
+    try:
+        fd = _open(db_path)
+    except OSError as exc:
+        log.warning("cannot create %s (%s): `paperboy restore` will not see this process", lock_path(db_path),
+                    exc.strerror or exc)
+        return UseLock(None)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatabaseInUse(f"{db_path}: a restore is replacing this database; start again when it has "
+                            "finished") from None
+    return UseLock(fd)
+
+
+@contextmanager
+def exclusive(db_path: str | Path) -> Iterator[None]:
+    """Hold the database alone for the block, or raise DatabaseInUse at once when a bot or a
+    console has it open (no waiting: a running bot would keep it for days)."""
+    fd = _open(db_path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseInUse(
+                f"{db_path} is in use by a running Paperboy (the bot or a console holds {lock_path(db_path)}); "
+                "stop it first, e.g. systemctl stop 'paperboy@*'") from None
+        yield
+    finally:
+        os.close(fd)

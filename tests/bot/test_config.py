@@ -1,0 +1,266 @@
+"""Settings: one precedence rule (command line > environment > file > defaults), the config file
+search, `paperboy config`, range checks naming the key, the token's sources, the log settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import config
+from bot.cli import main
+from bot.config import ConfigError, Settings, discord_token, env_name, load_settings, resolve, rule_of
+
+TOKEN = "MTIz.secret-token-value.abcdef"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A clean environment: no PAPERBOY_/DISCORD_ variables, HOME and /etc in tmp_path, cwd there."""
+    for var in list(os.environ):
+        if var.startswith(("PAPERBOY_", "DISCORD_", "XDG_")) or var in ("CREDENTIALS_DIRECTORY", "JOURNAL_STREAM"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(config, "SYSTEM_CONFIG", tmp_path / "etc" / "paperboy" / "paperboy.toml")
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_paperboy", False)]:  # main() installed them
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _config_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    capsys.readouterr()
+    assert main([*argv, "config", "--json"]) == 0
+    return dict(json.loads(capsys.readouterr().out))
+
+
+# -- precedence -------------------------------------------------------------------------------
+
+def test_environment_beats_the_file_for_both_names_of_the_database_path(home: Path) -> None:
+    """Issue #20: `[database] path` in the file beat PAPERBOY_DB, while PAPERBOY_DATABASE_PATH beat it."""
+    conf = _write(home / "p.toml", '[database]\npath = "file.db"\n')
+    assert load_settings(conf, env={}).db_path == "file.db"
+    assert load_settings(conf, env={"PAPERBOY_DB": "env.db"}).db_path == "env.db"
+    assert load_settings(conf, env={"PAPERBOY_DATABASE_PATH": "env.db"}).db_path == "env.db"
+    same = {"PAPERBOY_DB": "env.db", "PAPERBOY_DATABASE_PATH": "env.db"}
+    assert load_settings(conf, env=same).db_path == "env.db"
+    with pytest.raises(ConfigError, match="PAPERBOY_DB and PAPERBOY_DATABASE_PATH"):
+        load_settings(conf, env={"PAPERBOY_DB": "a.db", "PAPERBOY_DATABASE_PATH": "b.db"})
+    cli = resolve(conf, env={"PAPERBOY_DB": "env.db"}, command_line={"database.path": "cli.db"})
+    assert cli.settings.db_path == "cli.db" and str(cli.origins["database.path"]) == "command line"
+
+
+def test_paperboy_config_says_where_each_value_came_from(home: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = _write(home / "p.toml", '[database]\npath = "file.db"\n[fetch]\nretries = 4\ntimeout_seconds = 9\n')
+    monkeypatch.setenv("PAPERBOY_FETCH_TIMEOUT_SECONDS", "12.5")
+    monkeypatch.setenv("PAPERBOY_FETCH_TIMEOUT", "1")  # a typo: no such setting
+    report = _config_json(capsys, "--config", str(conf), "--db", str(home / "cli.db"))
+    settings = report["settings"]
+    assert isinstance(settings, dict)
+    assert settings["database"]["path"] == {"value": str(home / "cli.db"), "source": "command line"}
+    assert settings["fetch"]["retries"] == {"value": 4, "source": "file", "where": str(conf)}
+    assert settings["fetch"]["timeout_seconds"] == {"value": 12.5, "source": "env",
+                                                    "where": "PAPERBOY_FETCH_TIMEOUT_SECONDS"}
+    assert settings["fetch"]["interval_minutes"] == {"value": 15.0, "source": "default"}
+    assert report["config_file"] == str(conf) and report["database"] == str(home / "cli.db")
+    assert report["ignored_environment"] == ["PAPERBOY_FETCH_TIMEOUT"]
+
+
+def test_paperboy_config_text_is_a_config_file_with_origins_and_no_secret(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("PAPERBOY_DISCORD_API_BASE", "https://user:hunter2@proxy.example/api/v10")
+    monkeypatch.setenv("PAPERBOY_DATABASE_PATH", str(home / "x.db"))
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert TOKEN not in out and "hunter2" not in out
+    assert f"Discord token: (hidden, {len(TOKEN)} characters), from env DISCORD_TOKEN" in out
+    assert 'api_base = "https://user:********@proxy.example/api/v10"  # env PAPERBOY_DISCORD_API_BASE' in out
+    assert "busy_timeout_ms = 5000  # default" in out
+    parsed = tomllib.loads(out)
+    expected = Settings()
+    expected.database.path = str(home / "x.db")
+    expected.discord.api_base = "https://user:********@proxy.example/api/v10"
+    assert parsed == dataclasses.asdict(expected)
+
+
+# -- where the file is found ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("present", "expected"), [
+    (["etc"], "etc"),
+    (["user", "etc"], "user"),
+    (["xdg", "user", "etc"], "xdg"),
+    (["cwd", "xdg", "etc"], "cwd"),
+    (["env", "cwd", "etc"], "env"),
+    (["option", "env", "cwd"], "option"),
+])
+def test_the_config_file_is_the_first_found(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str], present: list[str],
+                                             expected: str) -> None:
+    places = {"option": home / "opt.toml", "env": home / "env.toml", "cwd": home / "config" / "paperboy.toml",
+              "xdg": home / "xdg" / "paperboy" / "paperboy.toml",
+              "user": home / "home" / ".config" / "paperboy" / "paperboy.toml", "etc": config.SYSTEM_CONFIG}
+    for name in present:
+        _write(places[name], f'[fetch]\ncontact = "{name}"\n')
+    if "xdg" in present:
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg"))
+    if "env" in present:
+        monkeypatch.setenv("PAPERBOY_CONFIG", str(places["env"]))
+    argv = ["--config", str(places["option"])] if "option" in present else []
+    report = _config_json(capsys, *argv)
+    assert Path(str(report["config_file"])).resolve() == places[expected].resolve()
+    assert report["settings"]["fetch"]["contact"]["value"] == expected  # type: ignore[index]
+
+
+def test_a_named_config_file_must_exist(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(home / "nope.toml"), "stats"]) == 2
+    assert "nope.toml: config file not found (given by --config)" in capsys.readouterr().err
+    monkeypatch.setenv("PAPERBOY_CONFIG", str(home))
+    assert main(["stats"]) == 2
+    assert "not a regular file (given by PAPERBOY_CONFIG)" in capsys.readouterr().err
+
+
+# -- range checks (issue #12) -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("variable", "value", "problem"), [
+    ("PAPERBOY_FETCH_TIMEOUT_SECONDS", "0", "must be a number above 0 and at most 3600"),
+    ("PAPERBOY_FETCH_TIMEOUT_SECONDS", "-1", "must be a number above 0"),
+    ("PAPERBOY_FETCH_TIMEOUT_SECONDS", "nan", "must be a finite number"),
+    ("PAPERBOY_FETCH_TIMEOUT_SECONDS", "inf", "must be a finite number"),
+    ("PAPERBOY_FETCH_RETRIES", "-1", "must be a whole number from 0 to 20"),
+    ("PAPERBOY_FETCH_INTERVAL_MINUTES", "-5", "must be a number above 0"),
+    ("PAPERBOY_INGEST_CHUNK_SIZE", "0", "must be a whole number from 1"),
+    ("PAPERBOY_FETCH_MAX_RESPONSE_BYTES", "-1", "must be a whole number from 1"),
+    ("PAPERBOY_FETCH_HF_PAGE_SIZE", "101", "from 1 to 100"),
+    ("PAPERBOY_DATABASE_BUSY_TIMEOUT_MS", "1e3", "expected a whole number"),
+    ("PAPERBOY_SCHEDULE_RATE_PER_SECOND", "0", "must be a number above 0"),
+    ("PAPERBOY_SUBSCRIPTIONS_DEFAULT_CAP", "26", "from 1 to 25"),
+    ("PAPERBOY_FETCH_TIMEZONE", "Mars/Olympus", "is not an IANA time zone"),
+    ("PAPERBOY_FETCH_WINDOW_START", "25:00", "is not a time like 06:30"),
+    ("PAPERBOY_DISCORD_API_BASE", "ftp://discord.com", "is not a http or https URL"),
+    ("PAPERBOY_DISCORD_GATEWAY_URL", "gateway.discord.gg", "is not a ws or wss URL"),
+    ("PAPERBOY_INGEST_ANNOUNCE_TYPES", "new,bogus", "'bogus' must be one of"),
+    ("PAPERBOY_INGEST_ANNOUNCE_TYPES", "", "must list at least one value"),
+    ("PAPERBOY_FETCH_ARXIV_RSS_CATEGORIES", "cs.LG, cs LG", "'cs LG' is not an arXiv category"),
+    ("PAPERBOY_LOGGING_LEVEL", "loud", 'must be one of "debug", "info", "warning", "error"'),
+    ("PAPERBOY_LOGGING_DESTINATION", "syslog", 'must be one of "file", "stderr"'),
+])
+def test_a_setting_out_of_range_stops_the_cli_with_one_line_naming_it(
+        home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        variable: str, value: str, problem: str) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["--db", str(home / "p.db"), "stats"]) == 2
+    err = capsys.readouterr().err
+    section, key = variable.lower().removeprefix("paperboy_").split("_", 1)
+    assert err.count("\n") == 1 and err.startswith(f"paperboy: environment variable {variable}: [{section}] {key} = ")
+    assert problem in err
+    assert not (home / "p.db").exists()
+
+
+def test_a_bad_value_in_the_file_names_the_file_and_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = _write(home / "p.toml", "[database]\nbusy_timeout_ms = 10\n\n[fetch]\ntimeout_seconds = nan\n")
+    assert main(["--config", str(conf), "stats"]) == 2
+    assert capsys.readouterr().err == (f"paperboy: {conf} line 5: [fetch] timeout_seconds = nan: "
+                                       "must be a finite number\n")
+
+
+def _numeric_settings() -> list[tuple[str, str]]:
+    defaults = Settings()
+    return [(section.name, key) for section in dataclasses.fields(defaults)
+            for key, value in dataclasses.asdict(getattr(defaults, section.name)).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)]
+
+
+@pytest.mark.parametrize(("section", "key"), _numeric_settings())
+def test_every_number_has_a_range_its_default_is_inside(section: str, key: str) -> None:
+    kind = type(getattr(Settings(), section))
+    rule = rule_of(kind, key)
+    assert rule is not None and rule.low is not None and rule.high is not None, f"[{section}] {key} has no range"
+    assert rule.problem(getattr(getattr(Settings(), section), key)) is None
+    variable = env_name(section, key)
+    is_float = isinstance(getattr(getattr(Settings(), section), key), float)
+    below = rule.low if rule.above else rule.low - 1
+    bad = [below, rule.high + 1, *(["nan", "inf", "-inf"] if is_float else [])]
+    for value in bad:
+        with pytest.raises(ConfigError, match=rf"{variable}: \[{section}\] {key} = "):
+            load_settings(env={variable: str(int(value) if not is_float and not isinstance(value, str)
+                                             else value)})
+    edge = rule.high if not is_float else float(rule.high)
+    larger = {env_name(s, big): str(rule_of(kind, big).high)  # type: ignore[union-attr]
+              for s, small, big in config.ORDERED if (s, small) == (section, key)}
+    assert getattr(getattr(load_settings(env={variable: str(edge), **larger}), section), key) == edge
+
+
+def test_values_that_must_be_in_order_are_named_together(home: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[fetch\] retry_base_seconds = 120 \(env PAPERBOY_FETCH_RETRY_BASE_"
+                                          r"SECONDS\) is more than retry_max_seconds = 60 \(default\)"):
+        load_settings(env={"PAPERBOY_FETCH_RETRY_BASE_SECONDS": "120"})
+    assert math.isclose(load_settings(env={"PAPERBOY_FETCH_RETRY_BASE_SECONDS": "60"}).fetch.retry_base_seconds, 60)
+
+
+# -- the token --------------------------------------------------------------------------------
+
+def test_the_token_comes_from_the_environment_a_file_or_a_systemd_credential(tmp_path: Path) -> None:
+    secret_file = _write(tmp_path / "token", TOKEN + "\n")
+    assert discord_token({}) is None
+    from_env = discord_token({"DISCORD_TOKEN": TOKEN})
+    assert from_env is not None and from_env.value == TOKEN and str(from_env.origin) == "env DISCORD_TOKEN"
+    from_file = discord_token({"DISCORD_TOKEN_FILE": str(secret_file)})
+    assert from_file is not None and from_file.value == TOKEN and from_file.origin.where == str(secret_file)
+    _write(tmp_path / "creds" / "discord_token", TOKEN)
+    credential = discord_token({"CREDENTIALS_DIRECTORY": str(tmp_path / "creds")})
+    assert credential is not None and credential.value == TOKEN and credential.origin.kind == "credential"
+    assert TOKEN not in repr(credential)
+    with pytest.raises(ConfigError, match="both DISCORD_TOKEN and DISCORD_TOKEN_FILE are set"):
+        discord_token({"DISCORD_TOKEN": TOKEN, "DISCORD_TOKEN_FILE": str(secret_file)})
+    with pytest.raises(ConfigError, match="is empty"):
+        discord_token({"DISCORD_TOKEN_FILE": str(_write(tmp_path / "empty", "\n"))})
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN_FILE: .*missing: no such file"):
+        discord_token({"DISCORD_TOKEN_FILE": str(tmp_path / "missing")})
+
+
+def test_run_without_any_token_names_every_way_to_give_one(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(home / "p.db"), "run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DISCORD_TOKEN is not set" in err and "DISCORD_TOKEN_FILE" in err
+
+
+# -- logging ----------------------------------------------------------------------------------
+
+def test_stderr_mode_logs_to_standard_error_only(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PAPERBOY_LOGGING_DESTINATION", "stderr")
+    monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
+    assert main(["--db", str(home / "p.db"), "stats"]) == 0
+    err = capsys.readouterr().err
+    assert "<6>INFO storage.db: applied migration 0001_archive.sql" in err
+    assert not (home / "paperboy.log").exists()
+
+
+def test_file_mode_keeps_details_in_the_file_at_the_chosen_level(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PAPERBOY_LOG_FILE", str(home / "logs" / "pb.log"))  # the older name still works
+    assert main(["--db", str(home / "p.db"), "stats"]) == 0
+    assert "applied migration" not in capsys.readouterr().err
+    assert "applied migration 0001_archive.sql" in (home / "logs" / "pb.log").read_text(encoding="utf-8")
+    monkeypatch.setenv("PAPERBOY_LOGGING_LEVEL", "warning")
+    assert main(["--db", str(home / "q.db"), "stats"]) == 0
+    assert "q.db" not in (home / "logs" / "pb.log").read_text(encoding="utf-8")
