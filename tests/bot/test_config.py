@@ -264,3 +264,17 @@ def test_file_mode_keeps_details_in_the_file_at_the_chosen_level(home: Path, mon
     monkeypatch.setenv("PAPERBOY_LOGGING_LEVEL", "warning")
     assert main(["--db", str(home / "q.db"), "stats"]) == 0
     assert "q.db" not in (home / "logs" / "pb.log").read_text(encoding="utf-8")
+
+
+def test_a_token_file_others_can_read_is_warned_about(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from bot.cli.run import token_from_env
+
+    secret_file = _write(home / "token", TOKEN)
+    secret_file.chmod(0o644)
+    monkeypatch.setenv("DISCORD_TOKEN_FILE", str(secret_file))
+    assert token_from_env() == TOKEN
+    assert "can be read by every user" in caplog.text and TOKEN not in caplog.text
+    secret_file.chmod(0o600)
+    caplog.clear()
+    assert token_from_env() == TOKEN and not caplog.text

@@ -150,3 +150,20 @@ def test_restore_into_a_new_place(loaded: Path, cli: Path) -> None:
     backup(loaded, cli / "b.db")
     result = restore(cli / "b.db", cli / "new" / "paperboy.db")
     assert result.previous is None and result.restored.papers == 144
+
+
+async def test_the_bot_and_the_console_hold_the_database_while_open(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.config import Settings
+    from bot.transports.console_render import ConsoleOutbound
+
+    settings = Settings()
+    settings.database.path = str(tmp_path / "p.db")
+    app = await App.open(settings, ConsoleOutbound(lambda text: None), platform="console")
+    try:
+        with pytest.raises(DatabaseInUse), exclusive(settings.db_path):
+            pass
+    finally:
+        await app.close()
+    with exclusive(settings.db_path):  # released on close
+        pass
