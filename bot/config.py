@@ -51,10 +51,13 @@ def _clock_time(text: str) -> str | None:
 
 def _url(*schemes: str) -> Callable[[str], str | None]:
     def check(text: str) -> str | None:
-        parts = urlsplit(text.strip())
-        if parts.scheme in schemes and parts.netloc:
-            return None
-        return f"is not a {' or '.join(schemes)} URL"
+        try:
+            parts = urlsplit(text.strip())
+            if parts.scheme in schemes and parts.hostname and (parts.port or 0) >= 0:
+                return None
+        except ValueError:  # an unclosed IPv6 bracket, a bad port
+            pass
+        return "is not a URL starting with " + " or ".join(f"{scheme}://" for scheme in schemes)
     return check
 
 
