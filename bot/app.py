@@ -48,8 +48,8 @@ class ClockedLoader(Loader):
         self.clock = clock
 
     async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
-                        now: dt.datetime | None = None) -> list[LoadResult]:
-        return await super().load_many(digests, now=now or self.clock())
+                        now: dt.datetime | None = None, prune: bool = False) -> list[LoadResult]:
+        return await super().load_many(digests, now=now or self.clock(), prune=prune)
 
 
 @dataclass(slots=True)

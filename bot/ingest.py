@@ -47,6 +47,8 @@ class IngestOptions:
     today: dt.date | None = None  # for year inference; defaults to the local date
     # A streaming file at least this big is parsed in a separate process (see the module docstring).
     worker_min_bytes: int = 16 << 20
+    # Let a smaller capture of a growing day (Hugging Face) remove the papers it lacks.
+    prune: bool = False
 
 
 @dataclass(slots=True)
@@ -62,6 +64,8 @@ class DigestSummary:
     updated: int = 0
     unchanged: bool = True
     digest_id: int = 0
+    kept: int = 0  # entries of a growing day this smaller capture lacked, kept
+    removed: int = 0  # entries removed (a complete digest replacing its day, or --prune)
 
 
 @dataclass(slots=True)
@@ -208,7 +212,7 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
             found = _parsed_ahead(batches, ctx.chunk_size)
         async with bulk, aclosing(found):
             async for chunk in found:
-                for result in await loader.load_many(chunk):
+                for result in await loader.load_many(chunk, prune=options.prune):
                     _add(summaries, result)
     except (InputError, DownloadError) as exc:
         outcome.error = str(exc)
@@ -230,3 +234,5 @@ def _add(summaries: dict[tuple[str, dt.date], DigestSummary], result: LoadResult
     s.merged += result.merged
     s.updated += result.updated
     s.unchanged = s.unchanged and result.unchanged
+    s.kept += result.kept
+    s.removed += result.removed

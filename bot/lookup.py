@@ -28,6 +28,7 @@ from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.normalize import parse_arxiv_id
 from storage.records import LoadResult, StoredPaper
+from storage.tex import tex_to_text
 from storage.titles import TitleIndexSync, TitleMatch
 from storage.titles.sync import MatchDetails, StartReport, match_details, paper_dates
 
@@ -255,5 +256,5 @@ def choice_name(hit: LookupHit) -> str:
     """The title, cut on a word boundary with an ellipsis so that the name and its id fit 100 chars."""
     suffix = f" ({hit.arxiv_id})" if hit.arxiv_id else (
         f" ({hit.first_listed.isoformat()})" if hit.first_listed else "")
-    title = " ".join(clean_user_text(hit.title).split()) or "(untitled)"
+    title = " ".join(clean_user_text(tex_to_text(hit.title)).split()) or "(untitled)"
     return truncate(title, CHOICE_NAME - len(suffix)) + suffix

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.config import ConfigError, Settings
 from bot.schedule.settings import describe
+from bot.summary.render import EMPTY_DAY
 from storage import deliveries as delivery_repo
 from storage import digests as digest_repo
 from storage import fetch_state
@@ -90,7 +91,7 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
         recent = await post_repo.list_posts(db, guild_id=guild_id, limit=1)
         last_post = recent[0] if recent else None
     return StatusReport(
-        now=now, papers=stats.papers, digests=stats.digests, latest=await digest_repo.find_digest(db),
+        now=now, papers=stats.papers, digests=stats.digests, latest=await digest_repo.find_digest(db, empty=True),
         waiting_posts=len(await post_repo.posts_in_status(db, ["pending", "sending"])),
         waiting_notifications=len(await delivery_repo.deliveries_in_status(db, ["pending", "sending"])),
         failed_posts=len(broken), failed_notifications=len(undelivered), errors=errors,
@@ -141,7 +142,8 @@ def sections(report: StatusReport) -> list[tuple[str, str]]:
     latest = report.latest
     out = [("Archive", f"{_count(report.papers, 'paper')} in {_count(report.digests, 'digest')}"),
            ("Last digest", "none yet: load one with /ingest" if latest is None else
-            f"{latest.source} · {latest.date.isoformat()} · {latest.papers} papers, fetched {when(latest.fetched_at)}")]
+            f"{latest.source} · {latest.date.isoformat()} · "
+            f"{f'{latest.papers} papers' if latest.papers else EMPTY_DAY}, fetched {when(latest.fetched_at)}")]
     if report.guild_id is not None:
         text = describe(report.schedule) if report.schedule else "not set up (/setup channel)"
         if report.last_post is not None:

@@ -34,13 +34,17 @@ async def get_digest(db: Database, digest_id: int) -> DigestInfo | None:
     return _digest_from_row(row) if row else None
 
 
-async def find_digest(db: Database, *, date: dt.date | None = None, source: str | None = None) -> DigestInfo | None:
-    """The digest of `date` (latest when None) from `source` (the largest that day when None)."""
+async def find_digest(db: Database, *, date: dt.date | None = None, source: str | None = None,
+                      empty: bool = False) -> DigestInfo | None:
+    """The digest of `date` (latest when None) from `source` (the largest that day when None).
+
+    An empty day (a digest listing no papers: a weekend, an empty feed) is a digest like any other
+    and `empty=True` finds it; by default only digests with papers count (what gets posted)."""
     row = await db.fetchone(
         f"SELECT {_DIGEST_COLUMNS} FROM digests"  # noqa: S608
-        " WHERE (? IS NULL OR date = ?) AND (? IS NULL OR source = ?) AND paper_count > 0"
+        " WHERE (? IS NULL OR date = ?) AND (? IS NULL OR source = ?) AND (? OR paper_count > 0)"
         " ORDER BY date DESC, paper_count DESC, source LIMIT 1",
-        (date and date.isoformat(), date and date.isoformat(), source, source),
+        (date and date.isoformat(), date and date.isoformat(), source, source, empty),
     )
     return _digest_from_row(row) if row else None
 

@@ -31,7 +31,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -44,54 +44,81 @@ from storage.records import LoadResult, PaperRecord, ParsedDigest
 # atomically with the digest. Registered by the assistant; storage knows nothing of it.
 AfterLoad = Callable[[aiosqlite.Connection, LoadResult], Awaitable[None]]
 
+# Which source a field comes from when a paper is listed by several (README, "Sources and
+# merging"): arXiv's formats own the title, authors and abstract; Hugging Face's own the keywords,
+# the AI summary and the code and project links (the upvotes are per listing, on the entry).
+# Statement parameters: :text_wins (the record comes from arXiv, or is a Paperboy export) and
+# :extras_win (it comes from Hugging Face, or is an export). A paper has been described by arXiv
+# when it has categories (only arXiv lists them): then a Hugging Face record leaves its text alone.
+_DEFERS = "(NOT :text_wins AND {t}categories <> '[]')"
+_LINKS = "CASE WHEN :extras_win THEN json_patch({t}links, {new}links) ELSE json_patch({new}links, {t}links) END"
+
+
+def _text_rules(t: str, new: str) -> dict[str, str]:
+    """The new value of each text column: `t` qualifies the stored row's columns, `new` the record's."""
+    defers = _DEFERS.format(t=t)
+    rules = {"title": f"CASE WHEN {defers} THEN {t}title ELSE {new}title END"}
+    for col, empty in (("abstract", "''"), ("authors", "'[]'")):
+        rules[col] = f"CASE WHEN {new}{col} <> {empty} AND NOT {defers} THEN {new}{col} ELSE {t}{col} END"
+    rules["links"] = _LINKS.format(t=t, new=new)
+    return rules
+
+
+def _changes(rules: dict[str, str], t: str) -> str:
+    return "\n   OR ".join(f"{t}{col} IS NOT ({rule})" for col, rule in rules.items())
+
+
+_BY_ID = _text_rules("papers.", "excluded.")
 # The rows come as one JSON array of `_row_json` arrays; `->` keeps nested lists and objects as
 # (compact) JSON text, exactly what `_params` writes for the id-less path.
-_UPSERT_BY_ID = """
+_UPSERT_BY_ID = f"""
 INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,
                     ai_summary, published, first_listed, created_at, updated_at)
 SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value -> 4, r.value -> 5, r.value -> 6,
        r.value -> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, :now, :now
 FROM json_each(:rows) AS r WHERE true
 ON CONFLICT (arxiv_id) DO UPDATE SET
-    title = excluded.title,
-    title_key = excluded.title_key,
-    abstract = CASE WHEN excluded.abstract <> '' THEN excluded.abstract ELSE papers.abstract END,
-    authors = CASE WHEN excluded.authors <> '[]' THEN excluded.authors ELSE papers.authors END,
-    links = json_patch(papers.links, excluded.links),
+    title = {_BY_ID["title"]},
+    title_key = CASE WHEN {_DEFERS.format(t="papers.")} THEN papers.title_key ELSE excluded.title_key END,
+    abstract = {_BY_ID["abstract"]},
+    authors = {_BY_ID["authors"]},
+    links = {_BY_ID["links"]},
     categories = CASE WHEN excluded.categories <> '[]' THEN excluded.categories ELSE papers.categories END,
     keywords = CASE WHEN excluded.keywords <> '[]' THEN excluded.keywords ELSE papers.keywords END,
     ai_summary = COALESCE(excluded.ai_summary, papers.ai_summary),
     published = COALESCE(papers.published, excluded.published),
     first_listed = MIN(papers.first_listed, excluded.first_listed),
     updated_at = excluded.updated_at
-WHERE papers.title IS NOT excluded.title
-   OR (excluded.abstract <> '' AND papers.abstract IS NOT excluded.abstract)
-   OR (excluded.authors <> '[]' AND papers.authors IS NOT excluded.authors)
-   OR papers.links IS NOT json_patch(papers.links, excluded.links)
+WHERE {_changes(_BY_ID, "papers.")}
    OR (excluded.categories <> '[]' AND papers.categories IS NOT excluded.categories)
    OR (excluded.keywords <> '[]' AND papers.keywords IS NOT excluded.keywords)
    OR (excluded.ai_summary IS NOT NULL AND papers.ai_summary IS NOT excluded.ai_summary)
    OR (papers.published IS NULL AND excluded.published IS NOT NULL)
    OR excluded.first_listed < papers.first_listed
 RETURNING id, arxiv_id
-"""
+"""  # noqa: S608 - built from the constants above; every value is a bound parameter
 
+_BY_ROWID = _text_rules("", ":")
 # An id-less record lands on the paper with its title: the one with an id if there is one.
-_UPDATE_BY_ROWID = """
+_UPDATE_BY_ROWID = f"""
 UPDATE papers SET
-    title = :title,
-    abstract = CASE WHEN :abstract <> '' THEN :abstract ELSE abstract END,
-    authors = CASE WHEN :authors <> '[]' THEN :authors ELSE authors END,
-    links = json_patch(links, :links),
+    title = {_BY_ROWID["title"]},
+    abstract = {_BY_ROWID["abstract"]},
+    authors = {_BY_ROWID["authors"]},
+    links = {_BY_ROWID["links"]},
     first_listed = MIN(first_listed, :listed),
     updated_at = :now
 WHERE id = :rowid
-  AND (title IS NOT :title
-       OR (:abstract <> '' AND abstract IS NOT :abstract)
-       OR (:authors <> '[]' AND authors IS NOT :authors)
-       OR links IS NOT json_patch(links, :links)
+  AND ({_changes(_BY_ROWID, "")}
        OR :listed < first_listed)
-"""
+"""  # noqa: S608 - built from the constants above; every value is a bound parameter
+
+
+def _authority(fmt: str) -> dict[str, bool]:
+    """The statement parameters that say which fields a record of format `fmt` may set (see `_DEFERS`)."""
+    arxiv, hf = fmt.startswith("arxiv-"), fmt.startswith("hf-")
+    return {"text_wins": not hf, "extras_win": not arxiv}
+
 
 # The same definition as migration 0001's; `Loader.bulk` drops it and this puts it back.
 _TITLE_INDEX = "CREATE INDEX IF NOT EXISTS papers_title_key ON papers(title_key)"
@@ -155,7 +182,9 @@ class _Batch:
     digest_id: int
     paper_ids: list[int | None]
     merged: int = 0
-    written: int = 0  # paper rows inserted or changed
+    written: set[int] = field(default_factory=set)  # paper rows inserted or changed
+    existed: bool = False  # the digest was stored before this load
+    grows: bool = False  # a day that only grows, re-loaded without pruning: add, never remove or lower
 
 
 def content_hash(digest: ParsedDigest) -> str:
@@ -277,14 +306,19 @@ class Loader:
                 async with self.db.transaction() as conn:
                     await conn.execute(_TITLE_INDEX)
 
-    async def load(self, digest: ParsedDigest, *, now: dt.datetime | None = None) -> LoadResult:
+    async def load(self, digest: ParsedDigest, *, now: dt.datetime | None = None, prune: bool = False) -> LoadResult:
         """Load one digest in one transaction."""
-        return (await self.load_many([digest], now=now))[0]
+        return (await self.load_many([digest], now=now, prune=prune))[0]
 
     async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
-                        now: dt.datetime | None = None) -> list[LoadResult]:
+                        now: dt.datetime | None = None, prune: bool = False) -> list[LoadResult]:
         """Load several batches (digests, or runs made by `prepare`) in one transaction (a chunk of a
         streaming format).
+
+        A complete digest of a day that only grows (`ParsedDigest.grows`, Hugging Face) adds to the
+        stored day: entries it lacks stay and figures never go down. `prune` makes it replace the
+        day like any complete digest (a deliberate correction); `LoadResult.removed` says how many
+        entries went, `kept` how many a smaller capture lacked.
 
         Hooks see each batch's result in order; those of a run are called once the run is written.
         """
@@ -298,7 +332,7 @@ class Loader:
                         self._title_index_dropped = True
                     found = await _load_run(conn, item, stamp)
                 else:
-                    found = [await _load_one(conn, item, stamp)]
+                    found = [await _load_one(conn, item, stamp, prune)]
                 for result in found:
                     for hook in self.after_load:
                         await hook(conn, result)
@@ -347,14 +381,15 @@ async def _max_paper_id(conn: aiosqlite.Connection) -> int:
 async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], payload: str, now: str) -> None:
     """Insert or update the papers of `payload` (the batches' papers that have an arXiv id, in
     order) in one statement; fill the batches' paper_ids for them."""
-    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": payload, "now": now})
+    authority = _authority(batches[0].listing.format)  # a run's batches come from one file
+    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": payload, "now": now, **authority})
     # Every inserted or changed row is returned. A run never names a paper twice, and a single
     # batch owns all its rows, so each returned row counts for exactly one batch.
     owner = {arxiv_id: batch for batch in batches for arxiv_id in batch.listing.ids if arxiv_id}
     pid_of: dict[str, int] = {}
     for pid, arxiv_id in changed:
         pid_of[arxiv_id] = pid
-        owner[arxiv_id].written += 1
+        owner[arxiv_id].written.add(pid)
     missing = [arxiv_id for arxiv_id in owner if arxiv_id not in pid_of]
     if missing:
         found = await conn.execute_fetchall(
@@ -366,37 +401,86 @@ async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], pa
                            for arxiv_id, pid in zip(batch.listing.ids, batch.paper_ids, strict=True)]
 
 
+# One statement writes a batch's entries and returns those it inserted or changed (a same-day
+# refresh that only moved upvotes changed something). On a growing day (`_Batch.grows`) figures
+# never go down and, when the capture lacks some of the day's papers (:keep), positions stay.
+_ENTRY_VALUE = """CASE WHEN excluded.{col} IS NULL THEN digest_entries.{col}
+        WHEN :grows AND digest_entries.{col} > excluded.{col} THEN digest_entries.{col}
+        ELSE excluded.{col} END"""
+_UPSERT_ENTRIES = f"""
+INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments)
+SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4
+FROM json_each(:rows) AS e WHERE true
+ON CONFLICT (digest_id, paper_id) DO UPDATE SET
+    position = CASE WHEN :keep THEN digest_entries.position ELSE excluded.position END,
+    upvotes = {_ENTRY_VALUE.format(col="upvotes")},
+    comments = {_ENTRY_VALUE.format(col="comments")}
+WHERE digest_entries.position IS NOT (CASE WHEN :keep THEN digest_entries.position ELSE excluded.position END)
+   OR digest_entries.upvotes IS NOT ({_ENTRY_VALUE.format(col="upvotes")})
+   OR digest_entries.comments IS NOT ({_ENTRY_VALUE.format(col="comments")})
+RETURNING digest_id, paper_id
+"""  # noqa: S608 - built from the constants above; every value is a bound parameter
+
+
+async def _drop_or_keep(conn: aiosqlite.Connection, batch: _Batch, listed: set[int]) -> tuple[int, int, int]:
+    """For a complete batch: remove the digest's entries it does not list, or, on a growing day,
+    keep them. Returns (removed, kept, the position after the last kept entry)."""
+    if not batch.listing.complete or not batch.existed:
+        return 0, 0, 0
+    ids = json.dumps(sorted(listed))
+    if not batch.grows:
+        cursor = await conn.execute(
+            "DELETE FROM digest_entries WHERE digest_id = ? AND paper_id NOT IN (SELECT value FROM json_each(?))",
+            (batch.digest_id, ids))
+        return max(cursor.rowcount, 0), 0, 0
+    async with conn.execute(
+        "SELECT COALESCE(SUM(paper_id NOT IN (SELECT value FROM json_each(?))), 0),"
+        " COALESCE(MAX(position) + 1, 0) FROM digest_entries WHERE digest_id = ?",
+        (ids, batch.digest_id)) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return (0, int(row[0]), int(row[1])) if row[0] else (0, 0, 0)
+
+
 async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_before: int) -> list[LoadResult]:
-    """List each batch's papers in its digest (a complete digest replaces its list; a partial batch
-    adds to it), update the digests' counts, and say what each batch did."""
-    entries = []
+    """List each batch's papers in its digest (a complete digest replaces its list, except on a
+    growing day; a partial batch adds to it), update the digests' counts, and say what each
+    batch did."""
     results = []
     claimed: set[int] = set()  # papers already counted new by an earlier batch
+    by_mode: dict[tuple[bool, bool], list[list[Any]]] = {}
+    counts: list[tuple[_Batch, set[int], int, int, int]] = []
     for batch in batches:
         seen: set[int] = set()
-        count = 0
+        rows: list[list[Any]] = []
         d = batch.listing
         for pid, position, upvotes, comments in zip(batch.paper_ids, d.positions, d.upvotes, d.comments,
                                                     strict=True):
             if pid is None or pid in seen:
                 continue  # the same paper twice in one list: keep its first position
             seen.add(pid)
-            count += 1
-            entries.append((batch.digest_id, pid, position, upvotes, comments))
-        new = sum(1 for pid in seen if pid > max_before and pid not in claimed)
+            rows.append([batch.digest_id, pid, position, upvotes, comments])
+        removed, kept, after = await _drop_or_keep(conn, batch, seen)
+        if kept:
+            # A smaller capture of a growing day: the day's order stays, its new papers go last.
+            for i, row in enumerate(rows):
+                row[2] = after + i
+        by_mode.setdefault((batch.grows, bool(kept)), []).extend(rows)
+        counts.append((batch, seen, removed, kept, len(rows)))
+    changed: set[tuple[int, int]] = set()
+    for (grows, keep), rows in by_mode.items():
+        found = await conn.execute_fetchall(_UPSERT_ENTRIES, {"rows": _json(rows), "grows": grows, "keep": keep})
+        changed.update((int(digest_id), int(pid)) for digest_id, pid in found)
+    for batch, seen, removed, kept, count in counts:
+        new_ids = {pid for pid in seen if pid > max_before and pid not in claimed}
         claimed |= seen
-        results.append(LoadResult(d.source, d.date, d.format, count, new, batch.merged,
-                                  max(batch.written - new, 0), False, batch.digest_id, tuple(sorted(seen))))
-    complete = [(b.digest_id,) for b in batches if b.listing.complete]
-    if complete:
-        await conn.executemany("DELETE FROM digest_entries WHERE digest_id = ?", complete)
-    await conn.executemany(
-        "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (digest_id, paper_id) DO UPDATE SET position = excluded.position,"
-        " upvotes = COALESCE(excluded.upvotes, digest_entries.upvotes),"
-        " comments = COALESCE(excluded.comments, digest_entries.comments)",
-        entries,
-    )
+        touched = batch.written | {pid for pid in seen if (batch.digest_id, pid) in changed}
+        updated = len((touched & seen) - new_ids)
+        unchanged = not (new_ids or updated or removed or batch.merged) and (batch.existed or count > 0)
+        d = batch.listing
+        results.append(LoadResult(d.source, d.date, d.format, count, len(new_ids), batch.merged, updated,
+                                  unchanged, batch.digest_id, () if unchanged else tuple(sorted(seen)),
+                                  kept=kept, removed=removed))
     await conn.execute(
         "UPDATE digests SET paper_count = (SELECT COUNT(*) FROM digest_entries AS e WHERE e.digest_id = digests.id)"
         " WHERE id IN (SELECT value FROM json_each(?))",
@@ -405,20 +489,22 @@ async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_
     return results
 
 
-async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) -> LoadResult:
+async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str, prune: bool = False) -> LoadResult:
     day = digest.date.isoformat()
     fingerprint = content_hash(digest) if digest.complete else None
     async with conn.execute(
         "SELECT id, content_hash, paper_count FROM digests WHERE source = ? AND date = ?", (digest.source, day)
     ) as cursor:
         existing = await cursor.fetchone()
-    if existing and digest.complete and existing["content_hash"] == fingerprint:
+    # Pruning a growing day always looks: a smaller capture merged before left its own fingerprint.
+    if existing and digest.complete and existing["content_hash"] == fingerprint and not (prune and digest.grows):
         return LoadResult(digest.source, digest.date, digest.format, existing["paper_count"], 0, 0, 0, True,
                           existing["id"], ())
 
     await conn.execute(_TITLE_INDEX)  # looking papers up by title needs it (see `Loader.bulk`)
     keys = [title_key(r.title) for r in digest.papers]
-    batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys))
+    batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys),
+                   existed=existing is not None, grows=digest.grows and not prune)
     max_before = await _max_paper_id(conn)
     with_id = [(r, key) for r, key in zip(digest.papers, keys, strict=True) if r.arxiv_id]
     if with_id:
@@ -429,9 +515,10 @@ async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str) 
         await _upsert_with_ids(conn, [batch], _json([_payload_row(r, key, day) for r, key in with_id]), now)
     for i, (r, key) in enumerate(zip(digest.papers, keys, strict=True)):
         if not r.arxiv_id:
-            pid, changed = await _upsert_by_title(conn, _params(r, key, day, now))
+            pid, changed = await _upsert_by_title(conn, {**_params(r, key, day, now), **_authority(digest.format)})
             batch.paper_ids[i] = pid
-            batch.written += changed
+            if changed:
+                batch.written.add(pid)
     return (await _write_entries(conn, [batch], max_before))[0]
 
 

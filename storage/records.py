@@ -36,6 +36,10 @@ class ParsedDigest:
     `complete` is True when the batch is the whole digest as the source published it (loading it
     again replaces the digest's entries). Streaming formats (the arXiv snapshot, Paperboy's own
     export) yield partial batches (`complete=False`) whose entries are added to the digest.
+
+    `grows` says the source's day only grows (Hugging Face adds papers and upvotes during the
+    day): a smaller or older capture of the day then adds to it and never removes entries or lowers
+    figures, unless the load is told to prune (`Loader.load_many(prune=True)`).
     """
 
     source: str  # e.g. "hf-daily", "arxiv-rss:cs.LG", "arxiv-api", "arxiv-snapshot"
@@ -43,6 +47,7 @@ class ParsedDigest:
     format: str  # one of storage.ingest.FORMATS
     papers: list[PaperRecord]
     complete: bool = True
+    grows: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -59,6 +64,8 @@ class LoadResult:
     unchanged: bool  # the digest was already stored exactly like this
     digest_id: int
     paper_ids: tuple[int, ...] = ()  # the papers this batch listed (empty when unchanged)
+    kept: int = 0  # entries a smaller capture of a growing day lacked, kept in the digest
+    removed: int = 0  # entries the load removed from the digest (a complete re-load, or pruning)
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
 from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, Progress, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
+from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.ingest import format_names
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--date", type=date_arg, help="the digest's date (YYYY-MM-DD), for sources without one")
     p.add_argument("--format", choices=format_names(), help="skip detection and use this format")
     p.add_argument("--source", help="file the digest under this source name")
+    p.add_argument("--prune", action="store_true",
+                   help="let a smaller capture of a day that only grows (Hugging Face) remove the papers it "
+                        "lacks (a deliberate correction; without it they are kept)")
     add_json_flag(p)
     p.set_defaults(handler=run_ingest)
 
@@ -71,7 +75,7 @@ def _progress_bar(label: str) -> Progress | None:
 def _digest_json(outcome: IngestOutcome, d: DigestSummary) -> dict[str, Any]:
     return {"file": outcome.input, "format": outcome.format, "source": d.source, "date": d.date.isoformat(),
             "papers": d.papers, "new": d.new, "merged": d.merged, "updated": d.updated,
-            "unchanged": d.unchanged}
+            "unchanged": d.unchanged, "kept": d.kept, "removed": d.removed}
 
 
 def _digest_line(outcome: IngestOutcome, d: DigestSummary) -> str:
@@ -83,6 +87,10 @@ def _digest_line(outcome: IngestOutcome, d: DigestSummary) -> str:
             what += f", {d.merged} merged"
         if d.updated:
             what += f", {d.updated} updated"
+        if d.removed:
+            what += f", {d.removed} removed"
+    if d.kept:
+        what += f", {d.kept} kept that this capture lacks (--prune removes them)"
     return f"{outcome.input}: {outcome.format} {d.source} {d.date.isoformat()}: {d.papers} papers, {what}"
 
 
@@ -99,7 +107,7 @@ async def run_ingest(ctx: CliContext) -> int:
     s = ctx.settings.ingest
     options = IngestOptions(date=args.date, source=args.source, format=args.format,
                             announce_types=frozenset(s.announce_types), chunk_size=s.chunk_size,
-                            max_download_bytes=s.max_download_bytes)
+                            max_download_bytes=s.max_download_bytes, prune=args.prune)
     targets = list(args.inputs)
     if args.sample:
         targets.append(str(SAMPLE_DIGEST))
@@ -145,7 +153,8 @@ async def run_digests(ctx: CliContext) -> int:
     if not found:
         print("no digests stored yet: load one with `paperboy ingest FILE`")
     for d in found:
-        print(f"{d.date.isoformat()}  {d.source:<24} {d.papers:>6} papers  ({d.format})")
+        count = f"{d.papers:>6} papers" + ("" if d.papers else f" ({EMPTY_DAY.split('(')[-1]}")
+        print(f"{d.date.isoformat()}  {d.source:<24} {count}  ({d.format})")
     return 0
 
 

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def run_digest(ctx: CliContext) -> int:
     args = ctx.args
     db = await ctx.db()
-    digest = await digest_repo.find_digest(db, date=args.date, source=args.source)
+    # A day asked for by date is shown even when empty; the latest is the latest with papers.
+    digest = await digest_repo.find_digest(db, date=args.date, source=args.source, empty=args.date is not None)
     if digest is None:
         what = " ".join(x for x in (args.source and f"from {args.source}",
                                      args.date and f"for {args.date.isoformat()}") if x)

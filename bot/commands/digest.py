@@ -16,6 +16,7 @@ from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.lookup import Choice
 from bot.replies import Reply
 from bot.summary import compose, parse_action, render_pages
+from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage.records import DigestInfo
 
@@ -26,8 +27,9 @@ async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
     seen: dict[str, Choice] = {}
     for digest in await digest_repo.list_digests(ctx.services.db, limit=200):
         day = digest.date.isoformat()
-        if day.startswith(typed) and day not in seen and digest.papers:
-            seen[day] = Choice(f"{day} · {digest.source[:40]} · {digest.papers} papers", day)
+        if day.startswith(typed) and (day not in seen or (digest.papers and seen[day].name.endswith(EMPTY_DAY))):
+            seen[day] = Choice(f"{day} · {digest.source[:40]} · "
+                               + (f"{digest.papers} papers" if digest.papers else EMPTY_DAY), day)
         if len(seen) == 25:
             break
     return list(seen.values())
@@ -39,7 +41,7 @@ async def pages(ctx: Context, digest: DigestInfo) -> list[Reply]:
 
 async def run_digest(ctx: Context, options: Mapping[str, Any]) -> Reply:
     day = parse_date(options.get("date"), "date")
-    digest = await digest_repo.find_digest(ctx.services.db, date=day)
+    digest = await digest_repo.find_digest(ctx.services.db, date=day, empty=day is not None)
     if digest is None:
         raise NotFound(f"No digest for {day.isoformat()}." if day else "No digest has been loaded yet.")
     return (await pages(ctx, digest))[0]

@@ -19,6 +19,7 @@ from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
 from storage import papers as paper_repo
 from storage.records import StoredPaper
+from storage.tex import tex_to_text
 
 ACTION = "paper"
 ALTERNATIVES = 4
@@ -68,7 +69,7 @@ async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
         fields.append(Field(f"Listed in {len(listings)} digest{'s' if len(listings) != 1 else ''}",
                             "\n".join(lines) + more))
     url = paper.links.get("arxiv") or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
-    return Card(title=limits.safe(" ".join(paper.title.split()), limits.EMBED_TITLE) or "(untitled)",
+    return Card(title=limits.safe(" ".join(tex_to_text(paper.title).split()), limits.EMBED_TITLE) or "(untitled)",
                 description=limits.safe(" ".join(paper.abstract.split()), _ABSTRACT),
                 url=url if url_ok(url) else None, fields=fields)
 

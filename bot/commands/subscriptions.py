@@ -20,6 +20,7 @@ from bot.subscriptions import explain as explainer
 from bot.subscriptions import service
 from bot.subscriptions.service import MAX_CAP
 from storage.subscriptions import UserPrefs
+from storage.tex import tex_to_text
 
 MAX_TOPIC = 200
 
@@ -128,7 +129,8 @@ async def run_why(ctx: Context, options: Mapping[str, Any]) -> Reply:
     fields = [Field(limits.safe(f"“{e.topic}”: {'matches' if e.matches else 'does not match'}", limits.FIELD_NAME),
                     limits.safe("\n".join(f"• {r}" for r in e.reasons) or "-", limits.FIELD_VALUE))
               for e in found[:limits.EMBED_FIELDS]]
-    card = Card(title=limits.safe(" ".join(paper.title.split()), limits.EMBED_TITLE) or "(untitled)", fields=fields)
+    card = Card(title=limits.safe(" ".join(tex_to_text(paper.title).split()), limits.EMBED_TITLE) or "(untitled)",
+                fields=fields)
     return _private("", [card])
 
 

@@ -16,9 +16,11 @@ from storage import digests as digest_repo
 from storage.db import Database
 from storage.normalize import links_in_text
 from storage.records import DigestEntry, DigestInfo
+from storage.tex import tex_to_text
 
 OTHER = "Other"
 MAX_KEYWORDS = 8
+MIN_GROUP = 2  # a theme is shared by at least this many papers of its own
 
 
 @dataclass(slots=True, frozen=True)
@@ -79,8 +81,9 @@ def _links(entry: DigestEntry) -> dict[str, str]:
 
 
 def _item(entry: DigestEntry) -> PaperItem:
-    return PaperItem(entry.paper.id, entry.position, entry.paper.title, entry.paper.arxiv_id, entry.upvotes,
-                     _links(entry))
+    # Shown readable ("$\\beta$-OPSD" as "β-OPSD"); the archive keeps the title as written, for matching.
+    return PaperItem(entry.paper.id, entry.position, tex_to_text(entry.paper.title), entry.paper.arxiv_id,
+                     entry.upvotes, _links(entry))
 
 
 def _keywords(entries: list[DigestEntry]) -> tuple[tuple[str, int], ...]:
@@ -101,6 +104,23 @@ def _ranked(entries: list[DigestEntry]) -> tuple[list[DigestEntry], str]:
     return list(entries), "source order"
 
 
+def _grouped(found: list[themes.Theme], paper_ids: list[int]) -> tuple[list[themes.Theme], dict[int, int | None]]:
+    """The themes as the full list groups them: each paper under its best theme only, a theme left
+    with fewer than `MIN_GROUP` papers of its own dropped (its papers go to the next theme that has
+    them, or Other), and each theme's papers those of its group, so that the header's counts are
+    the list's."""
+    while True:
+        theme_of = themes.assign(found, paper_ids)
+        sizes = Counter(theme_of.values())
+        kept = [t for i, t in enumerate(found) if sizes[i] >= MIN_GROUP]
+        if len(kept) == len(found):
+            break
+        found = kept
+    grouped = [themes.Theme(t.label, tuple(pid for pid in paper_ids if theme_of[pid] == i), t.score)
+               for i, t in enumerate(found)]
+    return grouped, theme_of
+
+
 async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_themes: int = 6) -> Summary:
     """The summary of `digest` (deterministic: the same archive gives the same summary)."""
     entries = await digest_repo.digest_entries(db, digest.id)
@@ -112,7 +132,7 @@ async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_
         Highlight(_item(e), takeaways.takeaway(e.paper.abstract), tuple(takeaways.figures(e.paper.abstract)))
         for e in ranked[:max(highlights, 0)]
     )
-    theme_of = themes.assign(found, (e.paper.id for e in entries))
+    found, theme_of = _grouped(found, [e.paper.id for e in entries])
     buckets: list[list[PaperItem]] = [[] for _ in range(len(found) + 1)]
     for e in entries:
         index = theme_of[e.paper.id]

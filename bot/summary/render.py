@@ -27,6 +27,9 @@ _PAGE_DESCRIPTION = limits.EMBED_DESCRIPTION - 196
 _HIGHLIGHT_TITLE = 200
 _LIST_TITLE = 160
 _TAKEAWAY_LIMITS = (420, 300, 200, 120, 60, 0)
+# An empty day (a weekend, an empty feed) is a digest listing no papers: every command says so.
+EMPTY_DAY = "no papers (an empty day)"
+_EMPTY_NOTE = "The source published no papers that day (an empty day)."
 
 
 def page_action(digest_id: int, page: int) -> str:
@@ -66,6 +69,8 @@ def _papers(n: int) -> str:
 
 
 def _counts_line(summary: Summary) -> str:
+    if not summary.papers:
+        return _EMPTY_NOTE
     return f"**{_papers(summary.papers)}**, {summary.new} new to the archive"
 
 
@@ -177,8 +182,8 @@ def _plain(text: str) -> str:
 
 def render_text(summary: Summary) -> str:
     """The whole summary for a terminal: header, themes, highlights, then every paper by theme."""
-    out = [f"{_plain(summary.source)} · {_date(summary)}: {summary.papers} papers, "
-           f"{summary.new} new to the archive"]
+    out = [f"{_plain(summary.source)} · {_date(summary)}: " + (
+        f"{summary.papers} papers, {summary.new} new to the archive" if summary.papers else _EMPTY_NOTE)]
     if summary.themes:
         out += ["", "Themes of the day"]
         out += [f"  - {_plain(t.label)} ({t.papers} papers)" for t in summary.themes]

@@ -24,6 +24,8 @@ FIGURE_RE = re.compile(
     rf"(?P<num>{_NUMBER}(?:\s*(?:-|–|~|to)\s*{_NUMBER})?)\s?"
     r"(?P<unit>×|[xX](?![\w×])|times(?!\w)|-?fold(?!\w)|\\?%)"  # LaTeX writes \%
 )
+# "from 39.39% to 60.61%": the second figure finishes the first one's phrase.
+_TO = re.compile(r"\s*(?:to|→|->)\s*")
 _CLAUSE_STOP = re.compile(r"[,;:()\[\]]|\.(?:\s|$)")
 _CONTEXT_STOP_WORDS = {"and", "while", "whereas", "but", "which", "with", "without", "compared", "than", "when",
                        "respectively", "giving", "making", "leading", "resulting", "thereby", "using"}
@@ -128,16 +130,28 @@ def figures(text: str, limit: int = 3) -> list[Figure]:
     """Up to `limit` headline figures of an abstract, in reading order (multipliers first when cut)."""
     found: list[tuple[int, int, Figure]] = []
     seen: set[str] = set()
+    consumed = 0  # where the last "from X to Y" ended: Y is not a figure of its own
     for m in FIGURE_RE.finditer(text):
+        if m.start() < consumed:
+            continue
         unit = _unit(m.group("unit"))
-        after = _words_after(text[m.end():])
+        to = _TO.match(text, m.end())
+        end = FIGURE_RE.match(text, to.end()) if to else None
+        if end is not None and _unit(end.group("unit")) != unit:
+            end = None
+        after = _words_after(text[(end or m).end():])
         before = _words_before(text[:m.start()])
         if unit == "%" and not _RESULT_WORDS.search(" ".join(before + after)):
             continue
         value = _value(m)
         # A bare comparative ("22% faster") says little without what got faster.
         by = ["by"] if m.group("qual").strip() == "by" else []  # "speed up ViTs by 1.7×"
-        words = [value, *after] if len(after) >= 2 else [*before, *by, value, *after]
+        if end is not None:  # "reduces violation from 100.0% to 12.5%": never cut after "from 100.0%"
+            consumed = end.end()
+            value = f"{value} to {_value(end)}"
+            words = [*before, value, *after]
+        else:
+            words = [value, *after] if len(after) >= 2 else [*before, *by, value, *after]
         phrase = tidy(" ".join(words))
         if phrase in seen:
             continue

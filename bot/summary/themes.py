@@ -71,6 +71,16 @@ lead leads while whereas terms term various variety wide widely order often many
 reduce reduces reduced reducing reduction increase increases increased require requires required computational
 computation computations achieving given shows obtain obtained significant substantially overall
 challenge challenges challenging address addresses addressing limited limitation limitations
+enhance enhances enhanced enhancing enhancement explore explores explored exploring exploration
+utilize utilizes utilized utilizing utilization leverage leverages leveraged leveraging employ employs
+employed employing exploit exploits exploiting investigate investigates investigated investigating
+develop develops developed developing offer offers offered offering potential potentially
+strong stronger strongest weak weaker weakest larger largest smaller smallest higher highest lower
+lowest faster fastest greater greatest four five six seven eight nine ten hundred thousand million
+interface interfaces aspect aspects component components factor factors feature features
+advance advances advanced advancing real world find finds insight insights research researchers
+particularly especially typically generally mainly primarily largely highly directly recently finally
+incorporate incorporates incorporated incorporating integrate integrates integrated integrating
 """)
 
 

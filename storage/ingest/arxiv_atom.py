@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from storage.ingest._common import check_bytes, collapse, fail, iso_date, refuse_dtd, xml_root
+from storage.ingest.names import clean_authors
 from storage.normalize import links_in_text, parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
@@ -75,8 +76,8 @@ def _entry(entry: ET.Element, index: int, name: str) -> PaperRecord:
         fail(name, "missing (expected the paper's title)", item=index, field="title")
     abstract = collapse(entry.findtext(f"{ATOM}summary") or "")
 
-    authors = [collapse(a.findtext(f"{ATOM}name") or "") for a in entry.findall(f"{ATOM}author")]
-    authors = [a for a in authors if a]
+    # Names as `names.clean_authors` reads them: arXiv's feed sometimes lists an author ":".
+    authors = clean_authors(a.findtext(f"{ATOM}name") or "" for a in entry.findall(f"{ATOM}author"))
 
     categories: list[str] = []
     primary = entry.find(f"{ARXIV}primary_category")

@@ -2,7 +2,10 @@
 
 Keeps the items whose announce type is in `ctx.announce_types` (by default `new` and `cross`;
 `replace*` re-announce old papers). The digest is dated by the channel's `pubDate` (else
-`lastBuildDate`); --date overrides. An empty channel (weekends, holidays) is a digest of no papers.
+`lastBuildDate`); --date overrides. An empty channel (weekends, holidays) is a digest of no papers,
+but arXiv's error reply (a channel titled "Feed error for query: …", e.g. for a misspelt archive)
+is an error naming the feed. Names are read by `names.clean_authors` (TeX to Unicode, affiliations
+in parentheses dropped); `arxiv:DOI` becomes the "doi" link.
 XML entities are unescaped once, by the XML parser; a DOCTYPE is refused (entity expansion).
 """
 
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from storage.ingest._common import check_bytes, collapse, fail, refuse_dtd, rfc822_date, split_authors, xml_root
+from storage.ingest.names import clean_authors
 from storage.normalize import arxiv_links, links_in_text, parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
@@ -28,6 +32,7 @@ DC_NS = "{http://purl.org/dc/elements/1.1/}"
 
 _ANNOUNCE = re.compile(r"Announce Type:\s*([\w-]+)", re.IGNORECASE)
 _DESCRIPTION_ID = re.compile(r"^\s*arXiv:(\S+)", re.IGNORECASE)
+_FEED_ERROR = re.compile(r"^\s*feed error for query", re.IGNORECASE)
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]+)?(?:\+[a-z][a-z-]*(?:\.[A-Za-z-]+)?)*$")
 
 
@@ -47,6 +52,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     if channel is None:
         fail(ctx.name, "expected a <channel> in the RSS feed")
 
+    _refuse_error_reply(channel, ctx.name)
     date = ctx.date or rfc822_date(channel.findtext("pubDate")) or rfc822_date(channel.findtext("lastBuildDate"))
     if date is None:
         fail(ctx.name, "no date: the channel has no usable pubDate or lastBuildDate; give --date")
@@ -60,6 +66,18 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
         seen.add(record.arxiv_id or "")
         papers.append(record)
     yield ParsedDigest(source=ctx.source or _source(channel), date=date, format=FORMAT, papers=papers)
+
+
+def _refuse_error_reply(channel: ET.Element, name: str) -> None:
+    """arXiv answers a bad query (an unknown archive) with a channel titled "Feed error for query: …"
+    and no items: that is not an empty day."""
+    title = collapse(channel.findtext("title") or "")
+    if _FEED_ERROR.match(title):
+        detail = collapse(channel.findtext("description") or "")
+        link = collapse(channel.findtext("link") or "")
+        feed = f" (feed {link})" if link else ""
+        more = f": {detail[:200]}" if detail and detail != title else ""
+        fail(name, f"arXiv answered an error, not a feed{feed}: {title[:200]}{more}")
 
 
 def _local(tag: str) -> str:
@@ -108,9 +126,8 @@ def _item(item: ET.Element, index: int, ctx: ParseContext) -> PaperRecord | None
     abstract = collapse(description[marker + len("Abstract:"):] if marker >= 0 else
                         _ANNOUNCE.sub("", _DESCRIPTION_ID.sub("", description, count=1), count=1))
 
-    authors: list[str] = []
-    for creator in item.findall(f"{DC_NS}creator"):
-        authors.extend(split_authors(creator.text or ""))
+    authors = clean_authors(name for creator in item.findall(f"{DC_NS}creator")
+                            for name in split_authors(creator.text or ""))
     categories: list[str] = []
     for category in item.findall("category"):
         term = collapse(category.text or "")
@@ -118,6 +135,9 @@ def _item(item: ET.Element, index: int, ctx: ParseContext) -> PaperRecord | None
             categories.append(term)
 
     links = arxiv_links(arxiv_id)
+    doi = collapse(item.findtext(f"{ARXIV_NS}DOI") or "")
+    if doi:
+        links["doi"] = f"https://doi.org/{doi.split()[0]}"
     for kind, url in links_in_text(abstract).items():
         links.setdefault(kind, url)
     return PaperRecord(title=title, abstract=abstract, arxiv_id=arxiv_id, authors=authors, links=links,

@@ -7,7 +7,8 @@
 
 Streams in constant memory: lines are read one at a time and handed out in partial batches
 (`complete=False`) of about `ctx.chunk_size` papers, one batch per first-version date in the
-chunk. A paper is filed under its first version's date (else `update_date`); its position is its
+chunk. Authors come from `authors_parsed` (Unicode, affiliations apart), not the raw TeX string.
+A paper is filed under its first version's date (else `update_date`); its position is its
 line number, so re-loading a file gives the same positions. Built for speed: one `json.loads` and
 no regular expression per line beyond the id check and the author split.
 """
@@ -28,6 +29,7 @@ from storage.ingest._common import (
     rfc822_date,
     split_authors,
 )
+from storage.ingest.names import clean_authors, parsed_name
 from storage.normalize import ARXIV_ID_RE, links_in_text
 from storage.records import PaperRecord, ParsedDigest
 
@@ -117,6 +119,16 @@ def _text(obj: dict[str, Any], key: str, lineno: int, name: str) -> str:
     return value
 
 
+def _authors(obj: dict[str, Any]) -> list[str]:
+    """The names of `authors_parsed` (already Unicode, affiliations apart); the `authors` string,
+    split and cleaned, when that is missing or names fewer people."""
+    parsed = obj.get("authors_parsed")
+    names = clean_authors(n for n in (parsed_name(p) for p in parsed) if n) if isinstance(parsed, list) else []
+    text = obj.get("authors")
+    written = clean_authors(split_authors(text, and_separates=True)) if isinstance(text, str) else []
+    return names if len(names) >= len(written) else written
+
+
 def _record(obj: dict[str, Any], lineno: int, name: str, dates: _Dates) -> tuple[PaperRecord, dt.date]:
     raw_id = _text(obj, "id", lineno, name)
     m = ARXIV_ID_RE.fullmatch(raw_id.strip())
@@ -152,8 +164,7 @@ def _record(obj: dict[str, Any], lineno: int, name: str, dates: _Dates) -> tuple
         else:
             fail(name, "no date: expected versions[0].created or update_date", line=lineno, field="versions")
 
-    authors_text = obj.get("authors")
-    authors = split_authors(authors_text, and_separates=True) if isinstance(authors_text, str) else []
+    authors = _authors(obj)
     categories_text = obj.get("categories")
     categories = categories_text.split() if isinstance(categories_text, str) else []
 

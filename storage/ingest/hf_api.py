@@ -1,8 +1,10 @@
 """Hugging Face daily-papers JSON (NOTES 1.2): `GET /api/daily_papers`, or one `GET /api/papers/{id}`.
 
-The digest date is --date, else the day the items were listed (`paper.submittedOnDailyAt`, the
-most common one; ties go to the latest), else the items' `publishedAt`. An empty list is an
-empty day (weekends): it needs --date, as nothing in it says which day it is.
+Each day the items were listed (`paper.submittedOnDailyAt`) is its own digest: a `?limit=` or
+`?week=` response spans several days. Items without that day join the response's most common day,
+else (no item has one) the items' most common `publishedAt`. --date files everything under one
+day. An empty list is an empty day (weekends): it needs --date, as nothing in it says which day it is.
+The digests are in date order, each in the response's order.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storage.ingest._common import clean, fail, int_or_none, iso_date, json_type, read_text, str_list
+from storage.ingest.names import clean_authors
 from storage.normalize import arxiv_links, links_in_text, parse_arxiv_id, title_key
 from storage.records import PaperRecord, ParsedDigest
 
@@ -58,7 +61,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     else:
         fail(ctx.name, f"expected a JSON list of daily-papers items, found {json_type(data)}")
 
-    papers: list[PaperRecord] = []
+    found: list[tuple[PaperRecord, dt.date | None]] = []
     listed: list[dt.date] = []
     published: list[dt.date] = []
     seen: set[str] = set()
@@ -72,14 +75,19 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
         if key in seen:
             continue  # listed twice: keep the first position
         seen.add(key)
-        papers.append(record)
+        found.append((record, day))
 
-    date = ctx.date or _most_common(listed) or _most_common(published)
-    if date is None:
+    fallback = ctx.date or _most_common(listed) or _most_common(published)
+    if fallback is None:
         if not items:
             fail(ctx.name, "no papers and no date: an empty list needs --date")
         fail(ctx.name, "no date: the items have neither submittedOnDailyAt nor publishedAt; give --date")
-    yield ParsedDigest(source=ctx.source or DEFAULT_SOURCE, date=date, format=FORMAT, papers=papers)
+    days: dict[dt.date, list[PaperRecord]] = {}
+    for record, day in found:
+        days.setdefault(ctx.date or day or fallback, []).append(record)
+    for date in sorted(days) or [fallback]:
+        yield ParsedDigest(source=ctx.source or DEFAULT_SOURCE, date=date, format=FORMAT,
+                           papers=days.get(date, []), grows=True)
 
 
 def _most_common(days: list[dt.date]) -> dt.date | None:
@@ -133,13 +141,9 @@ def _item(item: Any, index: int, name: str) -> tuple[PaperRecord, dt.date | None
     for kind, url in links_in_text(abstract).items():
         links.setdefault(kind, url)
 
-    authors: list[str] = []
     raw_authors = paper.get("authors")
-    if isinstance(raw_authors, list):
-        for author in raw_authors:
-            author_name = author.get("name") if isinstance(author, dict) else author
-            if isinstance(author_name, str) and author_name.strip():
-                authors.append(" ".join(author_name.split()))
+    names = [a.get("name") if isinstance(a, dict) else a for a in raw_authors] if isinstance(raw_authors, list) else []
+    authors = clean_authors(n for n in names if isinstance(n, str))
 
     summary = paper.get("ai_summary")
     record = PaperRecord(

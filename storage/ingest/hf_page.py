@@ -227,7 +227,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
             continue
         seen[key] = record
         papers.append(record)
-    yield ParsedDigest(source=ctx.source or DEFAULT_SOURCE, date=date, format=FORMAT, papers=papers)
+    yield ParsedDigest(source=ctx.source or DEFAULT_SOURCE, date=date, format=FORMAT, papers=papers, grows=True)
 
 
 def _record(card: _Card) -> PaperRecord:

@@ -30,14 +30,17 @@ def as_bytes(value: object) -> bytes:
 
 
 def test_sample(run: Run, fixture_path: Callable[[str], Path]) -> None:
-    fmt, [digest] = run(fixture_path(SAMPLE))
+    fmt, digests = run(fixture_path(SAMPLE))
     assert fmt == "hf-api"
-    assert (digest.source, digest.format, digest.complete) == ("hf-daily", "hf-api", True)
-    # Four different listing days, one each: the latest wins the tie.
-    assert digest.date == dt.date(2024, 7, 9)
-    ids = [p.arxiv_id for p in digest.papers]
-    assert ids == ["2306.07629", "2401.15024", "2407.05000", "2205.14135", "2302.04304"]
-    squeeze, slice_gpt, lora, flash, qdiff = digest.papers
+    assert {(d.source, d.format, d.complete, d.grows) for d in digests} == {("hf-daily", "hf-api", True, True)}
+    # Four listing days, one digest each, in date order; the item without a listing day joins the
+    # most common day (a tie: the latest).
+    assert [(d.date, [p.arxiv_id for p in d.papers]) for d in digests] == [
+        (dt.date(2023, 2, 9), ["2302.04304"]), (dt.date(2023, 6, 14), ["2306.07629"]),
+        (dt.date(2024, 1, 29), ["2401.15024"]), (dt.date(2024, 7, 9), ["2407.05000", "2205.14135"])]
+    by_id = {p.arxiv_id: p for d in digests for p in d.papers}
+    squeeze, slice_gpt, lora, flash, qdiff = (by_id[i] for i in ("2306.07629", "2401.15024", "2407.05000",
+                                                                  "2205.14135", "2302.04304"))
     assert squeeze.title == "SqueezeLLM: Dense-and-Sparse Quantization"
     assert squeeze.authors[:2] == ["Sehoon Kim", "Coleman Hooper"] and len(squeeze.authors) == 8
     assert (squeeze.upvotes, squeeze.comments, squeeze.published) == (12, 1, dt.date(2023, 6, 13))
@@ -58,12 +61,14 @@ def test_sample(run: Run, fixture_path: Callable[[str], Path]) -> None:
     assert lora.authors == ["Shaowen Wang", "Linxi Yu", "Jian Li"]
 
 
-def test_listing_day_is_the_most_common_submitted_day(run: Run) -> None:
+def test_each_listing_day_is_its_own_digest(run: Run) -> None:
+    # A ?limit= or ?week= response holds several days (issue #13): each is filed under its own day.
     items = [item(id=f"2401.0000{i}", title=f"Paper {i}", submittedOnDailyAt=day)
              for i, day in enumerate(["2024-01-29T02:00:00.000Z", "2024-01-29T03:00:00.000Z",
                                       "2024-01-26T01:00:00.000Z"])]
-    _, [digest] = run(as_bytes(items))
-    assert digest.date == dt.date(2024, 1, 29)
+    _, digests = run(as_bytes(items))
+    assert [(d.date, [p.title for p in d.papers]) for d in digests] == [
+        (dt.date(2024, 1, 26), ["Paper 2"]), (dt.date(2024, 1, 29), ["Paper 0", "Paper 1"])]
     _, [digest] = run(as_bytes(items), date=dt.date(2024, 2, 1), source="hf-weekly")
     assert (digest.date, digest.source) == (dt.date(2024, 2, 1), "hf-weekly")
 
