@@ -44,6 +44,7 @@ class IngestOptions:
     announce_types: frozenset[str] = frozenset({"new", "cross"})
     chunk_size: int = 5000
     max_download_bytes: int = 50_000_000
+    public_only: bool = False  # URLs: connect to public addresses only, redirects included (chat /ingest)
     today: dt.date | None = None  # for year inference; defaults to the local date
     # A streaming file at least this big is parsed in a separate process (see the module docstring).
     worker_min_bytes: int = 16 << 20
@@ -102,7 +103,8 @@ async def _open(target: str, options: IngestOptions, progress: Progress | None) 
         # aiohttp takes ~0.1 s to import, a quarter of loading a file: pay for it only for URLs.
         from bot.sources.http import download
 
-        return bytes_input(await download(target, max_bytes=options.max_download_bytes))
+        return bytes_input(await download(target, max_bytes=options.max_download_bytes,
+                                          public_only=options.public_only))
     if not os.path.isfile(target):
         raise InputError(target, "no such file")
     if progress is None:
