@@ -47,8 +47,10 @@ async def _from_attachment(ctx: Context, file: Attachment) -> tuple[str, IngestO
         with open(path, "wb") as out:
             out.write(file.data)
         outcome = await ingest(ctx.services.loader, path, _options(ctx))
-    if outcome.error:  # name the file as the user knows it, not the temporary path
+    # Name the file as the user knows it, not the temporary path.
+    if outcome.error:
         outcome.error = outcome.error.replace(path, name)
+    outcome.notes = [note.replace(path, name) for note in outcome.notes]
     return name, outcome
 
 
@@ -90,6 +92,7 @@ async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
     for d in outcome.digests:
         state = "already stored, unchanged" if d.unchanged else f"{d.new} new, {d.merged} merged, {d.updated} updated"
         lines.append(f"• {d.source} {d.date.isoformat()}: {d.papers} papers ({state})")
+    lines += [f"Note: {note}" for note in outcome.notes]
     return Reply(text=limits.truncate("\n".join(limits.safe(line) for line in lines), limits.CONTENT), private=True)
 
 
