@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -17,7 +19,8 @@ from bot.cli import main
 from bot.samples import SAMPLE_DATE
 from storage.ingest import bounds
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
 API = FIXTURES / "hf-daily-papers-api-sample.json"
 
 
@@ -141,3 +144,34 @@ def test_a_bad_line_in_a_streamed_file_is_skipped_and_reported(
     assert f"paperboy: {source}: 1 bad lines skipped (noted below); the rest is stored" in captured.err
     assert f"note: {source}, line 3, field 'title': expected a string, found a number (line skipped)" in captured.out
     assert stored(db, "SELECT count(*) FROM papers") == [(4,)]
+
+
+@pytest.mark.parametrize("argv", [("--until", "9999-12-31"), ("--since", "2025-01-01", "--until", "9999-12-31"),
+                                  ("--date", "0001-01-01"), ("--since", "1990-12-31")])
+def test_fetch_refuses_days_no_digest_can_have(db: Path, capsys: pytest.CaptureFixture[str],
+                                               argv: tuple[str, ...]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run(db, "fetch", *argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and ("before arXiv existed" in err or "days in the future" in err)
+
+
+def test_subscribe_previews_safely_after_a_digest_dated_at_the_calendars_start(
+        db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(db, "ingest", "--sample") == 0
+    with closing(sqlite3.connect(db)) as conn, conn:  # stored by an older Paperboy, before dates were checked
+        conn.execute("UPDATE digests SET date = '0001-01-01'")
+    capsys.readouterr()
+    assert run(db, "subscribe", "console:alice", "diffusion") == 0
+    captured = capsys.readouterr()
+    assert "diffusion" in captured.out and "internal error" not in captured.err
+
+
+def test_the_console_clock_refuses_times_beyond_the_calendar(tmp_path: Path) -> None:
+    script = "/tick 9999-12-31T23:00-05:00\n/tick 3000-01-01T00:00Z\n/tick +1d\n"
+    done = subprocess.run([sys.executable, "-m", "bot", "--db", str(tmp_path / "p.db"), "console"], input=script,
+                          capture_output=True, text=True, timeout=240, cwd=ROOT, check=False,
+                          env={**os.environ, "PAPERBOY_LOG_FILE": str(tmp_path / "log"), "HOME": str(tmp_path)})
+    assert done.returncode == 0 and "internal error" not in done.stdout + done.stderr, done.stderr
+    assert done.stdout.count("The simulated clock goes up to 2999-12-31 23:59 UTC") == 2
+    assert "Simulated time:" in done.stdout  # and it still moves within the calendar
