@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import pickle
+import stat
 import sys
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
@@ -44,6 +45,7 @@ class IngestOptions:
     announce_types: frozenset[str] = frozenset({"new", "cross"})
     chunk_size: int = 5000
     max_download_bytes: int = 50_000_000
+    public_only: bool = False  # URLs: connect to public addresses only, redirects included (chat /ingest)
     today: dt.date | None = None  # for year inference; defaults to the local date
     # A streaming file at least this big is parsed in a separate process (see the module docstring).
     worker_min_bytes: int = 16 << 20
@@ -74,6 +76,13 @@ class IngestOutcome:
     format: str | None = None
     digests: list[DigestSummary] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # text cut, values clamped, lines skipped (for the report)
+    skipped: int = 0  # bad lines (or papers) of a streamed file skipped: the rest is stored
+
+    @property
+    def complete(self) -> bool:
+        """Loaded without error and without skipping anything."""
+        return self.error is None and not self.skipped
 
     @property
     def ok(self) -> bool:
@@ -106,14 +115,28 @@ async def _open(target: str, options: IngestOptions, progress: Progress | None) 
         # aiohttp takes ~0.1 s to import, a quarter of loading a file: pay for it only for URLs.
         from bot.sources.http import download
 
-        return bytes_input(await download(target, max_bytes=options.max_download_bytes))
-    if not os.path.isfile(target):
-        raise InputError(target, "no such file")
+        return bytes_input(await download(target, max_bytes=options.max_download_bytes,
+                                          public_only=options.public_only))
+    _check_regular_file(target)
     if progress is None:
         return open_input(target)
     raw = open(target, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
     counted = _CountingReader(raw, os.path.getsize(target), progress)
     return io.BufferedReader(counted, buffer_size=1 << 20)
+
+
+def _check_regular_file(target: str) -> None:
+    """Refuse what is not a regular file, saying what it is (a directory, a FIFO would block...)."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        raise InputError(target, "no such file") from None
+    if stat.S_ISREG(mode):
+        return
+    what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "something else")
+    raise InputError(target, f"not a regular file but {what}")
 
 
 Chunk = Sequence[ParsedDigest | PreparedRun]  # what one transaction loads
@@ -173,6 +196,7 @@ async def _parsed_apart(job: WorkerJob, progress: Progress | None) -> AsyncGener
             if kind == "crash":
                 log.error("the parsing process of %s failed:\n%s", job.path, frame[1])
                 raise RuntimeError(f"the parsing process of {job.path} failed")  # traceback logged above
+            job.context.notes.absorb(frame[3])
             if progress is not None:
                 progress(frame[2], total)
             if kind == "end":
@@ -222,6 +246,8 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
         if stream is not None:
             stream.close()
     outcome.digests = list(summaries.values())
+    outcome.notes = ctx.notes.report()
+    outcome.skipped = ctx.notes.skipped
     return outcome
 
 

@@ -5,10 +5,12 @@ A thread cannot do this: parsing is pure Python and would hold the GIL that the 
 needs between statements. `python -m bot.ingest_worker` reads a pickled `WorkerJob` on standard
 input, then writes frames on standard output, each an 8-byte length and a pickled tuple:
 
-    ("chunk", [ParsedDigest | PreparedRun, ...], bytes read)   one transaction's worth
+    ("chunk", [ParsedDigest | PreparedRun, ...], bytes read, Notes)   one transaction's worth
     ("error", (class name, where, reason, line, item, field))  the input is bad; nothing follows
     ("crash", traceback text)                                   a bug; nothing follows
-    ("end", None, bytes read)
+    ("end", None, bytes read, Notes)
+
+Notes: what parsing cut or skipped since the previous frame (storage.ingest.bounds), for the report.
 
 Memory stays flat: the pipe (and the loader's bounded read buffer) blocks the worker once it is
 a chunk or two ahead. It ignores Ctrl-C (the loader stops it) and ends by itself when the loader
@@ -91,7 +93,7 @@ def run(job: WorkerJob, out: BinaryIO) -> None:
             _, batches = parse(stream, job.context, job.format)
             for chunk in chunks(batches, job.context.chunk_size):
                 items: list[ParsedDigest | PreparedRun] = list(prepare(chunk))
-                write_frame(out, ("chunk", items, stream.tell()))
+                write_frame(out, ("chunk", items, stream.tell(), job.context.notes.drain()))
         except InputError as exc:
             write_frame(out, ("error", (type(exc).__name__, exc.where, exc.reason, exc.line, exc.item, exc.field)))
             return
@@ -100,7 +102,7 @@ def run(job: WorkerJob, out: BinaryIO) -> None:
                 raise
             write_frame(out, ("error", ("InputError", job.path, exc.strerror or str(exc), None, None, None)))
             return
-        write_frame(out, ("end", None, stream.tell()))
+        write_frame(out, ("end", None, stream.tell(), job.context.notes.drain()))
 
 
 def main() -> int:

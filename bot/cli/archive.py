@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from dataclasses import replace
+from typing import Any, TextIO
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
 from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, Progress, ingest
@@ -102,6 +103,12 @@ def _summary_line(outcome: IngestOutcome) -> str:
             f"{sum(d.merged for d in ds)} merged, {sum(d.updated for d in ds)} updated")
 
 
+def _print_notes(outcome: IngestOutcome, out: TextIO) -> None:
+    """What the load cut, clamped or skipped (storage.ingest.bounds), one line each."""
+    for note in outcome.notes:
+        print(f"  note: {note}", file=out)
+
+
 async def run_ingest(ctx: CliContext) -> int:
     args = ctx.args
     s = ctx.settings.ingest
@@ -111,35 +118,46 @@ async def run_ingest(ctx: CliContext) -> int:
     targets = list(args.inputs)
     if args.sample:
         targets.append(str(SAMPLE_DIGEST))
-        if options.date is None and len(targets) == 1:
-            options.date = SAMPLE_DATE
     if not targets:
         raise CliError("name at least one file or URL to ingest (or --sample)")
     loader = await ctx.loader()
     failed = 0
     for target in targets:
         bar = None if args.json else _progress_bar(target)
-        outcome = await ingest(loader, target, options, progress=bar)
+        sample = target == str(SAMPLE_DIGEST) and args.sample
+        # The bundled sample is dated by its release, whatever else is loaded with it.
+        outcome = await ingest(loader, target, replace(options, date=options.date or SAMPLE_DATE, today=SAMPLE_DATE)
+                               if sample else options, progress=bar)
         if bar:
             sys.stderr.write("\r\033[K")
         if not outcome.ok:
             failed += 1
             if args.json:
                 print_json({"file": target, "format": outcome.format, "error": outcome.error,
-                            "committed_digests": len(outcome.digests)})
+                            "committed_digests": len(outcome.digests), "notes": outcome.notes})
             else:
                 print(f"paperboy: {outcome.error}", file=sys.stderr)
+                _print_notes(outcome, sys.stderr)
             continue
         if args.json:
             for d in outcome.digests:
                 print_json(_digest_json(outcome, d))
-        elif len(outcome.digests) > _LIST_LIMIT:
+            if outcome.notes:
+                print_json({"file": target, "notes": outcome.notes, "skipped": outcome.skipped})
+            failed += 1 if outcome.skipped else 0
+            continue
+        if outcome.skipped:
+            failed += 1
+            print(f"paperboy: {target}: {outcome.skipped:,} bad lines skipped (noted below); the rest is stored",
+                  file=sys.stderr)
+        if len(outcome.digests) > _LIST_LIMIT:
             print(_summary_line(outcome))
         elif not outcome.digests:
             print(f"{target}: {outcome.format}: no papers")
         else:
             for d in outcome.digests:
                 print(_digest_line(outcome, d))
+        _print_notes(outcome, sys.stdout)
     return 1 if failed else 0
 
 

@@ -72,6 +72,17 @@ def date_arg(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-09-09") from None
 
 
+def digest_date_arg(text: str) -> dt.date:
+    """A day a digest can have: from arXiv's start to two days after today (storage.ingest.bounds)."""
+    from storage.ingest.bounds import date_problem
+
+    day = date_arg(text)
+    problem = date_problem(day, dt.date.today())
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return day
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
+from bot.cli.common import CliContext, CliError, add_json_flag, digest_date_arg, print_json
 from storage import fetch_state
 
 if TYPE_CHECKING:  # the sources pull in aiohttp; imported where used so `paperboy --help` stays fast
@@ -26,9 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "interruption resumes where it stopped.")
     p.add_argument("source", nargs="?", metavar="SOURCE", help=_SOURCE_HELP)
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--date", type=date_arg, help="fetch this day's digest (YYYY-MM-DD)")
-    when.add_argument("--since", type=date_arg, help="backfill from this day (YYYY-MM-DD)")
-    p.add_argument("--until", type=date_arg, help="backfill up to this day, included (default: today)")
+    when.add_argument("--date", type=digest_date_arg, help="fetch this day's digest (YYYY-MM-DD)")
+    when.add_argument("--since", type=digest_date_arg, help="backfill from this day (YYYY-MM-DD)")
+    p.add_argument("--until", type=digest_date_arg, help="backfill up to this day, included (default: today)")
     add_json_flag(p)
     p.set_defaults(handler=run_fetch)
 

@@ -8,7 +8,6 @@ temporary folder under its own (sanitised) name, which format detection may use.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import re
 import socket
@@ -23,6 +22,7 @@ from bot.commands.errors import UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.ingest import IngestOptions, IngestOutcome, ingest
 from bot.replies import Attachment, Reply
+from bot.sources.addresses import is_public_address
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 
@@ -30,7 +30,8 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 def _options(ctx: Context) -> IngestOptions:
     s = ctx.services.settings.ingest
     return IngestOptions(announce_types=frozenset(s.announce_types), chunk_size=s.chunk_size,
-                         max_download_bytes=s.max_download_bytes, today=ctx.now().date())
+                         max_download_bytes=s.max_download_bytes, today=ctx.now().date(),
+                         public_only=not s.chat_private_urls)
 
 
 async def _from_attachment(ctx: Context, file: Attachment) -> tuple[str, IngestOutcome]:
@@ -46,14 +47,18 @@ async def _from_attachment(ctx: Context, file: Attachment) -> tuple[str, IngestO
         with open(path, "wb") as out:
             out.write(file.data)
         outcome = await ingest(ctx.services.loader, path, _options(ctx))
-    if outcome.error:  # name the file as the user knows it, not the temporary path
+    # Name the file as the user knows it, not the temporary path.
+    if outcome.error:
         outcome.error = outcome.error.replace(path, name)
+    outcome.notes = [note.replace(path, name) for note in outcome.notes]
     return name, outcome
 
 
 async def _refuse_private_host(url: str) -> None:
     """A chat admin may not make the bot fetch loopback, private or link-local addresses
-    (server-side request forgery); operators can lift this with [ingest] chat_private_urls."""
+    (server-side request forgery); operators can lift this with [ingest] chat_private_urls.
+    This early look-up only gives the quick answer: the guard is the download's, which checks
+    the address of every connection it makes, redirects included (IngestOptions.public_only)."""
     host = urllib.parse.urlsplit(url).hostname
     if not host:
         raise UsageError("the url has no host name")
@@ -62,8 +67,7 @@ async def _refuse_private_host(url: str) -> None:
     except OSError:
         raise UsageError(f"cannot resolve the host {host}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not is_public_address(str(info[4][0])):
             raise UsageError(f"{host} is a private or local address; the bot only fetches public URLs")
 
 
@@ -88,6 +92,7 @@ async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
     for d in outcome.digests:
         state = "already stored, unchanged" if d.unchanged else f"{d.new} new, {d.merged} merged, {d.updated} updated"
         lines.append(f"• {d.source} {d.date.isoformat()}: {d.papers} papers ({state})")
+    lines += [f"Note: {note}" for note in outcome.notes]
     return Reply(text=limits.truncate("\n".join(limits.safe(line) for line in lines), limits.CONTENT), private=True)
 
 

@@ -5,7 +5,11 @@ requests to the same host, a timeout on every request, retries of temporary fail
 dropped connections, truncated bodies, 408/425/429/5xx) with exponential back-off and jitter,
 `Retry-After` respected (up to a ceiling, beyond which the request fails so the source backs off
 instead), conditional requests (ETag / Last-Modified) and a size limit on every body, counted
-after decompression. `sleep`, `jitter` and `clock` are injectable so tests run at full speed.
+after decompression. With `public_only` (chat /ingest), every connection, to the first URL and to
+each redirect, is refused unless the address actually connected to is public (`is_public_address`):
+the check runs on the resolved address as the socket is made, so neither a redirect to 127.0.0.1
+nor a name that resolves differently the second time reaches inside the network.
+`sleep`, `jitter` and `clock` are injectable so tests run at full speed.
 
 No connection is opened before the first request: importing this module touches no network.
 """
@@ -16,22 +20,39 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from bot import __version__
 from bot.ratelimit import TokenBucket
+from bot.sources.addresses import is_public_address
 from bot.sources.errors import DownloadError as DownloadError  # re-exported; defined apart to stay cheap
 from storage.fetch_state import Validator
 
 log = logging.getLogger(__name__)
 
+
+class AddressRefused(OSError):
+    """A connection to a non-public address, refused as its socket was about to be made."""
+
+    MARK = "is not a public address"
+
+
+def _public_socket(addr_info: tuple[int, int, int, str, tuple[Any, ...]]) -> socket.socket:
+    """aiohttp's socket factory for `public_only` clients: refuses before connecting to the address
+    the connection would really reach (resolved once, by aiohttp, for this very connection)."""
+    family, kind, proto, _, address = addr_info
+    if not is_public_address(str(address[0])):
+        raise AddressRefused(f"{address[0]} {AddressRefused.MARK}; the bot only fetches public URLs")
+    return socket.socket(family, kind, proto)
 
 
 def user_agent(contact: str = "") -> str:
@@ -59,6 +80,7 @@ class HttpPolicy:
     request_interval_s: float = 1.0  # to any one host, at least this long between requests
     host_intervals: Mapping[str, float] = field(default_factory=dict)  # per-host overrides (arXiv asks 3 s)
     user_agent: str = USER_AGENT
+    public_only: bool = False  # refuse to connect to loopback, private, link-local... addresses
 
 
 @dataclass(slots=True, frozen=True)
@@ -151,8 +173,9 @@ class HttpClient:
 
     def _session_for_requests(self) -> aiohttp.ClientSession:
         if self._session is None:
+            connector = aiohttp.TCPConnector(socket_factory=_public_socket) if self.policy.public_only else None
             self._session = aiohttp.ClientSession(
-                headers={"User-Agent": self.policy.user_agent},
+                connector=connector, headers={"User-Agent": self.policy.user_agent},
                 timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
         return self._session
 
@@ -180,6 +203,10 @@ class HttpClient:
             raise DownloadError(url, f"no answer within {self.policy.timeout_s:g} s", retryable=True) from None
         except aiohttp.ClientPayloadError as exc:
             raise DownloadError(url, f"the body was cut off ({exc})", retryable=True) from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, AddressRefused) or AddressRefused.MARK in str(exc.os_error):
+                raise DownloadError(url, f"refused to connect to {exc.host}: {exc.os_error}") from None
+            raise DownloadError(url, f"could not connect: {exc.__class__.__name__}: {exc}", retryable=True) from None
         except aiohttp.ClientConnectionError as exc:
             raise DownloadError(url, f"could not connect: {exc.__class__.__name__}: {exc}", retryable=True) from None
         except aiohttp.ClientError as exc:
@@ -203,8 +230,10 @@ async def _read_limited(response: aiohttp.ClientResponse, url: str, max_bytes: i
     return bytes(body)
 
 
-async def download(url: str, *, max_bytes: int, timeout_s: float = 30.0) -> bytes:
-    """GET `url` once-off (`paperboy ingest URL`) and return its body, refusing bodies over `max_bytes`."""
-    policy = HttpPolicy(timeout_s=timeout_s, max_bytes=max_bytes, retries=2, request_interval_s=0)
+async def download(url: str, *, max_bytes: int, timeout_s: float = 30.0, public_only: bool = False) -> bytes:
+    """GET `url` once-off (`paperboy ingest URL`, chat /ingest) and return its body, refusing bodies
+    over `max_bytes` and, with `public_only`, any connection to a non-public address."""
+    policy = HttpPolicy(timeout_s=timeout_s, max_bytes=max_bytes, retries=2, request_interval_s=0,
+                        public_only=public_only)
     async with HttpClient(policy) as client:
         return (await client.get(url)).body

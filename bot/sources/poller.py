@@ -110,12 +110,20 @@ class Poller:
         self.policy = policy
         self.clock = clock
         self.on_loaded = on_loaded
+        self._kicks: set[asyncio.Task[Any]] = set()  # the scheduled jobs running now (see close)
+        self._closing = False
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.sources] + ([self.inbox.name] if self.inbox else [])
 
     async def close(self) -> None:
+        """Stop a scheduled poll in flight (it ends quietly, before the database closes) and the client."""
+        self._closing = True
+        running = [task for task in self._kicks if task is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await self.client.close()
 
     async def status(self) -> list[SourceStatus]:
@@ -140,10 +148,19 @@ class Poller:
     async def kick(self) -> None:
         """The scheduled job. Runs never overlap (the job has max_instances=1) and a tick missed
         while one ran is simply the next interval's work."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._kicks.add(task)
         try:
             await self.poll_once()
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            log.info("fetch poll stopped: shutting down")  # not the scheduler's error to report
         except Exception:  # noqa: BLE001 - a failed poll must not kill the scheduler
             log.exception("fetch poll failed; the next interval tries again")
+        finally:
+            self._kicks.discard(task)  # type: ignore[arg-type]
 
     async def _poll(self, source: Source, day: dt.date, now: dt.datetime, force: bool) -> SourceOutcome | None:
         if not force:

@@ -64,7 +64,9 @@ async def preview(db: Database, topic: Topic, *, days: int = 30) -> Preview:
     until = await sub_repo.newest_digest_date(db)
     if until is None:
         return Preview(topic, days, None, 0, ())
-    listed = await sub_repo.papers_listed_since(db, until - dt.timedelta(days=days))
+    # Saturating: a digest dated near the calendar's start (stored before dates were checked) is no error.
+    since = until - dt.timedelta(days=days) if until > dt.date.min + dt.timedelta(days=days) else dt.date.min
+    listed = await sub_repo.papers_listed_since(db, since)
     matched = await matching_ids(db, topic.query, [pid for pid, _, _ in listed])
     newest = [(pid, day) for pid, day, _ in listed if pid in matched][:PREVIEW_EXAMPLES]
     texts = {p.id: p for p in await sub_repo.read_papers(db.conn, [pid for pid, _ in newest])}

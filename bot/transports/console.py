@@ -41,6 +41,8 @@ from storage import guilds as guild_repo
 
 GUILD = "console:lab"
 CHANNEL = "console:general"
+# The latest simulated time: the scheduler and the windows of digests look days and weeks around "now".
+_LATEST = dt.datetime(2999, 12, 31, 23, 59, tzinfo=dt.UTC)
 CONSOLE_COMMANDS = ("as", "admin", "tick", "next", "prev", "press", "whoami", "quit", "exit")
 _NAME = re.compile(r"^[\w.\-]{1,32}$")
 _DURATION = re.compile(r"^\+?(\d{1,4})\s*(m|min|h|d)$")
@@ -162,9 +164,14 @@ class Session:
 
     async def _tick(self, arg: str) -> Reply:
         now = self.clock()
-        target = await self._tick_target(arg, now)
+        try:
+            target = (await self._tick_target(arg, now)).astimezone(dt.UTC)
+        except OverflowError:
+            target = _LATEST + dt.timedelta(days=1)  # beyond the calendar: refused just below
         if target < now:
             raise UsageError("The simulated clock only moves forward.")
+        if target > _LATEST:
+            raise UsageError(f"The simulated clock goes up to {_utc(_LATEST)}: the scheduler looks days ahead.")
         self.clock.set(target)
         return Reply(text=f"Simulated time: {_utc(target)}" + await self._local(target))
 

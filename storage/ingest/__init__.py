@@ -6,8 +6,10 @@ Each format module exposes:
     def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]
 
 Parsers raise `ParseError` (never anything else on bad input) with the file, line or item and
-field, and what was expected. They never touch the database. Errors surface while the batches
-are iterated (the parsers are generators), except for detection, which raises from `parse`.
+field, and what was expected. `parse` holds what they yield to the limits of `bounds` (what one
+paper may cost, which dates a digest may have) and notes what it cut in `ctx.notes`.
+They never touch the database. Errors surface while the batches are iterated (the parsers are
+generators), except for detection, which raises from `parse`.
 
 Opening inputs: `open_input(path)` for a file and `bytes_input(data)` for a downloaded body give
 buffered streams whose `peek()` returns the whole sniffing window.
@@ -23,6 +25,7 @@ from types import ModuleType
 from typing import BinaryIO, cast
 
 from storage.errors import ParseError, UnknownFormat
+from storage.ingest.bounds import Notes, bounded
 from storage.records import ParsedDigest
 
 SNIFF_BYTES = 64 * 1024
@@ -41,6 +44,9 @@ class ParseContext:
     source: str | None = None  # --source: overrides the source name
     announce_types: frozenset[str] = field(default_factory=lambda: frozenset({"new", "cross"}))
     chunk_size: int = 5000  # papers per batch for streaming formats
+    # What parsing cut, clamped or skipped (storage.ingest.bounds), for the ingest report. Filled as
+    # the batches are iterated; a worker process sends its own back (bot/ingest_worker.py).
+    notes: Notes = field(default_factory=Notes, compare=False)
 
 
 def _modules() -> list[ModuleType]:
@@ -81,6 +87,8 @@ def _decode_head(head: bytes, name: str) -> str:
     for magic, what in _COMPRESSED.items():
         if head.startswith(magic):
             raise UnknownFormat(name, f"{what} data, not a text digest: decompress it first")
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise UnknownFormat(name, "UTF-32 text: save the digest as UTF-8")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnknownFormat(name, "UTF-16 text: save the digest as UTF-8")
     if b"\x00" in head:
@@ -142,4 +150,4 @@ def parse(stream: BinaryIO, ctx: ParseContext, fmt: str | None = None) -> tuple[
         head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
         fmt = detect_format(head, ctx.name)
     batches: Iterator[ParsedDigest] = modules[fmt].parse(stream, ctx)
-    return fmt, batches
+    return fmt, bounded(batches, ctx.name, ctx.today, ctx.notes)

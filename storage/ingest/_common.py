@@ -6,14 +6,16 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 from storage.errors import ParseError
+from storage.ingest.bounds import Notes
 from storage.normalize import clean_text
 
 clean = clean_text  # the parsers import it from here
+T = TypeVar("T")
 
 # The three-letter month names and their common long forms ("Sept" included).
 MONTHS: dict[str, int] = {
@@ -56,25 +58,56 @@ def check_bytes(data: bytes, name: str) -> None:
         fail(name, "binary data, not a text digest (a NUL byte)", line=line)
 
 
-def json_lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSON Lines stream, read one line at a
-    time (constant memory); an empty stream, a NUL byte or bytes that are not UTF-8 fail."""
-    seen = False
+MAX_BAD_LINES = 100  # a streamed file stops loading after this many bad lines (README, "Loading")
+
+
+def json_records(stream: BinaryIO, name: str, notes: Notes,
+                 build: Callable[[dict[str, Any], int], T]) -> Iterator[T]:
+    """`build(object, line number)` for each non-blank line of a JSON Lines stream, read one line
+    at a time (constant memory). The streamed-file contract (README): a bad line (a NUL byte, not
+    UTF-8, not a JSON object, or refused by `build` with a ParseError) is skipped and noted with
+    its line number; after MAX_BAD_LINES bad lines the stream ends, and `bounded` raises, once the
+    batches before are loaded, an error saying what was kept (`notes.stopped`). A stream with no
+    good line fails with its first error (an empty one: "empty file")."""
+    good = bad = 0
+    first_error: ParseError | None = None
     for lineno, raw in enumerate(stream, 1):
-        if b"\x00" in raw:
-            fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
         try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            fail(name, "not UTF-8 text", line=lineno)
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if not line or line.isspace():
+            obj = _json_line(raw, name, lineno)
+            if obj is None:
+                continue
+            record = build(obj, lineno)
+        except ParseError as exc:
+            bad += 1
+            first_error = first_error or exc
+            if bad > MAX_BAD_LINES:  # raised by `bounded` once the good lines before it are loaded
+                notes.stopped = ParseError(name, f"stopped at the {bad}th bad line ({exc.reason}); the "
+                                                 f"{good:,} good lines before it are stored", line=lineno)
+                return
+            notes.add(f"{exc} (line skipped)")
+            notes.skipped += 1
             continue
-        seen = True
-        yield lineno, load_json_line(line, name, lineno)
-    if not seen:
-        fail(name, "empty file")
+        good += 1
+        yield record
+    if not good:
+        if first_error is None:
+            fail(name, "empty file")
+        notes.drain()  # nothing was kept: the first error says it all
+        raise first_error
+
+
+def _json_line(raw: bytes, name: str, lineno: int) -> dict[str, Any] | None:
+    if b"\x00" in raw:
+        fail(name, "binary data, not a text digest (a NUL byte)", line=lineno)
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        fail(name, "not UTF-8 text", line=lineno)
+    if lineno == 1 and line.startswith("\ufeff"):
+        line = line[1:]
+    if not line or line.isspace():
+        return None
+    return load_json_line(line, name, lineno)
 
 
 def load_json_line(line: str, name: str, lineno: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from storage.ingest._common import (
     clean,
     fail,
     first_json_object,
-    json_lines,
+    json_records,
     json_type,
     rfc822_date,
     split_authors,
@@ -91,8 +91,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     groups: dict[dt.date, list[PaperRecord]] = {}
     pending = 0
     name = ctx.name
-    for lineno, obj in json_lines(stream, name):
-        record, day = _record(obj, lineno, name, dates)
+    for record, day in json_records(stream, name, ctx.notes, lambda obj, lineno: _record(obj, lineno, name, dates)):
         group = groups.get(day)
         if group is None:
             groups[day] = [record]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from storage.ingest._common import clean, fail, first_json_object, int_or_none, json_lines, json_type, str_list
+from storage.ingest._common import clean, fail, first_json_object, int_or_none, json_records, json_type, str_list
 from storage.normalize import parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
@@ -45,8 +45,8 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
     groups: dict[_Key, list[PaperRecord]] = {}
     pending = 0
     name = ctx.name
-    for lineno, obj in json_lines(stream, name):
-        for key, record in _entries(obj, lineno, ctx):
+    for entries in json_records(stream, name, ctx.notes, lambda obj, lineno: _entries(obj, lineno, ctx)):
+        for key, record in entries:
             groups.setdefault(key, []).append(record)
         pending += 1
         if pending >= chunk_size:

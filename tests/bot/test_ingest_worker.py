@@ -76,15 +76,16 @@ async def test_a_load_parsed_apart_stores_what_an_in_process_load_stores(tmp_pat
     b'{"id": "2101.00001", "title": "T", "abstract": "A", "versions": [{"created": "yesterday"}]}\n',
     b"\xff\xfe bad bytes\n",
 ])
-async def test_bad_input_in_the_worker_gives_the_same_error_and_keeps_whole_chunks(
+async def test_a_bad_line_in_the_worker_is_skipped_and_reported_as_in_process(
         tmp_path: Path, bad_line: bytes) -> None:
     good = corpus.write_corpus(tmp_path / "good.jsonl", 120, seed=3).read_bytes().splitlines(keepends=True)
     source = tmp_path / "bad.jsonl"
     source.write_bytes(b"".join(good[:110]) + bad_line + b"".join(good[110:]))
     here = await _load(tmp_path / "here.db", source, IN_PROCESS)
     apart = await _load(tmp_path / "apart.db", source, APART)
-    assert here.error is not None and "line 111" in here.error
-    assert apart.error == here.error
+    assert here.error is None and here.skipped == 1 and "line 111" in here.notes[0]
+    assert (apart.error, apart.skipped, apart.notes) == (here.error, here.skipped, here.notes)
+    assert sum(d.papers for d in here.digests) == 120
     assert _content(tmp_path / "apart.db") == _content(tmp_path / "here.db")
 
 

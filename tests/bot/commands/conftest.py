@@ -16,6 +16,7 @@ from bot.ingest import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.transports.console_render import ConsoleOutbound
+from tests.bot.sources.upstream import upstream  # noqa: F401 - a loopback web server, for /ingest URLs
 
 START = dt.datetime(2025, 9, 9, 5, 0, tzinfo=dt.UTC)
 

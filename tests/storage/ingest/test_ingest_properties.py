@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage.errors import InputError
-from storage.ingest import ParseContext, bytes_input, format_names, parse
+from storage.ingest import ParseContext, bounds, bytes_input, format_names, parse
 from storage.ingest._common import clean, split_authors
 from storage.normalize import clean_text
 
@@ -33,6 +33,12 @@ def outcome(data: bytes, fmt: str | None) -> str:
         _, batches = parse(bytes_input(data), ctx, fmt)
         for batch in batches:
             assert all(isinstance(p.title, str) and p.title for p in batch.papers)
+            assert bounds.date_problem(batch.date, dt.date.today()) is None
+            for p in batch.papers:  # what one paper may cost (storage.ingest.bounds)
+                assert len(p.title) <= bounds.TITLE_CHARS and len(p.abstract) <= bounds.ABSTRACT_CHARS
+                assert len(p.authors) <= bounds.AUTHORS and len(p.links) <= bounds.LIST_ITEMS
+                for count in (p.upvotes, p.comments):
+                    assert count is None or 0 <= count <= bounds.MAX_COUNT
     except InputError as exc:
         assert str(exc).startswith("fuzz") and "\n" not in str(exc)
         return "error"

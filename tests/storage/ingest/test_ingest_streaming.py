@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from storage.errors import ParseError
 from storage.ingest import ParseContext, arxiv_snapshot, bytes_input, paperboy_jsonl, parse
+from storage.ingest._common import MAX_BAD_LINES
 from storage.records import ParsedDigest
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]
@@ -106,18 +108,49 @@ def test_snapshot_streams_without_reading_ahead() -> None:
     assert [p.arxiv_id for p in first.papers] == ["0704.0001", "0704.0002"]
 
 
-def test_snapshot_bad_line_after_good_batches() -> None:
-    data = lines(*(snapshot_line(i) for i in range(1, 5))) + b'{"id": "0704.0009", "title": 3}\n'
-    _, batches = parse(bytes_input(data), ParseContext(name="s.jsonl", today=dt.date(2025, 1, 1), chunk_size=2))
-    assert len(next(batches).papers) == 2  # the first chunk arrives before the bad line is read
-    with pytest.raises(ParseError, match=r"s.jsonl, line 5, field 'title': expected a string, found a number"):
-        list(batches)
+def test_snapshot_bad_line_after_good_batches_is_skipped_and_noted() -> None:
+    data = lines(*(snapshot_line(i) for i in range(1, 5))) + b'{"id": "0704.0009", "title": 3}\n' + lines(
+        snapshot_line(6))
+    ctx = ParseContext(name="s.jsonl", today=dt.date(2025, 1, 1), chunk_size=2)
+    _, batches = parse(bytes_input(data), ctx)
+    assert sum(len(b.papers) for b in batches) == 5  # the good lines on both sides of the bad one
+    assert ctx.notes.skipped == 1
+    assert ctx.notes.report() == ["s.jsonl, line 5, field 'title': expected a string, found a number (line skipped)"]
+
+
+def test_snapshot_stops_after_too_many_bad_lines_saying_what_was_kept() -> None:
+    data = lines(*(snapshot_line(i) for i in range(1, 4))) + b"{not json\n" * (MAX_BAD_LINES + 5)
+    ctx = ParseContext(name="s.jsonl", today=dt.date(2025, 1, 1), chunk_size=2)
+    _, batches = parse(bytes_input(data), ctx)
+    kept = []
+    with pytest.raises(ParseError, match=rf"line {MAX_BAD_LINES + 4}: stopped at the {MAX_BAD_LINES + 1}th bad "
+                                         r"line \(invalid JSON.*\); the 3 good lines before it are stored"):
+        for batch in batches:
+            kept += batch.papers
+    assert len(kept) == 3 and len(ctx.notes.report()) == 21  # 20 listed, the rest counted
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (lines(snapshot_line(1)) + b'{"id": "0704.0002", "title": "x"', r"line 2: invalid JSON at column \d+"),
+        (lines(snapshot_line(1), [1, 2]), r"line 2: expected a JSON object, found a list"),
+        (lines(snapshot_line(1)) + b'{"id": "\xff"}\n', r"line 2: not UTF-8 text"),
+        (lines(snapshot_line(1)) + b'{"id": "\x00"}\n', r"line 2: binary data"),
+    ],
+)
+def test_a_bad_line_after_a_good_one_is_skipped(data: bytes, message: str) -> None:
+    ctx = ParseContext(name="s.jsonl", today=dt.date(2025, 1, 1))
+    _, batches = parse(bytes_input(data), ctx, "arxiv-snapshot")
+    assert [p.arxiv_id for b in batches for p in b.papers] == ["0704.0001"]
+    [note] = ctx.notes.report()
+    assert re.search(message, note) and note.endswith("(line skipped)")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"id": "0704.0002", "title": "x"', r"line 1: invalid JSON at column \d+"),
         (lines(snapshot_line(1, id="not an id")), r"line 1, field 'id': expected an arXiv id like 0704.0001"),
         (lines(snapshot_line(1, abstract=...)), r"line 1, field 'abstract': missing"),
         (lines(snapshot_line(1, title="   ")), r"line 1, field 'title': empty"),
@@ -126,13 +159,14 @@ def test_snapshot_bad_line_after_good_batches() -> None:
          r"line 1, field 'versions': expected a date like 'Mon, 2 Apr 2007 19:18:42 GMT', found 'yesterday'"),
         (lines(snapshot_line(1, versions=..., update_date=...)), r"line 1, field 'versions': no date"),
         (lines(snapshot_line(1, versions=..., update_date="2008-13-45")), r"field 'update_date': expected a date"),
-        (lines(snapshot_line(1), [1, 2]), r"line 2: expected a JSON object, found a list"),
-        (lines(snapshot_line(1)) + b'{"id": "\xff"}\n', r"line 2: not UTF-8 text"),
+        (lines([1, 2]), r"line 1: expected a JSON object, found a list"),
+        (b'\n{"id": "\xff"}\n', r"line 2: not UTF-8 text"),
         (b"", r"s.jsonl: empty file$"),
         (b"\n  \n", r"s.jsonl: empty file$"),
     ],
 )
 def test_snapshot_bad_input(data: bytes, message: str) -> None:
+    """A file without one good line fails with its first error."""
     _, batches = parse(bytes_input(data), ParseContext(name="s.jsonl", today=dt.date(2025, 1, 1)), "arxiv-snapshot")
     with pytest.raises(ParseError, match=message):
         list(batches)
