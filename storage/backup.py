@@ -138,6 +138,8 @@ def backup(source: str | Path, destination: str | Path, *, overwrite: bool = Fal
         raise BackupError(f"{target} is the database itself; back it up somewhere else")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent}: no such folder")
+    if not source.exists():
+        raise BackupError(f"{source}: no such database, nothing to back up (is --db right?)")
     inspect(source, check="none")
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:

@@ -86,7 +86,9 @@ def test_backup_refuses_what_it_cannot_vouch_for_and_leaves_nothing(loaded: Path
     other.close()
     with pytest.raises(BackupError, match="other.db is an SQLite database but not a Paperboy database"):
         backup(cli / "other.db", cli / "out.db")
-    assert not [p for p in cli.iterdir() if "out.db" in p.name]
+    with pytest.raises(BackupError, match="no such database, nothing to back up"):
+        backup(cli / "missing.db", cli / "out.db")
+    assert not [p for p in cli.iterdir() if "out.db" in p.name or "missing" in p.name]
     backup(loaded, cli / "out.db")
     with pytest.raises(BackupError, match="already exists; choose another name or pass --overwrite"):
         backup(loaded, cli / "out.db")
