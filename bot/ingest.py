@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from bot.ingest_worker import WorkerJob, chunks, frame_length, header_size, input_error
 from bot.sources.errors import DownloadError
-from storage.errors import InputError
+from storage.errors import InputError, StorageError
 from storage.ingest import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
 from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, ParsedDigest
@@ -242,6 +242,11 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
         outcome.error = str(exc)
     except OSError as exc:
         outcome.error = f"{target}: {exc.strerror or exc}"
+    except StorageError:
+        raise  # the database itself (locked, full, too new): not this input's fault, the command stops
+    except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the others
+        log.exception("loading %s failed", target)
+        outcome.error = f"{target}: could not be loaded: an unexpected {exc.__class__.__name__} (details in the log)"
     finally:
         if stream is not None:
             stream.close()

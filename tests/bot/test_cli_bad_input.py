@@ -175,3 +175,18 @@ def test_the_console_clock_refuses_times_beyond_the_calendar(tmp_path: Path) -> 
     assert done.returncode == 0 and "internal error" not in done.stdout + done.stderr, done.stderr
     assert done.stdout.count("The simulated clock goes up to 2999-12-31 23:59 UTC") == 2
     assert "Simulated time:" in done.stdout  # and it still moves within the calendar
+
+
+def test_an_unexpected_failure_on_one_input_does_not_stop_the_next(
+        db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.ingest import hf_api
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a parser bug")
+
+    monkeypatch.setattr(hf_api, "parse", broken)
+    status = run(db, "ingest", str(API), str(FIXTURES / "arxiv-rss-sample.xml"))
+    captured = capsys.readouterr()
+    assert status == 1
+    assert f"paperboy: {API}: could not be loaded: an unexpected ValueError (details in the log)" in captured.err
+    assert "internal error" not in captured.err and "arxiv-rss" in captured.out
