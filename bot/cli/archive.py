@@ -20,7 +20,7 @@ _LIST_LIMIT = 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ingest", help="load digests from files or URLs",
+    p = sub.add_parser("ingest",
                        description="Load digests (format detected from content) into the archive.")
     p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL")
     p.add_argument("--sample", action="store_true",
@@ -31,18 +31,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_ingest)
 
-    p = sub.add_parser("digests", help="list stored digests")
+    p = sub.add_parser("digests")
     p.add_argument("--source", help="only this source")
     p.add_argument("--limit", type=int, default=None, help="at most this many, newest first")
     add_json_flag(p)
     p.set_defaults(handler=run_digests)
 
-    p = sub.add_parser("export", help="write papers as JSON Lines (paperboy ingest reads it back)")
+    p = sub.add_parser("export")
     p.add_argument("--since", type=date_arg, help="papers listed on or after this date")
     p.add_argument("--until", type=date_arg, help="papers listed on or before this date")
     p.set_defaults(handler=run_export)
 
-    p = sub.add_parser("stats", help="papers, digests and database size")
+    p = sub.add_parser("stats")
     add_json_flag(p)
     p.set_defaults(handler=run_stats)
 

@@ -22,7 +22,7 @@ _RESOLUTIONS = {"sent": "sent", "skipped": "skipped", "retry": "pending"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("schedule", help="when and where each server gets its daily post",
+    p = sub.add_parser("schedule",
                        description="Per-server settings of the daily post.")
     actions = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
 
@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         s.add_argument("server", metavar="SERVER")
         s.set_defaults(handler=run_toggle, toggle=name)
 
-    p = sub.add_parser("posts", help="the post log: server, channel, digest, status, time",
+    p = sub.add_parser("posts",
+
                        description="The daily posts sent, skipped, failed or in doubt, newest day first.")
     p.add_argument("--server", help="only this server")
     p.add_argument("--status", choices=STATUSES, help="only posts with this status")

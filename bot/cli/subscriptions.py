@@ -17,7 +17,7 @@ from storage.subscriptions import DELIVERY_KINDS, Subscription, UserPrefs
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("subscribe", help="follow a topic (shows how it did over the last 30 days)",
+    p = sub.add_parser("subscribe",
                        description="Follow a topic: a search query (words, \"phrases\", -exclusions, OR, "
                                    "title:word, prefix*). Prints how many papers it matched lately.")
     p.add_argument("user", metavar="USER", help="user id: discord:123 (bare digits mean Discord) or console:NAME")
@@ -26,13 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_subscribe)
 
-    p = sub.add_parser("unsubscribe", help="stop following a topic (as typed, or its number)")
+    p = sub.add_parser("unsubscribe")
     p.add_argument("user", metavar="USER")
     p.add_argument("topic", metavar="TOPIC")
     add_json_flag(p)
     p.set_defaults(handler=run_unsubscribe)
 
-    p = sub.add_parser("subscriptions", help="list topics; a user's preferences; why a paper was (not) sent",
+    p = sub.add_parser("subscriptions",
+
                        description="Everyone's topics, or one user's with their preferences. With options, "
                                    "change that user's preferences; with --why, explain a paper.")
     p.add_argument("user", metavar="USER", nargs="?")
@@ -50,7 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_subscriptions)
 
-    p = sub.add_parser("deliveries", help="the notification log: user, digest, status, papers",
+    p = sub.add_parser("deliveries",
+
                        description="Topic notifications, newest first.")
     p.add_argument("--digest", type=date_arg, metavar="DATE", help="only notifications for digests of this date")
     p.add_argument("--status", choices=STATUSES, help="only this status")
