@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("digests")
     p.add_argument("--source", help="only this source")
     p.add_argument("--limit", type=int, default=None, help="at most this many, newest first")
+    p.add_argument("--all", action="store_true",
+                   help="also list the days of archive imports (the arXiv snapshot), marked 'archive'")
     add_json_flag(p)
     p.set_defaults(handler=run_digests)
 
@@ -136,16 +138,23 @@ async def run_ingest(ctx: CliContext) -> int:
 
 
 async def run_digests(ctx: CliContext) -> int:
-    found = await digest_repo.list_digests(await ctx.db(), source=ctx.args.source, limit=ctx.args.limit)
+    db = await ctx.db()
+    found = await digest_repo.list_digests(db, source=ctx.args.source, limit=ctx.args.limit,
+                                           archive_imports=ctx.args.all)
     if ctx.args.json:
-        print_json([{"source": d.source, "date": d.date.isoformat(), "format": d.format, "papers": d.papers,
+        print_json([{"source": d.source, "date": d.date.isoformat(), "kind": d.kind, "format": d.format,
+                     "papers": d.papers,
                      "fetched_at": d.fetched_at.isoformat(), "updated_at": d.updated_at.isoformat()}
                     for d in found])
         return 0
-    if not found:
+    hidden = 0 if ctx.args.all else await digest_repo.count_archive_days(db, source=ctx.args.source)
+    if not found and not hidden:
         print("no digests stored yet: load one with `paperboy ingest FILE`")
     for d in found:
-        print(f"{d.date.isoformat()}  {d.source:<24} {d.papers:>6} papers  ({d.format})")
+        kind = ", archive import" if d.kind == "archive" else ""
+        print(f"{d.date.isoformat()}  {d.source:<24} {d.papers:>6} papers  ({d.format}{kind})")
+    if hidden:
+        print(f"(and {hidden:,} days of archive imports, such as the arXiv snapshot: --all lists them)")
     return 0
 
 

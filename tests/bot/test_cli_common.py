@@ -140,3 +140,27 @@ def test_every_command_help_has_an_example(command: str, capsys: pytest.CaptureF
         main([command, "--help"])
     out = capsys.readouterr().out
     assert f"example: paperboy {command}" in out or "example: " in out and command in out
+
+
+def test_sources_and_status_show_a_digest_loaded_by_hand(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(db), "sources"]) == 0
+    line = _out(capsys)
+    assert "hf-daily: not fetched yet (1 digest stored, loaded by hand), newest digest 2025-09-09" in line
+    main(["--db", str(db), "status"])
+    assert "newest digest 2025-09-09" in _out(capsys)
+    assert main(["--db", str(db), "sources", "--json"]) == 0
+    row = json.loads(_out(capsys))
+    assert (row["stored_digests"], row["newest_digest"]) == (1, "2025-09-09")
+
+
+def test_archive_imports_are_listed_apart_from_daily_digests(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snapshot = ROOT / "tests/fixtures/ingest/arxiv-snapshot-sample.jsonl"
+    assert main(["--db", str(db), "ingest", str(snapshot)]) == 0
+    _out(capsys)
+    assert main(["--db", str(db), "digests", "--json"]) == 0
+    assert [d["kind"] for d in map(json.loads, _out(capsys).splitlines())] == ["daily"]
+    main(["--db", str(db), "digests"])
+    assert "4 days of archive imports" in _out(capsys)
+    assert main(["--db", str(db), "digests", "--all", "--json"]) == 0
+    kinds = [d["kind"] for d in map(json.loads, _out(capsys).splitlines())]
+    assert kinds.count("archive") == 4 and kinds.count("daily") == 1

@@ -4,12 +4,15 @@ suggestions, and hostile input in every option — each reply fits Discord, none
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.app import App
 from bot.commands import BY_NAME, Context, dispatch, press, suggest
 from bot.commands.specs import OptionType
+from bot.ingest import IngestOptions, ingest
 from bot.replies import Attachment, Reply, violations
 
 # A valid value for each required option, so the hostile one is what is tested.
@@ -192,3 +195,10 @@ async def test_hostile_ingest_url_and_files(admin: Context) -> None:
 async def test_chat_ingest_refuses_local_and_private_urls(admin: Context, url: str) -> None:
     reply = await dispatch("ingest", {"url": url}, admin)
     assert reply.private and "private or local address" in reply.text
+
+
+async def test_date_suggestions_leave_out_archive_import_days(app: App, member: Context) -> None:
+    snapshot = Path(__file__).resolve().parents[2] / "fixtures/ingest/arxiv-snapshot-sample.jsonl"
+    assert (await ingest(app.loader, str(snapshot), IngestOptions())).ok
+    assert [c.value for c in await suggest("digest", "date", "", member)] == ["2025-09-09"]
+    assert await suggest("digest", "date", "2022", member) == []
