@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
-from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, Progress, ingest
+from bot.cli.progress import LoadProgress
+from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from storage import digests as digest_repo
 from storage import papers as paper_repo
@@ -22,7 +22,8 @@ _LIST_LIMIT = 20
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ingest",
                        description="Load digests (format detected from content) into the archive.")
-    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL")
+    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL",
+                   help="a digest file, an http(s) URL, or - for standard input; several are loaded in turn")
     p.add_argument("--sample", action="store_true",
                    help="also load the bundled sample digest (Hugging Face Daily Papers, Sep 9)")
     p.add_argument("--date", type=date_arg, help="the digest's date (YYYY-MM-DD), for sources without one")
@@ -47,27 +48,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stats")
     add_json_flag(p)
     p.set_defaults(handler=run_stats)
-
-
-def _progress_bar(label: str) -> Progress | None:
-    if not sys.stderr.isatty():
-        return None
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and done < total:
-            return
-        last[0] = now
-        if total:
-            frac = min(done / total, 1.0)
-            bar = "#" * int(frac * 30)
-            sys.stderr.write(f"\r{label} [{bar:<30}] {frac:6.1%} {done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
-        else:
-            sys.stderr.write(f"\r{label} {done / 1e6:,.1f} MB")
-        sys.stderr.flush()
-
-    return show
 
 
 def _digest_json(outcome: IngestOutcome, d: DigestSummary) -> dict[str, Any]:
@@ -112,10 +92,11 @@ async def run_ingest(ctx: CliContext) -> int:
     loader = await ctx.loader()
     failed = 0
     for target in targets:
-        bar = None if args.json else _progress_bar(target)
-        outcome = await ingest(loader, target, options, progress=bar)
+        bar = None if args.json else LoadProgress(target)
+        outcome = await ingest(loader, target, options, progress=bar, on_loaded=bar.loaded if bar else None,
+                               on_phase=bar.phase if bar else None)
         if bar:
-            sys.stderr.write("\r\033[K")
+            bar.finish()
         if not outcome.ok:
             failed += 1
             if args.json:
