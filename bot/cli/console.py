@@ -1,6 +1,6 @@
 """`paperboy console`: every chat command in a terminal, as any user, with a simulated clock.
 
-Interactive on a terminal (readline history and Tab completion); with standard input from a
+Interactive on a terminal (prompt_toolkit: history, and Tab completion that lists titles); with standard input from a
 file or a pipe, one command per line, each reply printed, until the end of the input.
 """
 
