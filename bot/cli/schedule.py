@@ -24,7 +24,8 @@ _RESOLUTIONS = {"sent": "sent", "skipped": "skipped", "retry": "pending"}
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("schedule",
                        description="Per-server settings of the daily post.")
-    actions = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    actions = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True,
+                               help="set, list, pause, resume or remove (each has --help)")
 
     s = actions.add_parser("set", help="create or change a server's schedule",
                            description="Create or change a server's schedule. Options left out keep their "
@@ -53,7 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        ("resume", "post again (days missed while paused are not made up)"),
                        ("remove", "delete a server's schedule (its post log stays)")):
         s = actions.add_parser(name, help=text)
-        s.add_argument("server", metavar="SERVER")
+        s.add_argument("server", metavar="SERVER",
+                       help="server id: discord:123 (bare digits mean Discord) or console:NAME")
         s.set_defaults(handler=run_toggle, toggle=name)
 
     p = sub.add_parser("posts",

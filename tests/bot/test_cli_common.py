@@ -5,6 +5,7 @@ database, the SQLite version check, and a --help that imports no command."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import build_parser, main
 from bot.cli.common import CliError, check_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,12 +135,26 @@ def test_help_imports_no_command_module() -> None:
     assert out.strip() == "['bot.cli.common']"
 
 
-@pytest.mark.parametrize("command", ["digests", "export", "stats", "sources", "status", "unsubscribe", "ingest"])
-def test_every_command_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main([command, "--help"])
-    out = capsys.readouterr().out
-    assert f"example: paperboy {command}" in out or "example: " in out and command in out
+def _parsers() -> list[tuple[str, argparse.ArgumentParser]]:
+    found = []
+
+    def walk(name: str, parser: argparse.ArgumentParser) -> None:
+        found.append((name, parser))
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child, sub in action.choices.items():
+                    walk(f"{name} {child}".strip(), sub)
+
+    walk("", build_parser())
+    return found[1:]
+
+
+@pytest.mark.parametrize(("name", "parser"), _parsers(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_command_and_argument_has_help(name: str, parser: argparse.ArgumentParser) -> None:
+    undocumented = [a.dest for a in parser._actions if not a.help]
+    assert not undocumented, f"paperboy {name}: {undocumented} have no help text"
+    if " " not in name:  # a command (its actions are described by their own help)
+        assert f"example: paperboy {name}" in parser.format_help() or "example: DISCORD_TOKEN" in parser.format_help()
 
 
 def test_sources_and_status_show_a_digest_loaded_by_hand(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,7 +74,8 @@ async def test_admin_setup_status_and_server_only(admin: Context, direct: Contex
     assert "paused" in check(await dispatch("setup pause", {}, admin))
     status = check(await dispatch("status", {}, admin))
     assert "hf-daily · 2025-09-09 · 144 papers" in status and "paused" in status
-    assert "Sources hf-daily: not fetched yet, last success never" in status  # the sources' health
+    # The sources' health, with what is stored from a source however it came (#20).
+    assert "Sources hf-daily: not fetched yet (1 digest stored, loaded by hand), newest digest 2025-09-09" in status
     refused = await dispatch("setup resume", {}, direct)
     assert "works in a server" in check(refused)
     bad = await dispatch("setup channel", {"channel": "#papers", "time": "25:00", "timezone": "Mars/Base"}, admin)
