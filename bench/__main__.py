@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from bench import discord_latency, fuzzy, ingest, posting, resilience, search, subscriptions, summary
+from bench import discord_latency, fuzzy, ingest, posting, resilience, search, startup, subscriptions, summary
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
 
@@ -28,6 +28,7 @@ BENCHES: list[ModuleType] = [
     subscriptions,
     discord_latency,
     resilience,
+    startup,
 ]
 
 

@@ -35,6 +35,8 @@ from storage.records import LoadResult, ParsedDigest
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes or 0 when unknown)
+STDIN = "-"  # the input name that reads standard input
+STDIN_NAME = "<stdin>"  # what messages call it
 
 
 @dataclass(slots=True)
@@ -101,6 +103,12 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        """Closes the file it counts (standard input excepted), as any reader closes its raw file."""
+        if self._raw is not sys.stdin.buffer:
+            self._raw.close()
+        super().close()
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._raw.read(len(buffer))
         n = len(data)
@@ -117,6 +125,9 @@ async def _open(target: str, options: IngestOptions, progress: Progress | None) 
 
         return bytes_input(await download(target, max_bytes=options.max_download_bytes,
                                           public_only=options.public_only))
+    if target == STDIN:
+        stdin = sys.stdin.buffer
+        return io.BufferedReader(_CountingReader(stdin, 0, progress), 1 << 20) if progress else stdin
     _check_regular_file(target)
     if progress is None:
         return open_input(target)
@@ -210,16 +221,20 @@ async def _parsed_apart(job: WorkerJob, progress: Progress | None) -> AsyncGener
 
 def _apart(target: str, fmt: str, options: IngestOptions) -> bool:
     """Whether to parse `target` in a worker process: a large local file in a streaming format."""
-    return (fmt in _STREAMING and not target.startswith(("http://", "https://"))
+    return (fmt in _STREAMING and target != STDIN and not target.startswith(("http://", "https://"))
             and os.path.getsize(target) >= options.worker_min_bytes)
 
 
-async def ingest(loader: Loader, target: str, options: IngestOptions,
-                 progress: Progress | None = None) -> IngestOutcome:
-    """Load every digest in one file or URL. Never raises for bad input: see `outcome.error`."""
-    outcome = IngestOutcome(input=target)
+async def ingest(loader: Loader, target: str, options: IngestOptions, progress: Progress | None = None, *,
+                 on_loaded: Callable[[int], None] | None = None,
+                 on_phase: Callable[[str], None] | None = None) -> IngestOutcome:
+    """Load every digest in one file or URL ("-": standard input). Never raises for bad input: see
+    `outcome.error`. `on_loaded(papers)` after each batch; `on_phase(what)` when a long end phase
+    starts."""
+    outcome = IngestOutcome(input=STDIN_NAME if target == STDIN else target)
     ctx = ParseContext(
-        name=target, today=options.today or dt.date.today(), date=options.date, source=options.source,
+        name=outcome.input, today=options.today or dt.date.today(),
+        date=options.date, source=options.source,
         announce_types=options.announce_types, chunk_size=options.chunk_size,
     )
     summaries: dict[tuple[str, dt.date], DigestSummary] = {}
@@ -238,6 +253,10 @@ async def ingest(loader: Loader, target: str, options: IngestOptions,
             async for chunk in found:
                 for result in await loader.load_many(chunk, prune=options.prune):
                     _add(summaries, result)
+                    if on_loaded is not None:
+                        on_loaded(result.papers)
+            if on_phase is not None and not isinstance(bulk, nullcontext):
+                on_phase("rebuilding the title index")
     except (InputError, DownloadError) as exc:
         outcome.error = str(exc)
     except OSError as exc:

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import re
 import sqlite3
 import time
 from collections import OrderedDict
@@ -23,10 +22,9 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
-from storage import papers as paper_repo
+from bot.paper_ref import find_by_reference
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
-from storage.normalize import parse_arxiv_id
 from storage.records import LoadResult, StoredPaper
 from storage.tex import tex_to_text
 from storage.titles import TitleIndexSync, TitleMatch
@@ -44,7 +42,6 @@ ANSWERS_KEPT = 512  # autocomplete answers remembered: people retype and backspa
 # An answer is also forgotten after this long, since a change that leaves the title index alone
 # (another process listing a paper again, giving it an arXiv id) can still change it.
 ANSWER_TTL = 30.0
-_PAPER_ID = re.compile(r"^id:(\d{1,18})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +186,7 @@ class LookupService:
 
     async def resolve(self, value: str) -> StoredPaper | None:
         """The paper a choice value (or an arXiv id or URL) names."""
-        value = value.strip()
-        m = _PAPER_ID.match(value)
-        if m:
-            return await paper_repo.get_paper(self.db, int(m.group(1)))
-        arxiv_id = parse_arxiv_id(value)
-        return await paper_repo.get_by_arxiv_id(self.db, arxiv_id) if arxiv_id else None
+        return await find_by_reference(self.db, value, bare_number=False)
 
     async def _find(self, query: str, limit: int, *, prefix: bool, on_loop: bool | None = None) -> list[LookupHit]:
         query = clean_user_text(query).strip()[:MAX_QUERY]

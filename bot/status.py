@@ -105,8 +105,15 @@ def when(moment: dt.datetime | None) -> str:
 
 def source_line(s: SourceStatus, enabled: list[str], now: dt.datetime) -> str:
     """One source's health in a line (two when it is failing)."""
-    line = (f"{s.source}: {s.last_outcome or 'not fetched yet'}, last success {when(s.last_success_at)}, "
-            f"newest digest {s.last_date.isoformat() if s.last_date else '-'}")
+    newest = s.newest_digest
+    stored = f"{s.stored_digests} digest{'' if s.stored_digests == 1 else 's'} stored" if s.stored_digests else ""
+    if s.last_outcome is None:
+        state = f"not fetched yet ({stored}, loaded by hand)" if stored else "not fetched yet, nothing stored"
+        line = f"{s.source}: {state}"
+    else:
+        line = f"{s.source}: {s.last_outcome}, last success {when(s.last_success_at)}"
+        line += f", {stored}" if stored else ""
+    line += f", newest digest {newest.isoformat() if newest else '-'}"
     if s.source not in enabled:
         line += " (disabled)"
     if s.consecutive_failures:
@@ -122,7 +129,8 @@ def source_json(s: SourceStatus, enabled: list[str], now: dt.datetime) -> dict[s
             "last_attempt_at": s.last_attempt_at, "last_success_at": s.last_success_at,
             "last_failure_at": s.last_failure_at, "last_error": s.last_error,
             "consecutive_failures": s.consecutive_failures, "backing_off": s.backing_off(now),
-            "backoff_until": s.backoff_until, "last_date": s.last_date}
+            "backoff_until": s.backoff_until, "last_date": s.last_date,
+            "stored_digests": s.stored_digests, "newest_digest": s.newest_digest}
 
 
 def sources_text(report: StatusReport) -> str:

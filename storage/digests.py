@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 
 from storage.db import Database, parse_iso
 from storage.papers import PAPER_COLUMNS, paper_from_row
-from storage.records import DigestEntry, DigestInfo
+from storage.records import ARCHIVE_FORMATS, DigestEntry, DigestInfo
 
 _DIGEST_COLUMNS = "id, source, date, format, paper_count, fetched_at, updated_at"
 
@@ -19,14 +20,25 @@ def _digest_from_row(row: sqlite3.Row) -> DigestInfo:
     )
 
 
-async def list_digests(db: Database, *, source: str | None = None, limit: int | None = None) -> list[DigestInfo]:
-    """Newest first."""
+async def list_digests(db: Database, *, source: str | None = None, limit: int | None = None,
+                       archive_imports: bool = True) -> list[DigestInfo]:
+    """Newest first. `archive_imports=False` leaves out the days of archive imports (DigestInfo.kind)."""
+    excluded = () if archive_imports else ARCHIVE_FORMATS
     rows = await db.fetchall(
         f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE (? IS NULL OR source = ?)"  # noqa: S608
+        " AND format NOT IN (SELECT value FROM json_each(?))"
         " ORDER BY date DESC, source LIMIT ?",
-        (source, source, -1 if limit is None else limit),
+        (source, source, json.dumps(excluded), -1 if limit is None else limit),
     )
     return [_digest_from_row(r) for r in rows]
+
+
+async def count_archive_days(db: Database, *, source: str | None = None) -> int:
+    """How many stored digests are days of archive imports."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) FROM digests WHERE (? IS NULL OR source = ?)"
+        " AND format IN (SELECT value FROM json_each(?))", (source, source, json.dumps(ARCHIVE_FORMATS)))
+    return int(row[0]) if row else 0
 
 
 async def get_digest(db: Database, digest_id: int) -> DigestInfo | None:

@@ -8,6 +8,7 @@ that failed to load.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
@@ -38,7 +39,14 @@ class SourceStatus:
     last_error: str | None = None
     consecutive_failures: int = 0
     backoff_until: dt.datetime | None = None
-    last_date: dt.date | None = None  # the newest digest day loaded from the source
+    last_date: dt.date | None = None  # the newest digest day loaded from the source by fetching
+    # What the archive holds from the source however it came (fetched, `paperboy ingest`, /ingest).
+    stored_digests: int = 0
+    stored_newest: dt.date | None = None
+
+    @property
+    def newest_digest(self) -> dt.date | None:
+        return max((d for d in (self.last_date, self.stored_newest) if d), default=None)
 
     def backing_off(self, now: dt.datetime) -> bool:
         return self.backoff_until is not None and now < self.backoff_until
@@ -99,6 +107,12 @@ async def source_status(db: Database, configured: Iterable[str] = ()) -> list[So
     found = {row["source"]: _status(row) for row in rows}
     for name in configured:
         found.setdefault(name, SourceStatus(name))
+    stored = await db.fetchall("SELECT source, COUNT(*) AS n, MAX(date) AS newest FROM digests"
+                               " WHERE paper_count > 0 GROUP BY source")
+    for row in stored:
+        if row["source"] in found:
+            found[row["source"]] = dataclasses.replace(found[row["source"]], stored_digests=row["n"],
+                                                       stored_newest=dt.date.fromisoformat(row["newest"]))
     return [found[name] for name in sorted(found)]
 
 

@@ -82,6 +82,10 @@ class StoredPaper:
     published: dt.date | None
 
 
+# Formats whose "digests" are an archive import's days (the loaded format is stored per digest).
+ARCHIVE_FORMATS = ("arxiv-snapshot",)
+
+
 @dataclass(slots=True, frozen=True)
 class DigestInfo:
     id: int
@@ -91,6 +95,12 @@ class DigestInfo:
     papers: int
     fetched_at: dt.datetime
     updated_at: dt.datetime
+
+    @property
+    def kind(self) -> str:
+        """"daily" (a day's listing) or "archive" (one first-version day of an archive import such
+        as the arXiv snapshot: not what a source announced that day)."""
+        return "archive" if self.format in ARCHIVE_FORMATS else "daily"
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import os
@@ -95,8 +96,8 @@ def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def _commands() -> list[str]:
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    return sorted(sub.choices)  # type: ignore[attr-defined]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
 
 
 @pytest.mark.parametrize("command", _commands())
@@ -105,12 +106,23 @@ def test_every_cli_command_is_documented_in_the_readme(command: str) -> None:
     assert f"paperboy {command}" in readme, f"`paperboy {command}` is not in README.md"
 
 
+# Every command takes these (before or after its name); the README documents them once.
+COMMON_OPTIONS = {"--help", "--db", "--config", "--verbose", "--json"}
+
+
 def _options() -> list[tuple[str, str]]:
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    return [(name, opt) for name, command in sorted(sub.choices.items())  # type: ignore[attr-defined]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(name, opt) for name, command in sorted(sub.choices.items())
             for action in command._actions for opt in action.option_strings
-            if opt.startswith("--") and opt != "--help"]
+            if opt.startswith("--") and opt not in COMMON_OPTIONS]
+
+
+def test_the_common_options_are_documented_once() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("Every command takes"):][:600]
+    for option in COMMON_OPTIONS - {"--help"}:
+        assert option in section, f"{option} is not among the common options in README.md"
 
 
 @pytest.mark.parametrize(("command", "option"), _options())

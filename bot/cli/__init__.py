@@ -1,60 +1,205 @@
 """The `paperboy` command: one sub-command module per area, each with `register(subparsers)`.
 
 Library errors become one-line messages here, at the edge; tracebacks go to the log file only.
+Only the module of the command being run is imported (`paperboy --help` imports none of them),
+so the command starts at once; `COMMANDS` names each command's module, summary and example.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from bot import __version__
-from bot.cli import archive, console, demo, fetch, lookup, run, schedule, search, status, subscriptions, summary
-from bot.cli import backup as backup_cli
-from bot.cli import configuration as config_cli
-from bot.cli.common import CliContext, CliError, setup_logging
-from bot.config import ConfigError, load_settings
-from storage.errors import StorageError
-
-log = logging.getLogger("paperboy")
-
-# Each module adds its sub-commands; order is the order of `paperboy --help`.
-COMMAND_MODULES = [demo, console, run, archive, fetch, search, lookup, summary, schedule, subscriptions, status]
-COMMAND_MODULES += [config_cli, backup_cli]  # deployment: settings, backup and restore
+from bot.cli.common import EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_USAGE, CliContext, CliError
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Command(NamedTuple):
+    module: str
+    summary: str
+    example: str
+
+
+# Order is the order of `paperboy --help`.
+COMMANDS: dict[str, Command] = {
+    "demo": Command("demo", "load the bundled sample digest and open the console on it (own database)",
+                    "paperboy demo"),
+    "console": Command("console", "try every chat command in the terminal (as any user; simulated time)",
+                       "paperboy console --sample --admin"),
+    "run": Command("run", "run the Discord bot (slash commands, daily posts, notifications, fetching)",
+                   "DISCORD_TOKEN=... paperboy run"),
+    "sync-commands": Command("run", "register the slash commands with Discord now",
+                             "paperboy sync-commands --guild 123456789012345678"),
+    "ingest": Command("archive", "load digests from files, URLs or standard input",
+                      "paperboy ingest digest.json; curl -s URL | paperboy ingest - --date 2025-09-09"),
+    "digests": Command("archive", "list stored daily digests (archive imports with --all)",
+                       "paperboy digests --source hf-daily --limit 7"),
+    "export": Command("archive", "write papers as JSON Lines (paperboy ingest reads it back)",
+                      "paperboy export --since 2025-09-01 > papers.jsonl"),
+    "stats": Command("archive", "papers, digests and database size", "paperboy stats --json"),
+    "fetch": Command("fetch", "fetch digests from their sources now, or backfill a range of days",
+                     "paperboy fetch hf-daily --since 2025-09-01"),
+    "sources": Command("fetch", "each digest source's health and what is stored from it",
+                       "paperboy sources --json"),
+    "search": Command("search", "keyword search over titles and abstracts",
+                      "paperboy search 'diffusion -survey' --since 2025-09-01"),
+    "paper": Command("lookup", "find a paper by its (misremembered) title, short name, arXiv id or URL",
+                     "paperboy paper 'flash att'"),
+    "digest": Command("summary", "show a digest's daily summary (the latest by default)",
+                      "paperboy digest --date 2025-09-09"),
+    "schedule": Command("schedule", "when and where each server gets its daily post",
+                        "paperboy schedule set discord:123 --channel papers --time 09:00 --tz Europe/Berlin"),
+    "posts": Command("schedule", "the post log: server, channel, digest, status, time",
+                     "paperboy posts --status failed"),
+    "subscribe": Command("subscriptions", "follow a topic (shows how it did over the last 30 days)",
+                         "paperboy subscribe discord:42 'kv cache -vision'"),
+    "unsubscribe": Command("subscriptions", "stop following a topic (as typed, or its number)",
+                           "paperboy unsubscribe discord:42 1"),
+    "subscriptions": Command("subscriptions", "list topics; a user's preferences; why a paper was (not) sent",
+                             "paperboy subscriptions discord:42 --why id:22"),
+    "deliveries": Command("subscriptions", "the notification log: user, digest, status, papers",
+                          "paperboy deliveries --status failed"),
+    "status": Command("status", "the archive, sources, waiting and failed posts and notifications",
+                      "paperboy status --json"),
+    "config": Command("configuration", "every setting, its value and where it came from (secrets masked)",
+                      "PAPERBOY_FETCH_RETRIES=5 paperboy config --json"),
+    "backup": Command("backup", "copy the database safely, even while the bot runs, and check the copy",
+                      "paperboy backup /var/backups/paperboy/"),
+    "restore": Command("backup", "replace the database with a backup (refused while the bot runs)",
+                       "paperboy restore backup.db"),
+}
+
+EXIT_CODES = f"""\
+exit status:
+  0   success
+  {EXIT_NOT_FOUND}   nothing found (paper, search, digest), or something needs attention (status, ingest)
+  {EXIT_USAGE}   usage: a bad option or argument
+  {EXIT_INTERNAL}  internal error (details in the log file)
+--db, --config, --json and -v are accepted before or after the command."""
+
+# Options every command takes, before or after its name. SUPPRESS: a value given before the
+# command is not reset by the command's parser.
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                     help="SQLite database (default: $PAPERBOY_DB, the config, or "
+                          "~/.local/share/paperboy/paperboy.db; the demo: demo.db beside it)")
+_COMMON.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                     help="TOML settings file (default: config/paperboy.toml when present)")
+_COMMON.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                     help="log progress to standard error")
+
+
+class _Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Gives every (sub-)command the common options, and its summary and example from COMMANDS."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        command = COMMANDS.get(name)
+        if command is not None and self.dest == "command":
+            kwargs.setdefault("help", command.summary)
+            kwargs.setdefault("description", command.summary[:1].upper() + command.summary[1:] + ".")
+            example = f"example: {command.example}"
+            kwargs["epilog"] = f"{kwargs['epilog']}\n{example}" if kwargs.get("epilog") else example
+        kwargs["parents"] = [*kwargs.get("parents", []), _COMMON]
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        parser.register("action", "parsers", _Subcommands)
+        return parser
+
+
+def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
+    """The full parser ("*"), or one where only command `only` is complete and the others are
+    listed by name and summary (None: just the listing, for `paperboy --help`)."""
     parser = argparse.ArgumentParser(
-        prog="paperboy",
+        prog="paperboy", parents=[_COMMON],
         description="Research-paper digests for chat communities: load, search, summarise, deliver.",
-    )
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"paperboy {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="SQLite database (default: $PAPERBOY_DB, the config, "
-                        "or ~/.local/share/paperboy/paperboy.db)")
-    parser.add_argument("--config", metavar="PATH", help="TOML settings file (default: config/paperboy.toml "
-                        "when present)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+    parser.add_argument("--json", dest="json_first", action="store_true",
+                        help="machine-readable output: JSON Lines, one object per line (commands that have it)")
+    parser.register("action", "parsers", _Subcommands)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    modules = {c.module for c in COMMANDS.values()} if only == "*" else {COMMANDS[only].module} if only else set()
+    for module in sorted(modules, key=[c.module for c in COMMANDS.values()].index):
+        importlib.import_module(f"bot.cli.{module}").register(sub)
+    for name in COMMANDS.keys() - sub.choices.keys():  # listed by name and summary only
+        sub.add_parser(name, add_help=False)
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`: its first word that is not an option or an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--db", "--config"):
+            next(words, None)
+        elif word == "--" or not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+# Commands whose text argument may start with a search exclusion (`paperboy search -survey`).
+_QUERY_COMMANDS = ("search", "paper", "subscribe")
+
+
+def _exclusions_as_arguments(argv: list[str], parser: argparse.ArgumentParser, command: str) -> list[str]:
+    """Words after `command` that look like options but are none of its options ('-survey') are
+    query text: they move after a `--`, where argparse takes them as arguments."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    known = commands.choices[command]._option_string_actions
+    start = argv.index(command) + 1
+    if "--" in argv[start:]:
+        return argv
+    words = argv[start:]
+    dashed = [w for w in words if len(w) > 1 and w[0] == "-" and w[1] != "-" and not w[1].isdigit()
+              and w not in known and w[:2] not in known]
+    if not dashed:
+        return argv
+    rest = [w for w in words if w not in dashed]
+    return [*argv[:start], *rest, "--", *dashed]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_word(argv)
+    parser = build_parser(command)
+    if command in _QUERY_COMMANDS:
+        argv = _exclusions_as_arguments(argv, parser, command)
     args = parser.parse_args(argv)
+    if args.json_first:
+        if not getattr(args, "json_ok", False):
+            parser.error(f"{args.command} has no --json output")
+        args.json = True
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported after parsing: `--help` and usage errors need none of this.
+    import asyncio
+    import logging
+
+    from bot.cli.common import check_sqlite
+    from bot.config import ConfigError, load_settings
+    from bot.log_setup import setup_logging
+    from storage.errors import StorageError
+
+    log = logging.getLogger("paperboy")
     try:
-        settings = load_settings(args.config)
+        check_sqlite()
+        settings = load_settings(getattr(args, "config", None))
+    except CliError as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return exc.status
     except ConfigError as exc:
         print(f"paperboy: {exc}", file=sys.stderr)
-        return 2
-    if args.db:
+        return EXIT_USAGE
+    if getattr(args, "db", None):
         settings.database.path = args.db
-    log_file = setup_logging(settings, verbose=args.verbose)
+    elif getattr(args, "own_database", None):
+        settings.database.path = os.path.join(os.path.dirname(settings.db_path), args.own_database)
+    log_file = setup_logging(settings, verbose=getattr(args, "verbose", False))
     ctx = CliContext(settings=settings, args=args)
     try:
         return asyncio.run(ctx.run(args.handler))
@@ -74,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageError, ConfigError) as exc:
         log.debug("failed", exc_info=True)
         print(f"paperboy: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_NOT_FOUND
     except Exception as exc:  # noqa: BLE001 - the edge: a user never sees a traceback
         log.exception("unexpected error in %s", args.command)
         print(f"paperboy: internal error: {exc.__class__.__name__}: {exc} (details in {log_file})", file=sys.stderr)
-        return 70
+        return EXIT_INTERNAL

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import replace
 from typing import Any, TextIO
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
-from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, Progress, ingest
+from bot.cli.progress import LoadProgress
+from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
@@ -22,9 +22,10 @@ _LIST_LIMIT = 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ingest", help="load digests from files or URLs",
+    p = sub.add_parser("ingest",
                        description="Load digests (format detected from content) into the archive.")
-    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL")
+    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL",
+                   help="a digest file, an http(s) URL, or - for standard input; several are loaded in turn")
     p.add_argument("--sample", action="store_true",
                    help="also load the bundled sample digest (Hugging Face Daily Papers, Sep 9)")
     p.add_argument("--date", type=date_arg, help="the digest's date (YYYY-MM-DD), for sources without one")
@@ -36,41 +37,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_ingest)
 
-    p = sub.add_parser("digests", help="list stored digests")
+    p = sub.add_parser("digests")
     p.add_argument("--source", help="only this source")
     p.add_argument("--limit", type=int, default=None, help="at most this many, newest first")
+    p.add_argument("--all", action="store_true",
+                   help="also list the days of archive imports (the arXiv snapshot), marked 'archive'")
     add_json_flag(p)
     p.set_defaults(handler=run_digests)
 
-    p = sub.add_parser("export", help="write papers as JSON Lines (paperboy ingest reads it back)")
+    p = sub.add_parser("export")
     p.add_argument("--since", type=date_arg, help="papers listed on or after this date")
     p.add_argument("--until", type=date_arg, help="papers listed on or before this date")
     p.set_defaults(handler=run_export)
 
-    p = sub.add_parser("stats", help="papers, digests and database size")
+    p = sub.add_parser("stats")
     add_json_flag(p)
     p.set_defaults(handler=run_stats)
-
-
-def _progress_bar(label: str) -> Progress | None:
-    if not sys.stderr.isatty():
-        return None
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and done < total:
-            return
-        last[0] = now
-        if total:
-            frac = min(done / total, 1.0)
-            bar = "#" * int(frac * 30)
-            sys.stderr.write(f"\r{label} [{bar:<30}] {frac:6.1%} {done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
-        else:
-            sys.stderr.write(f"\r{label} {done / 1e6:,.1f} MB")
-        sys.stderr.flush()
-
-    return show
 
 
 def _digest_json(outcome: IngestOutcome, d: DigestSummary) -> dict[str, Any]:
@@ -123,13 +105,14 @@ async def run_ingest(ctx: CliContext) -> int:
     loader = await ctx.loader()
     failed = 0
     for target in targets:
-        bar = None if args.json else _progress_bar(target)
+        bar = None if args.json else LoadProgress(target)
         sample = target == str(SAMPLE_DIGEST) and args.sample
         # The bundled sample is dated by its release, whatever else is loaded with it.
         outcome = await ingest(loader, target, replace(options, date=options.date or SAMPLE_DATE, today=SAMPLE_DATE)
-                               if sample else options, progress=bar)
+                               if sample else options, progress=bar, on_loaded=bar.loaded if bar else None,
+                               on_phase=bar.phase if bar else None)
         if bar:
-            sys.stderr.write("\r\033[K")
+            bar.finish()
         if not outcome.ok:
             failed += 1
             if args.json:
@@ -162,17 +145,24 @@ async def run_ingest(ctx: CliContext) -> int:
 
 
 async def run_digests(ctx: CliContext) -> int:
-    found = await digest_repo.list_digests(await ctx.db(), source=ctx.args.source, limit=ctx.args.limit)
+    db = await ctx.db()
+    found = await digest_repo.list_digests(db, source=ctx.args.source, limit=ctx.args.limit,
+                                           archive_imports=ctx.args.all)
     if ctx.args.json:
-        print_json([{"source": d.source, "date": d.date.isoformat(), "format": d.format, "papers": d.papers,
+        print_json([{"source": d.source, "date": d.date.isoformat(), "kind": d.kind, "format": d.format,
+                     "papers": d.papers,
                      "fetched_at": d.fetched_at.isoformat(), "updated_at": d.updated_at.isoformat()}
                     for d in found])
         return 0
-    if not found:
+    hidden = 0 if ctx.args.all else await digest_repo.count_archive_days(db, source=ctx.args.source)
+    if not found and not hidden:
         print("no digests stored yet: load one with `paperboy ingest FILE`")
     for d in found:
         count = f"{d.papers:>6} papers" + ("" if d.papers else f" ({EMPTY_DAY.split('(')[-1]}")
-        print(f"{d.date.isoformat()}  {d.source:<24} {count}  ({d.format})")
+        kind = ", archive import" if d.kind == "archive" else ""
+        print(f"{d.date.isoformat()}  {d.source:<24} {count}  ({d.format}{kind})")
+    if hidden:
+        print(f"(and {hidden:,} days of archive imports, such as the arXiv snapshot: --all lists them)")
     return 0
 
 

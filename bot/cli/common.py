@@ -8,21 +8,28 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
-from bot.log_setup import setup_logging as setup_logging  # the CLI's entry point sets up logging
-from bot.subscriptions.notify import notification_hook
-from storage.db import Database
-from storage.loader import Loader
+if TYPE_CHECKING:  # imported where used, so that a command loads only what it needs
+    from bot.config import Settings
+    from storage.db import Database
+    from storage.loader import Loader
 
 Handler = Callable[["CliContext"], Awaitable[int]]
+
+# Exit statuses (README "Exit status"): 1 also means "nothing found" and "needs attention".
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+# `->>` (JSON) in the schema's queries arrived in SQLite 3.38.
+MIN_SQLITE = (3, 38, 0)
 
 
 class CliError(Exception):
     """A usage problem found after parsing; printed as one line, exit status `status`."""
 
-    def __init__(self, message: str, status: int = 2) -> None:
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.status = status
 
@@ -36,6 +43,8 @@ class CliContext:
     async def db(self) -> Database:
         """The database, opened (and migrated) on first use."""
         if self._db is None:
+            from storage.db import Database
+
             self._db = await Database.open(self.settings.db_path,
                                            busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
@@ -43,6 +52,9 @@ class CliContext:
     async def loader(self) -> Loader:
         """A loader that queues subscribers' notifications with each digest, as the bot's does;
         a running bot sends them (its deliverer picks up pending rows)."""
+        from bot.subscriptions.notify import notification_hook
+        from storage.loader import Loader
+
         return Loader(await self.db(), after_load=[notification_hook(self.settings.subscriptions)])
 
     async def run(self, handler: Handler) -> int:
@@ -54,9 +66,22 @@ class CliContext:
                 self._db = None
 
 
+def check_sqlite(version: str | None = None) -> None:
+    """Refuse to start on an SQLite older than the schema needs, saying what is needed."""
+    import sqlite3
+
+    found = version or sqlite3.sqlite_version
+    if tuple(int(n) for n in found.split(".")[:3]) < MIN_SQLITE:
+        need = ".".join(map(str, MIN_SQLITE))
+        raise CliError(f"Paperboy needs SQLite {need} or newer; this Python uses SQLite {found} "
+                       f"({sqlite3.__file__}). Use a Python built with a newer SQLite (3.11-3.13 from "
+                       "python.org, pyenv or your distribution's newer release).", status=EXIT_NOT_FOUND)
+
+
 def print_json(obj: Any) -> None:
-    """One JSON document on one line: the `--json` contract."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+    """The `--json` contract: JSON Lines, one object per line; a list prints one line per item."""
+    for item in obj if isinstance(obj, list) else [obj]:
+        sys.stdout.write(json.dumps(item, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:
@@ -93,5 +118,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+def add_json_flag(parser: argparse.ArgumentParser, group: Any = None) -> None:
+    """`--json` (also accepted before the command: `paperboy --json COMMAND`)."""
+    (group or parser).add_argument("--json", action="store_true",
+                                   help="machine-readable output: JSON Lines, one object per line")
+    parser.set_defaults(json_ok=True)

@@ -1,6 +1,6 @@
 """`paperboy console`: every chat command in a terminal, as any user, with a simulated clock.
 
-Interactive on a terminal (readline history and Tab completion); with standard input from a
+Interactive on a terminal (prompt_toolkit: history, and Tab completion that lists titles); with standard input from a
 file or a pipe, one command per line, each reply printed, until the end of the input.
 """
 
@@ -28,7 +28,7 @@ SAMPLE_ARRIVAL = dt.datetime.combine(SAMPLE_DATE, dt.time(5, 0), tzinfo=dt.UTC)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("console", help="try every chat command in the terminal (as any user; simulated time)",
+    p = sub.add_parser("console",
                        description="An interactive prompt running the chat commands: /search diffusion, "
                                    "/paper TITLE, /digest, /subscribe TOPIC, /setup ... (/help lists them). "
                                    "Reads one command per line when standard input is not a terminal.")
@@ -38,7 +38,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def add_console_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="SQLite database (as paperboy --db)")
     p.add_argument("--user", metavar="NAME", help="act as this user (default: your login name)")
     p.add_argument("--admin", action="store_true", help="act with server-admin rights (/setup, /ingest, /status)")
     p.add_argument("--clock", metavar="TIME", type=_instant,

@@ -20,7 +20,7 @@ _SOURCE_HELP = ("hf-daily, arxiv-rss (every configured category) or arxiv-rss:CA
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("fetch", help="fetch digests from their sources now, or backfill a range of days",
+    p = sub.add_parser("fetch",
                        description="Fetch each source's digest of today (or --date), or backfill every day "
                                    "from --since to --until (default today); a backfill run again after an "
                                    "interruption resumes where it stopped.")
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_fetch)
 
-    p = sub.add_parser("sources", help="each digest source's health: last fetch, failures, back-off")
+    p = sub.add_parser("sources")
     add_json_flag(p)
     p.set_defaults(handler=run_sources)
 

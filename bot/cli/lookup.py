@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from bot.cli.common import CliContext, CliError, add_json_flag, positive_int, print_json
+from bot.cli.common import EXIT_NOT_FOUND, CliContext, CliError, add_json_flag, positive_int, print_json
 from bot.lookup import LookupHit, LookupService
 
 MAX_LIMIT = 100
@@ -14,7 +14,7 @@ MAX_LIMIT = 100
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "paper", help="find a paper by its (misremembered) title, short name, arXiv id or URL",
+        "paper",
         description="Find papers whose title resembles QUERY: typos, missing or reordered words, a fragment, "
                     "the short name before the colon, or an arXiv id/URL. QUERY '-' reads one query per line "
                     "from standard input.")
@@ -59,4 +59,5 @@ async def run_paper(ctx: CliContext) -> int:
         else:
             _print_hits(query, hits, header=batch)
         sys.stdout.flush()
-    return 0 if found_any or batch else 1
+    # As `search` and `digest`: 1 when nothing was found (for several queries: by any of them).
+    return 0 if found_any else EXIT_NOT_FOUND

@@ -27,14 +27,14 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the Discord bot (slash commands, daily posts, notifications, fetching)",
+    p = sub.add_parser("run",
                        description=f"Connect to Discord with the bot token in ${TOKEN_VARIABLE} and run until "
                                    "SIGINT/SIGTERM: slash commands, the daily posts, topic notifications, and "
                                    "digest fetching when [fetch] enables sources.")
     p.add_argument("--sync-commands", action="store_true",
                    help="register the slash commands even if their definitions did not change")
     p.set_defaults(handler=run_bot)
-    p = sub.add_parser("sync-commands", help="register the slash commands with Discord now",
+    p = sub.add_parser("sync-commands",
                        description="Register every slash command (globally, or with [discord] dev_guild_id to "
                                    f"that server only), whether or not they changed. Needs ${TOKEN_VARIABLE}.")
     p.add_argument("--guild", type=int, metavar="ID", help="register to this server only (overrides dev_guild_id)")

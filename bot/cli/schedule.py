@@ -22,9 +22,10 @@ _RESOLUTIONS = {"sent": "sent", "skipped": "skipped", "retry": "pending"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("schedule", help="when and where each server gets its daily post",
+    p = sub.add_parser("schedule",
                        description="Per-server settings of the daily post.")
-    actions = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    actions = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True,
+                               help="set, list, pause, resume or remove (each has --help)")
 
     s = actions.add_parser("set", help="create or change a server's schedule",
                            description="Create or change a server's schedule. Options left out keep their "
@@ -53,10 +54,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        ("resume", "post again (days missed while paused are not made up)"),
                        ("remove", "delete a server's schedule (its post log stays)")):
         s = actions.add_parser(name, help=text)
-        s.add_argument("server", metavar="SERVER")
+        s.add_argument("server", metavar="SERVER",
+                       help="server id: discord:123 (bare digits mean Discord) or console:NAME")
         s.set_defaults(handler=run_toggle, toggle=name)
 
-    p = sub.add_parser("posts", help="the post log: server, channel, digest, status, time",
+    p = sub.add_parser("posts",
+
                        description="The daily posts sent, skipped, failed or in doubt, newest day first.")
     p.add_argument("--server", help="only this server")
     p.add_argument("--status", choices=STATUSES, help="only posts with this status")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 from typing import Any
 
-from bot.cli.common import CliContext, add_json_flag, date_arg, positive_int, print_json
+from bot.cli.common import EXIT_NOT_FOUND, CliContext, add_json_flag, date_arg, positive_int, print_json
 from bot.search import QueryError, SearchFilters, SearchResult, listing_dates, mark, search
 from storage.db import Database
 
@@ -19,11 +21,17 @@ query language:
   quantiz*                words starting with a prefix
   title:agent             only in titles (also title:"a phrase")
 anything else is searched as plain words. QUERY - reads one query per line from stdin.
+A query that starts with an exclusion works as it is ('-survey llm', -survey), or after --:
+  paperboy search -- -survey
+matches are bold on a terminal and plain when piped (--color always|never to choose).
 """
 
 
+_DEFAULT_LIMIT = 10
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("search", help="keyword search over titles and abstracts",
+    p = sub.add_parser("search",
                        description="Search stored papers; best matches first (relevance balanced with recency).",
                        epilog=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", metavar="QUERY", help="what to look for; - reads one query per line from stdin")
@@ -31,8 +39,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--until", type=date_arg, help="only papers listed on or before this date")
     p.add_argument("--date", type=date_arg, help="only papers listed in a digest of this date")
     p.add_argument("--source", help="only papers listed by this source (e.g. hf-daily)")
-    p.add_argument("--limit", type=positive_int, default=10, help="results per page (default 10, at most 100)")
-    p.add_argument("--cursor", help="continue from a previous page's next cursor")
+    p.add_argument("--limit", type=positive_int, default=_DEFAULT_LIMIT,
+                   help="results per page (default 10, at most 100)")
+    p.add_argument("--cursor", help="continue from a previous page's next cursor (the 'more:' line gives it)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="bold matches: on a terminal (auto, the default), always, or never")
     add_json_flag(p)
     p.set_defaults(handler=run_search)
 
@@ -54,8 +65,10 @@ def result_json(text: str, result: SearchResult) -> dict[str, Any]:
     }
 
 
-def result_text(text: str, result: SearchResult, *, bold: bool, offset: int = 0) -> str:
-    open_, close = ("\033[1m", "\033[0m") if bold else ("**", "**")
+def result_text(text: str, result: SearchResult, *, bold: bool, offset: int = 0, more: str = "") -> str:
+    """`bold`: matches in bold (terminal escapes), else plain. `more`: the options to repeat in
+    the "more:" hint (filters and page size), so that following it continues this search."""
+    open_, close = ("\033[1m", "\033[0m") if bold else ("", "")
     if not result.hits:
         return f"no papers match {result.query}"
     lines = [f"{result.count_text} papers match {result.query}"]
@@ -70,15 +83,34 @@ def result_text(text: str, result: SearchResult, *, bold: bool, offset: int = 0)
         if link:
             lines.append(f"     {link}")
     if result.next_cursor:
-        lines.append(f"more: paperboy search {_shell_quote(text)} --cursor {result.next_cursor}")
+        lines.append(f"more: paperboy search{more} --cursor {result.next_cursor} {_shell_quote(text)}")
     return "\n".join(lines)
 
 
 def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
+    quoted = "'" + text.replace("'", "'\"'\"'") + "'"
+    return f"-- {quoted}" if text.startswith("-") else quoted
 
 
-async def _answer(db: Database, text: str, ctx: CliContext, filters: SearchFilters) -> bool:
+def _repeated_options(args: argparse.Namespace) -> str:
+    """The options that shape a search's pages, as typed again after `paperboy search QUERY`."""
+    parts = [f" --{name} {value}" for name in ("since", "until", "date") if (value := getattr(args, name))]
+    if args.source:
+        parts.append(f" --source {shlex.quote(args.source)}")
+    if args.limit != _DEFAULT_LIMIT:
+        parts.append(f" --limit {args.limit}")
+    return "".join(parts)
+
+
+def use_color(choice: str) -> bool:
+    """grep's rule: `auto` is colour on a terminal only (and not when NO_COLOR is set)."""
+    if choice == "auto":
+        return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return choice == "always"
+
+
+async def _answer(db: Database, text: str, ctx: CliContext, filters: SearchFilters) -> bool | None:
+    """Print one query's answer; True when it found something, None when the query is bad."""
     args = ctx.args
     try:
         result = await search(db, text, filters, limit=args.limit, cursor=args.cursor)
@@ -87,24 +119,25 @@ async def _answer(db: Database, text: str, ctx: CliContext, filters: SearchFilte
             print_json({"query": text, "error": str(exc)})
         else:
             print(f"paperboy: {exc}", file=sys.stderr)
-        return False
+        return None
     if args.json:
         print_json(result_json(text, result))
     else:
-        print(result_text(text, result, bold=sys.stdout.isatty()))
+        print(result_text(text, result, bold=use_color(args.color), more=_repeated_options(args)))
     sys.stdout.flush()
-    return True
+    return bool(result.hits)
 
 
 async def run_search(ctx: CliContext) -> int:
     args = ctx.args
     filters = SearchFilters(since=args.since, until=args.until, date=args.date, source=args.source)
     db = await ctx.db()
-    if args.query != "-":
-        return 0 if await _answer(db, args.query, ctx, filters) else 1
-    ok = True
-    for n, line in enumerate(sys.stdin):
+    queries = (line.rstrip("\r\n") for line in sys.stdin) if args.query == "-" else iter([args.query])
+    answers = []
+    for n, query in enumerate(queries):
         if n and not args.json:
             print()
-        ok = await _answer(db, line.rstrip("\r\n"), ctx, filters) and ok
-    return 0 if ok else 1
+        answers.append(await _answer(db, query, ctx, filters))
+    # As `paper` and `digest`: 1 when nothing was found (for several queries: by any of them),
+    # or when a query could not be read.
+    return 0 if any(answers) and None not in answers else EXIT_NOT_FOUND

@@ -12,7 +12,7 @@ from bot.status import gather, sections, when
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("status", help="the archive, sources, waiting and failed posts and notifications")
+    p = sub.add_parser("status")
     p.add_argument("--guild", metavar="SERVER", help='also this server\'s daily post ("discord:123")')
     add_json_flag(p)
     p.set_defaults(handler=run_status)

@@ -17,7 +17,7 @@ from storage.subscriptions import DELIVERY_KINDS, Subscription, UserPrefs
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("subscribe", help="follow a topic (shows how it did over the last 30 days)",
+    p = sub.add_parser("subscribe",
                        description="Follow a topic: a search query (words, \"phrases\", -exclusions, OR, "
                                    "title:word, prefix*). Prints how many papers it matched lately.")
     p.add_argument("user", metavar="USER", help="user id: discord:123 (bare digits mean Discord) or console:NAME")
@@ -26,16 +26,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_subscribe)
 
-    p = sub.add_parser("unsubscribe", help="stop following a topic (as typed, or its number)")
-    p.add_argument("user", metavar="USER")
-    p.add_argument("topic", metavar="TOPIC")
+    p = sub.add_parser("unsubscribe")
+    p.add_argument("user", metavar="USER", help="user id: discord:123 (bare digits mean Discord) or console:NAME")
+    p.add_argument("topic", metavar="TOPIC",
+                   help="the topic as it was typed, or its number in `paperboy subscriptions USER`")
     add_json_flag(p)
     p.set_defaults(handler=run_unsubscribe)
 
-    p = sub.add_parser("subscriptions", help="list topics; a user's preferences; why a paper was (not) sent",
+    p = sub.add_parser("subscriptions",
+
                        description="Everyone's topics, or one user's with their preferences. With options, "
                                    "change that user's preferences; with --why, explain a paper.")
-    p.add_argument("user", metavar="USER", nargs="?")
+    p.add_argument("user", metavar="USER", nargs="?", help="one user (discord:123 or console:NAME); default: everyone")
     paused = p.add_mutually_exclusive_group()
     paused.add_argument("--pause", action="store_true", help="pause all of the user's notifications")
     paused.add_argument("--resume", action="store_true", help="resume them (what loaded meanwhile is not sent)")
@@ -45,12 +47,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cap", type=positive_int, help="papers listed per notification before 'and N more'")
     p.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=None,
                    help="when the preferred way fails for good, use the other (default: on)")
-    p.add_argument("--why", metavar="PAPER", help="explain this paper (arXiv id or paper id) for the user")
+    p.add_argument("--why", metavar="PAPER",
+                   help="explain this paper for the user: id:22, 22, an arXiv id or URL, arxiv:ID (as `paper` prints)")
     p.add_argument("--topic", help="with --why: only this topic (default: every topic of the user)")
     add_json_flag(p)
     p.set_defaults(handler=run_subscriptions)
 
-    p = sub.add_parser("deliveries", help="the notification log: user, digest, status, papers",
+    p = sub.add_parser("deliveries",
+
                        description="Topic notifications, newest first.")
     p.add_argument("--digest", type=date_arg, metavar="DATE", help="only notifications for digests of this date")
     p.add_argument("--status", choices=STATUSES, help="only this status")

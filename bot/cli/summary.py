@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli.common import CliContext, CliError, date_arg, positive_int, print_json
+from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, positive_int, print_json
 from bot.summary import compose, render_text, to_json
 from storage import digests as digest_repo
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("digest", help="show a digest's daily summary (the latest by default)",
+    p = sub.add_parser("digest",
                        description="The daily summary of one digest as it would be posted: header, themes of "
                                    "the day, highlights with takeaways and figures, and every paper by theme.")
     p.add_argument("--date", type=date_arg, help="the digest of this day (YYYY-MM-DD; default: the latest)")
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="how many papers to highlight (default: %(default)s)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--text", action="store_true", help="plain text (the default)")
-    out.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+    add_json_flag(p, out)
     p.set_defaults(handler=run_digest)
 
 

@@ -25,7 +25,8 @@ async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
     """The stored digests' dates, newest first, that start with what was typed."""
     typed = partial.strip()
     seen: dict[str, Choice] = {}
-    for digest in await digest_repo.list_digests(ctx.services.db, limit=200):
+    # Daily digests only: an archive import's thousands of days are not what a day brought.
+    for digest in await digest_repo.list_digests(ctx.services.db, limit=200, archive_imports=False):
         day = digest.date.isoformat()
         if day.startswith(typed) and (day not in seen or (digest.papers and seen[day].name.endswith(EMPTY_DAY))):
             seen[day] = Choice(f"{day} · {digest.source[:40]} · "

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.config import SubscriptionSettings
+from bot.paper_ref import FORMS, find_by_reference
 from bot.subscriptions.matching import DigestIndex, prepare
 from bot.subscriptions.notify import BULK_FORMATS
 from bot.subscriptions.topics import SubscriptionError, parse_topic, parse_user, query_of
@@ -39,11 +40,10 @@ class Explanation:
 
 
 async def find_paper(db: Database, ref: str) -> StoredPaper:
-    """A paper by archive id ("123") or arXiv id ("2306.07629")."""
-    text = ref.strip()
-    paper = await paper_repo.get_paper(db, int(text)) if text.isdigit() else await paper_repo.get_by_arxiv_id(db, text)
+    """A paper as any command prints one (bot.paper_ref: "id:123", "123", an arXiv id or URL)."""
+    paper = await find_by_reference(db, ref)
     if paper is None:
-        raise SubscriptionError(f"no paper '{ref}' in the archive: give an arXiv id like 2306.07629 or a paper id")
+        raise SubscriptionError(f"no paper '{ref}' in the archive: give {FORMS}")
     return paper
 
 

@@ -16,11 +16,10 @@ done (`App.settle`): due daily posts are sent. The console is user "console:NAME
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -241,74 +240,95 @@ def completion_names() -> list[str]:
     return sorted({f"/{c.name}" for c in COMMANDS} | {f"/{c}" for c in CONSOLE_COMMANDS})
 
 
-async def complete(session: Session, line: str) -> list[str]:
-    """Whole-line completions for `line` (the text before the cursor)."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One completion: the whole line it makes, and what the menu shows for it (a paper's title
+    for the `id:41` or `arxiv:…` it inserts, as Discord shows a choice's name for its value)."""
+
+    line: str
+    display: str
+
+
+async def candidates(session: Session, line: str) -> list[Candidate]:
+    """Completions of `line` (the text before the cursor), each as the whole completed line."""
     if " " not in line:
-        return [f"{n} " for n in completion_names() if n.startswith(line)]
+        return [Candidate(f"{n} ", n) for n in completion_names() if n.startswith(line)]
     head, _, word = line.rpartition(" ")
     path, spec, rest = resolve(split(head.lstrip("/")))
     if spec is None:
         return []
     if spec.is_group:
-        return [f"{head} {s.name} " for s in spec.subcommands if s.name.startswith(word.casefold()) and not rest]
+        return [Candidate(f"{head} {s.name} ", s.name) for s in spec.subcommands
+                if s.name.startswith(word.casefold()) and not rest]
     ctx = session.context()
     name = " ".join(path)
     key, colon, partial = word.partition(":")
-    if colon and key in {o.name for o in spec.options}:
+    if colon and key in {o.name for o in spec.options}:  # name:value
         choices = await suggest(name, key, partial, ctx)
-        return [f"{head} {key}:{quote(c.value)}" for c in choices]
-    out = [f"{head} {o.name}:" for o in spec.options if o.name.startswith(word.casefold()) and word]
+        return [Candidate(f"{head} {key}:{quote(c.value)}", c.name) for c in choices]
+    out = [Candidate(f"{head} {o.name}:", f"{o.name}:") for o in spec.options if o.name.startswith(word.casefold())
+           and word]
+    names = {o.name for o in spec.options}
+    if any(w.partition(":")[0].casefold() in names for w in rest if ":" in w):  # positional words come first
+        return out
+    # The positional option this word fills (the last one takes the rest of the words), as parse reads it.
     targets = positional_targets(spec, set())
-    if targets and targets[0].suggest is not None and all(":" not in w for w in rest):
-        typed = line[len("/" + name):].strip()
-        choices = await suggest(name, targets[0].name, typed, ctx)
-        out += [f"/{name} {quote(c.value)}" for c in choices]
-    return out
+    if not targets:
+        return out
+    slot = min(len(rest), len(targets) - 1)
+    target = targets[slot]
+    if target.suggest is None:
+        return out
+    typed = " ".join([*rest[slot:], word])
+    before = " ".join(["/" + name, *(quote(w) for w in rest[:slot])])
+    choices = await suggest(name, target.name, typed, ctx)
+    return out + [Candidate(f"{before} {quote(c.value)}", c.name) for c in choices]
 
 
-@dataclass
-class Terminal:
-    """readline editing, history and completion around `input()` run in a worker thread."""
+async def complete(session: Session, line: str) -> list[str]:
+    """Whole-line completions for `line` (the text before the cursor)."""
+    return [c.line for c in await candidates(session, line)]
 
-    session: Session
-    history: str | None
-    loop: asyncio.AbstractEventLoop
-    _matches: list[str] = field(default_factory=list)
 
-    def install(self) -> None:
-        try:
-            import readline
-        except ImportError:  # not every Python has it; the console works without
-            return
-        readline.set_completer_delims("")
-        readline.set_completer(self._complete)
-        readline.parse_and_bind("tab: complete")
-        if self.history:
+def prompt_session(session: Session, history: str | None) -> Any:
+    """A prompt_toolkit prompt: line editing, history, and Tab completion that lists titles."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+    class _Completer(Completer):
+        def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+            return iter(())  # only the asynchronous form is used
+
+        async def get_completions_async(self, document: Document,
+                                        complete_event: CompleteEvent) -> AsyncGenerator[Completion, None]:
+            before = document.text_before_cursor
             try:
-                readline.read_history_file(self.history)
-            except OSError:
-                pass
-            readline.set_history_length(1000)
-
-    def save(self) -> None:
-        if not self.history:
-            return
-        try:
-            import readline
-
-            os.makedirs(os.path.dirname(self.history), exist_ok=True)
-            readline.write_history_file(self.history)
-        except (ImportError, OSError):
-            pass
-
-    def _complete(self, text: str, state: int) -> str | None:
-        if state == 0:
-            future = asyncio.run_coroutine_threadsafe(complete(self.session, text), self.loop)
-            try:
-                self._matches = future.result(timeout=3)
+                found = await candidates(session, before)
             except Exception:  # noqa: BLE001 - completion must never break the prompt
-                self._matches = []
-        return self._matches[state] if state < len(self._matches) else None
+                return
+            for c in found:
+                yield Completion(c.line, start_position=-len(before), display=c.display)
+
+    keys = KeyBindings()
+
+    @keys.add("tab")
+    def _tab(event: KeyPressEvent) -> None:
+        """Tab opens the menu with the first choice already in the line; Tab again takes the next.
+        (The choices replace the whole line and share no common part to insert first.)"""
+        buffer = event.current_buffer
+        if buffer.complete_state:
+            buffer.complete_next()
+        else:
+            buffer.start_completion(select_first=True)
+
+    try:
+        stored = FileHistory(history) if history else InMemoryHistory()
+    except OSError:
+        stored = InMemoryHistory()
+    return PromptSession(completer=_Completer(), history=stored, complete_while_typing=False, key_bindings=keys)
 
 
 def history_path(db_path: str) -> str:
@@ -322,7 +342,7 @@ def history_path(db_path: str) -> str:
 
 
 async def run(session: Session, stdin: TextIO, *, interactive: bool, history: str | None = None) -> int:
-    """Read commands until EOF or /quit. Interactive: a prompt with readline; else one per line."""
+    """Read commands until EOF or /quit. Interactive: a prompt_toolkit prompt; else one per line."""
     write = session.write
     if not interactive:
         for line in stdin:
@@ -331,20 +351,16 @@ async def run(session: Session, stdin: TextIO, *, interactive: bool, history: st
             if not await session.handle(line):
                 break
         return 0
-    terminal = Terminal(session, history, asyncio.get_running_loop())
-    terminal.install()
-    try:
-        while True:
-            try:
-                line = await asyncio.to_thread(input, f"{session.user}> ")
-            except EOFError:
-                write("")
-                break
-            except KeyboardInterrupt:
-                write("(type /quit to leave)")
-                continue
-            if not await session.handle(line):
-                break
-    finally:
-        terminal.save()
+    prompt = prompt_session(session, history)
+    while True:
+        try:
+            line = await prompt.prompt_async(f"{session.user}> ")
+        except EOFError:
+            write("")
+            break
+        except KeyboardInterrupt:
+            write("(type /quit to leave)")
+            continue
+        if not await session.handle(line):
+            break
     return 0

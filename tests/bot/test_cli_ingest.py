@@ -25,7 +25,7 @@ def test_ingest_from_the_command_line_queues_subscribers_notifications(
     assert run(db, "ingest", str(FIXTURES / "hf-daily-papers-api-sample.json"), "--date", today, "--json") == 0
     capsys.readouterr()
     assert run(db, "deliveries", "--status", "pending", "--json") == 0
-    [row] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["user"] == "console:alice" and row["digest"] == today
     assert any("SqueezeLLM" in title for title in row["papers"])
 

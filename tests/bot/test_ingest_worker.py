@@ -3,6 +3,7 @@ input with the same one-line error, and never leave the parsing process behind."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -41,7 +42,7 @@ async def _load(db_path: Path, target: Path, worker_min_bytes: int) -> IngestOut
 
 
 def _content(db_path: Path) -> list[list[tuple[object, ...]]]:
-    with sqlite3.connect(db_path) as conn:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
         return [conn.execute(sql).fetchall() for sql in _CONTENT]
 
 

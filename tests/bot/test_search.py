@@ -79,10 +79,10 @@ async def test_cli_text_output_numbers_hits_with_date_and_marked_snippet(
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "2 papers match world"
-    assert lines[1] == "  1. **World** Models for Agents"
+    assert lines[1] == "  1. World Models for Agents"  # plain: standard output is not a terminal
     assert lines[2].startswith("     2025-09-09  arXiv 2509.00001  score ")
-    assert lines[3] == "     Agents learn a ****world**** model."
-    assert lines[-1].startswith("more: paperboy search 'world' --cursor ")
+    assert lines[3] == "     Agents learn a **world** model."  # the abstract's own asterisks
+    assert lines[-1].startswith("more: paperboy search --limit 1 --cursor ") and lines[-1].endswith(" 'world'")
 
 
 async def test_cli_json_lines_one_per_query_in_order_and_errors_do_not_stop(

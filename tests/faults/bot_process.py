@@ -17,6 +17,7 @@ the storage repositories, so the process has work waiting the moment it starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -122,7 +123,7 @@ class BotProcess:
 
 def query(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     """A read on the bot's database from outside (WAL: never blocks the bot's writes)."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn, conn:
         return conn.execute(sql, params).fetchall()
 
 
@@ -133,5 +134,5 @@ def statuses(db: Path, table: str) -> dict[str, int]:
 
 
 def integrity(db: Path) -> str:
-    with sqlite3.connect(db) as conn:  # writable: recovering a WAL left by a kill needs it
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # writable: recovering a WAL left by a kill needs it
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])

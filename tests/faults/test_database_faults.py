@@ -5,6 +5,7 @@ nothing half-stored, reads (search, commands that only read) keep working, and t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -123,6 +124,6 @@ async def test_a_full_disk_refuses_the_load_whole_and_the_archive_stays_readable
         assert again.new == 2000
     finally:
         await app.close()
-    with sqlite3.connect(tmp_path / "paperboy.db") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "paperboy.db")) as conn, conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")  # raises when damaged

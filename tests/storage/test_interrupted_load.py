@@ -3,6 +3,7 @@ same command again completes it: nothing lost, nothing stored twice."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -22,7 +23,7 @@ def _papers(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn, conn:
             return int(conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
     except sqlite3.OperationalError:  # not migrated yet
         return 0
@@ -49,7 +50,7 @@ def test_kill_9_in_the_middle_of_a_snapshot_then_the_same_command_completes_it(t
 
     interrupted = _papers(db)
     assert 0 < interrupted < SIZE
-    with sqlite3.connect(db) as conn:  # recovering the WAL needs a writable connection
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # recovering the WAL needs a writable connection
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # rank 1: the search index also matches the stored papers row by row (no chunk half-indexed).
         conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
@@ -61,7 +62,7 @@ def test_kill_9_in_the_middle_of_a_snapshot_then_the_same_command_completes_it(t
     again = _ingest(db, source)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err.decode()
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT arxiv_id) FROM papers").fetchone() == (SIZE, SIZE)
         listed = conn.execute("SELECT COUNT(*) FROM digest_entries").fetchone()[0]
         assert listed == SIZE

@@ -4,12 +4,15 @@ suggestions, and hostile input in every option — each reply fits Discord, none
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.app import App
 from bot.commands import BY_NAME, Context, dispatch, press, suggest
 from bot.commands.specs import OptionType
+from bot.ingest import IngestOptions, ingest
 from bot.replies import Attachment, Reply, violations
 
 # A valid value for each required option, so the hostile one is what is tested.
@@ -71,7 +74,8 @@ async def test_admin_setup_status_and_server_only(admin: Context, direct: Contex
     assert "paused" in check(await dispatch("setup pause", {}, admin))
     status = check(await dispatch("status", {}, admin))
     assert "hf-daily · 2025-09-09 · 144 papers" in status and "paused" in status
-    assert "Sources hf-daily: not fetched yet, last success never" in status  # the sources' health
+    # The sources' health, with what is stored from a source however it came (#20).
+    assert "Sources hf-daily: not fetched yet (1 digest stored, loaded by hand), newest digest 2025-09-09" in status
     refused = await dispatch("setup resume", {}, direct)
     assert "works in a server" in check(refused)
     bad = await dispatch("setup channel", {"channel": "#papers", "time": "25:00", "timezone": "Mars/Base"}, admin)
@@ -192,3 +196,10 @@ async def test_hostile_ingest_url_and_files(admin: Context) -> None:
 async def test_chat_ingest_refuses_local_and_private_urls(admin: Context, url: str) -> None:
     reply = await dispatch("ingest", {"url": url}, admin)
     assert reply.private and "private or local address" in reply.text
+
+
+async def test_date_suggestions_leave_out_archive_import_days(app: App, member: Context) -> None:
+    snapshot = Path(__file__).resolve().parents[2] / "fixtures/ingest/arxiv-snapshot-sample.jsonl"
+    assert (await ingest(app.loader, str(snapshot), IngestOptions())).ok
+    assert [c.value for c in await suggest("digest", "date", "", member)] == ["2025-09-09"]
+    assert await suggest("digest", "date", "2022", member) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,13 +32,17 @@ async def run(tmp_path: Path, argv: list[str]) -> int:
 def last_json(capsys: pytest.CaptureFixture[str]) -> object:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
+def json_lines(capsys: pytest.CaptureFixture[str]) -> list[Any]:
+    """Every object printed (--json is JSON Lines: one object per line; earlier commands' text skipped)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
 
 async def test_set_then_change_then_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     await run(tmp_path, ["schedule", "set", "123", "--channel", "456", "--time", "8:30", "--tz", "Europe/Berlin",
                          "--no-thread", "--role", "<@&789>", "--on-empty", "note"])
     await run(tmp_path, ["schedule", "set", "discord:123", "--time", "09:15", "--source", "hf-daily"])
     await run(tmp_path, ["schedule", "list", "--json"])
-    [entry] = last_json(capsys)  # type: ignore[misc]
+    [entry] = json_lines(capsys)
     assert {k: entry[k] for k in ("server", "channel", "time", "timezone", "thread", "role", "on_empty", "source",
                                   "paused")} == {
         "server": "discord:123", "channel": "discord:456", "time": "09:15", "timezone": "Europe/Berlin",
@@ -61,11 +66,11 @@ async def test_pause_resume_remove(tmp_path: Path, capsys: pytest.CaptureFixture
     await run(tmp_path, ["schedule", "set", "1", "--channel", "2", "--time", "09:00", "--tz", "UTC"])
     await run(tmp_path, ["schedule", "pause", "1"])
     await run(tmp_path, ["schedule", "list", "--json"])
-    assert [s["paused"] for s in last_json(capsys)] == [True]  # type: ignore[attr-defined]
+    assert [s["paused"] for s in json_lines(capsys)] == [True]
     await run(tmp_path, ["schedule", "resume", "1"])
     await run(tmp_path, ["schedule", "remove", "1"])
     await run(tmp_path, ["schedule", "list", "--json"])
-    assert last_json(capsys) == []
+    assert json_lines(capsys) == []
 
 
 async def test_posts_lists_the_log_and_an_operator_settles_an_unknown_post(
@@ -76,10 +81,10 @@ async def test_posts_lists_the_log_and_an_operator_settles_an_unknown_post(
                                     kind="digest", key="k", status="unknown", reason="interrupted")
     assert row is not None
     await run(tmp_path, ["posts", "--json"])
-    [entry] = last_json(capsys)  # type: ignore[misc]
+    [entry] = json_lines(capsys)
     assert (entry["server"], entry["channel"], entry["status"], entry["day"]) == (
         "discord:1", "discord:2", "unknown", "2025-09-10")
     await run(tmp_path, ["posts", "--resolve", str(row.id), "--as", "sent", "--json"])
-    assert [p["status"] for p in last_json(capsys)] == ["sent"]  # type: ignore[attr-defined]
+    assert [p["status"] for p in json_lines(capsys)] == ["sent"]
     with pytest.raises(CliError, match="is not 'unknown' or 'failed'"):
         await run(tmp_path, ["posts", "--resolve", str(row.id), "--as", "retry"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,10 @@ async def run(settings: Settings, argv: list[str]) -> int:
 def last_json(capsys: pytest.CaptureFixture[str]) -> object:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
+def json_lines(capsys: pytest.CaptureFixture[str]) -> list[Any]:
+    """Every object printed (--json is JSON Lines: one object per line; earlier commands' text skipped)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
 
 async def test_fetch_a_day_then_see_the_source_status(tmp_path: Path, upstream: Upstream,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,11 +50,11 @@ async def test_fetch_a_day_then_see_the_source_status(tmp_path: Path, upstream: 
     upstream.serve("/api/daily_papers", hf_page([]))
     settings = settings_for(tmp_path, upstream)
     assert await run(settings, ["fetch", "hf-daily", "--date", "2024-07-09", "--json"]) == 0
-    [outcome] = last_json(capsys)  # type: ignore[misc]
+    [outcome] = json_lines(capsys)
     assert {k: outcome[k] for k in ("source", "date", "status", "papers", "new")} == {
         "source": "hf-daily", "date": "2024-07-09", "status": "loaded", "papers": 5, "new": 5}
     assert await run(settings, ["sources", "--json"]) == 0
-    [status] = last_json(capsys)  # type: ignore[misc]
+    [status] = json_lines(capsys)
     assert (status["source"], status["last_outcome"], status["last_date"], status["enabled"]) == (
         "hf-daily", "loaded", "2024-07-09", True)
 
@@ -85,7 +90,7 @@ async def test_rss_categories_are_named_by_prefix(tmp_path: Path, upstream: Upst
     upstream.serve("/rss/cs.CL", fixture_reply("sources/arxiv-rss-cs.CL.xml"))
     settings = settings_for(tmp_path, upstream)
     assert await run(settings, ["fetch", "arxiv-rss", "--json"]) == 0
-    assert [o["source"] for o in last_json(capsys)] == ["arxiv-rss:cs.LG"]  # type: ignore[attr-defined]
+    assert [o["source"] for o in json_lines(capsys)] == ["arxiv-rss:cs.LG"]
     assert await run(settings, ["fetch", "arxiv-rss:cs.CL"]) == 0
     assert capsys.readouterr().out.startswith("arxiv-rss:cs.CL 2024-07-09: loaded, 1 papers")
 

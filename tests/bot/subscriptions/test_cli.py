@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,10 @@ async def run(tmp_path: Path, argv: list[str]) -> int:
 def last_json(capsys: pytest.CaptureFixture[str]) -> object:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
+def json_lines(capsys: pytest.CaptureFixture[str]) -> list[Any]:
+    """Every object printed (--json is JSON Lines: one object per line; earlier commands' text skipped)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
 
 async def test_subscribe_list_deliveries_unsubscribe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     await run(tmp_path, ["subscribe", "console:alice", "Speculative Decoding", "--json"])
@@ -38,7 +43,7 @@ async def test_subscribe_list_deliveries_unsubscribe(tmp_path: Path, capsys: pyt
     finally:
         await db.close()
     await run(tmp_path, ["deliveries", "--digest", "2025-09-09", "--status", "pending", "--json"])
-    [row] = last_json(capsys)  # type: ignore[misc]
+    [row] = json_lines(capsys)
     assert {k: row[k] for k in ("kind", "user", "digest", "status", "papers")} == {
         "kind": "direct", "user": "console:alice", "digest": "2025-09-09", "status": "pending",
         "papers": [PAPERS[0].title]}
@@ -47,7 +52,7 @@ async def test_subscribe_list_deliveries_unsubscribe(tmp_path: Path, capsys: pyt
     assert listed["preferences"]["cap"] == 3  # type: ignore[index]
     assert [s["topic"] for s in listed["subscriptions"]] == ["Speculative Decoding"]  # type: ignore[index]
     await run(tmp_path, ["subscriptions", "console:alice", "--why", "2501.00001", "--json"])
-    [why] = last_json(capsys)  # type: ignore[misc]
+    [why] = json_lines(capsys)
     assert why["matches"] and why["delivery"] == row["id"]
     await run(tmp_path, ["unsubscribe", "console:alice", "decoding speculative"])
     assert "No longer following “Speculative Decoding”" in capsys.readouterr().out

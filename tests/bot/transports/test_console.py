@@ -3,6 +3,7 @@ sessions with injected input; line parsing and plain-text rendering."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 from bot.commands import suggest
 from bot.commands.errors import UsageError
 from bot.replies import Button, Card, Field, Reply
-from bot.transports.console import Session, complete, run
+from bot.transports import console
+from bot.transports.console import Candidate, Session, candidates, complete, run
 from bot.transports.console_parse import parse
 from bot.transports.console_render import plain, render
 from tests.bot.commands.conftest import open_app
@@ -127,5 +129,53 @@ async def test_tab_completion_uses_the_specs_and_the_autocomplete(tmp_path: Path
         assert "FlashAttention: Fast" in render(await session._command(f"/paper {flash.value}"))
         assert await complete(session, "/setup channel #papers 09:00 timezone:Europe/Ber") == [
             "/setup channel #papers 09:00 timezone:Europe/Berlin"]
+        # The positional form the README shows completes the time zone too.
+        assert await complete(session, "/setup channel #papers 09:00 Europe/Ber") == [
+            "/setup channel #papers 09:00 Europe/Berlin"]
+    finally:
+        await app.close()
+
+
+async def test_tab_on_a_title_lists_titles_and_inserts_what_resolves(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/paper flash att<Tab>` at a real prompt_toolkit prompt (issue #20: readline inserted the
+    values' common prefix, `/paper id:`, listed no title, and Enter found nothing)."""
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    written: list[str] = []
+    app, clock = await open_app(tmp_path, written)
+    try:
+        session = Session(app, clock, written.append, user="alice")
+        shown = await candidates(session, "/paper flash att")
+        assert any(c.display.startswith("FlashAttention: Fast") for c in shown)
+        assert all(not c.display.startswith("id:") and not c.display.startswith("arxiv:") for c in shown)
+        lines: list[str] = []
+        handle = session.handle
+
+        async def recorded(line: str) -> bool:
+            lines.append(line)
+            return await handle(line)
+
+        session.handle = recorded  # type: ignore[method-assign]
+        completed = asyncio.Event()
+
+        async def completing(session: Session, line: str) -> list[Candidate]:
+            found = await candidates(session, line)
+            completed.set()
+            return found
+
+        monkeypatch.setattr(console, "candidates", completing)
+        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+            prompt = asyncio.create_task(run(session, io.StringIO(), interactive=True))
+            pipe.send_text("/paper flash att\t")  # Tab: the menu lists titles, the first one selected
+            await asyncio.wait_for(completed.wait(), 30)
+            await asyncio.sleep(0.2)  # the prompt applies the answer on its next turn
+            pipe.send_text("\r/quit\r")  # Enter sends the line as completed
+            assert await asyncio.wait_for(prompt, 30) == 0
+        assert lines[0] == f"/paper {shown[0].line.split(' ', 1)[1]}" and lines[0] != "/paper flash att"
+        out = "\n".join(written)
+        assert shown[0].display[:40] in out and "no paper resembles" not in out.casefold()
     finally:
         await app.close()

@@ -107,7 +107,9 @@ def test_duplicates_and_links_in_abstract(run: Run) -> None:
     ("data", "message"),
     [
         (b'[{"paper": {"id": "2401.00001", "title": "A"', r"input.txt, line 1: invalid JSON at column \d+: .*cut off"),
-        (b'[\n  {"paper": {"id": "2401.00001",\n   "title": "A", }}]', r"input.txt, line 3: invalid JSON at column 18"),
+        # The column and the wording differ between Python versions (3.13 names the trailing comma).
+        (b'[\n  {"paper": {"id": "2401.00001",\n   "title": "A", }}]',
+         r"input.txt, line 3: invalid JSON at column \d+"),
         (as_bytes([item(title=None, publishedAt="2024-01-01")]), r"input.txt, item 1, field 'title': missing"),
         (as_bytes([item(publishedAt="2024-01-01"), item(title=5)]),
          r"input.txt, item 2, field 'title': expected a string, found a number"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -102,11 +103,12 @@ def test_title_filter_is_none_when_every_term_is_title_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def fts() -> sqlite3.Connection:
+def fts() -> Iterator[sqlite3.Connection]:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, abstract, tokenize='porter unicode61 remove_diacritics 2')")
     conn.execute("INSERT INTO t VALUES ('Agents that plan', 'we study \"quoted\" words, OR and NOT')")
-    return conn
+    yield conn
+    conn.close()
 
 
 def _check(text: str, conn: sqlite3.Connection) -> None:
