@@ -15,7 +15,6 @@ from pylatexenc.latex2text import LatexNodes2Text
 # Characters that are plain text in a digest but special to TeX: a bare `%` starts a comment
 # (it would swallow the rest of "50% faster"), a bare `&` is an alignment tab (it becomes spaces).
 _PLAIN_SPECIALS = re.compile(r"(?<!\\)([%&#])")
-_TEX_MARKS = ("\\", "$", "{")
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +24,7 @@ def _converter() -> LatexNodes2Text:
 
 def has_tex(text: str) -> bool:
     """Whether `text` has anything TeX would change (a command, math or a group)."""
-    return any(mark in text for mark in _TEX_MARKS)
+    return "\\" in text or "$" in text or "{" in text
 
 
 def tex_to_text(text: str) -> str:

@@ -66,7 +66,7 @@ COMMANDS: dict[str, Command] = {
     "status": Command("status", "the archive, sources, waiting and failed posts and notifications",
                       "paperboy status --json"),
     "config": Command("configuration", "every setting, its value and where it came from (secrets masked)",
-                      "PAPERBOY_FETCH_RETRIES=5 paperboy config --json"),
+                      "paperboy config --json"),
     "backup": Command("backup", "copy the database safely, even while the bot runs, and check the copy",
                       "paperboy backup /var/backups/paperboy/"),
     "restore": Command("backup", "replace the database with a backup (refused while the bot runs)",

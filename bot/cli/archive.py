@@ -74,7 +74,8 @@ def _digest_line(outcome: IngestOutcome, d: DigestSummary) -> str:
             what += f", {d.removed} removed"
     if d.kept:
         what += f", {d.kept} kept that this capture lacks (--prune removes them)"
-    return f"{outcome.input}: {outcome.format} {d.source} {d.date.isoformat()}: {d.papers} papers, {what}"
+    count = EMPTY_DAY if not d.papers else f"{d.papers} papers"
+    return f"{outcome.input}: {outcome.format} {d.source} {d.date.isoformat()}: {count}, {what}"
 
 
 def _summary_line(outcome: IngestOutcome) -> str:
@@ -158,7 +159,7 @@ async def run_digests(ctx: CliContext) -> int:
     if not found and not hidden:
         print("no digests stored yet: load one with `paperboy ingest FILE`")
     for d in found:
-        count = f"{d.papers:>6} papers" + ("" if d.papers else f" ({EMPTY_DAY.split('(')[-1]}")
+        count = f"{d.papers:>6} papers" if d.papers else f"{EMPTY_DAY:>13}"
         kind = ", archive import" if d.kind == "archive" else ""
         print(f"{d.date.isoformat()}  {d.source:<24} {count}  ({d.format}{kind})")
     if hidden:

@@ -91,6 +91,8 @@ async def run_ingest(ctx: Context, options: Mapping[str, Any]) -> Reply:
     lines = [f"Loaded {name} ({outcome.format}):"]
     for d in outcome.digests:
         state = "already stored, unchanged" if d.unchanged else f"{d.new} new, {d.merged} merged, {d.updated} updated"
+        state += f", {d.removed} removed" if d.removed else ""
+        state += f", {d.kept} kept that this capture lacks" if d.kept else ""
         lines.append(f"• {d.source} {d.date.isoformat()}: {d.papers} papers ({state})")
     lines += [f"Note: {note}" for note in outcome.notes]
     return Reply(text=limits.truncate("\n".join(limits.safe(line) for line in lines), limits.CONTENT), private=True)

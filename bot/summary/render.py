@@ -28,7 +28,7 @@ _HIGHLIGHT_TITLE = 200
 _LIST_TITLE = 160
 _TAKEAWAY_LIMITS = (420, 300, 200, 120, 60, 0)
 # An empty day (a weekend, an empty feed) is a digest listing no papers: every command says so.
-EMPTY_DAY = "no papers (an empty day)"
+EMPTY_DAY = "0 papers (an empty day)"
 _EMPTY_NOTE = "The source published no papers that day (an empty day)."
 
 

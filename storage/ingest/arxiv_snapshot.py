@@ -124,7 +124,13 @@ def _authors(obj: dict[str, Any]) -> list[str]:
     parsed = obj.get("authors_parsed")
     names = clean_authors(n for n in (parsed_name(p) for p in parsed) if n) if isinstance(parsed, list) else []
     text = obj.get("authors")
-    written = clean_authors(split_authors(text, and_separates=True)) if isinstance(text, str) else []
+    if not isinstance(text, str):
+        return names
+    # At most this many names in the string (affiliations' commas count too): reading it is only
+    # worth it when authors_parsed might have left someone out.
+    if names and len(names) >= text.count(",") + text.count(" and ") + 1:
+        return names
+    written = clean_authors(split_authors(text, and_separates=True))
     return names if len(names) >= len(written) else written
 
 

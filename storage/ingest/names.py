@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from storage.tex import tex_to_text
+from storage.tex import has_tex, tex_to_text
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _UNCLOSED = re.compile(r"\s*[(\[].*$")  # an affiliation cut off before its closing parenthesis
@@ -21,7 +21,7 @@ _EDGE = " \t,;:·-–—"
 
 def clean_author(name: str) -> str | None:
     """The person (or collaboration) `name` names, readable; None when it names nobody."""
-    text = tex_to_text(name)
+    text = tex_to_text(name) if has_tex(name) else name
     if "(" in text or "[" in text:
         previous = None
         while previous != text:  # nested blocks: "((1) CREST, (2) ...)"

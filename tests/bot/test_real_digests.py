@@ -164,7 +164,8 @@ def test_each_field_comes_from_its_chosen_source(tmp_path: Path, capsys: pytest.
 
 def test_an_empty_day_is_the_same_to_every_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "p.db"
-    cli_json(capsys, db, "ingest", str(RSS_EMPTY))
+    status, out, _ = cli(capsys, db, "ingest", str(RSS_EMPTY))
+    assert status == 0 and out.endswith("arxiv-rss:test 2024-11-28: 0 papers (an empty day), 0 new\n")
     assert [(d["date"], d["papers"]) for d in cli_json(capsys, db, "digests")] == [("2024-11-28", 0)]
     assert cli_json(capsys, db, "stats")["digests"] == 1
     status, out, err = cli(capsys, db, "digest", "--date", "2024-11-28")
@@ -172,7 +173,7 @@ def test_an_empty_day_is_the_same_to_every_command(tmp_path: Path, capsys: pytes
     assert "no papers that day" in out
     status, out, err = cli(capsys, db, "status")
     assert status == 0, err
-    assert "none yet" not in out and "2024-11-28" in out and "no papers (an empty day)" in out
+    assert "none yet" not in out and "2024-11-28 · 0 papers (an empty day)" in out
 
 
 def test_a_same_day_refresh_with_new_upvotes_counts_as_updated(

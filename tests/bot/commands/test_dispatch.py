@@ -3,6 +3,7 @@ suggestions, and hostile input in every option — each reply fits Discord, none
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,11 @@ async def test_ingest_an_attached_file_and_refuse_bad_ones(admin: Context, fixtu
     data = (fixtures / "hf-daily-papers-api-sample.json").read_bytes()
     loaded = await dispatch("ingest", {"file": Attachment("api.json", data)}, admin)
     assert "hf-daily 2024-07-09: 2 papers" in check(loaded)  # one digest per listing day
+    # A smaller capture of a Hugging Face day keeps the day whole and says so (issue #13).
+    items = json.loads(data)
+    smaller = json.dumps([i for i in items if i["paper"]["id"] == "2407.05000"]).encode()
+    again = await dispatch("ingest", {"file": Attachment("api.json", smaller)}, admin)
+    assert "hf-daily 2024-07-09: 1 papers (already stored, unchanged, 1 kept that this capture lacks)" in check(again)
     garbage = await dispatch("ingest", {"file": Attachment("../../etc/passwd", b"\x00\x01 not a digest")}, admin)
     text = check(garbage)
     assert garbage.private and "Could not load passwd" in text and "/tmp" not in text
