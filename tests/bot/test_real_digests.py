@@ -33,8 +33,8 @@ def cli(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, 
 def cli_json(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> Any:
     status, out, err = cli(capsys, db, *argv, "--json")
     assert status == 0, err
-    lines = out.strip().splitlines()
-    return [json.loads(line) for line in lines] if argv[0] == "ingest" else json.loads(out)
+    rows = [json.loads(line) for line in out.strip().splitlines()]  # JSON Lines, one object per line
+    return rows if argv[0] in ("ingest", "digests") else rows[0]
 
 
 def parsed(data: bytes, name: str = "real") -> list[ParsedDigest]:
