@@ -16,6 +16,7 @@ from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.ingest import format_names
+from storage.records import ARCHIVE_FORMATS
 
 # Above this many digests in one input (a snapshot), text output summarises instead of listing.
 _LIST_LIMIT = 20
@@ -81,7 +82,8 @@ def _digest_line(outcome: IngestOutcome, d: DigestSummary) -> str:
 def _summary_line(outcome: IngestOutcome) -> str:
     ds = outcome.digests
     first, last = min(d.date for d in ds), max(d.date for d in ds)
-    return (f"{outcome.input}: {outcome.format}: {len(ds)} digests from {first} to {last}: "
+    what = "archive import" if outcome.format in ARCHIVE_FORMATS else "digests"
+    return (f"{outcome.input}: {outcome.format}: {what}, {len(ds)} days from {first} to {last}: "
             f"{sum(d.papers for d in ds)} papers, {sum(d.new for d in ds)} new, "
             f"{sum(d.merged for d in ds)} merged, {sum(d.updated for d in ds)} updated")
 

@@ -179,3 +179,11 @@ def test_archive_imports_are_listed_apart_from_daily_digests(db: Path, capsys: p
     assert main(["--db", str(db), "digests", "--all", "--json"]) == 0
     kinds = [d["kind"] for d in map(json.loads, _out(capsys).splitlines())]
     assert kinds.count("archive") == 4 and kinds.count("daily") == 1
+
+
+def test_an_archive_import_is_reported_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import corpus
+
+    snapshot = corpus.write_corpus(tmp_path / "snapshot.jsonl", 100, seed=3)
+    assert main(["--db", str(tmp_path / "p.db"), "ingest", str(snapshot)]) == 0
+    assert ": arxiv-snapshot: archive import, " in _out(capsys)
