@@ -88,10 +88,9 @@ async def _measure_process(path: Path, size: int, count: int, concurrency: int) 
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "paperboy.log"
     log.unlink(missing_ok=True)
-    # The fake (here) stamps every latency: after the in-process run, this process's collector
-    # once stopped it for a ~135 ms full pass over that run's leftovers in the middle of the
-    # autocompletes, which every one in flight then counted (bot-process p99 ~260-330 ms in such
-    # runs, 155-180 ms in the others). Collected now and the survivors frozen, as the client does.
+    # The fake (here) stamps every latency, so a full collection of the in-process run's leftovers
+    # in the middle of the autocompletes would count against every one in flight: collected now
+    # and the survivors frozen, as the client does.
     gc.collect()
     gc.freeze()
     async with DiscordFake() as fake:

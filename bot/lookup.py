@@ -82,13 +82,10 @@ class LookupService:
         self._saving: asyncio.Task[int] | None = None
         self._answers_kept = answers_kept
         self._answers: OrderedDict[str, tuple[float, list[Choice]]] = OrderedDict()
-        # Searches the event loop could not run (the index busy elsewhere): one thread, in arrival
-        # order. Searches hold the index's lock anyway; through the
-        # default pool they raced for it (its waiters wake in no order) and for the GIL, so under 20
-        # concurrent autocompletes a few waited several times longer than the rest. (Tried before
-        # with CPython's 5 ms GIL switch interval, when every event-loop step paid for the GIL and
-        # hid the difference; with the Discord client's 1 ms it shows: at 1M, three alternated
-        # runs gave autocomplete p99 254-269 ms against 288-332 ms, max 271-363 against 461-538.)
+        # Full look-ups, and searches the event loop could not run (the index busy elsewhere): one
+        # thread, in arrival order. Searches hold the index's lock anyway; through the default pool
+        # they raced for it (its waiters wake in no order) and for the GIL, so under concurrent
+        # autocompletes a few waited several times longer than the rest.
         self._searching = asyncio.Lock()  # FIFO, so searches keep their arrival order
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="title-search")
 
@@ -112,8 +109,8 @@ class LookupService:
 
         Look-ups wait for a poll after one of our own loads, and for the first one; a periodic poll
         runs while they answer from the index as it is (it was up to a second behind other
-        processes anyway): its queries wait their turn on the one connection, and at 1M papers
-        every look-up in the meantime, answers already remembered included, waited ~150 ms."""
+        processes anyway): its queries wait their turn on the one connection, and a look-up that
+        waited for them, even one answered from memory, would wait for the whole poll."""
         polling = self._polling is not None and not self._polling.done()
         if not polling and (self._dirty or time.monotonic() - self._polled >= self.poll_every):
             self._wait_for_poll = self._dirty or self._polled == -float("inf")
@@ -138,7 +135,7 @@ class LookupService:
         if changed:
             self._answers.clear()
         if self.sync.snapshot_due() and (self._saving is None or self._saving.done()):
-            # Written in the background: a look-up never waits for the ~1 s write at 1M titles.
+            # Written in the background: a look-up never waits for the snapshot's write.
             self._saving = asyncio.create_task(self._save_snapshot())
 
     async def close(self) -> None:
@@ -200,18 +197,15 @@ class LookupService:
         await self._refresh()
         index = self.sync.index
         pool = max(limit, TIE_POOL)
-        # Autocomplete searches on the event loop: one is 2-25 ms of pure Python holding the GIL
-        # either way, and in a thread it shared the GIL with the loop in 1 ms slices (the client's
-        # switch interval), so under 20 concurrent autocompletes each took ~1.6x as long and the
-        # FIFO queue behind the one search thread was most of the latency (1M: the thread 86% busy,
-        # p99 ~235 ms of which ~190 ms queued). Full look-ups (commands, which may defer) stay in
-        # the thread: on the loop their longer searches held back the deferral, /paper command
-        # acknowledgement p99 ~180 -> ~255 ms. So does any search while the index is busy
-        # elsewhere (a big load's batch, a snapshot image): the loop must not wait for that.
+        # Autocomplete searches on the event loop: a search is pure Python holding the GIL either
+        # way, and in the thread it also shared the GIL with the loop and queued behind the other
+        # searches. Full look-ups (commands, which may defer) stay in the thread, so that their
+        # longer searches do not hold back the deferral; so does any search while the index is
+        # busy elsewhere (a big load's batch, a snapshot image): the loop must not wait for that.
         matches = None
         if prefix if on_loop is None else on_loop:
             # One search per turn of the loop: searches ready at once would otherwise run back to
-            # back and hold off the loop's I/O (other interactions' answers) for their sum, ~80 ms.
+            # back and hold off the loop's I/O (other interactions' answers) for their sum.
             async with self._searching:
                 matches = index.search_if_free(query, pool, prefix=True)
                 await asyncio.sleep(0)  # let the loop poll I/O before the next waiting search

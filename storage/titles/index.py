@@ -8,8 +8,9 @@ scored with rapidfuzz against the full text. Ties (the same short name on severa
 the most recently listed paper: "that paper" is usually one a digest showed lately.
 
 Memory is kept compact for a million titles: postings are `array('I')` of paper ids, titles live
-UTF-8 encoded in one bytearray indexed by paper id. All methods are thread-safe (one lock), so
-look-ups can run in a worker thread while the event loop stays free.
+UTF-8 encoded in one bytearray indexed by paper id. All methods are thread-safe (one lock): long
+look-ups can run in a worker thread, and a caller on an event loop (autocomplete) uses
+`search_if_free`, which never waits for the lock.
 """
 
 from __future__ import annotations
@@ -398,8 +399,8 @@ class TitleIndex:
 
         `prefix`: a word with several alternatives (the completions of a word being typed, "mode"
         → model, models, modeling…) walks only the newest papers' postings once together they
-        exceed the budget, as a single common word does; unbounded, a short common prefix walked
-        hundreds of thousands of entries at 1M titles (~100 ms per keystroke)."""
+        exceed the budget, as a single common word does; unbounded, a short common prefix would walk
+        hundreds of thousands of entries at 1M titles on every keystroke."""
         budget = POSTINGS_BUDGET
         pool: dict[int, float] = {}
         walked = 0
@@ -470,7 +471,7 @@ def _matched_weight(slots: list[_Slot], terms: set[str]) -> float:
 
 # Successive keystrokes of one title (and look-ups of the papers a digest just showed) re-rank
 # mostly the same candidates: their folded forms are kept (a few MB at this size) rather than
-# re-derived, ~1 ms of each look-up's 5 ms at 1M titles. lru_cache is thread-safe.
+# re-derived, a fifth of a look-up's time. lru_cache is thread-safe.
 _title_forms = functools.lru_cache(maxsize=20_000)(title_forms)
 
 

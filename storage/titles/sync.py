@@ -194,11 +194,11 @@ async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, Mat
 
     The rows come back as one JSON array in a single row: the sqlite3 module lets go of the GIL
     around every step, and while a title search holds it in another thread each step waited a
-    whole switch interval to get it back (25 rows: up to ~25 ms on the connection's thread,
-    which every other query then queued behind)."""
+    whole switch interval to get it back, on the connection's thread that every other query
+    then queued behind."""
     # In one hop to the connection's thread (`fetchone` makes three: execute, fetch, close): the
-    # event loop answers each hop between autocomplete searches that run on it, so at 1M, 20 at
-    # a time, the three hops took a median 36 ms (max ~60) against a few ms of SQL.
+    # event loop answers each hop only between the autocomplete searches that run on it, so hops
+    # cost more than the SQL.
     rows = await db.conn.execute_fetchall(
         "SELECT json_group_array(json_array(id, title, arxiv_id, published, listings, upvotes)) FROM ("
         " SELECT p.id, p.title, p.arxiv_id, p.published, COUNT(e.paper_id) AS listings,"

@@ -114,8 +114,7 @@ class PaperboyClient(discord.Client):
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(self.timing.switch_interval)
         # Everything alive now (modules, the app, the title index) lives as long as the bot: kept
-        # out of the collector's full passes, which otherwise stopped the event loop for up to
-        # 50-70 ms each (8 in one bench run at 1M; at most 17-19 ms once frozen).
+        # out of the collector's full passes, which would otherwise stop the event loop to walk it.
         gc.freeze()
 
     def _restore_process(self) -> None:

@@ -46,10 +46,11 @@ class Timing:
     # connection; a command that finishes sooner answers in one request.
     defer_after: float = 0.15
     suggest_budget: float = 2.0  # seconds autocomplete may take before answering with nothing
-    # GIL switch interval while the client runs (CPython's default is 5 ms). Title searches run
-    # in worker threads as pure Python; each time the event loop gives up the GIL (every poll
-    # for I/O, every socket write) it waited up to the whole interval to get it back, so a
-    # deferral timer firing on time still reached Discord tens of ms late under load.
+    # GIL switch interval while the client runs (CPython's default is 5 ms). Other threads hold
+    # the GIL in pure Python (full title look-ups in the search thread, SQLite row steps on the
+    # connection's thread); each time the event loop gives it up (every poll for I/O, every
+    # socket write) it waits up to the whole interval to get it back, so a shorter interval keeps
+    # a deferral that fires on time from reaching Discord late.
     switch_interval: float = 0.001
 
 
