@@ -1,6 +1,6 @@
 """Writes parsed digests into the archive: identity, merging, entries, all in one transaction.
 
-Identity (NOTES §1.5): the arXiv id without version when known, else the normalised title. A
+Identity (docs/formats.md#identity): the arXiv id without version when known, else the normalised title. A
 paper stored by title alone adopts the arXiv id of a later record with the same title; when
 both already exist they are merged into the one with the id.
 
@@ -44,7 +44,7 @@ from storage.records import LoadResult, PaperRecord, ParsedDigest
 # atomically with the digest. Registered by the assistant; storage knows nothing of it.
 AfterLoad = Callable[[aiosqlite.Connection, LoadResult], Awaitable[None]]
 
-# Which source a field comes from when a paper is listed by several (README, "Sources and
+# Which source a field comes from when a paper is listed by several (docs/formats.md, "Sources and
 # merging"): arXiv's formats own the title, authors and abstract; Hugging Face's own the keywords,
 # the AI summary and the code and project links (the upvotes are per listing, on the entry).
 # Statement parameters: :text_wins (the record comes from arXiv, or is a Paperboy export) and

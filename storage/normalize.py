@@ -1,4 +1,4 @@
-"""Text clean-up and paper identity (NOTES §1.5), shared by every parser and the loader."""
+"""Text clean-up and paper identity (docs/formats.md#identity), shared by every parser and the loader."""
 
 from __future__ import annotations
 

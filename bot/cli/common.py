@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # imported where used, so that a command loads only what it n
 
 Handler = Callable[["CliContext"], Awaitable[int]]
 
-# Exit statuses (README "Exit status"): 1 also means "nothing found" and "needs attention".
+# Exit statuses (docs/cli.md, "Exit status"): 1 also means "nothing found" and "needs attention".
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70

@@ -1,7 +1,7 @@
 """When each server's daily post is due: pure functions of the settings, the instant, the digests
 in the archive and the post log. No I/O and no clock: the caller passes `now`.
 
-The rules (the README's "Daily post" section says the same to users):
+The rules (docs/daily-post.md, "When it goes out", says the same to users):
 
 * A server's day D has one post, at its local post time on D (`wall_time`). It carries the digest
   dated D (or D-1 when the server chose `digest_day = yesterday`): the server's chosen source,

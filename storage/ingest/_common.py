@@ -58,13 +58,13 @@ def check_bytes(data: bytes, name: str) -> None:
         fail(name, "binary data, not a text digest (a NUL byte)", line=line)
 
 
-MAX_BAD_LINES = 100  # a streamed file stops loading after this many bad lines (README, "Loading")
+MAX_BAD_LINES = 100  # a streamed file stops loading after this many bad lines (docs/formats.md, "Loading")
 
 
 def json_records(stream: BinaryIO, name: str, notes: Notes,
                  build: Callable[[dict[str, Any], int], T]) -> Iterator[T]:
     """`build(object, line number)` for each non-blank line of a JSON Lines stream, read one line
-    at a time (constant memory). The streamed-file contract (README): a bad line (a NUL byte, not
+    at a time (constant memory). The streamed-file contract (docs/formats.md): a bad line (a NUL byte, not
     UTF-8, not a JSON object, or refused by `build` with a ParseError) is skipped and noted with
     its line number; after MAX_BAD_LINES bad lines the stream ends, and `bounded` raises, once the
     batches before are loaded, an error saying what was kept (`notes.stopped`). A stream with no

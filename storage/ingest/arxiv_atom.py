@@ -1,4 +1,4 @@
-"""arXiv API Atom responses (NOTES 1.4), https://export.arxiv.org/api/query.
+"""arXiv API Atom responses (docs/formats.md#arxiv-atom), https://export.arxiv.org/api/query.
 
 One paper per entry: id without version, title, summary, authors, `published` (v1) date, the abs
 and pdf links (the pdf link falls back to https://arxiv.org/pdf/{id}, as it went missing in 2025),

@@ -1,4 +1,4 @@
-"""arXiv RSS 2.0 listings (NOTES 1.3), e.g. https://rss.arxiv.org/rss/cs.LG.
+"""arXiv RSS 2.0 listings (docs/formats.md#arxiv-rss), e.g. https://rss.arxiv.org/rss/cs.LG.
 
 Keeps the items whose announce type is in `ctx.announce_types` (by default `new` and `cross`;
 `replace*` re-announce old papers). The digest is dated by the channel's `pubDate` (else

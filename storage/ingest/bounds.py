@@ -8,7 +8,7 @@ and a couple of days after today: a complete digest dated otherwise is refused; 
 streaming file (snapshot, export) dated otherwise is skipped and noted, as a bad line is.
 
 The limits, generous for real papers (arXiv caps abstracts at 1,920 characters and titles are
-rarely over 300), are documented in README ("Limits at ingest").
+rarely over 300), are documented in docs/formats.md ("Limits at ingest").
 """
 
 from __future__ import annotations

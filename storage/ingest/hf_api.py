@@ -1,4 +1,4 @@
-"""Hugging Face daily-papers JSON (NOTES 1.2): `GET /api/daily_papers`, or one `GET /api/papers/{id}`.
+"""Hugging Face daily-papers JSON (docs/formats.md#hf-api): `GET /api/daily_papers`, or one `GET /api/papers/{id}`.
 
 Each day the items were listed (`paper.submittedOnDailyAt`) is its own digest: a `?limit=` or
 `?week=` response spans several days. Items without that day join the response's most common day,

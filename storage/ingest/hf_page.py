@@ -1,4 +1,4 @@
-"""The Hugging Face Daily Papers page copied as plain text (NOTES 1.1).
+"""The Hugging Face Daily Papers page copied as plain text (docs/formats.md#hf-page).
 
     new / Get trending papers in your email inbox! / Subscribe / Daily Papers / byAK and ...
     Sep 9                                   <- the digest date, without a year

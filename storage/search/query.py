@@ -1,6 +1,6 @@
 """The search query language: parsing user text into a small AST, and compiling it to FTS5.
 
-Syntax (see README "Searching"): words must all match (stemmed); "exact phrases"; -excluded
+Syntax (see docs/search.md): words must all match (stemmed); "exact phrases"; -excluded
 words or phrases; `a OR b` between two words; `prefix*`; `title:word` or `title:"a phrase"` to
 look in titles only. Everything else is a plain word. Parsing never fails on odd input: the only
 errors are `QueryError`s with a short message a user can act on (nothing to search for, only
