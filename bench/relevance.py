@@ -58,6 +58,7 @@ class Item:
     kind: str  # "title" or "abstract"
     age: str  # "oldest third", ...
     query: str
+    matching: int = 1  # papers holding every word of the query
     found: list[int] = field(default_factory=list)  # Paperboy's top 10
     exact: list[int] = field(default_factory=list)  # exact BM25's top 10
 
@@ -97,18 +98,19 @@ def _items(conn: sqlite3.Connection, count: int, seed: int) -> tuple[list[Item],
             shared += 1
         else:
             items.append(Item(pid, "title", age, " ".join(words_in(title))))
-        words = _distinctive(conn, doc_counts, abstract, title, 3 + i % 3)
+        words, matching = _distinctive(conn, doc_counts, abstract, title)
         if words:
-            items.append(Item(pid, "abstract", age, " ".join(words)))
+            items.append(Item(pid, "abstract", age, " ".join(words), matching))
     return items, shared
 
 
-def _distinctive(conn: sqlite3.Connection, doc_counts: dict[str, int], abstract: str, title: str,
-                 count: int) -> list[str]:
-    """3-5 abstract words that single the paper out, as someone who read it would recall them:
-    going from the rarest word up (document counts in a sample, one word per index term, none of the
-    title's), each word is kept when it narrows the papers holding every word kept so far; stop
-    at `count` words, or at 3 once the paper is the only one (else at most 5)."""
+def _distinctive(conn: sqlite3.Connection, doc_counts: dict[str, int], abstract: str,
+                 title: str) -> tuple[list[str], int]:
+    """3-5 abstract words that single the paper out, as someone who read it would recall them,
+    and how many papers hold them all: going from the rarest word up (document counts in a
+    sample, one word per index term, none of the title's), each word is kept when it narrows
+    the papers holding every word kept so far; stop at 3 once the paper is the only one, else
+    at 5."""
     in_title = set(scratch.tokens(title))
     docs: dict[str, tuple[int, str]] = {}
     for word in dict.fromkeys(words_in(abstract)):
@@ -124,9 +126,9 @@ def _distinctive(conn: sqlite3.Connection, doc_counts: dict[str, int], abstract:
         if matching is None or n < matching:
             chosen.append(word)
             matching = n
-        if len(chosen) >= count or (len(chosen) >= 3 and matching == 1) or len(chosen) == 5:
+        if len(chosen) >= 3 and matching == 1 or len(chosen) == 5:
             break
-    return chosen if len(chosen) >= 3 else []
+    return (chosen, matching or 0) if len(chosen) >= 3 else ([], 0)
 
 
 async def _timed(items: list[Item], call: Callable[[Item], Awaitable[object]]) -> tuple[float, float]:
@@ -175,7 +177,8 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
             for age in ("oldest third", "middle third", "newest third", "all ages"):
                 chosen = [i for i in items if i.kind == kind and age in ("all ages", i.age)]
                 rows.append(Row(NAME, f"{size:,} {kind} words, {age}", {
-                    "items": len(chosen), "success@1": _success(chosen, 1), "success@10": _success(chosen, 10),
+                    "items": len(chosen), "not unique": sum(i.matching > 1 for i in chosen),
+                    "success@1": _success(chosen, 1), "success@10": _success(chosen, 10),
                     "BM25 success@1": _success(chosen, 1, exact=True),
                     "BM25 success@10": _success(chosen, 10, exact=True)}))
         total: dict[str, Value] = {
