@@ -59,6 +59,7 @@ class Item:
     age: str  # "oldest third", ...
     query: str
     matching: int = 1  # papers holding every word of the query
+    beyond: bool = False  # more matches than the window of newest ones (SearchResult.exact False)
     found: list[int] = field(default_factory=list)  # Paperboy's top 10
     exact: list[int] = field(default_factory=list)  # exact BM25's top 10
 
@@ -167,7 +168,8 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
     try:
         bm25_ms: dict[int, float] = {}
         for n, item in enumerate(items):
-            item.found = [h.paper_id for h in (await search(db, item.query)).hits]
+            result = await search(db, item.query)
+            item.found, item.beyond = [h.paper_id for h in result.hits], not result.exact
             start = time.perf_counter()
             item.exact = [int(r[0]) for r in await db.fetchall(BM25, (parse(item.query).to_fts5(),))]
             bm25_ms[n] = (time.perf_counter() - start) * 1000
@@ -178,6 +180,7 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
                 chosen = [i for i in items if i.kind == kind and age in ("all ages", i.age)]
                 rows.append(Row(NAME, f"{size:,} {kind} words, {age}", {
                     "items": len(chosen), "not unique": sum(i.matching > 1 for i in chosen),
+                    "beyond window": sum(i.beyond for i in chosen),
                     "success@1": _success(chosen, 1), "success@10": _success(chosen, 10),
                     "BM25 success@1": _success(chosen, 1, exact=True),
                     "BM25 success@10": _success(chosen, 10, exact=True)}))
