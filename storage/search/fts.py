@@ -373,8 +373,8 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
         return SearchPage([], 0, False, None, True, reference)
     exact = len(rows) <= WINDOW
     count = len(rows) - (not exact)
-    if not exact:
-        in_title = _in_title(query)
+    in_title = _in_title(query)
+    if not exact and in_title != query:  # a title-only query's own walk was this one
         titled = await _candidates(db, in_title.to_fts5({**expansions, **{
             replace(t, title_only=True): expansions.get(t) for t in query.positive_terms()}}), filters)
         seen = {r[0] for r in rows[:WINDOW]}
