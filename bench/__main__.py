@@ -15,13 +15,25 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from bench import discord_latency, fuzzy, ingest, posting, resilience, search, startup, subscriptions, summary
+from bench import (
+    discord_latency,
+    fuzzy,
+    ingest,
+    posting,
+    relevance,
+    resilience,
+    search,
+    startup,
+    subscriptions,
+    summary,
+)
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
 
 BENCHES: list[ModuleType] = [
     ingest,
     search,
+    relevance,
     fuzzy,
     posting,
     summary,

@@ -173,3 +173,44 @@ def format_table(rows: Sequence[Row]) -> str:
 def rows_json(rows: Sequence[Row]) -> str:
     data: list[dict[str, Any]] = [{"bench": r.bench, "case": r.case, **r.values} for r in rows]
     return json.dumps(data, indent=2)
+
+
+def spread(samples: Sequence[float]) -> str:
+    """'median (min-max)' of repeated runs, for a table cell."""
+    ordered = sorted(samples)
+    mid = ordered[len(ordered) // 2] if len(ordered) % 2 else (ordered[len(ordered) // 2 - 1]
+                                                               + ordered[len(ordered) // 2]) / 2
+    return f"{_cell(mid)} ({_cell(ordered[0])}-{_cell(ordered[-1])})"
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of every CPU together, from /proc/stat; (0, 0) where it is missing."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+@dataclass(slots=True)
+class Machine:
+    """How busy the machine was while a bench ran: the load average at the end, and whether a
+    core was left over for others: the whole machine's busy CPU minus this process's own (its
+    threads included), in cores, below 0.5 means the second core was free."""
+
+    started: float = field(default_factory=time.perf_counter)
+    cpu: float = field(default_factory=time.process_time)
+    jiffies: tuple[int, int] = field(default_factory=_cpu_jiffies)
+
+    def values(self) -> dict[str, Value]:
+        busy, total = _cpu_jiffies()
+        cores = os.cpu_count() or 1
+        wall = time.perf_counter() - self.started
+        if total > self.jiffies[1] and wall > 0:
+            machine = (busy - self.jiffies[0]) / (total - self.jiffies[1]) * cores
+            others: float | None = max(machine - (time.process_time() - self.cpu) / wall, 0.0)
+        else:
+            others = None
+        return {"load avg": round(os.getloadavg()[0], 2), "others' cores": others,
+                "2nd core free": None if others is None else others < 0.5}

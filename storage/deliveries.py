@@ -121,11 +121,20 @@ async def queue(conn: aiosqlite.Connection, digest_id: int, notifications: Seque
         " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
         [(i, n.user_id, digest_id, n.kind, stamp, stamp) for i, n in zip(ids, notifications, strict=True)],
     )
+    # A popular digest queues hundreds of thousands of (user, paper) rows, but few distinct lists
+    # of topics and terms: each is written out once.
+    as_json: dict[tuple[str, ...], str] = {}
+
+    def dumped(values: tuple[str, ...]) -> str:
+        text = as_json.get(values)
+        if text is None:
+            text = as_json[values] = json.dumps(values, ensure_ascii=False)
+        return text
+
     await conn.executemany(
         "INSERT OR IGNORE INTO delivery_papers (user_id, paper_id, delivery_id, position, topics, terms, title)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(n.user_id, p.paper_id, i, pos, json.dumps(p.topics, ensure_ascii=False),
-          json.dumps(p.terms, ensure_ascii=False), p.title)
+        [(n.user_id, p.paper_id, i, pos, dumped(p.topics), dumped(p.terms), p.title)
          for i, n in zip(ids, notifications, strict=True) for pos, p in enumerate(n.papers)],
     )
     return ids

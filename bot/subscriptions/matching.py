@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.subscriptions.topics import query_of
 from storage.search import Query, Term
@@ -186,6 +187,12 @@ class TopicMatch:
         return out
 
 
+@lru_cache(maxsize=_TOKEN_CACHE_LIMIT)
+def _written(term: Term) -> str:
+    """`str(term)`, kept: thousands of matched topics a digest write their terms out."""
+    return str(term)
+
+
 def match(index: DigestIndex, keys: Sequence[str]) -> dict[str, TopicMatch]:
     """The topics (canonical keys) that match at least one of the index's papers."""
     queries = {key: query_of(key) for key in keys}
@@ -194,7 +201,8 @@ def match(index: DigestIndex, keys: Sequence[str]) -> dict[str, TopicMatch]:
     for key, query in queries.items():
         mask = evaluate(index, query, tokens)
         if mask:
-            terms = tuple(dict.fromkeys((str(t), index.term_mask(t, tokens[t.text])) for t in query.positive_terms()))
+            terms = tuple(dict.fromkeys((_written(t), index.term_mask(t, tokens[t.text]))
+                                        for t in query.positive_terms()))
             out[key] = TopicMatch(mask, terms)
     return out
 

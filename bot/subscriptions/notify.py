@@ -57,21 +57,30 @@ async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids
     # user -> paper -> (topics, terms), topics in the order the user subscribed to them
     found: dict[str, dict[int, tuple[list[str], list[str]]]] = {}
     for user_id, query in await sub_repo.active_subscribers(conn, list(matches)):
-        if query not in hits:
-            hits[query] = matches[query].hits(index.paper_ids)
-        for paper_id, terms in hits[query].items():
-            if (user_id, paper_id) in done:
+        topic_hits = hits.get(query)
+        if topic_hits is None:
+            topic_hits = hits[query] = matches[query].hits(index.paper_ids)
+        mine = found.get(user_id)
+        if mine is None:
+            mine = found[user_id] = {}
+        for paper_id, terms in topic_hits.items():
+            if done and (user_id, paper_id) in done:
                 continue
-            topics, seen = found.setdefault(user_id, {}).setdefault(paper_id, ([], []))
-            topics.append(query)
-            seen.extend(t for t in terms if t not in seen)
+            entry = mine.get(paper_id)
+            if entry is None:
+                mine[paper_id] = ([query], list(terms))
+            else:
+                entry[0].append(query)
+                entry[1].extend(t for t in terms if t not in entry[1])
+    found = {user: mine for user, mine in found.items() if mine}
     if not found:
         return []
     prefs = await sub_repo.prefs_of(conn, found)
+    position = {p.id: i for i, p in enumerate(papers)}
     notifications = [
         Notification(user, prefs[user].delivery if user in prefs else "direct", tuple(
-            QueuedPaper(p.id, p.title, tuple(found[user][p.id][0]), tuple(found[user][p.id][1]))
-            for p in papers if p.id in found[user]))
+            QueuedPaper(pid, papers[position[pid]].title, tuple(found[user][pid][0]), tuple(found[user][pid][1]))
+            for pid in sorted(found[user], key=position.__getitem__)))
         for user in sorted(found)
     ]
     ids = await delivery_repo.queue(conn, digest_id, notifications, now=now)

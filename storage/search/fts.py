@@ -3,8 +3,14 @@
 Ranking: score = relevance + a recency bonus of RECENCY_WEIGHT that halves every HALF_LIFE_DAYS
 of a paper's age (its first listing, measured from the newest digest in the archive, so scores do
 not drift with the wall clock). Ties go to the newer paper (higher id). Relevance is BM25-shaped:
-each required clause adds its idf (rare words count more), and every query term found in the
-title adds TITLE_WEIGHT times the mean idf, so a title match beats an abstract mention.
+each required clause adds its idf (rare words count more), every query term found in the
+title adds TITLE_WEIGHT times the mean idf, so a title match beats an abstract mention, and the
+share of the title's words that are the query's adds up to COVERAGE_WEIGHT times the mean idf
+(BM25's length normalisation, on the title): a paper whose title is the words asked for beats a
+newer one whose longer title merely contains them; a title that is exactly the words asked for
+gains RECENCY_WEIGHT more, so no newer paper outranks it for recency alone. Relevance never grows with how often a word
+repeats in the text, so a paper that repeats one word a million times gains nothing, and it costs
+no more to rank: a match is scored from its marked title alone.
 
 Why not FTS5's bm25(): it first counts every document holding each phrase, to get the idf, which
 costs a full doclist scan per phrase: 40-120 ms for "model" or a common phrase at a million papers,
@@ -16,9 +22,12 @@ estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid
 cheap, and kept until the index changes), and rank in Python. When a query matches at most
 WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is
 exact; beyond it the terms are frequent, their idf is small, recency leads anyway, and
-`SearchPage.exact` is False. A second pass for older title matches was tried and left out: FTS5
-cannot look up a given set of rowids cheaply (`rowid IN (...)` with MATCH re-reads the doclists:
-0.4-2.6 s for 500 ids at 100k papers). FTS5 reads the whole doclist of a prefix before its first
+`SearchPage.exact` is False; then the WINDOW newest matches holding every clause in the title
+are ranked too (a second newest-first walk, `title : ...` on every clause), so the paper asked for
+by its title words is found whatever its age: under this ranking those are the best matches, and
+recency only orders papers equally relevant. FTS5 cannot look up a given set of rowids cheaply
+(`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers), so the
+candidates are always walks of the index. FTS5 reads the whole doclist of a prefix before its first
 row, so a prefix term is written as the indexed words it matches where that means the same
 (storage.search.index_cache), and the page's titles and snippets are marked on the page's papers
 alone (storage.search.scratch).
@@ -40,17 +49,18 @@ import math
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from storage.db import Database
 from storage.search import index_cache, scratch
 from storage.search.index_cache import IndexState
-from storage.search.query import Query, QueryError, Term
+from storage.search.query import AnyOf, Query, QueryError, Term
 
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 10.0
+COVERAGE_WEIGHT = 5.0  # times the mean idf, for a title made of the query's words alone
 ABSTRACT_WEIGHT = 1.0
 RECENCY_WEIGHT = 3.0  # a brand-new paper gains this much over a very old one
 HALF_LIFE_DAYS = 180.0
@@ -58,10 +68,12 @@ WINDOW = 1000  # matches ranked per search; also where counting stops ("1000+")
 IDF_SAMPLE = 20_000  # the newest papers whose term counts estimate idf
 SNIPPET_TOKENS = 24
 MAX_LIMIT = 100
+MARK_CHARS = 4000  # abstract text marked for a snippet: all of any real abstract (arXiv caps them at 1,920)
 
 # Private-use characters as match markers: they never occur in real abstracts and no renderer
 # gives them a meaning, so the abstract's own markdown cannot collide with the marking.
 _OPEN, _CLOSE = "\ue000", "\ue001"
+_WORD = re.compile(r"[^\W_]+")
 _SPAN = re.compile(f"{_OPEN}[^{_OPEN}{_CLOSE}]+{_CLOSE}")  # a span unmark() keeps: open, text, close
 
 
@@ -221,6 +233,12 @@ _LISTED_IN = (
 )
 
 
+def _in_title(query: Query) -> Query:
+    """`query` with every positive term looked for in titles only."""
+    return Query(tuple(AnyOf(tuple(replace(t, title_only=True) for t in c.terms)) for c in query.required),
+                 query.excluded)
+
+
 async def _candidates(db: Database, match: str, filters: SearchFilters) -> list[sqlite3.Row] | None:
     """(id, marked title, first_listed) of the WINDOW + 1 newest matches of the MATCH expression
     `match`; None when the filters select no digest. first_listed is NULL for a paper gone from
@@ -277,33 +295,50 @@ async def _idf(db: Database, state: IndexState, query: Query,
 
 def _relevance(idf: list[float], marked_title: str) -> float:
     # As len(unmark(marked_title).spans), without building the text: 1000 titles a search.
-    return _relevance_of(idf, min(len(_SPAN.findall(marked_title)), len(idf)))
+    spans = len(_SPAN.findall(marked_title))
+    return _relevance_of(idf, min(spans, len(idf)), _title_words(marked_title, spans))
 
 
-def _relevance_of(idf: list[float], in_title: int) -> float:
-    """The relevance of a match with `in_title` of the query's terms found in its title."""
-    return ABSTRACT_WEIGHT * sum(idf) + TITLE_WEIGHT * in_title * sum(idf) / len(idf)
+def _title_words(marked_title: str, spans: int) -> int:
+    """How many words the title has (runs of letters and digits, as FTS5 splits; at least its
+    matched spans)."""
+    return max(len(_WORD.findall(marked_title)), spans, 1)
+
+
+def _relevance_of(idf: list[float], in_title: int, title_words: int = 1) -> float:
+    """The relevance of a match with `in_title` of the query's terms found in its title of about
+    `title_words` words."""
+    mean = sum(idf) / len(idf)
+    coverage = min(in_title / title_words, 1.0)
+    whole = RECENCY_WEIGHT if in_title == len(idf) and coverage == 1.0 else 0.0
+    return ABSTRACT_WEIGHT * sum(idf) + TITLE_WEIGHT * in_title * mean + COVERAGE_WEIGHT * coverage * mean + whole
 
 
 def _rank(rows: Sequence[sqlite3.Row], idf: list[float], reference: dt.date,
           after: tuple[float, int] | None) -> list[tuple[float, int, float, str]]:
     """(-score, -id, relevance, first_listed) of the candidates, best first, those after `after`.
 
-    This runs on the event loop for up to WINDOW rows a search, which 20 concurrent interactions
-    share, so it is kept lean (the same floats as _relevance plus _recency, per row): the relevance
-    takes only len(idf) + 1 values (one per count of title matches) and the recency bonus one
-    per listing date, so both are computed once; rows are read by position, and _Candidate
+    This runs on the event loop for up to 2 * WINDOW rows a search, which 20 concurrent
+    interactions share, so it is kept lean (the same floats as _relevance plus _recency, per row):
+    the relevance takes one value per count of title matches and title length, and the recency
+    bonus one per listing date, so both are computed once; rows are read by position, and _Candidate
     objects are built by the caller for the page alone.
     """
     terms = len(idf)
-    by_count = [_relevance_of(idf, k) for k in range(terms + 1)]
+    by_count: dict[tuple[int, int], float] = {}
+    nothing_in_title = _relevance_of(idf, 0)
     bonus: dict[str, float] = {}
     findall = _SPAN.findall
     ranked: list[tuple[float, int, float, str]] = []
     for pid, title, listed in rows:
         if listed is None:
             continue  # gone from papers since the match
-        relevance = by_count[min(len(findall(title)), terms)] if _OPEN in title else by_count[0]
+        if _OPEN in title:
+            spans = len(findall(title))
+            key = (min(spans, terms), _title_words(title, spans))
+            relevance = by_count.get(key) or by_count.setdefault(key, _relevance_of(idf, *key))
+        else:
+            relevance = nothing_in_title
         recency = bonus.get(listed)
         if recency is None:
             recency = bonus[listed] = _recency(dt.date.fromisoformat(listed), reference)
@@ -337,14 +372,20 @@ async def search(db: Database, query: Query, filters: SearchFilters | None = Non
     if not rows:
         return SearchPage([], 0, False, None, True, reference)
     exact = len(rows) <= WINDOW
-    rows = rows[:WINDOW]
+    count = len(rows) - (not exact)
+    in_title = _in_title(query)
+    if not exact and in_title != query:  # a title-only query's own walk was this one
+        titled = await _candidates(db, in_title.to_fts5({**expansions, **{
+            replace(t, title_only=True): expansions.get(t) for t in query.positive_terms()}}), filters)
+        seen = {r[0] for r in rows[:WINDOW]}
+        rows = rows[:WINDOW] + [r for r in (titled or [])[:WINDOW] if r[0] not in seen]
     idf = await _idf(db, state, query, expansions)
     ranked = _rank(rows, idf, reference, after)
     page = [_Candidate(-neg_id, relevance, dt.date.fromisoformat(listed), -neg_score)
             for neg_score, neg_id, relevance, listed in ranked[:limit]]
     next_cursor = encode_cursor(query, filters, reference, page[-1]) if len(ranked) > limit else None
     hits = await _hits(db, query, page)
-    return SearchPage(hits, len(rows), not exact, next_cursor, exact, reference)
+    return SearchPage(hits, count, not exact, next_cursor, exact, reference)
 
 
 async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[SearchHit]:
@@ -352,13 +393,13 @@ async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[Sear
         return []
     ids = json.dumps([c.id for c in page])
     papers = {r["id"]: r for r in await db.fetchall(
-        "SELECT id, arxiv_id, title, abstract, links FROM papers WHERE id IN (SELECT value FROM json_each(?))",
-        (ids,))}
+        "SELECT id, arxiv_id, title, substr(abstract, 1, ?) AS abstract, links FROM papers"
+        " WHERE id IN (SELECT value FROM json_each(?))", (MARK_CHARS + 1, ids))}
     # Marked on the page's papers alone (storage.search.scratch): the same marks as papers_fts
     # gives, without FTS5 merging a prefix's doclists over the whole archive first.
     match = query.to_fts5()
     try:
-        found = scratch.mark(match, [(p["id"], p["title"], p["abstract"]) for p in papers.values()],
+        found = scratch.mark(match, [(p["id"], p["title"], _bounded(p["abstract"])) for p in papers.values()],
                              _OPEN, _CLOSE, "…", SNIPPET_TOKENS)
     except sqlite3.OperationalError as exc:
         _raise_if_rejected(match, exc)
@@ -380,6 +421,17 @@ async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[Sear
         hits.append(SearchHit(c.id, p["arxiv_id"], title, snippet, json.loads(p["links"]),
                               tuple(listings[c.id]), c.first_listed, round(c.score, 6), round(c.relevance, 6)))
     return hits
+
+
+def _bounded(abstract: str) -> str:
+    """The head of `abstract` a snippet is taken from: FTS5's snippet() costs about the square of
+    the matches in the text it is given (an abstract repeating one word 10,000 times: 1.2 s),
+    so it is given at most MARK_CHARS, cut at a space: all of any real abstract."""
+    if len(abstract) <= MARK_CHARS:
+        return abstract
+    head = abstract[:MARK_CHARS]
+    cut = head.rfind(" ")
+    return head[:cut] if cut > MARK_CHARS // 2 else head
 
 
 async def matching_ids(db: Database, query: Query, paper_ids: Sequence[int]) -> set[int]:

@@ -97,6 +97,43 @@ async def test_a_newer_paper_wins_a_tie(db: Database) -> None:
     assert page.hits[0].score > page.hits[1].score > page.hits[2].score
 
 
+async def test_a_title_that_is_the_words_asked_for_beats_a_newer_longer_one(db: Database) -> None:
+    await load(db, dt.date(2019, 1, 8), paper("Robust Agents for Small Models", n=1))
+    await load(db, D2, paper("BARAT: Robust Agents for Small Models", n=2), paper("Small Robust Agents", n=3))
+    assert await titles(db, "robust agents for small models") == [
+        "Robust Agents for Small Models", "BARAT: Robust Agents for Small Models"]
+    assert (await titles(db, "small robust agents"))[0] == "Small Robust Agents"
+
+
+async def test_an_old_paper_asked_for_by_its_title_is_found_beyond_the_window(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fts, "WINDOW", 5)
+    await load(db, dt.date(2016, 3, 1), paper("Sparse Mixture Routing", "Experts.", 1))
+    await load(db, D1, *[paper(f"Newer {i}", "Sparse mixture routing of experts.", 10 + i) for i in range(8)])
+    page = await search(db, parse("sparse mixture routing"))
+    assert page.hits[0].title.text == "Sparse Mixture Routing"
+    assert (page.count, page.count_is_lower_bound, page.exact) == (5, True, False)
+    assert [h.title.text for h in page.hits[1:]] == [f"Newer {i}" for i in (7, 6, 5, 4, 3)]
+
+
+async def test_a_huge_repetitive_abstract_is_marked_from_a_bounded_head(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await load(db, D1, paper("Hostile", " ".join(["banana"] * 20_000), 1), paper("Banana split", n=2))
+    given: list[int] = []
+    mark = scratch.mark
+
+    def spy(match: str, papers: list[tuple[int, str, str]], *args: object) -> dict[int, tuple[str, str]]:
+        given.extend(len(abstract) for _, _, abstract in papers)
+        return mark(match, papers, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scratch, "mark", spy)
+    page = await search(db, parse("banana"))
+    assert [h.title.text for h in page.hits] == ["Banana split", "Hostile"]  # repetition earns nothing
+    assert max(given) <= fts.MARK_CHARS
+    snippet = page.hits[1].snippet
+    assert len(snippet.text.split()) <= fts.SNIPPET_TOKENS + 2 and snippet.spans
+
+
 async def test_hits_carry_title_dates_links_score_and_marked_snippet(archive: Database) -> None:
     await load(archive, D3, paper("World Models", "Learning world models from video.", 5))  # listed again
     page = await search(archive, parse("video world"))
@@ -290,5 +327,5 @@ async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(["a", " ", fts._OPEN, fts._CLOSE]), max_size=20))
 def test_relevance_counts_the_spans_unmark_finds(marked: str) -> None:
-    assert fts._relevance([1.0] * 30, marked) == fts._relevance([1.0] * 30, "") + (
-        fts.TITLE_WEIGHT * len(unmark(marked).spans))
+    spans = len(unmark(marked).spans)
+    assert fts._relevance([1.0] * 30, marked) == fts._relevance_of([1.0] * 30, spans, fts._title_words(marked, spans))
