@@ -10,8 +10,7 @@ from bot import __version__, limits
 from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import Choice
-from bot.replies import Card, Field, Reply
+from bot.replies import Card, Choice, Field, Reply
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 
