@@ -23,6 +23,7 @@ import aiosqlite
 
 from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from bot.paper_ref import find_by_reference
+from bot.replies import Choice
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.records import LoadResult, StoredPaper
@@ -57,14 +58,6 @@ class LookupHit:
     def value(self) -> str:
         """The paper's exact reference: "arxiv:2401.15024", or "id:12345" without an arXiv id."""
         return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"id:{self.paper_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One autocomplete choice: `name` shown (≤ 100 chars), `value` sent back (≤ 100 chars)."""
-
-    name: str
-    value: str
 
 
 class LookupService:

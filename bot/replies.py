@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from bot import limits
 
 
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One autocomplete choice: `name` shown (≤ 100 chars), `value` sent back (≤ 100 chars)."""
+
+    name: str
+    value: str
+
+
 @dataclass(slots=True)
 class Field:
     name: str

@@ -12,7 +12,7 @@ from bot.commands.context import Context, Services
 from bot.commands.dispatch import dispatch, find, press, suggest
 from bot.commands.registry import BY_NAME, COMMANDS
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType, StaticChoice
-from bot.lookup import Choice
+from bot.replies import Choice
 
 __all__ = ["BY_NAME", "COMMANDS", "Choice", "CommandSpec", "Context", "OptionSpec", "OptionType", "Services",
            "StaticChoice", "dispatch", "find", "press", "suggest"]

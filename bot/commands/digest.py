@@ -13,8 +13,7 @@ from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import Choice
-from bot.replies import Reply
+from bot.replies import Choice, Reply
 from bot.summary import compose, parse_action, render_pages
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo

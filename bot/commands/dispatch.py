@@ -18,8 +18,7 @@ from bot.commands.errors import NotAllowed, NotFound, UsageError, error_reply
 from bot.commands.options import convert
 from bot.commands.registry import ACTIONS, BY_NAME, TOP
 from bot.commands.specs import CommandSpec
-from bot.lookup import Choice
-from bot.replies import Card, Field, Reply, violations
+from bot.replies import Card, Choice, Field, Reply, violations
 
 log = logging.getLogger(__name__)
 

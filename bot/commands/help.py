@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot import __version__, limits
 from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import Choice
-from bot.replies import Card, Field, Reply
+from bot.replies import Card, Choice, Field, Reply
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 
-
-def _all() -> tuple[CommandSpec, ...]:
-    from bot.commands.registry import COMMANDS  # the registry lists this module too
-
-    return COMMANDS
+Catalogue = Callable[[], Sequence[CommandSpec]]  # every command, in /help order (the registry's list)
 
 
 def usage(qualified: str, spec: CommandSpec) -> str:
@@ -28,19 +23,15 @@ def usage(qualified: str, spec: CommandSpec) -> str:
     return " ".join(words)
 
 
-async def suggest_command(ctx: Context, partial: str) -> list[Choice]:
+def suggest_command(commands: Sequence[CommandSpec], partial: str) -> list[Choice]:
     typed = partial.strip().lstrip("/").casefold()
-    return [Choice(f"/{c.name}", c.name) for c in _all() if c.name.startswith(typed)][:25]
+    return [Choice(f"/{c.name}", c.name) for c in commands if c.name.startswith(typed)][:25]
 
 
-def _visible(ctx: Context) -> list[CommandSpec]:
-    return [c for c in _all() if ctx.is_admin or not c.admin_only]
-
-
-async def run_help(ctx: Context, options: Mapping[str, Any]) -> Reply:
+def help_reply(ctx: Context, commands: Sequence[CommandSpec], options: Mapping[str, Any]) -> Reply:
     wanted = str(options.get("command", "")).lstrip("/").split(" ")[0].casefold()
     if wanted:
-        spec = next((c for c in _all() if c.name == wanted), None)
+        spec = next((c for c in commands if c.name == wanted), None)
         if spec is None:
             raise NotFound(f"There is no /{wanted}; /help lists the commands.")
         fields = []
@@ -53,7 +44,7 @@ async def run_help(ctx: Context, options: Mapping[str, Any]) -> Reply:
         return Reply(cards=[Card(title=f"/{spec.name}", description=note + spec.description, fields=fields[:25])],
                      private=True)
     lines = []
-    for spec in _visible(ctx):
+    for spec in (c for c in commands if ctx.is_admin or not c.admin_only):
         for name, leaf in spec.leaves():
             lines.append(f"`{usage(name, leaf)}` — {leaf.description}")
     footer = "Details: /help command:NAME."
@@ -79,9 +70,18 @@ async def run_about(ctx: Context, options: Mapping[str, Any]) -> Reply:
     return Reply(cards=[Card(title=f"Paperboy {__version__}", description=description, fields=fields)])
 
 
-SPECS = (
-    CommandSpec("help", "What Paperboy can do, or one command in detail", options=(
-        OptionSpec("command", OptionType.STRING, "A command to explain, e.g. search", suggest=suggest_command,
-                   max_length=40),), handler=run_help, private=True),
-    CommandSpec("about", "Paperboy's version, digest sources and archive size", handler=run_about),
-)
+def specs(catalogue: Catalogue) -> tuple[CommandSpec, ...]:
+    """/help and /about. The registry passes its own list, which holds these two (so no import back)."""
+
+    async def suggest(ctx: Context, partial: str) -> list[Choice]:
+        return suggest_command(catalogue(), partial)
+
+    async def run_help(ctx: Context, options: Mapping[str, Any]) -> Reply:
+        return help_reply(ctx, catalogue(), options)
+
+    return (
+        CommandSpec("help", "What Paperboy can do, or one command in detail", options=(
+            OptionSpec("command", OptionType.STRING, "A command to explain, e.g. search", suggest=suggest,
+                       max_length=40),), handler=run_help, private=True),
+        CommandSpec("about", "Paperboy's version, digest sources and archive size", handler=run_about),
+    )

@@ -13,8 +13,8 @@ from bot import limits
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import MAX_QUERY, Choice
-from bot.replies import Button, Card, Field, Reply
+from bot.lookup import MAX_QUERY
+from bot.replies import Button, Card, Choice, Field, Reply
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
 from storage import papers as paper_repo

@@ -13,7 +13,7 @@ Action = Callable[[Context, str], Awaitable[Reply]]
 
 COMMANDS: tuple[CommandSpec, ...] = (
     *search.SPECS, *paper.SPECS, *digest.SPECS, *subscriptions.SPECS,
-    *setup.SPECS, *ingest.SPECS, *status.SPECS, *help.SPECS,
+    *setup.SPECS, *ingest.SPECS, *status.SPECS, *help.specs(lambda: COMMANDS),
 )
 
 BY_NAME: Mapping[str, CommandSpec] = index(COMMANDS)  # "setup channel" -> its spec

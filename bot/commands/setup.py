@@ -13,8 +13,7 @@ from typing import Any
 from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import Choice
-from bot.replies import Reply
+from bot.replies import Choice, Reply
 from bot.schedule.settings import describe, set_schedule
 from storage import guilds as guild_repo
 

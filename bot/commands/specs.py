@@ -24,8 +24,7 @@ from bot import limits
 
 if TYPE_CHECKING:
     from bot.commands.context import Context
-    from bot.lookup import Choice
-    from bot.replies import Reply
+    from bot.replies import Choice, Reply
 
 Handler = Callable[["Context", Mapping[str, Any]], Awaitable["Reply"]]
 Suggester = Callable[["Context", str], Awaitable[list["Choice"]]]

@@ -14,8 +14,7 @@ from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.paper import suggest_title
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import Choice
-from bot.replies import Card, Field, Reply
+from bot.replies import Card, Choice, Field, Reply
 from bot.subscriptions import explain as explainer
 from bot.subscriptions import service
 from bot.subscriptions.service import MAX_CAP
