@@ -34,7 +34,8 @@ COMMAND_NAME_RE = re.compile(r"^[-_\w]{1,32}$")  # \w is Unicode letters, digits
 
 ELLIPSIS = "…"
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]<>])")
-_LINE_START = re.compile(r"^(\s*)([#>-]|\d+\.)", re.MULTILINE)
+# White space but not newlines: `\s*` crossed them, and a run of newlines made it quadratic.
+_LINE_START = re.compile(r"^([^\S\n]*)([#>-]|\d+\.)", re.MULTILINE)
 _MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 

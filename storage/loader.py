@@ -37,7 +37,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, iso, now_utc
-from storage.normalize import title_key
+from storage.normalize import identity_key
 from storage.records import LoadResult, PaperRecord, ParsedDigest
 
 # Called inside the load's transaction with every batch's result, e.g. to queue notifications
@@ -241,7 +241,7 @@ def _prepare_run(run: list[ParsedDigest]) -> PreparedRun:
     for digest in run:
         day = digest.date.isoformat()
         for r in digest.papers:
-            key = title_key(r.title)
+            key = identity_key(r.title, r.authors, r.abstract)
             keys.append(key)
             rows.append(_payload_row(r, key, day))
     return PreparedRun([_listing(d) for d in run], _json(keys), _json(rows))
@@ -502,7 +502,7 @@ async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str, 
                           existing["id"], ())
 
     await conn.execute(_TITLE_INDEX)  # looking papers up by title needs it (see `Loader.bulk`)
-    keys = [title_key(r.title) for r in digest.papers]
+    keys = [identity_key(r.title, r.authors, r.abstract) for r in digest.papers]
     batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys),
                    existed=existing is not None, grows=digest.grows and not prune)
     max_before = await _max_paper_id(conn)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 import unicodedata
 
 _WS = re.compile(r"\s+")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # New-style ids (0704.0001 onwards, 4 or 5 digits after the dot) and old-style ids (hep-th/9901001).
+# Every part bounded (archive names are at most 9 letters): a run of "x-x-x-…" made `[a-z\-]+` rescan
+# the rest of the text from every letter.
 _NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+_OLD_ID = r"[a-z][a-z\-]{1,15}(?:\.[A-Z]{2})?/\d{7}"
 ARXIV_ID_RE = re.compile(rf"(?<![\w.])({_NEW_ID}|{_OLD_ID})(?:v\d+)?(?![\w])")
 _ARXIV_URL = re.compile(
     rf"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/({_NEW_ID}|{_OLD_ID})(?:v\d+)?(?:\.pdf)?",
@@ -44,6 +48,21 @@ def title_key(title: str) -> str:
     text = unicodedata.normalize("NFKD", title)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _WS.sub(" ", _PUNCT.sub(" ", text.casefold())).strip()
+
+
+def identity_key(title: str, authors: list[str], abstract: str) -> str:
+    """What identifies a paper without an arXiv id: its title key, never empty.
+
+    A title with no letter or digit ("!!!", "🚀🚀") has an empty title key, and an empty key is no
+    identity (five such papers merged into two). Those get a key from the whole record instead, which
+    no title key can equal (it starts with "#"): distinct papers stay distinct and loading the same
+    paper again still finds it.
+    """
+    key = title_key(title)
+    if key:
+        return key
+    whole = json.dumps([title, authors, abstract], ensure_ascii=False)
+    return "#" + hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def strip_version(arxiv_id: str) -> str:

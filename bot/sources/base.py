@@ -19,7 +19,7 @@ from storage import fetch_state
 from storage.db import Database
 from storage.fetch_state import Validator
 from storage.ingest import ParseContext, bytes_input, parse
-from storage.normalize import title_key
+from storage.normalize import identity_key
 from storage.records import PaperRecord, ParsedDigest
 
 
@@ -95,7 +95,7 @@ def merge_pages(source: str, day: dt.date, fmt: str, pages: Iterable[ParsedDiges
     seen: set[str] = set()
     for page in pages:
         for record in page.papers:
-            key = record.arxiv_id or title_key(record.title)
+            key = record.arxiv_id or identity_key(record.title, record.authors, record.abstract)
             if key not in seen:
                 seen.add(key)
                 papers.append(record)

@@ -15,7 +15,8 @@ from bot.delivery import Sent
 from bot.limits import clean_user_text, unescape_markdown
 from bot.replies import Button, Reply
 
-_LINK = re.compile(r"(?<!\\)\[([^\]\n]*)\]\((\S+?)\)")
+# Neither part can run past an unescaped bracket, so no start rescans the text after it (linear).
+_LINK = re.compile(r"(?<!\\)\[((?:[^\[\]\n\\]|\\.)*)\]\(([^\s)\[\]]+)\)")
 _EMPHASIS = re.compile(r"(?<!\\)(\*\*|__)")
 _INDENT = "  "
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storage.ingest._common import clean, fail, int_or_none, iso_date, json_type, read_text, str_list
 from storage.ingest.names import clean_authors
-from storage.normalize import arxiv_links, links_in_text, parse_arxiv_id, title_key
+from storage.normalize import arxiv_links, identity_key, links_in_text, parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
             listed.append(day)
         if pub:
             published.append(pub)
-        key = record.arxiv_id or title_key(record.title)
+        key = record.arxiv_id or identity_key(record.title, record.authors, record.abstract)
         if key in seen:
             continue  # listed twice: keep the first position
         seen.add(key)
