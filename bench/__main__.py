@@ -19,6 +19,7 @@ from bench import (
     discord_latency,
     fuzzy,
     ingest,
+    pg_drivers,
     posting,
     relevance,
     resilience,
@@ -41,6 +42,7 @@ BENCHES: list[ModuleType] = [
     discord_latency,
     resilience,
     startup,
+    pg_drivers,
 ]
 
 

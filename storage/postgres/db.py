@@ -1,0 +1,157 @@
+"""The process's PostgreSQL pool: opening, migrations and transactions (asyncpg).
+
+Several Paperboy processes share one server, so migrating takes a transaction-scoped advisory
+lock: the first process to start applies what is missing while the others wait, then find
+nothing to do. A schema holding a migration this build does not know (a newer Paperboy wrote
+it) is refused, as on SQLite. Connection failures become DatabaseUnavailable with the address
+shown without its password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from storage.errors import DatabaseUnavailable, SchemaTooNew
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# pg_advisory_xact_lock key: "paperboy" migrations, so unrelated users of the server never collide.
+_MIGRATION_LOCK = 0x7061706572626F79
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled PostgreSQL migration, in order."""
+    found = []
+    for entry in resources.files("storage.postgres.migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    return found
+
+
+def shown(url: str) -> str:
+    """The URL without its password (user names stay: they help an operator)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+class PostgresDatabase:
+    """An open PostgreSQL database. Use `await PostgresDatabase.open(url)`; close with `close()`."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self.pool = pool
+        self.url = url
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True, min_size: int = 1, max_size: int = 8) -> PostgresDatabase:
+        unreachable = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                       asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError)
+        try:
+            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+        except unreachable as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {shown(url)}: {exc}") from None
+        db = cls(pool, url)
+        try:
+            await pool.fetchval("SELECT 1")
+            if migrate:
+                await db.migrate()
+        except unreachable as exc:
+            await pool.close()
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {shown(url)}: {exc}") from None
+        except BaseException:
+            await pool.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def __aenter__(self) -> PostgresDatabase:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- migrations -------------------------------------------------------------------------
+
+    async def applied(self) -> set[int]:
+        exists = await self.pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        if not exists:
+            return set()
+        return {row["version"] for row in await self.pool.fetch("SELECT version FROM schema_migrations")}
+
+    async def migrate(self) -> list[int]:
+        """Apply the missing migrations, each in its own transaction, under the migration lock."""
+        known = migrations()
+        numbers = {version for version, _, _ in known}
+        applied: list[int] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)"
+            )
+            done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            unknown = sorted(done - numbers)
+            if unknown:
+                raise SchemaTooNew(unknown[-1], max(numbers, default=0))
+            for version, name, sql in known:
+                if version in done:
+                    continue
+                async with conn.transaction():  # a savepoint: one migration is all or nothing
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                        version, name, dt.datetime.now(dt.UTC),
+                    )
+                log.info("applied PostgreSQL migration %s", name)
+                applied.append(version)
+        return applied
+
+    # -- statements ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """One connection in one transaction: COMMIT on success, ROLLBACK on any exception."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def fetchall(self, sql: str, *params: Any) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(sql, *params))
+
+    async def fetchone(self, sql: str, *params: Any) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(sql, *params)
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        """Run one write statement; returns the rows changed."""
+        status = await self.pool.execute(sql, *params)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb columns in and out as Python objects, like the SQLite side's json.loads."""
+    import json
+
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
