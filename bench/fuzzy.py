@@ -196,7 +196,30 @@ class _Score:
                 "top5_%": 100.0 * self.top5 / max(self.total, 1)}
 
 
-async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_every: int) -> list[Row]:
+async def _seed_rows(service: Any, seeds: Sequence[int], titles: list[str], ids: list[int],
+                     targets: dict[str, set[int]]) -> list[Row]:
+    """Accuracy with other noise seeds: the typos, drops and cuts fall elsewhere in each title."""
+    from bench.common import Row
+    from bench.corpus import sample_titles
+
+    rows = []
+    for seed in seeds:
+        grown, as_cut = distinct_fragments(noisy_queries(sample_titles(), seed), titles, ids, targets)
+        score, with_cut = _Score(), _Score()
+        for q in grown:
+            ranked = [h.paper_id for h in await service.lookup(q.query, 5)]
+            score.add(ranked, targets[q.title])
+            if q.kind != "fragment":
+                with_cut.add(ranked, targets[q.title])
+        for q, _ in as_cut:
+            with_cut.add([h.paper_id for h in await service.lookup(q.query, 5)], targets[q.title])
+        rows.append(Row(NAME, f"  noise seed {seed}", {
+            **score.values(), "top1_% with fragments as cut": with_cut.values()["top1_%"]}))
+    return rows
+
+
+async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_every: int,
+                   other_seeds: Sequence[int] = ()) -> list[Row]:
     from rapidfuzz import fuzz, process, utils
 
     from bench.common import BenchError, Row
@@ -256,6 +279,7 @@ async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_ev
         rows.append(Row(NAME, "  fragment as cut (not in the overall figures)", {
             **cut.values(), "grown": f"{sum(grown for _, grown in as_cut)} shared a phrase with another title"}))
         rows.append(Row(NAME, "  overall with fragments as cut", overall_cut.values()))
+        rows += await _seed_rows(service, other_seeds, titles, ids, targets)
         subset = list(range(0, len(queries), baseline_every))
         same = _Score()
         for i in subset:
@@ -329,16 +353,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--own-db", action="store_true",
                         help="load the corpus through the Loader into bench/out/fuzzy-N.db instead of the shared "
                              "database built by `paperboy ingest`")
+    parser.add_argument("--noise-seeds", default="7", metavar="S,S",
+                        help="seeds of the query noise; the first gives the full rows, each other one a row of "
+                             "its own accuracy (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> list[Row]:
     from bench.corpus import sample_titles
 
-    queries = noisy_queries(sample_titles())
+    seeds = [int(s) for s in str(getattr(args, "noise_seeds", "7")).split(",") if s.strip()] or [7]
+    queries = noisy_queries(sample_titles(), seeds[0])
     rows: list[Row] = []
     for size in [0, *args.sizes]:
         path = database_for(size, args.seed, own=getattr(args, "own_db", False))
-        rows += asyncio.run(_measure(path, size, queries, max(1, args.baseline_every)))
+        rows += asyncio.run(_measure(path, size, queries, max(1, args.baseline_every), seeds[1:]))
     return rows
 
 
