@@ -47,6 +47,7 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system, the child's and its reaped children's (a worker process)
 
 
 def run_child(argv: Sequence[str], *, cwd: Path = REPO, env: dict[str, str] | None = None) -> ChildRun:
@@ -67,7 +68,8 @@ def run_child(argv: Sequence[str], *, cwd: Path = REPO, env: dict[str, str] | No
     out_path.unlink()
     err_path.unlink()
     # ru_maxrss is in KiB on Linux.
-    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr,
+                    usage.ru_utime + usage.ru_stime)
 
 
 def sampled(argv: Sequence[str], out: Path) -> list[str]:
@@ -203,13 +205,15 @@ class Machine:
     cpu: float = field(default_factory=time.process_time)
     jiffies: tuple[int, int] = field(default_factory=_cpu_jiffies)
 
-    def values(self) -> dict[str, Value]:
+    def values(self, children_cpu: float = 0.0) -> dict[str, Value]:
+        """`children_cpu`: CPU seconds of the bench's own child processes, which are not others'."""
         busy, total = _cpu_jiffies()
         cores = os.cpu_count() or 1
         wall = time.perf_counter() - self.started
         if total > self.jiffies[1] and wall > 0:
             machine = (busy - self.jiffies[0]) / (total - self.jiffies[1]) * cores
-            others: float | None = max(machine - (time.process_time() - self.cpu) / wall, 0.0)
+            own = time.process_time() - self.cpu + children_cpu
+            others: float | None = max(machine - own / wall, 0.0)
         else:
             others = None
         return {"load avg": round(os.getloadavg()[0], 2), "others' cores": others,

@@ -23,11 +23,14 @@ from bench.common import (
     SAMPLE_DIGEST,
     BenchError,
     ChildRun,
+    Machine,
     Row,
+    Value,
     check,
     remove_database,
     run_child,
     sampled,
+    spread,
     top_frames,
 )
 from bench.corpus import ensure_corpus
@@ -39,7 +42,10 @@ DESCRIPTION = "bulk loading through `paperboy ingest` vs plain sqlite3 + FTS5 re
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000])
     parser.add_argument("--repeat", type=int, default=5,
-                        help="runs of each small timing (sample digest, start-up); the median is shown")
+                        help="runs of each timing, the bulk loads alternating with the baseline; "
+                             "median (min-max) shown (default: %(default)s)")
+    parser.add_argument("--one-core", action="store_true",
+                        help="confine Paperboy and the baseline to one core (taskset -c 0), as on a busy machine")
     parser.add_argument("--no-baseline", action="store_true", help="skip the sqlite3 baseline")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample-digest timings")
     parser.add_argument("--profile", action="store_true",
@@ -50,10 +56,13 @@ def _mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
-def _paperboy(corpus: Path, size: int, profile: bool) -> tuple[Row, ChildRun]:
+ONE_CORE = ["taskset", "-c", "0"]
+
+
+def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str]) -> tuple[ChildRun, dict[str, Value]]:
     db = OUT / f"bench-ingest-{size}.db"
     remove_database(db)
-    argv = [PYTHON, "-m", "bot", "--db", str(db), "ingest", str(corpus), "--json"]
+    argv = [*prefix, PYTHON, "-m", "bot", "--db", str(db), "ingest", str(corpus), "--json"]
     prof = OUT / f"ingest-{size}.pyspy"
     if profile:
         argv = sampled(argv, prof)
@@ -63,29 +72,34 @@ def _paperboy(corpus: Path, size: int, profile: bool) -> tuple[Row, ChildRun]:
     loaded = sum(int(d.get("papers", 0)) for d in lines)
     if loaded != size:
         raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
-    row = Row(NAME, f"paperboy {size:,}" + (" (py-spy)" if profile else ""), {
-        "papers": size, "seconds": run.seconds, "papers/s": size / run.seconds,
-        "peak RSS MB": run.peak_rss_mb, "db MB": _mb(db), "digests": len(lines),
-    })
+    extra: dict[str, Value] = {"db MB": _mb(db), "digests": len(lines)}
     remove_database(db)
     if profile:
         print(f"\n-- py-spy samples of paperboy ingest, {size:,} papers ({prof}), top by own time:")
         print(top_frames(prof))
-    return row, run
+    return run, extra
 
 
-def _baseline(corpus: Path, size: int) -> Row:
+def _baseline(corpus: Path, size: int, prefix: list[str]) -> tuple[ChildRun, dict[str, Value]]:
     db = OUT / f"bench-baseline-{size}.db"
     remove_database(db)
-    run = check(run_child([PYTHON, "-m", "bench.sqlite_baseline", str(corpus), str(db)]), "baseline")
+    run = check(run_child([*prefix, PYTHON, "-m", "bench.sqlite_baseline", str(corpus), str(db)]), "baseline")
     result = json.loads(run.stdout)
-    row = Row(NAME, f"sqlite3 baseline {size:,}", {
-        "papers": int(result["papers"]), "seconds": run.seconds, "papers/s": size / run.seconds,
-        "peak RSS MB": run.peak_rss_mb, "db MB": _mb(db),
-        "load s": result["load_seconds"], "fts s": result["fts_seconds"],
-    })
+    if int(result["papers"]) != size:
+        raise BenchError(f"the baseline loaded {result['papers']:,} papers, expected {size:,}")
+    extra: dict[str, Value] = {"db MB": _mb(db), "load s": result["load_seconds"], "fts s": result["fts_seconds"]}
     remove_database(db)
-    return row
+    return run, extra
+
+
+def _load_row(case: str, size: int, runs: list[ChildRun], extra: dict[str, Value]) -> Row:
+    """Median (min-max) of wall and CPU seconds over the runs, papers/s of the median."""
+    wall = statistics.median(r.seconds for r in runs)
+    return Row(NAME, case, {
+        "papers": size, "runs": len(runs), "seconds": spread([r.seconds for r in runs]),
+        "CPU s": spread([r.cpu_seconds for r in runs]), "papers/s": size / wall,
+        "peak RSS MB": max(r.peak_rss_mb for r in runs), **extra,
+    })
 
 
 def _median_run(argv: list[str], repeat: int, what: str, fresh_db: Path | None = None) -> tuple[float, float]:
@@ -125,14 +139,30 @@ def _sample_rows(repeat: int) -> list[Row]:
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
+    prefix = ONE_CORE if args.one_core else []
+    where = " on one core" if args.one_core else ""
     for size in args.sizes:
         corpus = ensure_corpus(size, args.seed)
-        baseline = None if args.no_baseline else _baseline(corpus, size)
-        paperboy, _ = _paperboy(corpus, size, args.profile)
-        if baseline is not None:
-            ratio = float(paperboy.values["papers/s"] or 0) / float(baseline.values["papers/s"] or 1)
-            paperboy.values["vs baseline"] = ratio
-            rows.append(baseline)
+        machine = Machine()
+        ours: list[ChildRun] = []
+        theirs: list[ChildRun] = []
+        ours_extra: dict[str, Value] = {}
+        theirs_extra: dict[str, Value] = {}
+        for _ in range(max(1, args.repeat)):  # alternating, so both see the same machine
+            if not args.no_baseline:
+                run_, theirs_extra = _baseline(corpus, size, prefix)
+                theirs.append(run_)
+            run_, ours_extra = _paperboy(corpus, size, args.profile, prefix)
+            ours.append(run_)
+        paperboy = _load_row(f"paperboy {size:,}{where}" + (" (py-spy)" if args.profile else ""), size, ours,
+                             ours_extra)
+        if theirs:
+            ratios = [t.seconds / o.seconds for o, t in zip(ours, theirs, strict=True)]
+            paperboy.values["vs baseline"] = spread(ratios)
+            paperboy.values["CPU vs baseline"] = round(
+                statistics.median(o.cpu_seconds for o in ours) / statistics.median(t.cpu_seconds for t in theirs), 2)
+            rows.append(_load_row(f"sqlite3 baseline {size:,}{where}", size, theirs, theirs_extra))
+        paperboy.values.update(machine.values(sum(r.cpu_seconds for r in ours + theirs)))
         rows.append(paperboy)
     if not args.no_sample:
         rows.extend(_sample_rows(args.repeat))
