@@ -17,6 +17,7 @@ from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.ingest import format_names
 from storage.records import ARCHIVE_FORMATS
+from storage.titles import sync as title_sync
 
 # Above this many digests in one input (a snapshot), text output summarises instead of listing.
 _LIST_LIMIT = 20
@@ -107,6 +108,7 @@ async def run_ingest(ctx: CliContext) -> int:
         raise CliError("name at least one file or URL to ingest (or --sample)")
     loader = await ctx.loader()
     failed = 0
+    indexed = 0  # papers added or retitled: past SNAPSHOT_AFTER, the title look-up's snapshot is brought up to date
     for target in targets:
         bar = None if args.json else LoadProgress(target)
         sample = target == str(SAMPLE_DIGEST) and args.sample
@@ -116,6 +118,7 @@ async def run_ingest(ctx: CliContext) -> int:
                                on_phase=bar.phase if bar else None)
         if bar:
             bar.finish()
+        indexed += sum(d.new + d.updated for d in outcome.digests)
         if not outcome.ok:
             failed += 1
             if args.json:
@@ -144,7 +147,17 @@ async def run_ingest(ctx: CliContext) -> int:
             for d in outcome.digests:
                 print(_digest_line(outcome, d))
         _print_notes(outcome, sys.stdout)
+    if indexed >= title_sync.SNAPSHOT_AFTER:
+        await _update_title_snapshot(ctx, quiet=args.json)
     return 1 if failed else 0
+
+
+async def _update_title_snapshot(ctx: CliContext, *, quiet: bool) -> None:
+    """After a large load, save the title index the next look-up starts from, so the first
+    `paperboy paper` (or the bot's start) replays a little instead of building it from every title."""
+    if not quiet and sys.stderr.isatty():
+        print("updating the title look-up index...", file=sys.stderr)
+    await title_sync.TitleIndexSync(await ctx.db()).start(save=True)
 
 
 async def run_digests(ctx: CliContext) -> int:
