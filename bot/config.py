@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
+from bot.redact import register_secret
+
 
 class ConfigError(Exception):
     """A setting that cannot be used; the message names the file or variable and the key."""
@@ -530,6 +532,9 @@ TOKEN_CREDENTIAL = "discord_token"
 class Secret:
     value: str = field(repr=False)
     origin: Origin
+
+    def __post_init__(self) -> None:
+        register_secret(self.value)  # from here on no log line or message shows it
 
     def masked(self) -> str:
         return f"(hidden, {len(self.value)} characters)"

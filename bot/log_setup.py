@@ -13,6 +13,7 @@ import os
 import sys
 
 from bot.config import Settings
+from bot.redact import RedactingFormatter
 
 _FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
@@ -59,7 +60,7 @@ def _file_handler(settings: Settings) -> tuple[str, logging.Handler]:
             path, maxBytes=settings.logging.max_bytes, backupCount=settings.logging.backup_count, encoding="utf-8")
     except OSError:
         return "(no log file: its folder is not writable)", logging.NullHandler()
-    handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+    handler.setFormatter(RedactingFormatter(_FILE_FORMAT))
     return path, handler
 
 
@@ -70,7 +71,7 @@ def _stderr(formatter: logging.Formatter, level: int) -> logging.Handler:
     return handler
 
 
-class _NoTraceback(logging.Formatter):
+class _NoTraceback(RedactingFormatter):
     """Standard error beside a log file: one short line per message; the file keeps tracebacks."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -82,7 +83,7 @@ class _NoTraceback(logging.Formatter):
             record.exc_info, record.exc_text = saved
 
 
-class _JournalFormatter(logging.Formatter):
+class _JournalFormatter(RedactingFormatter):
     """Standard error as the only log: full records; under systemd, each line carries its priority."""
 
     def format(self, record: logging.LogRecord) -> str:

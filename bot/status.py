@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import ConfigError, Settings
+from bot.redact import redact
 from bot.schedule.settings import describe
 from bot.summary.render import EMPTY_DAY
 from storage import deliveries as delivery_repo
@@ -120,14 +121,14 @@ def source_line(s: SourceStatus, enabled: list[str], now: dt.datetime) -> str:
         line += f"\n  {s.consecutive_failures} failure{'' if s.consecutive_failures == 1 else 's'} in a row"
         if s.backing_off(now):
             line += f", backing off until {when(s.backoff_until)}"
-        line += f": {s.last_error or 'no reason given'}"
+        line += f": {redact(s.last_error) if s.last_error else 'no reason given'}"
     return line
 
 
 def source_json(s: SourceStatus, enabled: list[str], now: dt.datetime) -> dict[str, Any]:
     return {"source": s.source, "enabled": s.source in enabled, "last_outcome": s.last_outcome,
             "last_attempt_at": s.last_attempt_at, "last_success_at": s.last_success_at,
-            "last_failure_at": s.last_failure_at, "last_error": s.last_error,
+            "last_failure_at": s.last_failure_at, "last_error": redact(s.last_error) if s.last_error else None,
             "consecutive_failures": s.consecutive_failures, "backing_off": s.backing_off(now),
             "backoff_until": s.backoff_until, "last_date": s.last_date,
             "stored_digests": s.stored_digests, "newest_digest": s.newest_digest}

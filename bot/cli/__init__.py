@@ -161,6 +161,13 @@ def _exclusions_as_arguments(argv: list[str], parser: argparse.ArgumentParser, c
     return [*argv[:start], *rest, "--", *dashed]
 
 
+def _fail(message: str) -> None:
+    """A command's error on standard error, never showing a secret or a URL's password."""
+    from bot.redact import redact
+
+    print(redact(message), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_word(argv)
@@ -190,10 +197,10 @@ def _run(args: argparse.Namespace) -> int:
         check_sqlite()
         settings = load_settings(getattr(args, "config", None))
     except CliError as exc:
-        print(f"paperboy: {exc}", file=sys.stderr)
+        _fail(f"paperboy: {exc}")
         return exc.status
     except ConfigError as exc:
-        print(f"paperboy: {exc}", file=sys.stderr)
+        _fail(f"paperboy: {exc}")
         return EXIT_USAGE
     if getattr(args, "db", None):
         settings.database.path = args.db
@@ -214,13 +221,13 @@ def _run(args: argparse.Namespace) -> int:
         os.close(devnull)
         return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
     except CliError as exc:
-        print(f"paperboy: {exc}", file=sys.stderr)
+        _fail(f"paperboy: {exc}")
         return exc.status
     except (StorageError, ConfigError) as exc:
         log.debug("failed", exc_info=True)
-        print(f"paperboy: {exc}", file=sys.stderr)
+        _fail(f"paperboy: {exc}")
         return EXIT_NOT_FOUND
     except Exception as exc:  # noqa: BLE001 - the edge: a user never sees a traceback
         log.exception("unexpected error in %s", args.command)
-        print(f"paperboy: internal error: {exc.__class__.__name__}: {exc} (details in {log_file})", file=sys.stderr)
+        _fail(f"paperboy: internal error: {exc.__class__.__name__}: {exc} (details in {log_file})")
         return EXIT_INTERNAL

@@ -20,7 +20,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.sources.poller import Poller, poller_from, schedule_polling
 from bot.transports.discord_bot.client import PaperboyClient, configure_endpoints
-from bot.transports.discord_bot.sync import SyncOutcome, sync_commands
+from bot.transports.discord_bot.sync import SyncOutcome, http_error, sync_commands
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ async def _until_stopped(client: PaperboyClient, token: str, stop: asyncio.Event
             raise TokenRejected("Discord rejected the token (401 Unauthorized); check or reset it")
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             raise BotStopped("Discord refused the gateway intents (the bot asks for no privileged ones)")
+        if isinstance(exc, discord.HTTPException):
+            raise BotStopped(f"the Discord connection failed: {http_error(exc)}") from exc
         if isinstance(exc, discord.DiscordException | OSError):
             raise BotStopped(f"the Discord connection failed: {exc.__class__.__name__}: {exc}") from exc
         if exc is not None:

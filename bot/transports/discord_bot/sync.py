@@ -22,6 +22,7 @@ from typing import Any
 import discord
 
 from bot.commands import COMMANDS
+from bot.redact import redact
 from storage import app_state
 from storage.db import Database
 
@@ -95,6 +96,17 @@ async def sync_commands(client: discord.Client, db: Database, *, guild_id: int =
     return SyncOutcome(scope, synced, len(payloads), digest, tuple(removed))
 
 
+def http_error(exc: discord.HTTPException) -> str:
+    """A failed Discord request in one line: the status, and Discord's own error code and message
+    when the body was Discord's JSON. A body that is not (a proxy's page, a server echoing the
+    request, headers and token included) is never shown, and nothing shown can hold the token."""
+    reason = getattr(exc.response, "reason", "") or ""
+    text = f"HTTP {exc.status} {reason}".rstrip()
+    if exc.code:  # set only when Discord answered with its JSON error object
+        text += f", code {exc.code}: {exc.text[:300]}"
+    return redact(text)
+
+
 async def _put(client: discord.Client, app_id: int, guild_id: int, payloads: list[dict[str, Any]]) -> None:
     """Bulk-overwrite the scope's commands with `payloads` (an empty list removes them all)."""
     try:
@@ -103,8 +115,7 @@ async def _put(client: discord.Client, app_id: int, guild_id: int, payloads: lis
         else:
             await client.http.bulk_upsert_global_commands(app_id, payloads)  # type: ignore[arg-type]
     except discord.HTTPException as exc:
-        raise SyncError(f"Discord refused the {_scope_name(guild_id)} commands ({exc.status}, code {exc.code}): "
-                        f"{exc.text}") from exc
+        raise SyncError(f"Discord refused the {_scope_name(guild_id)} commands: {http_error(exc)}") from exc
 
 
 async def _remove_scope(client: discord.Client, db: Database, app_id: int, key: str) -> str | None:
