@@ -25,7 +25,8 @@ FIGURE_RE = re.compile(
     r"(?P<unit>×|[xX](?![\w×])|times(?!\w)|-?fold(?!\w)|\\?%)"  # LaTeX writes \%
 )
 # "from 39.39% to 60.61%": the second figure finishes the first one's phrase.
-_TO = re.compile(r"\s*(?:to|→|->)\s*")
+# Bounded runs: an unbounded \s* makes a search over a long run of spaces quadratic (issue 21).
+_TO = re.compile(r"\s{0,8}(?:to|→|->)\s{0,8}")
 _CLAUSE_STOP = re.compile(r"[,;:()\[\]]|\.(?:\s|$)")
 _CONTEXT_STOP_WORDS = {"and", "while", "whereas", "but", "which", "with", "without", "compared", "than", "when",
                        "respectively", "giving", "making", "leading", "resulting", "thereby", "using"}

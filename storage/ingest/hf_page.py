@@ -35,18 +35,18 @@ DEFAULT_SOURCE = "hf-daily"
 _MONTH = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
           r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 # "Sep 9", "Sept. 9th", "Mar 8, 2024", "September 9 2025".
-_DATE_BODY = _MONTH + r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?"
+_DATE_BODY = _MONTH + r"\.?\s{1,8}(\d{1,2})(?:st|nd|rd|th)?(?:,?\s{1,8}(\d{4}))?"
 _DATE = re.compile(rf"{_DATE_BODY}$")
-_PUBLISHED = re.compile(rf"Published\s+on\s*(?:{_DATE_BODY})?.*$", re.IGNORECASE)
-_COUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?[kK]?|[-–—])$")
-_AUTHORS = re.compile(r"\d+\s+authors?$", re.IGNORECASE)
-_COMMENTS = re.compile(r"(\d+)\s+comments?$", re.IGNORECASE)
-_UPVOTE = re.compile(r"Upvotes?(?:\s*[:·]?\s*(\d+(?:\.\d+)?[kK]?|[-–—]))?$", re.IGNORECASE)
-_SUBMITTED = re.compile(r"Submitted\s+by(\s+\S.*)?$", re.IGNORECASE)
-_GITHUB = re.compile(r"GitHub(?:\s*[·:]?\s*[\d.,]+\s*[kKmM]?)?$")
+_PUBLISHED = re.compile(rf"Published\s{{1,8}}on\s{{0,8}}(?:{_DATE_BODY})?.*$", re.IGNORECASE)
+_COUNT = re.compile(r"(\d{1,3}(?:,\d{3}){1,6}|\d{1,12}(?:\.\d{1,6})?[kK]?|[-–—])$")
+_AUTHORS = re.compile(r"\d{1,7}\s{1,8}authors?$", re.IGNORECASE)
+_COMMENTS = re.compile(r"(\d{1,9})\s{1,8}comments?$", re.IGNORECASE)
+_UPVOTE = re.compile(r"Upvotes?(?:\s{0,8}[:·]?\s{0,8}(\d{1,12}(?:\.\d{1,6})?[kK]?|[-–—]))?$", re.IGNORECASE)
+_SUBMITTED = re.compile(r"Submitted\s{1,8}by(\s{1,8}\S.*)?$", re.IGNORECASE)
+_GITHUB = re.compile(r"GitHub(?:\s{0,8}[·:]?\s{0,8}[\d.,]{1,16}\s{0,8}[kKmM]?)?$")
 _HEADER = re.compile(
     r"(new|Subscribe|Daily Papers|Daily|Weekly|Monthly|Trending Papers|Trending"
-    r"|Get trending papers in your email inbox.*|by\s*AK and the research community)$",
+    r"|Get trending papers in your email inbox.*|by\s{0,8}AK and the research community)$",
     re.IGNORECASE,
 )
 _LABELS = frozenset({

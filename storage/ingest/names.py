@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from storage.tex import has_tex, tex_to_text
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_UNCLOSED = re.compile(r"\s*[(\[].*$")  # an affiliation cut off before its closing parenthesis
+# An affiliation cut off before its closing parenthesis: everything from the first bracket on goes. No
+# leading \s* (a search over a long run of spaces would be quadratic, issue 21): spaces are collapsed after.
+_UNCLOSED = re.compile(r"[(\[].*", re.DOTALL)
 _NOT_NAMES = frozenset({"et al", "et al.", "et. al.", "and others", "others", "et al..", "al", "al."})
 _HYPHENED_INITIAL = re.compile(r"\.\s+-")
 _EDGE = " \t,;:·-–—"
@@ -26,7 +28,7 @@ def clean_author(name: str) -> str | None:
         previous = None
         while previous != text:  # nested blocks: "((1) CREST, (2) ...)"
             previous, text = text, _BRACKETED.sub(" ", text)
-        text = _UNCLOSED.sub("", text)
+        text = _UNCLOSED.sub("", text, count=1)
     text = " ".join(text.split()).strip(_EDGE)
     if text.lower().startswith("and "):
         text = text[4:].strip(_EDGE)
