@@ -120,7 +120,7 @@ def noisy_queries(titles: Sequence[str], seed: int = 7) -> list[NoisyQuery]:
 
 def _ingest_ready() -> bool:
     try:
-        from storage.ingest import format_names
+        from bot.ingest.formats import format_names
         return bool(format_names())
     except ImportError:
         return False

@@ -34,11 +34,11 @@ from pathlib import Path
 from bench.common import OUT, SAMPLE_DATE, SAMPLE_DIGEST, BenchError, Machine, Row, spread
 from bench.corpus import ensure_database
 from bench.search import _fallback_database
+from bot.ingest.formats import ParseContext, open_input, parse
 from bot.summary import compose, themes
 from storage import digests as digest_repo
 from storage import summary_stats
 from storage.db import Database
-from storage.ingest import ParseContext, open_input, parse
 from storage.loader import Loader
 from storage.records import DigestInfo
 

@@ -13,7 +13,7 @@ load. Consecutive streaming batches whose papers all have arXiv ids (a snapshot 
 per date) are written together as one "run", so a whole chunk is one statement and one segment.
 
 Preparing a run (title keys, the JSON rows) needs no database: `prepare` does it apart, so that a
-bulk load can build its runs in a parsing process while this one writes (bot/ingest_worker.py);
+bulk load can build its runs in a parsing process while this one writes (bot/ingest/worker.py);
 `Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.
 
 A run indexes its new papers for search with one INSERT ... SELECT before its COMMIT rather than

@@ -77,7 +77,7 @@ async def listings(db: Database, paper_id: int) -> list[Listing]:
 
 async def export_rows(db: Database, since: dt.date | None = None, until: dt.date | None = None,
                       batch: int = 2000) -> AsyncIterator[dict[str, object]]:
-    """Every paper listed in [since, until] as a Paperboy export object (see storage.ingest.paperboy_jsonl)."""
+    """Every paper listed in [since, until] as a Paperboy export object (see bot.ingest.formats.paperboy_jsonl)."""
     low = since.isoformat() if since else "0000-00-00"
     high = until.isoformat() if until else "9999-99-99"
     last = 0

@@ -44,7 +44,7 @@ class ParsedDigest:
 
     source: str  # e.g. "hf-daily", "arxiv-rss:cs.LG", "arxiv-api", "arxiv-snapshot"
     date: dt.date
-    format: str  # one of storage.ingest.FORMATS
+    format: str  # one of bot.ingest.formats.FORMATS
     papers: list[PaperRecord]
     complete: bool = True
     grows: bool = False

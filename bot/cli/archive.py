@@ -10,12 +10,12 @@ from typing import Any, TextIO
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
 from bot.cli.progress import LoadProgress
-from bot.ingest import DigestSummary, IngestOptions, IngestOutcome, ingest
+from bot.ingest.formats import format_names
+from bot.ingest.load import DigestSummary, IngestOptions, IngestOutcome, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import papers as paper_repo
-from storage.ingest import format_names
 from storage.records import ARCHIVE_FORMATS
 from storage.titles import sync as title_sync
 
@@ -90,7 +90,7 @@ def _summary_line(outcome: IngestOutcome) -> str:
 
 
 def _print_notes(outcome: IngestOutcome, out: TextIO) -> None:
-    """What the load cut, clamped or skipped (storage.ingest.bounds), one line each."""
+    """What the load cut, clamped or skipped (bot.ingest.formats.bounds), one line each."""
     for note in outcome.notes:
         print(f"  note: {note}", file=out)
 

@@ -98,8 +98,8 @@ def date_arg(text: str) -> dt.date:
 
 
 def digest_date_arg(text: str) -> dt.date:
-    """A day a digest can have: from arXiv's start to two days after today (storage.ingest.bounds)."""
-    from storage.ingest.bounds import date_problem
+    """A day a digest can have: from arXiv's start to two days after today (bot.ingest.formats.bounds)."""
+    from bot.ingest.formats.bounds import date_problem
 
     day = date_arg(text)
     problem = date_problem(day, dt.date.today())

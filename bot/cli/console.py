@@ -15,7 +15,7 @@ import sys
 
 from bot.app import App
 from bot.cli.common import CliContext, CliError
-from bot.ingest import IngestOptions, ingest
+from bot.ingest.load import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock, system_clock
 from bot.transports.console import Session, history_path, run

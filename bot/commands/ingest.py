@@ -20,7 +20,7 @@ from bot import limits
 from bot.commands.context import Context
 from bot.commands.errors import UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.ingest import IngestOptions, IngestOutcome, ingest
+from bot.ingest.load import IngestOptions, IngestOutcome, ingest
 from bot.replies import Attachment, Reply
 from bot.sources.addresses import is_public_address
 

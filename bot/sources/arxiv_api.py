@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from bot.ingest.formats import ParseContext
 from bot.sources.base import Fetched, Net, merge_pages, parse_body
-from storage.ingest import ParseContext
 
 FORMAT = "arxiv-atom"
 

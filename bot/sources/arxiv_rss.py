@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from bot.ingest.formats import ParseContext
 from bot.sources.base import Fetched, Net, parse_body
-from storage.ingest import ParseContext
 
 FORMAT = "arxiv-rss"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.ingest import IngestOptions, IngestOutcome, ingest
+from bot.ingest.load import IngestOptions, IngestOutcome, ingest
 from storage.loader import Loader
 from storage.records import LoadResult
 

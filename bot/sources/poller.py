@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ConfigError, FetchSettings, IngestSettings, Settings
-from bot.ingest import IngestOptions
+from bot.ingest.load import IngestOptions
 from bot.schedule.clock import Clock, system_clock
 from bot.sources.arxiv_api import ArxivApiSource
 from bot.sources.arxiv_rss import ArxivRssSource

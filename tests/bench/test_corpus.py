@@ -85,8 +85,8 @@ def test_refuses_sizes_that_do_not_fit_arxiv_ids() -> None:
 
 
 def test_the_snapshot_parser_reads_every_record(tmp_path: Path) -> None:
-    pytest.importorskip("storage.ingest.arxiv_snapshot")
-    from storage.ingest import ParseContext, open_input, parse
+    pytest.importorskip("bot.ingest.formats.arxiv_snapshot")
+    from bot.ingest.formats import ParseContext, open_input, parse
 
     path = corpus.write_corpus(tmp_path / "c.jsonl", 300)
     expected = {json.loads(line)["id"]: json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()}

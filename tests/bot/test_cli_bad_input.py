@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.ingest.formats import bounds
 from bot.samples import SAMPLE_DATE
-from storage.ingest import bounds
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -179,7 +179,7 @@ def test_the_console_clock_refuses_times_beyond_the_calendar(tmp_path: Path) -> 
 
 def test_an_unexpected_failure_on_one_input_does_not_stop_the_next(
         db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from storage.ingest import hf_api
+    from bot.ingest.formats import hf_api
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("a parser bug")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
-from storage.ingest import bounds
+from bot.ingest.formats import bounds
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = {

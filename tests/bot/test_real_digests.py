@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from storage.ingest import ParseContext, parse
+from bot.ingest.formats import ParseContext, parse
 from storage.records import ParsedDigest
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.app import App
 from bot.config import Settings
-from bot.ingest import IngestOptions, ingest
+from bot.ingest.load import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.transports.discord_bot import PaperboyClient, Timing

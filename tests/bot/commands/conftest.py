@@ -12,7 +12,7 @@ import pytest
 from bot.app import App
 from bot.commands import Context
 from bot.config import Settings
-from bot.ingest import IngestOptions, ingest
+from bot.ingest.load import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.transports.console_render import ConsoleOutbound

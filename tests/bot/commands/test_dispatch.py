@@ -13,7 +13,7 @@ import pytest
 from bot.app import App
 from bot.commands import BY_NAME, Context, dispatch, press, suggest
 from bot.commands.specs import OptionType
-from bot.ingest import IngestOptions, ingest
+from bot.ingest.load import IngestOptions, ingest
 from bot.replies import Attachment, Reply, violations
 
 # A valid value for each required option, so the hostile one is what is tested.

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.ingest.formats import ParseContext, open_input, parse
 from bot.subscriptions.matching import DigestIndex, match, match_one
 from bot.subscriptions.topics import SubscriptionError, parse_topic
 from storage import subscriptions as sub_repo
 from storage.db import Database
-from storage.ingest import ParseContext, open_input, parse
 from storage.loader import Loader
 from storage.records import ParsedDigest
 from storage.search.fts import matching_ids

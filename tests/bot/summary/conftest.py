@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.formats import ParseContext, open_input, parse
 from storage import digests as digest_repo
 from storage.db import Database
-from storage.ingest import ParseContext, open_input, parse
 from storage.loader import Loader
 from storage.records import DigestInfo, PaperRecord, ParsedDigest
 

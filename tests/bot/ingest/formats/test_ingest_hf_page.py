@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.formats.hf_page import infer_year, sniff
 from storage.errors import ParseError
-from storage.ingest.hf_page import infer_year, sniff
 from storage.normalize import title_key
 from storage.records import ParsedDigest
 

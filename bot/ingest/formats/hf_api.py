@@ -14,15 +14,15 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from storage.ingest._common import clean, fail, int_or_none, iso_date, json_type, read_text, str_list
-from storage.ingest.names import clean_authors
+from bot.ingest.formats._common import clean, fail, int_or_none, iso_date, json_type, read_text, str_list
+from bot.ingest.formats.names import clean_authors
 from storage.normalize import arxiv_links, identity_key, links_in_text, parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from storage.ingest import ParseContext
+    from bot.ingest.formats import ParseContext
 
 FORMAT = "hf-api"
 DEFAULT_SOURCE = "hf-daily"

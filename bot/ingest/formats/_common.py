@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, NoReturn, TypeVar
 
+from bot.ingest.formats.bounds import Notes
 from storage.errors import ParseError
-from storage.ingest.bounds import Notes
 from storage.normalize import clean_text
 
 clean = clean_text  # the parsers import it from here

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from storage.ingest._common import (
+from bot.ingest.formats._common import (
     MONTHS,
     clean,
     fail,
@@ -29,12 +29,12 @@ from storage.ingest._common import (
     rfc822_date,
     split_authors,
 )
-from storage.ingest.names import clean_authors, parsed_name
+from bot.ingest.formats.names import clean_authors, parsed_name
 from storage.normalize import ARXIV_ID_RE, links_in_text
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
-    from storage.ingest import ParseContext
+    from bot.ingest.formats import ParseContext
 
 FORMAT = "arxiv-snapshot"
 DEFAULT_SOURCE = "arxiv-snapshot"

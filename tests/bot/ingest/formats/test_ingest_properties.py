@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.ingest.formats import ParseContext, bounds, bytes_input, format_names, parse
+from bot.ingest.formats._common import clean, split_authors
 from storage.errors import InputError
-from storage.ingest import ParseContext, bounds, bytes_input, format_names, parse
-from storage.ingest._common import clean, split_authors
 from storage.normalize import clean_text
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 SEEDS = {
     "hf-page": (FIXTURES / "ingest" / "hf-page-noisy-jan-29.txt").read_bytes(),
     "hf-api": (FIXTURES / "hf-daily-papers-api-sample.json").read_bytes(),
@@ -34,7 +34,7 @@ def outcome(data: bytes, fmt: str | None) -> str:
         for batch in batches:
             assert all(isinstance(p.title, str) and p.title for p in batch.papers)
             assert bounds.date_problem(batch.date, dt.date.today()) is None
-            for p in batch.papers:  # what one paper may cost (storage.ingest.bounds)
+            for p in batch.papers:  # what one paper may cost (bot.ingest.formats.bounds)
                 assert len(p.title) <= bounds.TITLE_CHARS and len(p.abstract) <= bounds.ABSTRACT_CHARS
                 assert len(p.authors) <= bounds.AUTHORS and len(p.links) <= bounds.LIST_ITEMS
                 for count in (p.upvotes, p.comments):

@@ -2,7 +2,7 @@
 while the loading process runs SQLite, so that a load uses two cores instead of one.
 
 A thread cannot do this: parsing is pure Python and would hold the GIL that the SQLite thread
-needs between statements. `python -m bot.ingest_worker` reads a pickled `WorkerJob` on standard
+needs between statements. `python -m bot.ingest.worker` reads a pickled `WorkerJob` on standard
 input, then writes frames on standard output, each an 8-byte length and a pickled tuple:
 
     ("chunk", [ParsedDigest | PreparedRun, ...], bytes read, Notes)   one transaction's worth
@@ -10,7 +10,7 @@ input, then writes frames on standard output, each an 8-byte length and a pickle
     ("crash", traceback text)                                   a bug; nothing follows
     ("end", None, bytes read, Notes)
 
-Notes: what parsing cut or skipped since the previous frame (storage.ingest.bounds), for the report.
+Notes: what parsing cut or skipped since the previous frame (bot.ingest.formats.bounds), for the report.
 
 Memory stays flat: the pipe (and the loader's bounded read buffer) blocks the worker once it is
 a chunk or two ahead. It ignores Ctrl-C (the loader stops it) and ends by itself when the loader
@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from bot.ingest.formats import ParseContext, open_input, parse
 from storage import errors
 from storage.errors import InputError
-from storage.ingest import ParseContext, open_input, parse
 from storage.loader import PreparedRun, prepare
 from storage.records import ParsedDigest
 
@@ -127,7 +127,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module's code, not this __main__ copy: pickle names `bot.ingest_worker.WorkerJob`.
-    from bot import ingest_worker
+    # Run the imported module's code, not this __main__ copy: pickle names `bot.ingest.worker.WorkerJob`.
+    from bot.ingest import worker
 
-    sys.exit(ingest_worker.main())
+    sys.exit(worker.main())

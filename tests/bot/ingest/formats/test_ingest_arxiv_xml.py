@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.formats import arxiv_atom, arxiv_rss
 from storage.errors import ParseError
-from storage.ingest import arxiv_atom, arxiv_rss
 from storage.records import ParsedDigest
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]

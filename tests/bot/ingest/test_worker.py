@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from bench import corpus
-from bot.ingest import IngestOptions, IngestOutcome, ingest
+from bot.ingest.load import IngestOptions, IngestOutcome, ingest
 from storage.db import Database
 from storage.loader import Loader
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
 IN_PROCESS = 1 << 62  # worker_min_bytes that no file reaches
 APART = 0  # every streaming file goes to the worker process
@@ -110,7 +110,7 @@ def test_killing_the_loader_ends_its_parsing_process(tmp_path: Path) -> None:
     source = corpus.write_corpus(tmp_path / "s.jsonl", 20_000, seed=7)
     script = textwrap.dedent(f"""
         import asyncio, datetime as dt
-        from bot.ingest import IngestOptions, ingest
+        from bot.ingest.load import IngestOptions, ingest
         from storage.db import Database
         from storage.loader import Loader
 

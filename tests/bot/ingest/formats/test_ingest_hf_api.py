@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from bot.ingest.formats.hf_api import sniff
 from storage.errors import ParseError
-from storage.ingest.hf_api import sniff
 from storage.records import ParsedDigest
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]

@@ -1,4 +1,4 @@
-"""What one paper may cost: every parser's output passes through `bounded` (storage.ingest.parse).
+"""What one paper may cost: every parser's output passes through `bounded` (bot.ingest.formats.parse).
 
 A hostile or broken digest can hold an abstract of megabytes, ten thousand authors or an upvote
 count of 10**30. Text beyond the limits below is cut (at a word boundary, marked with "…"),

@@ -1,7 +1,7 @@
 """Loading digests from files and URLs: parse off the event loop, load each batch in one transaction.
 
 A large streaming file (the arXiv snapshot, Paperboy's export) is parsed, and its writes prepared,
-in a separate process (bot/ingest_worker.py) a chunk or two ahead of the database writes, so a
+in a separate process (bot/ingest/worker.py) a chunk or two ahead of the database writes, so a
 bulk load uses both cores: a thread would hold the GIL the SQLite thread needs. Anything smaller
 is parsed in a worker thread, one chunk ahead, which keeps the event loop free without paying for
 a process. An input that fails leaves nothing of itself stored (a complete digest is one
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.ingest_worker import WorkerJob, chunks, frame_length, header_size, input_error
+from bot.ingest.formats import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
+from bot.ingest.worker import WorkerJob, chunks, frame_length, header_size, input_error
 from bot.sources.errors import DownloadError
 from storage.errors import InputError, StorageError
-from storage.ingest import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
 from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, ParsedDigest
 
@@ -182,11 +182,11 @@ async def _parsed_ahead(batches: Iterator[ParsedDigest], chunk_size: int) -> Asy
 
 
 async def _parsed_apart(job: WorkerJob, progress: Progress | None) -> AsyncGenerator[Chunk, None]:
-    """Yield chunks parsed and prepared by a worker process (bot/ingest_worker.py), which is
+    """Yield chunks parsed and prepared by a worker process (bot/ingest/worker.py), which is
     stopped however this ends (done, bad input, an error while loading, Ctrl-C)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.ingest_worker", stdin=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "bot.ingest.worker", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env, limit=_READ_AHEAD)
     assert proc.stdin is not None and proc.stdout is not None
     total = os.path.getsize(job.path)

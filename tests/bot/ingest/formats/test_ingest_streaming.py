@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.ingest.formats import ParseContext, arxiv_snapshot, bytes_input, paperboy_jsonl, parse
+from bot.ingest.formats._common import MAX_BAD_LINES
 from storage.errors import ParseError
-from storage.ingest import ParseContext, arxiv_snapshot, bytes_input, paperboy_jsonl, parse
-from storage.ingest._common import MAX_BAD_LINES
 from storage.records import ParsedDigest
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]

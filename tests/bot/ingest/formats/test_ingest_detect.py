@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import InputError, ParseError, UnknownFormat
-from storage.ingest import (
+from bot.ingest.formats import (
     SNIFF_BYTES,
     ParseContext,
     bytes_input,
@@ -20,6 +19,7 @@ from storage.ingest import (
     open_input,
     parse,
 )
+from storage.errors import InputError, ParseError, UnknownFormat
 from storage.records import ParsedDigest
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]

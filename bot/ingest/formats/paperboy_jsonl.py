@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from storage.ingest._common import clean, fail, first_json_object, int_or_none, json_records, json_type, str_list
+from bot.ingest.formats._common import clean, fail, first_json_object, int_or_none, json_records, json_type, str_list
 from storage.normalize import parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
-    from storage.ingest import ParseContext
+    from bot.ingest.formats import ParseContext
 
 FORMAT = "paperboy-jsonl"
 DEFAULT_SOURCE = "paperboy-export"

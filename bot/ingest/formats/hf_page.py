@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from storage.ingest._common import MONTHS, clean, fail, read_text
+from bot.ingest.formats._common import MONTHS, clean, fail, read_text
 from storage.normalize import links_in_text, title_key
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
-    from storage.ingest import ParseContext
+    from bot.ingest.formats import ParseContext
 
 FORMAT = "hf-page"
 DEFAULT_SOURCE = "hf-daily"

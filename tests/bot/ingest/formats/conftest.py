@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from storage.ingest import ParseContext, bytes_input, parse
+from bot.ingest.formats import ParseContext, bytes_input, parse
 from storage.records import ParsedDigest
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 TODAY = dt.date(2025, 9, 10)
 
 Run = Callable[..., tuple[str, list[ParsedDigest]]]

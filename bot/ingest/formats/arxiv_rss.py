@@ -16,13 +16,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
-from storage.ingest._common import check_bytes, collapse, fail, refuse_dtd, rfc822_date, split_authors, xml_root
-from storage.ingest.names import clean_authors
+from bot.ingest.formats._common import check_bytes, collapse, fail, refuse_dtd, rfc822_date, split_authors, xml_root
+from bot.ingest.formats.names import clean_authors
 from storage.normalize import arxiv_links, links_in_text, parse_arxiv_id
 from storage.records import PaperRecord, ParsedDigest
 
 if TYPE_CHECKING:
-    from storage.ingest import ParseContext
+    from bot.ingest.formats import ParseContext
 
 FORMAT = "arxiv-rss"
 DEFAULT_SOURCE = "arxiv-rss"

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import BinaryIO, cast
 
+from bot.ingest.formats.bounds import Notes, bounded
 from storage.errors import ParseError, UnknownFormat
-from storage.ingest.bounds import Notes, bounded
 from storage.records import ParsedDigest
 
 SNIFF_BYTES = 64 * 1024
@@ -44,14 +44,14 @@ class ParseContext:
     source: str | None = None  # --source: overrides the source name
     announce_types: frozenset[str] = field(default_factory=lambda: frozenset({"new", "cross"}))
     chunk_size: int = 5000  # papers per batch for streaming formats
-    # What parsing cut, clamped or skipped (storage.ingest.bounds), for the ingest report. Filled as
-    # the batches are iterated; a worker process sends its own back (bot/ingest_worker.py).
+    # What parsing cut, clamped or skipped (bot.ingest.formats.bounds), for the ingest report. Filled as
+    # the batches are iterated; a worker process sends its own back (bot/ingest/worker.py).
     notes: Notes = field(default_factory=Notes, compare=False)
 
 
 def _modules() -> list[ModuleType]:
-    # Imported lazily so that `storage.ingest` stays cheap to import.
-    from storage.ingest import arxiv_atom, arxiv_rss, arxiv_snapshot, hf_api, hf_page, paperboy_jsonl
+    # Imported lazily so that `bot.ingest.formats` stays cheap to import.
+    from bot.ingest.formats import arxiv_atom, arxiv_rss, arxiv_snapshot, hf_api, hf_page, paperboy_jsonl
 
     # Order matters: the most specific sniffers first, the page text (anything textual) last.
     return [paperboy_jsonl, arxiv_snapshot, hf_api, arxiv_rss, arxiv_atom, hf_page]
