@@ -224,10 +224,9 @@ async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_ev
 
     from bench.common import BenchError, Row
     from bench.corpus import sample_titles
-    from bot.lookup import LookupService
+    from bot.lookup.service import LookupService
     from storage.db import Database
-    from storage.titles.snapshot import clear_snapshot
-    from storage.titles.sync import paper_ids_for_titles
+    from storage.lookup import clear_snapshot, paper_ids_for_titles
 
     label = f"{size:,} distractors"
     async with await Database.open(path) as db:
@@ -316,7 +315,7 @@ def distinct_fragments(queries: list[NoisyQuery], titles: list[str], ids: list[i
                         targets: dict[str, set[int]]) -> tuple[list[NoisyQuery], list[tuple[NoisyQuery, bool]]]:
     """The queries with each fragment grown until no other title holds it as a phrase (see the
     module docstring), and the fragments as cut, each with whether it had to grow."""
-    from storage.titles.text import plain
+    from bot.lookup.text import plain
 
     lowered = [t.casefold() for t in titles]
     grown: list[NoisyQuery] = []

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from bot.commands.context import Context, Services
 from bot.config import Settings
 from bot.delivery import Outbound
-from bot.lookup import LookupService
+from bot.lookup.service import LookupService
 from bot.replies import Reply
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from

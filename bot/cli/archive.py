@@ -12,12 +12,12 @@ from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_
 from bot.cli.progress import LoadProgress
 from bot.ingest.formats import format_names
 from bot.ingest.load import DigestSummary, IngestOptions, IngestOutcome, ingest
+from bot.lookup import sync as title_sync
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.records import ARCHIVE_FORMATS
-from storage.titles import sync as title_sync
 
 # Above this many digests in one input (a snapshot), text output summarises instead of listing.
 _LIST_LIMIT = 20

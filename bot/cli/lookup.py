@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, CliError, add_json_flag, positive_int, print_json
-from bot.lookup import LookupHit, LookupService
+from bot.lookup.service import LookupHit, LookupService
 
 MAX_LIMIT = 100
 

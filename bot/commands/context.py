@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.lookup import LookupService
+from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
 from storage.db import Database
 from storage.loader import Loader

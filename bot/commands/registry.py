@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot.commands import digest, help, ingest, paper, search, setup, status, subscriptions
+from bot.commands import digest, help, ingest, lookup, search, setup, status, subscriptions
 from bot.commands.context import Context
 from bot.commands.specs import CommandSpec, index
 from bot.replies import Reply
@@ -12,7 +12,7 @@ from bot.replies import Reply
 Action = Callable[[Context, str], Awaitable[Reply]]
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    *search.SPECS, *paper.SPECS, *digest.SPECS, *subscriptions.SPECS,
+    *search.SPECS, *lookup.SPECS, *digest.SPECS, *subscriptions.SPECS,
     *setup.SPECS, *ingest.SPECS, *status.SPECS, *help.specs(lambda: COMMANDS),
 )
 
@@ -20,4 +20,4 @@ BY_NAME: Mapping[str, CommandSpec] = index(COMMANDS)  # "setup channel" -> its s
 TOP: Mapping[str, CommandSpec] = {c.name: c for c in COMMANDS}
 
 # Button actions by prefix: "search:…", "digest:…", "paper:…".
-ACTIONS: Mapping[str, Action] = {**search.ACTIONS, **paper.ACTIONS, **digest.ACTIONS}
+ACTIONS: Mapping[str, Action] = {**search.ACTIONS, **lookup.ACTIONS, **digest.ACTIONS}

@@ -12,7 +12,7 @@ from typing import Any
 from bot import limits
 from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
-from bot.commands.paper import suggest_title
+from bot.commands.lookup import suggest_title
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.replies import Card, Choice, Field, Reply
 from bot.subscriptions import explain as explainer

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.lookup import sync as title_sync
+from bot.lookup.snapshot import load_snapshot
 from storage.db import Database
-from storage.titles import sync as title_sync
-from storage.titles.snapshot import load_snapshot
 
 
 def _snapshot_line(n: int) -> str:

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from bench.fuzzy import noisy_queries
+from bot.lookup.index import TitleIndex
+from bot.lookup.sync import TitleIndexSync
+from bot.lookup.text import compact, index_terms, plain, split_words, title_forms
 from storage.db import Database
 from storage.loader import Loader
+from storage.lookup import TitleRow
 from storage.records import PaperRecord, ParsedDigest
-from storage.titles import TitleIndexSync
-from storage.titles.index import TitleIndex, TitleRow
-from storage.titles.text import compact, index_terms, plain, split_words, title_forms
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DAY = dt.date(2025, 9, 9)
 
 

@@ -31,7 +31,8 @@ from itertools import islice
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from storage.titles.text import STOP_WORDS, Words, index_terms, split_words, title_forms
+from bot.lookup.text import STOP_WORDS, Words, index_terms, split_words, title_forms
+from storage.lookup import TitleRow
 
 # Postings entries walked exhaustively per query; rarer words go first, commoner words are then
 # only checked against the best candidates (binary search in their postings).
@@ -40,15 +41,6 @@ POOL_SIZE = 1_500  # candidates kept after the rare words, before checking the c
 RERANK_SIZE = 200  # candidates scored with rapidfuzz
 FUZZY_VARIANTS = 6  # near spellings tried per unknown query word
 PREFIX_VARIANTS = 12  # completions tried for the word being typed (autocomplete)
-
-
-@dataclass(frozen=True, slots=True)
-class TitleRow:
-    """What the index needs of one paper."""
-
-    paper_id: int
-    title: str
-    first_listed: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from bot import limits
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.lookup import MAX_QUERY
+from bot.lookup.service import MAX_QUERY
 from bot.replies import Button, Card, Choice, Field, Reply
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway

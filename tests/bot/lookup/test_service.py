@@ -9,16 +9,16 @@ import io
 import json
 
 import pytest
+from tests.bot.lookup.test_index import held_by_another_thread, sample_titles
 
 from bot.cli.common import CliContext, CliError
 from bot.cli.lookup import run_paper
 from bot.config import Settings
-from bot.lookup import LookupService
+from bot.lookup.service import LookupService
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from storage.tex import tex_to_text
-from tests.storage.test_title_index import held_by_another_thread, sample_titles
 
 DAY = dt.date(2025, 9, 9)
 LONG = ("An Extremely Long Title About Efficient Sparse Mixture-of-Experts Inference On Commodity Hardware "
@@ -168,7 +168,7 @@ async def test_equal_matches_go_to_the_paper_listed_more_then_upvoted_then_newes
 
 async def test_serving_rewrites_the_snapshot_once_enough_was_loaded(db: Database,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("storage.titles.sync.SNAPSHOT_AFTER", 2)
+    monkeypatch.setattr("bot.lookup.sync.SNAPSHOT_AFTER", 2)
     await load_sample(db)
     svc = LookupService(db)
     assert not (await svc.start()).from_snapshot

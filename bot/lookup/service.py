@@ -1,7 +1,7 @@
 """Finding a paper from a title typed from memory: "where is that FlashAttention paper?".
 
 Typos, missing or reordered words, fragments, LaTeX written any way and the short name before
-the colon all work (storage.titles does the matching); an arXiv id or URL is an exact hit. The
+the colon all work (`index.py` does the matching); an arXiv id or URL is an exact hit. The
 autocomplete mode returns Discord-sized choices whose values name the paper exactly and resolve
 back to it with `resolve`.
 """
@@ -22,14 +22,15 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
+from bot.lookup.index import TitleMatch
+from bot.lookup.sync import StartReport, TitleIndexSync
 from bot.paper_ref import find_by_reference
 from bot.replies import Choice
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
+from storage.lookup import MatchDetails, match_details, paper_dates
 from storage.records import LoadResult, StoredPaper
 from storage.tex import tex_to_text
-from storage.titles import TitleIndexSync, TitleMatch
-from storage.titles.sync import MatchDetails, StartReport, match_details, paper_dates
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.bot.lookup.test_index import sample_titles
 
 from bench.fuzzy import noisy_queries
+from bot.lookup import sync as sync_module
+from bot.lookup.index import ImageError, TitleIndex
+from bot.lookup.snapshot import load_snapshot
+from bot.lookup.sync import TitleIndexSync
 from storage.db import Database
 from storage.loader import Loader
+from storage.lookup import TitleRow, clear_snapshot
 from storage.records import PaperRecord, ParsedDigest
-from storage.titles import TitleIndexSync
-from storage.titles import sync as sync_module
-from storage.titles.index import ImageError, TitleIndex, TitleRow
-from storage.titles.snapshot import clear_snapshot, load_snapshot
-from tests.storage.test_title_index import sample_titles
 
 DAY = dt.date(2025, 9, 9)
 

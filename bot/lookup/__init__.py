@@ -1,0 +1,10 @@
+"""Title look-up (`/paper`, `paperboy paper`): a paper found from a title typed from memory.
+
+- `service.py`: the feature as the commands use it: a query in, hits or autocomplete choices out;
+- `index.py`: the in-memory inverted index over normalised title words that ranks candidates;
+- `text.py`: how titles and queries fold to comparable words;
+- `sync.py`: keeping the index in step with the archive by polling; `snapshot.py`: the index saved
+  in the archive so a start-up need not rebuild it.
+
+What it reads and stores in the archive is `storage/lookup.py`.
+"""
