@@ -8,11 +8,11 @@
 replies); `suggest` gives autocomplete choices; `press` answers a button from its action id.
 """
 
+from bot.chat.replies import Choice
 from bot.commands.context import Context, Services
 from bot.commands.dispatch import dispatch, find, press, suggest
 from bot.commands.registry import BY_NAME, COMMANDS
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType, StaticChoice
-from bot.replies import Choice
 
 __all__ = ["BY_NAME", "COMMANDS", "Choice", "CommandSpec", "Context", "OptionSpec", "OptionType", "Services",
            "StaticChoice", "dispatch", "find", "press", "suggest"]

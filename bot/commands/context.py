@@ -2,7 +2,7 @@
 
 Transports build a `Context` per command (the Discord transport from the interaction, the
 console from its `/as` and `/admin` state); `Services` is built once by the composition root
-(bot.app) and shared. Identifiers are platform-prefixed strings, as in bot.delivery.
+(bot.app) and shared. Identifiers are platform-prefixed strings, as in bot.chat.outbound.
 """
 
 from __future__ import annotations

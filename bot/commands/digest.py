@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.chat.replies import Choice, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.replies import Choice, Reply
 from bot.summary import compose, parse_action, render_pages
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo

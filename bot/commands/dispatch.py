@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Card, Choice, Field, Reply, violations
 from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound, UsageError, error_reply
 from bot.commands.options import convert
 from bot.commands.registry import ACTIONS, BY_NAME, TOP
 from bot.commands.specs import CommandSpec
-from bot.replies import Card, Choice, Field, Reply, violations
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import limits
-from bot.replies import Reply
+from bot.chat import limits
+from bot.chat.replies import Reply
 from bot.schedule.settings import ScheduleError
 from bot.search import QueryError
 from bot.sources.errors import DownloadError

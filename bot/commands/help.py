@@ -6,11 +6,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot import __version__, limits
+from bot import __version__
+from bot.chat import limits
+from bot.chat.replies import Card, Choice, Field, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.replies import Card, Choice, Field, Reply
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 

@@ -16,12 +16,12 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Attachment, Reply
 from bot.commands.context import Context
 from bot.commands.errors import UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.ingest.load import IngestOptions, IngestOutcome, ingest
-from bot.replies import Attachment, Reply
 from bot.sources.addresses import is_public_address
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")

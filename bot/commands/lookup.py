@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Button, Card, Choice, Field, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.lookup.service import MAX_QUERY
-from bot.replies import Button, Card, Choice, Field, Reply
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
 from storage import papers as paper_repo

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.chat.limits import clean_user_text, truncate
+from bot.chat.replies import Attachment
 from bot.commands.context import Context
 from bot.commands.errors import UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.limits import clean_user_text, truncate
-from bot.replies import Attachment
 
 DEFAULT_MAX_LENGTH = 1000  # string options without their own max_length
 _TRUE = {"true", "yes", "on", "1", "y"}

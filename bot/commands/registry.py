@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.chat.replies import Reply
 from bot.commands import digest, help, ingest, lookup, search, setup, status, subscriptions
 from bot.commands.context import Context
 from bot.commands.specs import CommandSpec, index
-from bot.replies import Reply
 
 Action = Callable[[Context, str], Awaitable[Reply]]
 

@@ -12,12 +12,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Button, Card, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.replies import Button, Card, Reply
 from bot.search import SearchFilters, SearchHit, listing_dates, mark, search
 from bot.summary.render import url_ok
 from storage.search.fts import MAX_LIMIT

@@ -10,10 +10,10 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
+from bot.chat.replies import Choice, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.replies import Choice, Reply
 from bot.schedule.settings import describe, set_schedule
 from storage import guilds as guild_repo
 

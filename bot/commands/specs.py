@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot import limits
+from bot.chat import limits
 
 if TYPE_CHECKING:
+    from bot.chat.replies import Choice, Reply
     from bot.commands.context import Context
-    from bot.replies import Choice, Reply
 
 Handler = Callable[["Context", Mapping[str, Any]], Awaitable["Reply"]]
 Suggester = Callable[["Context", str], Awaitable[list["Choice"]]]
@@ -58,7 +58,7 @@ class OptionSpec:
     Values reach handlers already checked and converted (bot.commands.options): STRING → str
     (control characters removed, at most `max_length`), INTEGER → int within min/max, BOOLEAN →
     bool, CHANNEL → "discord:123"/"console:papers", ROLE → the role id as a string of digits,
-    ATTACHMENT → bot.replies.Attachment (the transport downloads it, refusing more than
+    ATTACHMENT → bot.chat.replies.Attachment (the transport downloads it, refusing more than
     `[ingest] max_download_bytes`). `suggest` gives as-you-type suggestions (Discord autocomplete).
     """
 

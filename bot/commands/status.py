@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Card, Field, Reply
 from bot.commands.context import Context
 from bot.commands.specs import CommandSpec
-from bot.replies import Card, Field, Reply
 from bot.status import gather, sections, when
 
 

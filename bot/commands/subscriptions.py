@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot import limits
+from bot.chat import limits
+from bot.chat.replies import Card, Choice, Field, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.lookup import suggest_title
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.replies import Card, Choice, Field, Reply
 from bot.subscriptions import explain as explainer
 from bot.subscriptions import service
 from bot.subscriptions.service import MAX_CAP

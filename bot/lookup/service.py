@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
+from bot.chat.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
+from bot.chat.replies import Choice
 from bot.lookup.index import TitleMatch
 from bot.lookup.sync import StartReport, TitleIndexSync
 from bot.paper_ref import find_by_reference
-from bot.replies import Choice
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, match_details, paper_dates

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.delivery import DeliveryError
+from bot.chat.outbound import DeliveryError
 from storage.guilds import GuildSchedule
 from storage.posts import PostRecord
 from storage.records import DigestInfo

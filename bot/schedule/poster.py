@@ -33,9 +33,9 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from bot import limits
-from bot.delivery import DeliveryError, Outbound, Sent
-from bot.replies import Reply
+from bot.chat import limits
+from bot.chat.outbound import DeliveryError, Outbound, Sent
+from bot.chat.replies import Reply
 from bot.schedule.decide import Decision, Policy, after_failure, page_key
 from storage import digests as digest_repo
 from storage import posts as post_repo

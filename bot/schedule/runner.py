@@ -29,8 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.chat.outbound import Outbound
 from bot.config import ScheduleSettings
-from bot.delivery import Outbound
 from bot.ratelimit import TokenBucket
 from bot.schedule import decide as rules
 from bot.schedule.clock import Clock, system_clock

@@ -28,8 +28,8 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
+from bot.chat.outbound import DeliveryError, Outbound, RecipientUnreachable, Sent
 from bot.config import SubscriptionSettings
-from bot.delivery import DeliveryError, Outbound, RecipientUnreachable, Sent
 from bot.subscriptions.render import render_notification
 from storage import deliveries as delivery_repo
 from storage import guilds as guild_repo

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot import limits
-from bot.replies import Card, Field, Reply, violations
+from bot.chat import limits
+from bot.chat.replies import Card, Field, Reply, violations
 from storage.deliveries import Delivery
 from storage.records import StoredPaper
 from storage.tex import tex_to_text

@@ -8,7 +8,7 @@
 Deterministic and transport-free: the poster, the console and `paperboy digest` share it.
 """
 
-from bot.replies import Reply
+from bot.chat.replies import Reply
 from bot.summary.compose import Group, Highlight, PaperItem, Summary, compose
 from bot.summary.render import page_action, parse_action, render_pages, render_text, to_json
 from bot.summary.takeaways import Figure

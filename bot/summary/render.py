@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import limits
-from bot.replies import Button, Card, Reply
+from bot.chat import limits
+from bot.chat.replies import Button, Card, Reply
 from bot.summary.compose import Highlight, PaperItem, Summary
 
 ACTION_PREFIX = "digest"

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from bot import limits
 from bot.app import App
+from bot.chat import limits
+from bot.chat.replies import Attachment, Button, Reply
 from bot.commands import dispatch, press, suggest
 from bot.commands.context import Context
 from bot.commands.errors import UsageError, error_reply
 from bot.commands.registry import COMMANDS
 from bot.commands.specs import OptionType
-from bot.replies import Attachment, Button, Reply
 from bot.schedule import decide as rules
 from bot.schedule.clock import ManualClock
 from bot.transports.console_parse import Parsed, parse, positional_targets, quote, resolve, split

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.delivery import Sent
-from bot.limits import clean_user_text, unescape_markdown
-from bot.replies import Button, Reply
+from bot.chat.limits import clean_user_text, unescape_markdown
+from bot.chat.outbound import Sent
+from bot.chat.replies import Button, Reply
 
 # Neither part can run past an unescaped bracket, so no start rescans the text after it (linear).
 _LINK = re.compile(r"(?<!\\)\[((?:[^\[\]\n\\]|\\.)*)\]\(([^\s)\[\]]+)\)")
@@ -77,7 +77,7 @@ def channel_name(channel_id: str) -> str:
 
 @dataclass
 class ConsoleOutbound:
-    """bot.delivery.Outbound for the console: every post and DM is printed, marked as such.
+    """bot.chat.outbound.Outbound for the console: every post and DM is printed, marked as such.
 
     A repeated idempotency key returns the first message, as Discord's nonce does.
     """

@@ -4,7 +4,7 @@
                 `configure_endpoints` for `[discord] api_base` / `gateway_url`
 * commands.py — interactions → bot.commands dispatch / suggest / press, deferral, permissions
 * render.py   — Reply → content, embeds, buttons, files; safe `allowed_mentions`
-* outbound.py — `DiscordOutbound`, the `bot.delivery.Outbound` for daily posts and notifications
+* outbound.py — `DiscordOutbound`, the `bot.chat.outbound.Outbound` for daily posts and notifications
 * sync.py     — registering the commands when their definitions' hash changed
 
 Named `discord_bot`, not `discord`: a package called `discord` shadows the library for tools that

@@ -24,11 +24,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.chat.replies import Attachment, Reply
 from bot.commands import dispatch, find, press, suggest
 from bot.commands.context import Context
 from bot.commands.errors import UsageError, error_reply
 from bot.commands.specs import CommandSpec, OptionType
-from bot.replies import Attachment, Reply
 from bot.transports.discord_bot.outbound import PREFIX
 from bot.transports.discord_bot.render import Rendered, render
 

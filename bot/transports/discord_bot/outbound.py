@@ -1,4 +1,4 @@
-"""The Discord side of `bot.delivery.Outbound`: channel posts, threads and direct messages.
+"""The Discord side of `bot.chat.outbound.Outbound`: channel posts, threads and direct messages.
 
 Errors are translated for the senders (daily posts, notifications), which decide about retries:
 403 and 404 (closed direct messages are 403 with code 50007, a deleted channel 404) become
@@ -17,8 +17,8 @@ from typing import Any, Literal
 import aiohttp
 import discord
 
-from bot.delivery import DeliveryError, RecipientUnreachable, Sent, TemporaryFailure
-from bot.replies import Reply
+from bot.chat.outbound import DeliveryError, RecipientUnreachable, Sent, TemporaryFailure
+from bot.chat.replies import Reply
 from bot.transports.discord_bot.render import render
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Any
 
 import discord
 
-from bot import limits
-from bot.replies import Reply
+from bot.chat import limits
+from bot.chat.replies import Reply
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from bot.chat.replies import Attachment, Reply, violations
 from bot.commands import BY_NAME, Context, dispatch, press, suggest
 from bot.commands.specs import OptionType
 from bot.ingest.load import IngestOptions, ingest
-from bot.replies import Attachment, Reply, violations
 
 # A valid value for each required option, so the hostile one is what is tested.
 FILL = {"query": "diffusion", "title": "flash attention", "topic": "diffusion", "paper": "flashattention",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot.chat.replies import Attachment
 from bot.commands import Context, dispatch
-from bot.replies import Attachment
 
 
 async def test_chat_ingest_says_when_text_was_cut(admin: Context, fixtures: Path) -> None:

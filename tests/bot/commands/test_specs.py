@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.replies import Reply
 from bot.commands import BY_NAME, COMMANDS
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType, StaticChoice, problems
-from bot.replies import Reply
 from tests.discord_fake.limits import validate_command
 
 

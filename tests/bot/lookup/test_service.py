@@ -9,7 +9,6 @@ import io
 import json
 
 import pytest
-from tests.bot.lookup.test_index import held_by_another_thread, sample_titles
 
 from bot.cli.common import CliContext, CliError
 from bot.cli.lookup import run_paper
@@ -19,6 +18,7 @@ from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from storage.tex import tex_to_text
+from tests.bot.lookup.test_index import held_by_another_thread, sample_titles
 
 DAY = dt.date(2025, 9, 9)
 LONG = ("An Extremely Long Title About Efficient Sparse Mixture-of-Experts Inference On Commodity Hardware "

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.bot.lookup.test_index import sample_titles
 
 from bench.fuzzy import noisy_queries
 from bot.lookup import sync as sync_module
@@ -17,6 +16,7 @@ from storage.db import Database
 from storage.loader import Loader
 from storage.lookup import TitleRow, clear_snapshot
 from storage.records import PaperRecord, ParsedDigest
+from tests.bot.lookup.test_index import sample_titles
 
 DAY = dt.date(2025, 9, 9)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.delivery import DeliveryError, Sent
-from bot.replies import Reply
+from bot.chat.outbound import DeliveryError, Sent
+from bot.chat.replies import Reply
 from storage import digests as digest_repo
 from storage.db import Database
 from storage.loader import Loader

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery import RecipientUnreachable, TemporaryFailure
+from bot.chat.outbound import RecipientUnreachable, TemporaryFailure
 from bot.schedule.decide import (
     Policy,
     after_failure,

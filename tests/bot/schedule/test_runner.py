@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery import RecipientUnreachable, Sent, TemporaryFailure
-from bot.replies import Reply
+from bot.chat.outbound import RecipientUnreachable, Sent, TemporaryFailure
+from bot.chat.replies import Reply
 from bot.schedule.clock import ManualClock
 from bot.schedule.decide import Policy
 from bot.schedule.runner import PostingRunner

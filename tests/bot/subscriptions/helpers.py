@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.chat.outbound import RecipientUnreachable, Sent
+from bot.chat.replies import Reply
 from bot.config import SubscriptionSettings
-from bot.delivery import RecipientUnreachable, Sent
-from bot.replies import Reply
 from bot.subscriptions.notify import notification_hook
 from storage.db import Database
 from storage.loader import Loader

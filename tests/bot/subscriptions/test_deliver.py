@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery import RecipientUnreachable, TemporaryFailure
-from bot.replies import violations
+from bot.chat.outbound import RecipientUnreachable, TemporaryFailure
+from bot.chat.replies import violations
 from bot.subscriptions import service
 from bot.subscriptions.deliver import Deliverer, delivery_key
 from storage import deliveries as delivery_repo

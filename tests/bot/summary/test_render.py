@@ -8,7 +8,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.replies import Reply, violations
+from bot.chat.replies import Reply, violations
 from bot.summary import (
     Group,
     Highlight,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat.replies import Button, Card, Field, Reply
 from bot.commands import suggest
 from bot.commands.errors import UsageError
-from bot.replies import Button, Card, Field, Reply
 from bot.transports import console
 from bot.transports.console import Candidate, Session, candidates, complete, run
 from bot.transports.console_parse import parse

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.replies import Reply
+from bot.chat.replies import Reply
 
 
 class DeliveryError(Exception):

@@ -1,7 +1,7 @@
 """Reply objects: what the assistant answers, before any transport renders it.
 
 The Discord transport turns a `Card` into an embed and `Button`s into components; the console
-prints them as text. Everything here is built to fit Discord's limits (`bot.limits`), and
+prints them as text. Everything here is built to fit Discord's limits (`bot.chat.limits`), and
 `violations()` says what would not, so tests can check every reply.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot import limits
+from bot.chat import limits
 
 
 @dataclass(frozen=True, slots=True)
