@@ -5,12 +5,13 @@ Shared by the console, the Discord transport and `paperboy run`:
     app = await App.open(settings, outbound, clock=clock)   # outbound: the transport's sender
     reply = await dispatch("search", {"query": "diffusion"}, app.context("console:alice", ...))
     await app.settle()        # console: do now what the background jobs would (posts, deliveries)
-    await app.start()         # bot: start the background jobs instead
+    await app.start()         # bot: start the background jobs instead (posts, notifications, fetching)
     await app.close()
 
-Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through `app.loader`,
-whose after_load hooks keep the title index in step and wake the daily-post runner. The
-loader stamps loads with the app's clock, so simulated time in the console stays consistent.
+Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
+`build_loader`, whose after_load hooks queue subscribers' notifications, keep the title index in
+step and wake the daily-post runner. The loader stamps loads with the app's clock, so simulated
+time in the console stays consistent.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from bot.chat.outbound import Outbound
+from bot.chat.replies import Reply
 from bot.commands.context import Context, Services
 from bot.config import Settings
-from bot.delivery import Outbound
 from bot.lookup.service import LookupService
-from bot.replies import Reply
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
 from bot.subscriptions.deliver import Deliverer
 from bot.subscriptions.notify import notification_hook, warm_up
 from bot.summary import compose, render_pages
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.sources.poller import Poller
 from storage.db import Database
 from storage.deliveries import Delivery
 from storage.instance_lock import UseLock, hold_shared
@@ -52,6 +59,30 @@ class ClockedLoader(Loader):
         return await super().load_many(digests, now=now or self.clock(), prune=prune)
 
 
+def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,
+                 lookup: LookupService | None = None, runner: PostingRunner | None = None,
+                 wake: asyncio.Event | None = None) -> ClockedLoader:
+    """The loader every load goes through, with the hooks of every feature that reacts to a load:
+    subscribers' notifications are queued in the load's transaction; a process that keeps a title
+    index (`lookup`), runs the daily post (`runner`) or sends notifications (`wake`) is told too.
+    A one-shot command (`paperboy ingest`, `paperboy fetch`) has none of those: a running bot
+    finds its loads by polling the archive."""
+    hooks: list[AfterLoad] = [notification_hook(settings.subscriptions, clock=clock)]
+    if lookup is not None:
+        hooks.insert(0, lookup.after_load)
+    if runner is not None:
+        hooks.append(runner.on_digest_loaded)
+    if wake is not None:
+        event = wake
+
+        async def wake_deliverer(conn: object, result: LoadResult) -> None:
+            if not result.unchanged:
+                event.set()  # the deliverer waits for the load to commit (see _deliver_forever)
+
+        hooks.append(wake_deliverer)
+    return ClockedLoader(db, clock, after_load=hooks)
+
+
 @dataclass(slots=True)
 class App:
     settings: Settings
@@ -64,6 +95,8 @@ class App:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _in_use: UseLock | None = None
+    _poller: Poller | None = None
+    _polling: AsyncIOScheduler | None = None
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -86,14 +119,7 @@ class App:
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             deliverer = Deliverer(db, outbound, settings.subscriptions, limiter=runner.poster.limiter, clock=clock)
             wake = asyncio.Event()
-
-            async def wake_deliverer(conn: object, result: LoadResult) -> None:
-                if not result.unchanged:
-                    wake.set()  # the deliverer waits for the load to commit (see _deliver_forever)
-
-            loader = ClockedLoader(db, clock, after_load=[
-                lookup.after_load, notification_hook(settings.subscriptions, clock=clock), runner.on_digest_loaded,
-                wake_deliverer])
+            loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake)
             await lookup.start()
         except BaseException:
             await db.close()
@@ -119,13 +145,29 @@ class App:
         return report, await self.deliverer.deliver_pending()
 
     async def start(self, *, delivery_interval: float = 30.0) -> None:
-        """Start the background jobs on the running event loop: the daily-post scheduler, and
-        notifications sent after each load and every `delivery_interval` seconds (retries)."""
+        """Start the background jobs on the running event loop: the daily-post scheduler,
+        notifications sent after each load and every `delivery_interval` seconds (retries), and
+        fetching from the sources that `[fetch]` enables."""
         topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
         log.info("%d subscribed topics ready for matching", topics)
         await self.deliverer.recover()
         await self.runner.start()
         self._tasks.append(asyncio.create_task(self._deliver_forever(delivery_interval)))
+        if self.settings.fetch.enabled:
+            await self._start_fetching()
+
+    async def _start_fetching(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        from bot.sources.poller import poller_from, schedule_polling
+
+        self._poller = poller_from(self.settings, self.db, self.loader, clock=self.clock)
+        if not self._poller.names:
+            return
+        self._polling = AsyncIOScheduler(timezone="UTC")
+        schedule_polling(self._polling, self._poller)
+        self._polling.start()
+        log.info("fetching %s", ", ".join(self._poller.names))
 
     async def _deliver_forever(self, interval: float) -> None:
         while True:
@@ -143,6 +185,10 @@ class App:
             self._wake.clear()
 
     async def close(self) -> None:
+        if self._polling is not None:
+            self._polling.shutdown(wait=False)
+        if self._poller is not None:
+            await self._poller.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -50,12 +50,11 @@ class CliContext:
         return self._db
 
     async def loader(self) -> Loader:
-        """A loader that queues subscribers' notifications with each digest, as the bot's does;
-        a running bot sends them (its deliverer picks up pending rows)."""
-        from bot.subscriptions.notify import notification_hook
-        from storage.loader import Loader
+        """The app's loader for a one-shot command (`bot.app.build_loader`): subscribers'
+        notifications are queued with each digest, as the bot's are; a running bot sends them."""
+        from bot.app import build_loader
 
-        return Loader(await self.db(), after_load=[notification_hook(self.settings.subscriptions)])
+        return build_loader(await self.db(), self.settings)
 
     async def run(self, handler: Handler) -> int:
         try:

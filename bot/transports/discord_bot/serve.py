@@ -1,8 +1,8 @@
 """Running the bot as a process (`paperboy run`) and registering commands (`paperboy sync-commands`).
 
-`serve` opens the app on the Discord client's outbound, starts digest fetching when `[fetch]`
-enables sources, connects, and runs until `stop` is set; then it closes the client, the
-fetcher and the app (background jobs cancelled; a post or notification that was mid-send stays
+`serve` opens the app on the Discord client's outbound, connects (the client's set-up starts the
+app's background jobs: daily posts, notifications, fetching), and runs until `stop` is set; then
+it closes the client and the app (background jobs and fetching stopped; a post or notification that was mid-send stays
 recorded as such for start-up recovery; the database closed). The token is only ever passed to
 discord.py, never logged.
 """
@@ -14,11 +14,9 @@ import contextlib
 import logging
 
 import discord
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
 from bot.config import Settings
-from bot.sources.poller import Poller, poller_from, schedule_polling
 from bot.transports.discord_bot.client import PaperboyClient, configure_endpoints
 from bot.transports.discord_bot.sync import SyncOutcome, http_error, sync_commands
 from storage.db import Database
@@ -41,25 +39,13 @@ async def serve(settings: Settings, token: str, stop: asyncio.Event, *, force_sy
     """Run until `stop` is set (returns) or the connection fails for good (raises BotStopped)."""
     restore = configure_endpoints(settings.discord)
     client = PaperboyClient(settings, force_sync=force_sync, guild_ready_timeout=guild_ready_timeout)
-    scheduler: AsyncIOScheduler | None = None
-    poller: Poller | None = None
     try:
         app = await App.open(settings, client.outbound, platform="discord")
         client.attach(app)
         try:
-            if settings.fetch.enabled:
-                poller = poller_from(settings, app.db, app.loader, clock=app.clock)
-                if poller.names:
-                    scheduler = AsyncIOScheduler(timezone="UTC")
-                    schedule_polling(scheduler, poller)
-                    scheduler.start()
             await _until_stopped(client, token, stop)
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
             await client.close()
-            if poller is not None:
-                await poller.close()
             await app.close()
             log.info("stopped; database closed")
     finally:

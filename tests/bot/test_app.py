@@ -1,0 +1,40 @@
+"""The composition root: every process wires its features through `App` (and `build_loader`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from bot.app import App
+from bot.schedule.clock import ManualClock
+from storage import digests
+from tests.bot.schedule.fakes import FakeOutbound
+from tests.bot.sources.test_cli import settings_for
+from tests.bot.sources.upstream import Upstream, hf_items, hf_page, upstream  # noqa: F401
+
+
+async def test_a_started_app_fetches_its_sources_and_a_console_app_does_not(tmp_path: Path,
+                                                                          upstream: Upstream) -> None:  # noqa: F811
+    upstream.serve("/api/daily_papers", hf_page(hf_items()))  # whatever day is asked for
+    settings = settings_for(tmp_path, upstream)
+
+    console = await App.open(settings, FakeOutbound(), clock=ManualClock(dt.datetime.now(dt.UTC)),
+                             platform="console")
+    try:
+        await console.settle()  # what the console does on /tick: posts and notifications only
+        assert upstream.requests == []
+    finally:
+        await console.close()
+
+    bot = await App.open(settings, FakeOutbound(), platform="discord")  # the system clock, as `paperboy run`
+    try:
+        await bot.start(delivery_interval=3600)
+        for _ in range(500):  # the poll job's first run is due at once
+            if await digests.find_digest(bot.db, source="hf-daily"):
+                break
+            await asyncio.sleep(0.02)
+        digest = await digests.find_digest(bot.db, source="hf-daily")
+        assert digest is not None and digest.papers == len(hf_items())
+    finally:
+        await bot.close()
