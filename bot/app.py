@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 from storage.db import Database
 from storage.deliveries import Delivery
 from storage.instance_lock import UseLock, hold_shared
-from storage.loader import AfterLoad, Loader, PreparedRun
+from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
 from storage.records import DigestInfo, LoadResult, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 class ClockedLoader(Loader):
     """A Loader whose loads are stamped with the app's clock (fetched_at drives the daily post)."""
 
-    def __init__(self, db: Database, clock: Clock, *, after_load: Sequence[AfterLoad] = ()) -> None:
-        super().__init__(db, after_load=after_load)
+    def __init__(self, db: Database, clock: Clock, *, after_load: Sequence[AfterLoad] = (),
+                 after_commit: Sequence[AfterCommit] = ()) -> None:
+        super().__init__(db, after_load=after_load, after_commit=after_commit)
         self.clock = clock
 
     async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
@@ -62,25 +63,26 @@ class ClockedLoader(Loader):
 def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,
                  lookup: LookupService | None = None, runner: PostingRunner | None = None,
                  wake: asyncio.Event | None = None) -> ClockedLoader:
-    """The loader every load goes through, with the hooks of every feature that reacts to a load:
-    subscribers' notifications are queued in the load's transaction; a process that keeps a title
-    index (`lookup`), runs the daily post (`runner`) or sends notifications (`wake`) is told too.
+    """The loader every load goes through, with what every feature does on a load: subscribers'
+    notifications are queued in the load's transaction; once it committed, a process that keeps a
+    title index (`lookup`), runs the daily post (`runner`) or sends notifications (`wake`) is told.
     A one-shot command (`paperboy ingest`, `paperboy fetch`) has none of those: a running bot
     finds its loads by polling the archive."""
-    hooks: list[AfterLoad] = [notification_hook(settings.subscriptions, clock=clock)]
+    listeners: list[AfterCommit] = []
     if lookup is not None:
-        hooks.insert(0, lookup.after_load)
+        listeners.append(lookup.after_commit)
     if runner is not None:
-        hooks.append(runner.on_digest_loaded)
+        listeners.append(runner.on_digest_loaded)
     if wake is not None:
         event = wake
 
-        async def wake_deliverer(conn: object, result: LoadResult) -> None:
-            if not result.unchanged:
-                event.set()  # the deliverer waits for the load to commit (see _deliver_forever)
+        async def wake_deliverer(results: Sequence[LoadResult]) -> None:
+            if any(not r.unchanged for r in results):
+                event.set()
 
-        hooks.append(wake_deliverer)
-    return ClockedLoader(db, clock, after_load=hooks)
+        listeners.append(wake_deliverer)
+    return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
+                         after_commit=listeners)
 
 
 @dataclass(slots=True)
@@ -178,8 +180,7 @@ class App:
             except Exception:  # noqa: BLE001 - one failed round must not stop deliveries
                 log.exception("delivering notifications failed; trying again later")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-                await asyncio.sleep(0.5)  # woken from inside a load: let its transaction commit
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)  # set once a load committed
             except TimeoutError:
                 pass
             self._wake.clear()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,9 +41,15 @@ from storage.db import Database, iso, now_utc
 from storage.normalize import identity_key
 from storage.records import LoadResult, PaperRecord, ParsedDigest
 
+log = logging.getLogger(__name__)
+
 # Called inside the load's transaction with every batch's result, e.g. to queue notifications
 # atomically with the digest. Registered by the assistant; storage knows nothing of it.
 AfterLoad = Callable[[aiosqlite.Connection, LoadResult], Awaitable[None]]
+# Called once a load's transaction has committed, with every batch's result: to wake what reads the
+# new rows (the title index, the daily post, sending notifications). A listener that fails is
+# logged, not raised: the load is stored whatever a listener does.
+AfterCommit = Callable[[Sequence[LoadResult]], Awaitable[None]]
 
 # Which source a field comes from when a paper is listed by several (docs/formats.md, "Sources and
 # merging"): arXiv's formats own the title, authors and abstract; Hugging Face's own the keywords,
@@ -279,11 +286,14 @@ def prepare(items: Iterable[ParsedDigest | PreparedRun]) -> Iterator[ParsedDiges
 
 
 class Loader:
-    """Loads parsed digests. `after_load` hooks run inside each batch's transaction."""
+    """Loads parsed digests. `after_load` hooks run inside each batch's transaction,
+    `after_commit` listeners once it committed."""
 
-    def __init__(self, db: Database, *, after_load: Sequence[AfterLoad] = ()) -> None:
+    def __init__(self, db: Database, *, after_load: Sequence[AfterLoad] = (),
+                 after_commit: Sequence[AfterCommit] = ()) -> None:
         self.db = db
         self.after_load = list(after_load)
+        self.after_commit = list(after_commit)
         self._bulk = False  # inside `bulk()` with a load big enough to rebuild the title index after
         self._title_index_dropped = False
 
@@ -337,7 +347,12 @@ class Loader:
                     for hook in self.after_load:
                         await hook(conn, result)
                 results.extend(found)
-            return results
+        for listener in self.after_commit:
+            try:
+                await listener(results)
+            except Exception:  # noqa: BLE001 - the load is committed; a listener cannot undo it
+                log.exception("a listener of a committed load failed")
+        return results
 
 
 async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:

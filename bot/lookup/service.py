@@ -16,10 +16,9 @@ import logging
 import sqlite3
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import aiosqlite
 
 from bot.chat.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from bot.chat.replies import Choice
@@ -90,10 +89,10 @@ class LookupService:
         self._dirty = False
         return report
 
-    async def after_load(self, conn: aiosqlite.Connection, result: LoadResult) -> None:
-        """A `Loader` hook: note that papers changed; the index catches up before the next look-up
-        (not here: the load's transaction may still roll back)."""
-        if not result.unchanged:
+    async def after_commit(self, results: Sequence[LoadResult]) -> None:
+        """A `Loader` listener: note that papers changed; the index catches up before the next
+        look-up."""
+        if any(not r.unchanged for r in results):
             self._dirty = True
             self._answers.clear()
 

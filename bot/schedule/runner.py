@@ -10,7 +10,7 @@ calls `start()`, which adds thin APScheduler 3.x triggers that only call `kick()
 * a sweep every `sweep_seconds`, which catches late digests, cut-offs and schedule changes made
   by another process (the CLI);
 * a one-off job at the next retry time;
-* a job right after a digest is loaded (`on_digest_loaded`, a Loader `after_load` hook).
+* a job right after a digest is loaded (`on_digest_loaded`, a Loader `after_commit` listener).
 """
 
 from __future__ import annotations
@@ -218,10 +218,9 @@ class PostingRunner:
         finally:
             self._running = False
 
-    async def on_digest_loaded(self, conn: object, result: LoadResult) -> None:
-        """A Loader `after_load` hook: a digest that arrives late is posted right away.
-        It runs inside the load's transaction, so it only queues a run (which waits for the commit)."""
-        if self._scheduler is not None and not result.unchanged and result.papers:
+    async def on_digest_loaded(self, results: Sequence[LoadResult]) -> None:
+        """A Loader `after_commit` listener: a digest that arrives late is posted right away."""
+        if self._scheduler is not None and any(not r.unchanged and r.papers for r in results):
             self._scheduler.add_job(self.kick, id="digest-loaded", replace_existing=True)
 
     async def sync_jobs(self) -> None:

@@ -75,7 +75,7 @@ class Inbox:
             async def keep(conn: object, result: LoadResult, found: list[LoadResult] = found) -> None:
                 found.append(result)
 
-            recording = Loader(loader.db, after_load=[*loader.after_load, keep])
+            recording = Loader(loader.db, after_load=[*loader.after_load, keep], after_commit=loader.after_commit)
             options = replace(self.options, today=today or self.options.today)
             outcome = await ingest(recording, str(path), options)
             folder = self.folder / ("processed" if outcome.ok else "failed")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+from collections.abc import Sequence
 
 import pytest
 
@@ -10,7 +13,7 @@ from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.db import Database
 from storage.loader import Loader
-from storage.records import PaperRecord, ParsedDigest
+from storage.records import LoadResult, PaperRecord, ParsedDigest
 
 D1 = dt.date(2025, 9, 9)
 D2 = dt.date(2025, 9, 10)
@@ -145,6 +148,31 @@ async def test_a_failing_hook_rolls_back_the_whole_load(db: Database) -> None:
         await Loader(db, after_load=[broken]).load(digest([rec("Lost", "2501.00001")]))
     assert await count(db, "papers") == 0
     assert await count(db, "digests") == 0
+
+
+async def test_listeners_hear_of_a_load_once_it_is_committed_and_never_of_a_rolled_back_one(db: Database) -> None:
+    heard: list[tuple[int, int]] = []
+
+    async def listener(results: Sequence[LoadResult]) -> None:
+        with contextlib.closing(sqlite3.connect(db.path)) as other:  # another connection sees only commits
+            heard.append((len(results), other.execute("SELECT COUNT(*) FROM papers").fetchone()[0]))
+
+    async def broken(conn: object, result: object) -> None:
+        raise RuntimeError("notification queue failed")
+
+    with pytest.raises(RuntimeError):
+        await Loader(db, after_load=[broken], after_commit=[listener]).load(digest([rec("Lost", "2501.00001")]))
+    assert heard == []
+    await Loader(db, after_commit=[listener]).load(digest([rec("Kept", "2501.00002")]))
+    assert heard == [(1, 1)]
+
+
+async def test_a_failing_listener_does_not_undo_or_fail_the_load(db: Database) -> None:
+    async def failing(results: Sequence[LoadResult]) -> None:
+        raise RuntimeError("listener failed")
+
+    result = await Loader(db, after_commit=[failing]).load(digest([rec("Kept", "2501.00002")]))
+    assert result.new == 1 and await count(db, "papers") == 1
 
 
 async def test_links_merge_and_richer_fields_win(db: Database) -> None:

@@ -95,7 +95,7 @@ async def test_a_look_up_sent_with_an_unfinished_last_word_still_finds_the_paper
 @pytest.mark.parametrize("autocomplete", [False, True])
 async def test_new_papers_are_found_after_a_load(db: Database, autocomplete: bool) -> None:
     svc = LookupService(db, poll_every=3600)  # our own loads are seen at once, whatever the interval
-    loader = Loader(db, after_load=[svc.after_load])
+    loader = Loader(db, after_commit=[svc.after_commit])
     await load_sample(db, loader)
     await svc.start()
 
@@ -236,7 +236,8 @@ async def test_a_periodic_poll_does_not_hold_up_look_ups_but_our_own_load_does(
     assert not any(c.name.startswith("Hyena") for c in answered)  # from the index as it was
     assert svc._polling is not None and not svc._polling.done()
     # One of our own loads: the next look-up waits until the index has it.
-    await Loader(db, after_load=[svc.after_load]).load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=2), "hf-api", [
+    loader = Loader(db, after_commit=[svc.after_commit])
+    await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=2), "hf-api", [
         PaperRecord("Mamba: Linear-Time Sequence Modeling with Selective State Spaces", "")]))
     waiting = asyncio.ensure_future(svc.autocomplete("mamba linear"))
     await asyncio.sleep(0.05)

@@ -30,7 +30,7 @@ async def test_cron_jobs_follow_each_servers_zone_and_a_late_digest_is_posted_on
                  for job_id in ("post:discord:1", "post:discord:2")}
         assert fires == {"post:discord:1": utc(2025, 3, 30, 7),  # 09:00 CEST, the day clocks change
                          "post:discord:2": utc(2025, 3, 29, 13)}  # 09:00 EDT
-        loader = Loader(db, after_load=[runner.on_digest_loaded])
+        loader = Loader(db, after_commit=[runner.on_digest_loaded])
         await loader.load(ParsedDigest("hf-daily", dt.date(2025, 9, 10), "hf-page", [PaperRecord("Paper", "A.")]),
                           now=utc(2025, 9, 10, 14, 59))
         for _ in range(100):
