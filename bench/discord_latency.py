@@ -1,7 +1,7 @@
 """Discord interaction latency: autocomplete and command acknowledgement through the loopback fake.
 
 The production client (`PaperboyClient` + `App`, real discord.py 2.7) runs against
-tests/discord_fake on a copy of the corpus database. `--interactions` interactions per kind are
+testkit/discord_fake on a copy of the corpus database. `--interactions` interactions per kind are
 dispatched, `--concurrency` at a time; latency is what Discord would see: from the fake sending
 INTERACTION_CREATE to the bot's first callback (the autocomplete choices, or the reply or the
 "thinking…" deferral of a command; the "reply" columns: until the answer itself). Kinds: /paper
@@ -29,9 +29,9 @@ from bot.app import App
 from bot.config import Settings
 from bot.schedule.clock import ManualClock
 from bot.transports.discord_bot import PaperboyClient, Timing
-from tests.discord_fake import DiscordFake, InteractionHandle
-from tests.discord_fake.fixtures import World, make_world, running_client
-from tests.faults.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.discord_fake import DiscordFake, InteractionHandle
+from testkit.discord_fake.fixtures import World, make_world, running_client
 
 NAME = "discord-latency"
 DESCRIPTION = "autocomplete and command acknowledgement p50/p99 through the Discord fake (200 at 20 at a time)"

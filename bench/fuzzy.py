@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bench.common import Row
+    from bot.lookup.index import TitleIndex
+    from storage.db import Database
 
 # The shared bench modules are imported where used, so that the tests can use `noisy_queries`
 # on their own.
@@ -218,6 +220,37 @@ async def _seed_rows(service: Any, seeds: Sequence[int], titles: list[str], ids:
     return rows
 
 
+async def clear_snapshot(db: Database) -> None:
+    """Forget the stored title index image, so that the next start-up builds from the papers."""
+    await db.execute("DELETE FROM title_snapshot")
+
+
+async def paper_ids_for_titles(db: Database, titles: Sequence[str]) -> dict[str, set[int]]:
+    """The papers stored under each title (same normalised title): what a look-up should find."""
+    import json
+
+    from storage.normalize import title_key
+
+    keys = {title: title_key(title) for title in titles}
+    rows = await db.fetchall(
+        "SELECT p.id, p.title_key FROM json_each(?) AS k JOIN papers AS p ON p.title_key = k.value",
+        (json.dumps(sorted(set(keys.values()))),))
+    by_key: dict[str, set[int]] = {}
+    for r in rows:
+        by_key.setdefault(r["title_key"], set()).add(int(r["id"]))
+    return {title: by_key.get(key, set()) for title, key in keys.items()}
+
+
+def index_bytes(index: TitleIndex) -> int:
+    """Roughly what the title index holds: postings, titles and per-id arrays (not dict overhead).
+    It reads the index's private arrays: a measurement the product never needs."""
+    with index._lock:
+        postings = sum(a.buffer_info()[1] * a.itemsize + 64 for a in index._postings.values())
+        terms = sum(len(t) + 49 for t in index._postings) + 100 * len(index._postings)
+        return (postings + terms + len(index._blob) + index._start.buffer_info()[1] * 8
+                + index._length.buffer_info()[1] * 4 + index._listed.buffer_info()[1] * 4)
+
+
 async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_every: int,
                    other_seeds: Sequence[int] = ()) -> list[Row]:
     from rapidfuzz import fuzz, process, utils
@@ -226,7 +259,6 @@ async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_ev
     from bench.corpus import sample_titles
     from bot.lookup.service import LookupService
     from storage.db import Database
-    from storage.lookup import clear_snapshot, paper_ids_for_titles
 
     label = f"{size:,} distractors"
     async with await Database.open(path) as db:
@@ -243,7 +275,7 @@ async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_ev
         startup = time.perf_counter() - start
         if first.from_snapshot or not report.from_snapshot:
             raise BenchError(f"{path}: expected a build, then a start from the snapshot; got {first}, {report}")
-        index_mb = service.sync.index.memory_bytes() / 1e6
+        index_mb = index_bytes(service.sync.index) / 1e6
         rss_delta = _rss_mb() - rss
         targets = await paper_ids_for_titles(db, sample_titles())
         index = service.sync.index

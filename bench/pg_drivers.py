@@ -1,6 +1,6 @@
 """asyncpg against psycopg 3 on the work Paperboy gives PostgreSQL (issue #16: pick the driver).
 
-One throw-away server (bench.pg_server), one database per driver, the same generated corpus and
+One throw-away server (testkit.pg_server), one database per driver, the same generated corpus and
 the same statements for both; each case runs REPEAT times per driver, alternating drivers, and
 reports the median (min-max) of wall time and of this process's CPU time (the driver's own cost:
 the server's work is the same for both):
@@ -24,9 +24,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from bench import pg_server
 from bench.common import BenchError, Machine, Row, spread
 from bench.corpus import generate
+from testkit import pg_server
 
 NAME = "pg-drivers"
 DESCRIPTION = "asyncpg vs psycopg 3 on PostgreSQL: COPY load, upsert, point reads, concurrent search"

@@ -11,7 +11,7 @@ duplicated = 0 checked for each.
   RSS of the process during the phase (bot and fake together: one process). Lost: channels
   without their post, posts not logged 'sent', digest entries missing, interactions not
   acknowledged within 3 s. Duplicated: a channel with two posts, a paper stored twice.
-* Faults: the kill -9 scenarios of tests/faults/scenarios.py at larger sizes (300 channels,
+* Faults: the kill -9 scenarios of testkit/faults/scenarios.py at larger sizes (300 channels,
   200 direct messages, a 10,000-paper digest), then the fault tests (Discord 429/5xx bursts,
   gateway drop, database locked, disk full), which assert lost = duplicated = 0 themselves.
 * Inputs: the property-based (hypothesis) and hostile-option tests, with the number of inputs
@@ -50,9 +50,9 @@ from storage import guilds as guild_repo
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import PaperRecord, ParsedDigest
-from tests.discord_fake import DiscordFake, FakeChannel, InteractionHandle
-from tests.discord_fake.fixtures import make_world, running_client
-from tests.faults.scenarios import Outcome, killed_digest_load, killed_fan_out, killed_notifications
+from testkit.discord_fake import DiscordFake, FakeChannel, InteractionHandle
+from testkit.discord_fake.fixtures import make_world, running_client
+from testkit.faults.scenarios import Outcome, killed_digest_load, killed_fan_out, killed_notifications
 
 NAME = "resilience"
 DESCRIPTION = "load held, faults survived, hostile inputs tried: lost = 0 and duplicated = 0 for each"
@@ -327,7 +327,7 @@ def _fault_tests() -> list[Row]:
 
 
 def _inputs() -> list[Row]:
-    from tests.bot.commands.test_dispatch import HOSTILE, TARGETS  # the hostile values × every option
+    from testkit.hostile_options import HOSTILE, TARGETS  # the hostile values × every option
 
     results, examples = _pytest(INPUT_TESTS, "--hypothesis-show-statistics")
     rows = []

@@ -81,7 +81,7 @@ async def _timed(repeat: int, call: Callable[[], Awaitable[object]]) -> list[flo
 
 
 async def _uncached(db: Database, text: str, filters: SearchFilters, cursor: str | None) -> None:
-    index_cache.forget(db)
+    index_cache._states.pop(db, None)  # forget what search kept for this database: a first search
     await search(db, text, filters, cursor=cursor)
 
 

@@ -29,6 +29,7 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import OUT, SAMPLE_DATE, SAMPLE_DIGEST, BenchError, Machine, Row, spread
@@ -89,6 +90,14 @@ async def _open(path: Path) -> Database:
     return db
 
 
+async def phrase_document_count(db: Database, words: Sequence[str]) -> int:
+    """How many archive papers contain `words` as an exact phrase (one FTS5 query): the baseline's
+    way to measure a phrase, which the summary avoids. Each word is quoted, so no text is syntax."""
+    phrase = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH ?", (phrase,))
+    return int(row["n"]) if row else 0
+
+
 async def _baseline(db: Database, digest: DigestInfo) -> tuple[float, list[themes.Theme], int]:
     """Seconds, themes and phrase count of the per-phrase FTS5 baseline."""
     start = time.perf_counter()
@@ -99,7 +108,7 @@ async def _baseline(db: Database, digest: DigestInfo) -> tuple[float, list[theme
     word_of: dict[str, str] = {}
     for word, stem in sorted(stems.items()):
         word_of.setdefault(stem, word)
-    phrase_df = {key: await summary_stats.phrase_document_count(db, [word_of[s] for s in key]) for key in found}
+    phrase_df = {key: await phrase_document_count(db, [word_of[s] for s in key]) for key in found}
     size = await summary_stats.archive_size(db)
     chosen = themes.select(prepared, stems, found, archive_df={}, archive_papers=size, phrase_df=phrase_df)
     return time.perf_counter() - start, chosen, len(found)
@@ -111,7 +120,7 @@ async def _measure(path: Path, size: int, repeat: int) -> list[Row]:
     try:
         digest = await digest_repo.find_digest(db, source="hf-daily", date=SAMPLE_DAY)
         assert digest is not None, "the archive lacks the sample digest"
-        await summary_stats.forget_term_counts(db)
+        await db.execute("DELETE FROM summary_term_counts")  # cold: an empty common-term count cache
         start = time.perf_counter()
         summary = await compose(db, digest)
         cold = time.perf_counter() - start

@@ -37,11 +37,6 @@ def redact(text: str) -> str:
     return text
 
 
-def shown_url(url: str) -> str:
-    """A URL as shown to people: without its user name and password."""
-    return redact(url)
-
-
 class RedactingFormatter(logging.Formatter):
     """A log formatter whose every line, traceback included, goes through `redact`."""
 

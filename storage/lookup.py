@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
-from storage.normalize import title_key
 
 SNAPSHOT_CHUNK_BYTES = 16 << 20  # one blob per 16 MiB of a part: SQLite's default blob limit is 1 GB
 
@@ -120,18 +119,6 @@ async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, Mat
             for pid, title, arxiv_id, published, listings, upvotes in found}
 
 
-async def paper_ids_for_titles(db: Database, titles: Sequence[str]) -> dict[str, set[int]]:
-    """The papers stored under each title (same normalised title), e.g. to check look-up results."""
-    keys = {title: title_key(title) for title in titles}
-    rows = await db.fetchall(
-        "SELECT p.id, p.title_key FROM json_each(?) AS k JOIN papers AS p ON p.title_key = k.value",
-        (json.dumps(sorted(set(keys.values()))),))
-    by_key: dict[str, set[int]] = {}
-    for r in rows:
-        by_key.setdefault(r["title_key"], set()).add(int(r["id"]))
-    return {title: by_key.get(key, set()) for title, key in keys.items()}
-
-
 def _chunks(data: bytes) -> list[bytes]:
     return [data[i:i + SNAPSHOT_CHUNK_BYTES] for i in range(0, len(data), SNAPSHOT_CHUNK_BYTES)] or [b""]
 
@@ -155,8 +142,3 @@ async def load_snapshot(db: Database) -> dict[str, bytes] | None:
             return None  # a gap or a foreign row: not a snapshot we wrote
         chunks.append(row["data"])
     return {name: b"".join(chunks) for name, chunks in pieces.items()} or None
-
-
-async def clear_snapshot(db: Database) -> None:
-    """Forget the stored snapshot (the next start-up builds from the papers)."""
-    await db.execute("DELETE FROM title_snapshot")

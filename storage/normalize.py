@@ -65,10 +65,6 @@ def identity_key(title: str, authors: list[str], abstract: str) -> str:
     return "#" + hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def strip_version(arxiv_id: str) -> str:
-    return re.sub(r"v\d+$", "", arxiv_id.strip())
-
-
 def parse_arxiv_id(text: str) -> str | None:
     """The arXiv id (without version) in a bare id, an `arXiv:` reference or an arXiv/HF URL."""
     text = text.strip()

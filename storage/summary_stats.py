@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 
 from storage.db import Database, iso, now_utc
 from storage.errors import StorageError
@@ -113,19 +113,3 @@ async def archive_size(db: Database) -> int:
     """
     row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")
     return int(row["n"]) if row else 0
-
-
-async def phrase_document_count(db: Database, words: Sequence[str]) -> int:
-    """How many archive papers contain `words` as an exact phrase (one FTS5 query).
-
-    The straightforward way to measure a phrase, kept as the benchmark's baseline: one query per
-    phrase is what the summary avoids. Each word is quoted, so no user text is read as syntax.
-    """
-    phrase = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
-    row = await db.fetchone("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH ?", (phrase,))
-    return int(row["n"]) if row else 0
-
-
-async def forget_term_counts(db: Database) -> None:
-    """Empty the common-term count cache (benchmarks measure the cold case with it)."""
-    await db.execute("DELETE FROM summary_term_counts")

@@ -47,6 +47,22 @@ def test_only_the_discord_transport_imports_discord(path: Path) -> None:
     assert not bad, f"{path} imports {bad}"
 
 
+@pytest.mark.parametrize("path", _python_files("bot") + _python_files("storage"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_product_never_imports_scaffolding(path: Path) -> None:
+    bad = {m for m in _imports(path) if m.split(".")[0] in {"testkit", "tests", "bench"}}
+    assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _python_files("bench") + _python_files("testkit"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_bench_and_testkit_never_import_the_tests(path: Path) -> None:
+    """bench/ consumes the product and testkit/; testkit/ serves both and imports neither."""
+    banned = {"tests"} if path.is_relative_to(ROOT / "bench") else {"tests", "bench"}
+    bad = {m for m in _imports(path) if m.split(".")[0] in banned}
+    assert not bad, f"{path} imports {bad}"
+
+
 @pytest.mark.parametrize("path", _python_files("bot"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_sql_lives_in_storage(path: Path) -> None:
     source = path.read_text(encoding="utf-8")

@@ -182,14 +182,6 @@ class TitleIndex:
         start = self._start[pid]
         return self._blob[start:start + self._length[pid]].decode("utf-8").strip()
 
-    def memory_bytes(self) -> int:
-        """Roughly what the index holds: postings, titles and per-id arrays (not dict overhead)."""
-        with self._lock:
-            postings = sum(a.buffer_info()[1] * a.itemsize + 64 for a in self._postings.values())
-            terms = sum(len(t) + 49 for t in self._postings) + 100 * len(self._postings)
-            return (postings + terms + len(self._blob) + self._start.buffer_info()[1] * 8
-                    + self._length.buffer_info()[1] * 4 + self._listed.buffer_info()[1] * 4)
-
     # -- persisting -------------------------------------------------------------------------------
 
     def image(self) -> IndexImage:

@@ -57,11 +57,6 @@ def state_for(db: Database, version: bytes | None) -> IndexState:
     return state
 
 
-def forget(db: Database) -> None:
-    """Drop what is kept for `db` (benchmarks measuring a first search)."""
-    _states.pop(db, None)
-
-
 async def remember(db: Database, state: IndexState, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
     """The value kept under `key`, or `compute()`'s, kept when the index did not change meanwhile."""
     if key in state.values:

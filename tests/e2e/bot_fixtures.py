@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from tests.discord_fake import DiscordFake
+from testkit.discord_fake import DiscordFake
 from tests.e2e.bot_harness import World, make_settings, make_world
 
 

@@ -22,7 +22,7 @@ from bot.ingest.load import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.transports.discord_bot import PaperboyClient, Timing
-from tests.discord_fake.fixtures import World, bounded, make_world, running_client
+from testkit.discord_fake.fixtures import World, bounded, make_world, running_client
 
 # Defer after 0.12 s, so tests see both answers in one request and deferred ones.
 FAST = Timing(defer_after=0.12, suggest_budget=0.2)

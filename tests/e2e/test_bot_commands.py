@@ -12,8 +12,8 @@ from bot.commands import COMMANDS
 from bot.config import Settings
 from bot.transports.discord_bot.sync import state_key
 from storage import app_state
-from tests.discord_fake import MANAGE_GUILD, FakeMessage, limits
-from tests.discord_fake.records import EPHEMERAL
+from testkit.discord_fake import MANAGE_GUILD, FakeMessage, limits
+from testkit.discord_fake.records import EPHEMERAL
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import BotRun, World, bounded, load_sample, running_bot
 

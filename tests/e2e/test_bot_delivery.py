@@ -8,7 +8,7 @@ from collections.abc import Callable
 from bot.config import Settings
 from storage import deliveries as delivery_repo
 from storage import posts as post_repo
-from tests.discord_fake import MANAGE_GUILD, FakeChannel, FakeUser
+from testkit.discord_fake import MANAGE_GUILD, FakeChannel, FakeUser
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import SAMPLE_ARRIVAL, World, bounded, load_sample, running_bot
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.config import Settings
 from storage.records import PaperRecord, ParsedDigest
-from tests.discord_fake import FakeMessage, limits
+from testkit.discord_fake import FakeMessage, limits
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import SAMPLE_ARRIVAL, World, bounded, running_bot
 from tests.e2e.test_bot_delivery import set_up_daily_post

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -11,23 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from tests.discord_fake import DiscordFake
-from tests.discord_fake.fixtures import bounded, make_world
+from testkit.bot_process import environment
+from testkit.discord_fake import DiscordFake
+from testkit.discord_fake.fixtures import bounded, make_world
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     "run" not in build_parser()._subparsers._group_actions[0].choices,  # type: ignore[union-attr]
     reason="`paperboy run` is not registered in bot.cli.COMMAND_MODULES yet")
-
-
-def environment(tmp_path: Path, fake: DiscordFake, token: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
-    env.update(PYTHONPATH=str(ROOT), PAPERBOY_DATABASE_PATH=str(tmp_path / "bot.db"),
-               PAPERBOY_LOG_FILE=str(tmp_path / "paperboy.log"), PAPERBOY_FETCH_ENABLED="false",
-               PAPERBOY_DISCORD_API_BASE=fake.api_base, PAPERBOY_DISCORD_GATEWAY_URL=fake.gateway_url)
-    if token is not None:
-        env["DISCORD_TOKEN"] = token
-    return env
 
 
 async def start(tmp_path: Path, fake: DiscordFake, token: str | None) -> asyncio.subprocess.Process:

@@ -15,8 +15,8 @@ import pytest
 
 from storage.backup import backup, restore
 from storage.errors import StorageError
-from tests.discord_fake import DiscordFake
-from tests.discord_fake.fixtures import bounded
+from testkit.discord_fake import DiscordFake
+from testkit.discord_fake.fixtures import bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 

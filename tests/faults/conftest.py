@@ -1,3 +1,3 @@
-"""Fault tests run against loopback servers only (the e2e guard refuses any other address)."""
+"""Fault tests run against loopback servers only (the guard refuses any other address)."""
 
-from tests.e2e.conftest import loopback_only  # noqa: F401 - autouse fixture
+from testkit.loopback import loopback_only  # noqa: F401 - autouse fixture

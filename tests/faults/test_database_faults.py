@@ -22,8 +22,8 @@ from bot.config import Settings
 from bot.transports.console_render import ConsoleOutbound
 from storage.errors import DatabaseUnavailable
 from storage.records import PaperRecord, ParsedDigest
-from tests.faults.bot_process import integrity
-from tests.faults.scenarios import PAPERS, ROOT, write_daily_digest
+from testkit.bot_process import integrity
+from testkit.faults.scenarios import PAPERS, ROOT, write_daily_digest
 
 DAY = dt.date(2026, 1, 5)
 BUSY_MS = 300  # the write gives up after this; the lock is held far longer

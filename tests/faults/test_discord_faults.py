@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
+from testkit.faults.scenarios import keyed_resends
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import World, bounded, load_sample, running_bot
 from tests.e2e.test_bot_delivery import _another_server, fan_out
-from tests.faults.scenarios import keyed_resends
 
 
 @bounded

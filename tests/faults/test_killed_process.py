@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.faults.scenarios import killed_digest_load, killed_fan_out, killed_notifications
+from testkit.faults.scenarios import killed_digest_load, killed_fan_out, killed_notifications
 
 
 async def test_a_fan_out_killed_mid_way_ends_with_one_post_per_channel(tmp_path: Path) -> None:

@@ -45,12 +45,6 @@ async def test_common_terms_are_cached_and_scaled_until_stale(db: Database, monk
     assert await summary_stats.term_document_counts(db, {"diffus"}, cache=False, archive_papers=330) == {"diffus": 2}
 
 
-async def test_phrase_document_count_quotes_its_input(db: Database) -> None:
-    await archive(db, ["graph neural networks", "neural graph networks", 'a "neural" OR networks'])
-    assert await summary_stats.phrase_document_count(db, ["neural", "networks"]) == 1
-    assert await summary_stats.phrase_document_count(db, ['"neural"', "OR"]) == 1
-
-
 async def test_stale_counts_are_recounted_a_few_at_a_time(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A grown archive does not make one summary recount every common term: the stalest few are
     recounted, the others are used scaled to the archive's size until their turn comes."""

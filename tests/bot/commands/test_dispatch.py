@@ -13,8 +13,8 @@ import pytest
 from bot.app import App
 from bot.chat.replies import Attachment, Reply, violations
 from bot.commands import BY_NAME, Context, dispatch, press, suggest
-from bot.commands.specs import OptionType
 from bot.ingest.load import IngestOptions, ingest
+from testkit.hostile_options import HOSTILE, TARGETS
 
 # A valid value for each required option, so the hostile one is what is tested.
 FILL = {"query": "diffusion", "title": "flash attention", "topic": "diffusion", "paper": "flashattention",
@@ -163,13 +163,6 @@ async def test_suggestions(member: Context, admin: Context) -> None:
     await dispatch("subscribe", {"topic": "diffusion models"}, member)
     assert [c.value for c in await suggest("unsubscribe", "topic", "diff", member)] == ["diffusion models"]
     assert await suggest("nosuch", "x", "y", member) == []
-
-
-HOSTILE = ["x" * 5000, "", "   ", "\x00\x1b[31mred\x07", "**bold** __u__ `code` [x](http://e.org) > quote\n# h",
-           "@everyone @here <@123> <@&456> <#789>", "\u202eevil\u202c \u2067rtl", "'unbalanced \"quote",
-           "-1", "99999999999999999999999", "لغة عربية مع שלום"]
-TARGETS = [(name, o.name) for name, spec in BY_NAME.items() for o in spec.options
-           if o.type not in (OptionType.ATTACHMENT,) and not (name == "ingest" and o.name == "url")]
 
 
 @pytest.mark.parametrize(("name", "option"), TARGETS, ids=[f"{n}.{o}" for n, o in TARGETS])

@@ -8,7 +8,7 @@ import pytest
 from bot.chat.replies import Reply
 from bot.commands import BY_NAME, COMMANDS
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType, StaticChoice, problems
-from tests.discord_fake.limits import validate_command
+from testkit.discord_fake.limits import validate_command
 
 
 async def _noop(ctx: object, options: object) -> Reply:

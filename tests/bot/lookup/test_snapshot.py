@@ -14,7 +14,7 @@ from bot.lookup.snapshot import load_snapshot
 from bot.lookup.sync import TitleIndexSync
 from storage.db import Database
 from storage.loader import Loader
-from storage.lookup import TitleRow, clear_snapshot
+from storage.lookup import TitleRow
 from storage.records import PaperRecord, ParsedDigest
 from tests.bot.lookup.test_index import sample_titles
 
@@ -104,14 +104,6 @@ async def test_damaged_or_missing_snapshot_falls_back_to_a_build(db: Database, d
     assert not report.from_snapshot and report.saved_bytes > 0
     assert answers(sync.index) == answers(await full_build(db))
     assert (await TitleIndexSync(db).start()).from_snapshot  # and the snapshot written is good
-
-
-async def test_cleared_snapshot_is_rebuilt(db: Database) -> None:
-    await load(db, DAY, sample_titles()[:10])
-    await TitleIndexSync(db).start()
-    await clear_snapshot(db)
-    assert await load_snapshot(db) is None
-    assert not (await TitleIndexSync(db).start()).from_snapshot
 
 
 def test_image_round_trip_keeps_every_answer_including_retitled_and_removed() -> None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from bench import pg_server
+from testkit import pg_server
 
 _names = itertools.count(1)
 

@@ -13,7 +13,7 @@ import pytest
 from bot.cli import progress
 from bot.cli.progress import LoadProgress
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "tests/fixtures/hf-daily-papers-page-sep-9.txt"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def run(db: Path, *argv: str) -> int:

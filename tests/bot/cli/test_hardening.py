@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # A bound for a whole child `paperboy` process: seconds when all is well, hours before the fix.
 PROCESS_BOUND_SECONDS = 120
 

@@ -17,7 +17,7 @@ import pytest
 from bot.cli import build_parser, main
 from bot.cli.common import CliError, check_sqlite
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""`paperboy run` as a real process against a Discord fake served from the test process, for the
-kill -9 tests: start it, wait for something to happen, SIGKILL it, start it again, read its log.
+"""`paperboy run` as a real process against a Discord fake served from the calling process (the
+kill -9 tests and scenarios, the bot-process latency bench): start it, wait for something to
+happen, SIGKILL it, start it again, read its log.
 
     async with DiscordFake() as fake:
         bot = BotProcess(tmp_path, fake, rate=100)
@@ -25,8 +26,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.discord_fake import DiscordFake, RecordedRequest
-from tests.e2e.test_bot_process import environment
+from testkit.discord_fake import DiscordFake, RecordedRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def environment(folder: Path, fake: DiscordFake, token: str | None) -> dict[str, str]:
+    """The environment of a `paperboy run` in `folder` that talks to `fake` (fetching off)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
+    env.update(PYTHONPATH=str(ROOT), PAPERBOY_DATABASE_PATH=str(folder / "bot.db"),
+               PAPERBOY_LOG_FILE=str(folder / "paperboy.log"), PAPERBOY_FETCH_ENABLED="false",
+               PAPERBOY_DISCORD_API_BASE=fake.api_base, PAPERBOY_DISCORD_GATEWAY_URL=fake.gateway_url)
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    return env
 
 
 class BotProcess:

@@ -1,4 +1,4 @@
-"""`python -m tests.faults.stop_before_commit MARKER paperboy-args…`: the real `paperboy` command,
+"""`python -m testkit.faults.stop_before_commit MARKER paperboy-args…`: the real `paperboy` command,
 except that the first COMMIT of a transaction that wrote papers stops short: it creates MARKER and
 waits forever, so a test can SIGKILL the process at the last moment before the load commits.
 

@@ -14,8 +14,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.discord_fake import MANAGE_GUILD, DiscordFake, limits
-from tests.discord_fake.fixtures import (
+from testkit.discord_fake import MANAGE_GUILD, DiscordFake, limits
+from testkit.discord_fake.fixtures import (
     World,
     bounded,
     make_world,
@@ -23,7 +23,7 @@ from tests.discord_fake.fixtures import (
     running_client,
     skip_reidentify_delay,
 )
-from tests.discord_fake.records import EPHEMERAL
+from testkit.discord_fake.records import EPHEMERAL
 
 # --- the bot under test (defined here, not the production bot) ------------------------------
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.cli import main
 from bot.ingest.formats import bounds
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SEED = {
     "hf-api": (FIXTURES / "hf-daily-papers-api-sample.json").read_text(),
     "hf-page": (FIXTURES / "ingest" / "hf-page-noisy-jan-29.txt").read_text(),

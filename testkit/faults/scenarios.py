@@ -1,6 +1,6 @@
 """Crash scenarios: `paperboy run` killed with SIGKILL in the middle of a job, restarted, and what
-the Discord fake received checked against the bot's logs. Shared by the tests in this folder
-(small sizes) and `python -m bench resilience` (which prints their outcomes in its table).
+the Discord fake received checked against the bot's logs. Shared by tests/faults/ (small
+sizes) and `python -m bench resilience` (which prints their outcomes in its table).
 
 Each scenario returns an `Outcome`: how many items (channel posts, notifications) should have
 arrived exactly once, how many did not arrive or are not logged as sent (`lost`), and how many
@@ -28,8 +28,8 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from tests.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
-from tests.faults.bot_process import BotProcess, integrity, query, statuses
+from testkit.bot_process import BotProcess, integrity, query, statuses
+from testkit.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
 
 # A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
 PAPERS = [PaperRecord(f"Diffusion models for task {i}", f"We study diffusion for problem {i}.", f"2601.{i:05d}")
@@ -181,7 +181,7 @@ def _ingest(db: Path, source: Path, day: dt.date, *, stop_marker: Path | None = 
     commits (see `stop_before_commit`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
     env.update(PYTHONPATH=str(ROOT), PAPERBOY_LOG_FILE=str(db) + ".log", PAPERBOY_FETCH_ENABLED="false")
-    entry = ["-m", "bot"] if stop_marker is None else ["-m", "tests.faults.stop_before_commit", str(stop_marker)]
+    entry = ["-m", "bot"] if stop_marker is None else ["-m", "testkit.faults.stop_before_commit", str(stop_marker)]
     return subprocess.Popen([sys.executable, *entry, "--db", str(db), "ingest", str(source), "--date",
                              day.isoformat(), "--source", "hf-daily"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

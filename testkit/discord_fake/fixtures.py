@@ -1,6 +1,6 @@
 """Pytest fixtures and a runner for a real discord.py client against the fake.
 
-In a conftest: ``from tests.discord_fake.fixtures import discord_fake  # noqa: F401``.
+In a conftest: ``from testkit.discord_fake.fixtures import discord_fake  # noqa: F401``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench import corpus
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_closed_standard_output_ends_the_command_quietly(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.ingest.formats import bounds
 from bot.samples import SAMPLE_DATE
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
 API = FIXTURES / "hf-daily-papers-api-sample.json"
 

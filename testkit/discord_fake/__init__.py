@@ -1,7 +1,7 @@
 """A loopback Discord (REST + gateway) for driving the real discord.py client in tests.
 
 See ``server.DiscordFake`` for the API, ``patching.point_discord_py_at`` to aim discord.py at it,
-and ``fixtures`` for pytest fixtures (``discord_fake``, ``running_bot``).
+and ``fixtures`` for pytest fixtures (``discord_fake``) and ``running_client``.
 """
 
 from .limits import FieldError
