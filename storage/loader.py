@@ -19,9 +19,9 @@ bulk load can build its runs in a parsing process while this one writes (bot/ing
 A run indexes its new papers for search with one INSERT ... SELECT before its COMMIT rather than
 by the per-row trigger (migration 0012). Inside `Loader.bulk()` (a large file into a smaller
 archive) runs also leave the title_key index alone and it is rebuilt once at the end: its keys are
-random, so each 5000-paper chunk rewrote about one index page per paper, a quarter of a 1M-paper
-load's time; building it afterwards takes 2-3 s. Nothing relies on it for correctness, and every
-path that looks papers up by title (`_load_one`) makes sure it exists first.
+random, so each chunk rewrote about one index page per paper, while building it once afterwards
+is a single sorted pass. Nothing relies on it for correctness, and every path that looks papers
+up by title (`_load_one`) makes sure it exists first.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ _ASCII_PUNCT = {c: " " for c in range(128) if not chr(c).isalnum()}
 def clean_text(text: str) -> str:
     """Collapse white space and unescape XML/HTML entities exactly once.
 
-    `str.split()` rather than a regex: five times faster on abstracts, the bulk loader's hot path.
+    `str.split()` rather than a regex: it is faster on abstracts, the bulk loader's hot path.
     """
     return " ".join(html.unescape(text).split())
 
@@ -42,7 +42,7 @@ def title_key(title: str) -> str:
     "FlashAttention: Fast..." and "flashattention  fast..." are the same paper.
     """
     if title.isascii():
-        # The common case, ~3x faster and the same key: NFKD and combining marks do nothing to
+        # The common case, faster and the same key: NFKD and combining marks do nothing to
         # ASCII, casefold() is lower(), and every ASCII non-word character becomes a space.
         return " ".join(title.lower().translate(_ASCII_PUNCT).split())
     text = unicodedata.normalize("NFKD", title)

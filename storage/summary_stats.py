@@ -108,7 +108,7 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
 async def archive_size(db: Database) -> int:
     """The number of papers in the archive, estimated by the largest id.
 
-    COUNT(*) walks a whole index (tens of milliseconds at a million papers); ids only ever grow
+    COUNT(*) walks a whole index, which grows with the archive; ids only ever grow
     and papers are removed only by rare title merges, so MAX(id) is exact enough for frequencies.
     """
     row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")

@@ -120,7 +120,7 @@ class _CountingReader(io.RawIOBase):
 
 async def _open(target: str, options: IngestOptions, progress: Progress | None) -> BinaryIO:
     if target.startswith(("http://", "https://")):
-        # aiohttp takes ~0.1 s to import, a quarter of loading a file: pay for it only for URLs.
+        # aiohttp is slow to import next to loading a small file: pay for it only for URLs.
         from bot.sources.http import download
 
         return bytes_input(await download(target, max_bytes=options.max_download_bytes,

@@ -1,7 +1,7 @@
 """The in-memory title index: postings per term, candidates by weighted term overlap, fuzzy re-rank.
 
-Why this shape: brute-force fuzzy scoring of every title costs ~0.5 s per query at 100k titles
-and is easily fooled by titles that share most of their words. Here a query's words (each
+Why this shape: brute-force fuzzy scoring of every title is too slow for a keystroke at archive
+sizes and is easily fooled by titles that share most of their words. Here a query's words (each
 expanded to near spellings found in the vocabulary) pick a few hundred candidates through the
 postings, rarest words first with a bound on the postings walked, and only those candidates are
 scored with rapidfuzz against the full text. Ties (the same short name on several papers) go to
@@ -361,8 +361,8 @@ class TitleIndex:
             kept += counts[weight]
             if kept >= k:
                 break
-        # The pool can hold ~40k papers (a common word's newest postings) and this runs per
-        # keystroke: a pass over it is skipped where its answer is known from the counts.
+        # The pool can hold about POSTINGS_BUDGET papers (a common word's newest postings) and
+        # this runs per keystroke: a pass over it is skipped where its answer is known from the counts.
         chosen = [(pid, w) for pid, w in pool.items() if w > cut] if kept > counts[cut] else []
         if counts[cut] == len(pool):  # every paper tied: one word walked
             tied = sorted(pool, reverse=True)
@@ -454,8 +454,8 @@ def _matched_weight(slots: list[_Slot], terms: set[str]) -> float:
 
 
 # Successive keystrokes of one title (and look-ups of the papers a digest just showed) re-rank
-# mostly the same candidates: their folded forms are kept (a few MB at this size) rather than
-# re-derived, a fifth of a look-up's time. lru_cache is thread-safe.
+# mostly the same candidates: their folded forms are kept (at most maxsize of them) rather than
+# re-derived on every look-up. lru_cache is thread-safe.
 _title_forms = functools.lru_cache(maxsize=20_000)(title_forms)
 
 

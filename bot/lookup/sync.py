@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BUILD_CHUNK = 50_000
 KEEP_CHANGES = 100_000  # log rows kept; an index further behind than that rebuilds
 # Papers (re)indexed since the stored snapshot before it is written again: replaying this many
-# at start-up takes a fraction of a second, and writing (~120 MB at 1M titles) stays rare.
+# at start-up stays quick, and writing the whole image (large at a million titles) stays rare.
 SNAPSHOT_AFTER = 20_000
 
 

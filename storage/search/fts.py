@@ -13,11 +13,11 @@ repeats in the text, so a paper that repeats one word a million times gains noth
 no more to rank: a match is scored from its marked title alone.
 
 Why not FTS5's bm25(): it first counts every document holding each phrase, to get the idf, which
-costs a full doclist scan per phrase: 40-120 ms for "model" or a common phrase at a million papers,
-before any row is scored (`ORDER BY rank` then adds per-row work: about a second). Walking
-matches newest-first (`ORDER BY rowid DESC LIMIT n`) stops after n rows (under 1 ms), and FTS5's
-highlight() shows which title words matched without any idf. So: take the WINDOW newest matches
-(paper ids grow as digests load, so rowid order is close to recency) with their marked titles,
+costs a full doclist scan per phrase ("model", or any common phrase) before any row is scored,
+and `ORDER BY rank` then adds work for every matching row. Walking matches newest-first
+(`ORDER BY rowid DESC LIMIT n`) stops after n rows, and FTS5's highlight() shows which title
+words matched without any idf. So: take the WINDOW newest matches (paper ids grow as digests
+load, so rowid order is close to recency) with their marked titles,
 estimate each term's idf from its share of the newest IDF_SAMPLE papers (a rowid-range count,
 cheap, and kept until the index changes), and rank in Python. When a query matches at most
 WINDOW papers (rare words, phrases, filtered searches) that is every match and the ranking is
@@ -26,7 +26,7 @@ exact; beyond it the terms are frequent, their idf is small, recency leads anywa
 are ranked too (a second newest-first walk, `title : ...` on every clause), so the paper asked for
 by its title words is found whatever its age: under this ranking those are the best matches, and
 recency only orders papers equally relevant. FTS5 cannot look up a given set of rowids cheaply
-(`rowid IN (...)` with MATCH re-reads the doclists: 0.4-2.6 s for 500 ids at 100k papers), so the
+(`rowid IN (...)` with MATCH re-reads the doclists), so the
 candidates are always walks of the index. FTS5 reads the whole doclist of a prefix before its first
 row, so a prefix term is written as the indexed words it matches where that means the same
 (storage.search.index_cache), and the page's titles and snippets are marked on the page's papers
@@ -270,7 +270,7 @@ async def _idf(db: Database, state: IndexState, query: Query,
 
     Lucene's non-negative form ln(1 + (N - n + 0.5) / (n + 0.5)): a word in every paper still
     counts a little, unlike FTS5's clamp to zero. The counts are kept until the index changes
-    (storage.search.index_cache): a frequent term costs a few ms to count at a million papers.
+    (storage.search.index_cache): a frequent term is the costly one to count.
     """
     async def sample() -> tuple[int, int]:
         row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM papers")
@@ -425,8 +425,8 @@ async def _hits(db: Database, query: Query, page: list[_Candidate]) -> list[Sear
 
 def _bounded(abstract: str) -> str:
     """The head of `abstract` a snippet is taken from: FTS5's snippet() costs about the square of
-    the matches in the text it is given (an abstract repeating one word 10,000 times: 1.2 s),
-    so it is given at most MARK_CHARS, cut at a space: all of any real abstract."""
+    the matches in the text it is given (an abstract that repeats one word), so it is given at
+    most MARK_CHARS, cut at a space: all of any real abstract."""
     if len(abstract) <= MARK_CHARS:
         return abstract
     head = abstract[:MARK_CHARS]

@@ -5,13 +5,13 @@ when papers are written: which indexed words a prefix stands for, and how many o
 papers hold a term (its idf estimate). Both are kept per database and per state of the index.
 
 Prefixes: FTS5 answers `"quantiz" *` by reading and merging the whole doclist of every word
-starting with `quantiz` before it returns a row (~7 ms at a million papers, and a search asks
-three times), while the same words written out as an OR are walked newest-first and stopped after
-the window (~0.3 ms). So a prefix term is replaced by the indexed words it matches, read from
-papers_vocab (migration 0006), when that is exactly equivalent: at most MAX_EXPANSION words,
-each written so that FTS5, which stems what it is given, reads it back as that word (the porter
-stemmer is not idempotent on every stem). Otherwise FTS5's own prefix query stays. An FTS5 prefix
-index (`prefix=`) would not help here: it serves only prefixes of exactly its configured lengths.
+starting with `quantiz` before it returns a row (and a search asks three times), while the same
+words written out as an OR are walked newest-first and stopped after the window. So a prefix
+term is replaced by the indexed words it matches, read from papers_vocab (migration 0006), when
+that is exactly equivalent: at most MAX_EXPANSION words, each written so that FTS5, which stems
+what it is given, reads it back as that word (the porter stemmer is not idempotent on every stem).
+Otherwise FTS5's own prefix query stays. An FTS5 prefix index (`prefix=`) would not help here:
+it serves only prefixes of exactly its configured lengths.
 
 "A state of the index": FTS5 rewrites its structure record (row 10 of papers_fts_data) whenever
 the index changes (every flush of new rows adds a segment to it, every merge rewrites it, even

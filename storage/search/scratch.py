@@ -4,7 +4,7 @@ Tokenizing (what index terms FTS5 makes of some text) and marking a page of hits
 and snippet()) only depend on each text itself and the query, never on the rest of the archive,
 so they run here on just those texts. For the page that matters with a prefix term: on
 papers_fts, FTS5 reads and merges the whole doclist of every word the prefix matches before it
-returns the first row (`quant*`: ~30 ms at a million papers); here it reads ten papers' words.
+returns the first row, a cost that grows with the archive; here it reads ten papers' words.
 
 One connection for the process (the event loop thread and any other), guarded by a lock; each
 use writes inside a transaction it rolls back, so the tables are always empty between uses.
