@@ -79,3 +79,13 @@ async def papers_seen_before(db: Database, digest: DigestInfo) -> int:
         (digest.id, digest.date.isoformat()),
     )
     return int(row["n"]) if row else 0
+
+
+async def archive_version(db: Database) -> tuple[int, str, int]:
+    """A stamp that moves whenever a load changes the archive: how many digests, the latest
+    digest write, the highest paper id. What is derived from the whole archive (a summary's
+    themes and "new" counts) stays valid while it holds."""
+    row = await db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM digests) AS digests, (SELECT COALESCE(MAX(updated_at), '') FROM digests) AS at,"
+        " (SELECT COALESCE(MAX(id), 0) FROM papers) AS papers")
+    return (int(row["digests"]), str(row["at"]), int(row["papers"])) if row else (0, "", 0)

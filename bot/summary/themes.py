@@ -15,6 +15,7 @@ full-text query per phrase.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections import Counter
@@ -111,6 +112,13 @@ Key = tuple[str, ...]
 class Candidate:
     stems: Key
     papers: list[int] = field(default_factory=list)  # digest order, no repeats
+    _members: frozenset[int] | None = field(default=None, repr=False, compare=False)
+
+    def members(self) -> frozenset[int]:
+        """`papers` as a set, built once: selection compares a candidate with each chosen one."""
+        if self._members is None:
+            self._members = frozenset(self.papers)
+        return self._members
 
 
 @dataclass(slots=True)
@@ -188,7 +196,7 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
         return True
     if not set(a.stems) & set(b.stems):
         return False
-    shared = len(set(a.papers) & set(b.papers))
+    shared = len(a.members() & b.members())
     return shared >= 0.5 * min(len(a.papers), len(b.papers))
 
 
@@ -201,10 +209,9 @@ def _label(cand: Candidate, prepared: Prepared) -> str:
                                           strict=True):
         if doc.paper_id not in papers:
             continue
-        i = -1
-        while first in keys[i + 1:]:
-            i = keys.index(first, i + 1)
-            if tuple(keys[i:i + n]) == cand.stems:
+        # One pass over the paper (not a slice per occurrence: a long abstract would be quadratic).
+        for i, key in enumerate(keys):
+            if key == first and tuple(keys[i:i + n]) == cand.stems:
                 # Abstracts weigh double: they write "diffusion models" where titles write "Diffusion Models".
                 forms[" ".join(words[i:i + n])] += 1 if i < in_title else 2
     # On a tie prefer the lower-case form.
@@ -262,15 +269,30 @@ def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Can
 
 
 def assign(themes: list[Theme], paper_ids: Iterable[int]) -> dict[int, int | None]:
-    """Each paper's theme (index into `themes`, the best-scored that includes it), None for the rest."""
-    return {pid: next((i for i, t in enumerate(themes) if pid in t.paper_ids), None) for pid in paper_ids}
+    """Each paper's theme (index into `themes`, the best-scored that includes it), None for the rest.
+
+    One pass over the themes' papers into a dict: a test of each paper against each theme's
+    tuple would be quadratic in the digest's size."""
+    best: dict[int, int] = {}
+    for i, theme in enumerate(themes):
+        for pid in theme.paper_ids:
+            best.setdefault(pid, i)
+    return {pid: best.get(pid) for pid in paper_ids}
+
+
+def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[Key, Candidate]]:
+    prepared = prepare(docs)
+    stems = summary_stats.stem_words(prepared.shared_words())
+    return prepared, stems, candidates(prepared, stems)
 
 
 async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
-    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup."""
-    prepared = prepare(docs)
-    stems = summary_stats.stem_words(prepared.shared_words())
-    found = candidates(prepared, stems)
+    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup.
+
+    The in-memory work grows with the digest (seconds for tens of thousands of papers) and runs
+    in a worker thread, so the event loop keeps answering meanwhile."""
+    prepared, stems, found = await asyncio.to_thread(_phrases, tuple(docs))
     size = await summary_stats.archive_size(db)
     df = await summary_stats.term_document_counts(db, {s for key in found for s in key}, archive_papers=size)
-    return select(prepared, stems, found, archive_df=df, archive_papers=size, max_themes=max_themes)
+    return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
+                                   max_themes=max_themes)
