@@ -134,7 +134,7 @@ async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_
     answering other commands."""
     entries = await digest_repo.digest_entries(db, digest.id)
     seen = await digest_repo.papers_seen_before(db, digest)
-    docs = [themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries]
+    docs = (themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries)  # read in the thread
     found = await themes.find(db, docs, max_themes=max_themes)
     return await asyncio.to_thread(_assemble, digest, entries, seen, found, highlights)
 
