@@ -173,9 +173,14 @@ class Session:
     async def _tick(self, arg: str) -> Reply:
         now = self.clock()
         try:
-            target = (await self._tick_target(arg, now)).astimezone(dt.UTC)
+            moment = await self._tick_target(arg, now)
         except OverflowError:
-            target = _LATEST + dt.timedelta(days=1)  # beyond the calendar: refused just below
+            moment = dt.datetime.max.replace(tzinfo=dt.UTC)
+        try:
+            target = moment.astimezone(dt.UTC)
+        except OverflowError:  # at either end of the calendar: refused just below
+            earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
+            target = _LATEST + dt.timedelta(days=1) if moment.year > now.year else earliest
         if target < now:
             raise UsageError("The simulated clock only moves forward.")
         if target > _LATEST:
