@@ -141,6 +141,11 @@ class Database:
             if version in done:
                 continue
             async with self.transaction() as conn:
+                # Another process opening the same new database (two commands started at once) may
+                # have applied it since `done` was read; the write lock is ours now, so look again.
+                async with conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)) as cursor:
+                    if await cursor.fetchone() is not None:
+                        continue
                 # executescript would commit our transaction first; run statement by statement.
                 for statement in split_sql(sql):
                     await conn.execute(statement)
