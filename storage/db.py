@@ -167,6 +167,12 @@ class Database:
                 await self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise translate_error(exc) from exc
+            except BaseException:
+                # Interrupted (Ctrl-C cancels the command) while BEGIN ran in the connection's
+                # thread, which finishes it anyway: end the transaction it may have opened, or the
+                # next one (the bulk load's clean-up) cannot begin.
+                await asyncio.shield(self._rollback())
+                raise
             try:
                 yield self.conn
             except BaseException as exc:
@@ -183,6 +189,11 @@ class Database:
             except sqlite3.Error as exc:
                 await asyncio.shield(self._rollback())
                 raise translate_error(exc) from exc
+            except BaseException:
+                # Interrupted while COMMIT ran: it commits or fails on its own; a ROLLBACK queued
+                # behind it ends the transaction if it failed, and is a no-op if it committed.
+                await asyncio.shield(self._rollback())
+                raise
 
     async def _rollback(self) -> None:
         try:
