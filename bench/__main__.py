@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from bench import (
+    digest,
     discord_latency,
     fuzzy,
     ingest,
@@ -38,6 +39,7 @@ BENCHES: list[ModuleType] = [
     fuzzy,
     posting,
     summary,
+    digest,
     subscriptions,
     discord_latency,
     resilience,

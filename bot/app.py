@@ -32,7 +32,8 @@ from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
 from bot.subscriptions.deliver import Deliverer
 from bot.subscriptions.notify import notification_hook, warm_up
-from bot.summary import compose, render_pages
+from bot.summary import render_pages
+from bot.summary.cache import SummaryCache
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -115,8 +116,10 @@ class App:
         try:
             lookup = LookupService(db)
 
+            summaries = SummaryCache()
+
             async def render(digest: DigestInfo) -> list[Reply]:
-                return render_pages(await compose(db, digest))
+                return render_pages(await summaries.get(db, digest))
 
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             deliverer = Deliverer(db, outbound, settings.subscriptions, limiter=runner.poster.limiter, clock=clock)
@@ -127,8 +130,8 @@ class App:
             await db.close()
             in_use.release()
             raise
-        app = cls(settings, db, Services(db, settings, lookup, loader, clock), runner, deliverer, outbound, clock,
-                  wake)
+        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, deliverer, outbound,
+                  clock, wake)
         app._in_use = in_use
         return app
 

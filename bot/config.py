@@ -196,6 +196,8 @@ class FetchSettings:
     hf_page_size: int = setting(100, 1, 100)
     # Pages fetched at most for one day.
     hf_max_pages: int = setting(20, 1, 1000)
+    # Papers kept at most for one day: paging stops there (a page listing more than hf_page_size is refused).
+    hf_max_papers: int = setting(2000, 1, 100_000)
     # Fetch the arXiv RSS feeds of arxiv_rss_categories (sources "arxiv-rss:CATEGORY"); announce
     # types kept are [ingest] announce_types.
     arxiv_rss_enabled: bool = False

@@ -141,6 +141,11 @@ class Database:
             if version in done:
                 continue
             async with self.transaction() as conn:
+                # Another process opening the same new database (two commands started at once) may
+                # have applied it since `done` was read; the write lock is ours now, so look again.
+                async with conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)) as cursor:
+                    if await cursor.fetchone() is not None:
+                        continue
                 # executescript would commit our transaction first; run statement by statement.
                 for statement in split_sql(sql):
                     await conn.execute(statement)
@@ -162,6 +167,12 @@ class Database:
                 await self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise translate_error(exc) from exc
+            except BaseException:
+                # Interrupted (Ctrl-C cancels the command) while BEGIN ran in the connection's
+                # thread, which finishes it anyway: end the transaction it may have opened, or the
+                # next one (the bulk load's clean-up) cannot begin.
+                await asyncio.shield(self._rollback())
+                raise
             try:
                 yield self.conn
             except BaseException as exc:
@@ -178,6 +189,11 @@ class Database:
             except sqlite3.Error as exc:
                 await asyncio.shield(self._rollback())
                 raise translate_error(exc) from exc
+            except BaseException:
+                # Interrupted while COMMIT ran: it commits or fails on its own; a ROLLBACK queued
+                # behind it ends the transaction if it failed, and is a no-op if it committed.
+                await asyncio.shield(self._rollback())
+                raise
 
     async def _rollback(self) -> None:
         try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 
 from storage.db import Database, parse_iso
 from storage.papers import PAPER_COLUMNS, paper_from_row
@@ -68,6 +70,12 @@ async def digest_entries(db: Database, digest_id: int) -> list[DigestEntry]:
         " WHERE e.digest_id = ? ORDER BY e.position",
         (digest_id,),
     )
+    # A digest can list tens of thousands of papers: building them in a worker thread keeps the
+    # event loop free meanwhile.
+    return await asyncio.to_thread(_entries_from_rows, rows)
+
+
+def _entries_from_rows(rows: Iterable[sqlite3.Row]) -> list[DigestEntry]:
     return [DigestEntry(paper_from_row(r), r["position"], r["upvotes"], r["comments"]) for r in rows]
 
 
@@ -79,3 +87,13 @@ async def papers_seen_before(db: Database, digest: DigestInfo) -> int:
         (digest.id, digest.date.isoformat()),
     )
     return int(row["n"]) if row else 0
+
+
+async def archive_version(db: Database) -> tuple[int, str, int]:
+    """A stamp that moves whenever a load changes the archive: how many digests, the latest
+    digest write, the highest paper id. What is derived from the whole archive (a summary's
+    themes and "new" counts) stays valid while it holds."""
+    row = await db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM digests) AS digests, (SELECT COALESCE(MAX(updated_at), '') FROM digests) AS at,"
+        " (SELECT COALESCE(MAX(id), 0) FROM papers) AS papers")
+    return (int(row["digests"]), str(row["at"]), int(row["papers"])) if row else (0, "", 0)

@@ -25,6 +25,7 @@ COMMAND_NAME = 32
 COMMAND_DESCRIPTION = 100
 OPTIONS_PER_COMMAND = 25
 STATIC_CHOICES = 25
+STRING_OPTION = 6000  # the longest value a string option can take (its max_length's ceiling)
 COMMAND_TOTAL = 8000
 ACTION_ROWS = 5
 BUTTONS_PER_ROW = 5

@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from bot.cli.common import check_sqlite
+    from bot.cli.common import EXIT_INTERRUPTED, check_sqlite
     from bot.config import ConfigError, load_settings
     from bot.log_setup import setup_logging
     from storage.errors import StorageError
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(ctx.run(args.handler))
     except KeyboardInterrupt:
         print("paperboy: interrupted; anything not committed was rolled back", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Standard output was closed early (`paperboy ... | head`): stop quietly, as Unix tools do.
         # Point stdout at /dev/null so the interpreter's final flush does not complain again.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, print_json
+from bot.cli.common import EXIT_INTERRUPTED, CliContext, CliError, add_json_flag, date_arg, print_json
 from bot.cli.progress import LoadProgress
 from bot.ingest.formats import format_names
 from bot.ingest.load import DigestSummary, IngestOptions, IngestOutcome, ingest
@@ -95,6 +96,19 @@ def _print_notes(outcome: IngestOutcome, out: TextIO) -> None:
         print(f"  note: {note}", file=out)
 
 
+@dataclass(slots=True)
+class Committed:
+    """Counts the papers of each committed batch of one input (and moves its progress bar)."""
+
+    bar: LoadProgress | None
+    papers: int = 0
+
+    def __call__(self, papers: int) -> None:
+        self.papers += papers
+        if self.bar is not None:
+            self.bar.loaded(papers)
+
+
 async def run_ingest(ctx: CliContext) -> int:
     args = ctx.args
     s = ctx.settings.ingest
@@ -112,12 +126,20 @@ async def run_ingest(ctx: CliContext) -> int:
     for target in targets:
         bar = None if args.json else LoadProgress(target)
         sample = target == str(SAMPLE_DIGEST) and args.sample
-        # The bundled sample is dated by its release, whatever else is loaded with it.
-        outcome = await ingest(loader, target, replace(options, date=options.date or SAMPLE_DATE, today=SAMPLE_DATE)
-                               if sample else options, progress=bar, on_loaded=bar.loaded if bar else None,
-                               on_phase=bar.phase if bar else None)
-        if bar:
-            bar.finish()
+        committed = Committed(bar)
+        try:
+            # The bundled sample is dated by its release, whatever else is loaded with it.
+            outcome = await ingest(loader, target, replace(options, date=options.date or SAMPLE_DATE,
+                                                           today=SAMPLE_DATE) if sample else options,
+                                   progress=bar, on_loaded=committed, on_phase=bar.phase if bar else None)
+        except asyncio.CancelledError:
+            # Ctrl-C: the chunk being written was rolled back and the bulk load restored what it
+            # had dropped (ingest's clean-up, on the way here); say what stays, and stop.
+            raise CliError(f"{target}: interrupted: {committed.papers:,} papers committed, re-run to finish",
+                           status=EXIT_INTERRUPTED) from None
+        finally:
+            if bar:
+                bar.finish()
         indexed += sum(d.new + d.updated for d in outcome.digests)
         if not outcome.ok:
             failed += 1

@@ -21,6 +21,7 @@ Handler = Callable[["CliContext"], Awaitable[int]]
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 # `->>` (JSON) in the schema's queries arrived in SQLite 3.38.
 MIN_SQLITE = (3, 38, 0)

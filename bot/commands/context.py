@@ -13,19 +13,22 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
+from bot.summary.cache import SummaryCache
 from storage.db import Database
 from storage.loader import Loader
 
 
 @dataclass(slots=True)
 class Services:
-    """The long-lived parts commands use. `clock` is simulated in the console (`/tick`)."""
+    """The long-lived parts commands use. `clock` is simulated in the console (`/tick`);
+    `summaries` keeps composed digest summaries for /digest's pages and the daily post."""
 
     db: Database
     settings: Settings
     lookup: LookupService
     loader: Loader
     clock: Clock = field(default=system_clock)
+    summaries: SummaryCache = field(default_factory=SummaryCache)
 
 
 @dataclass(frozen=True, slots=True)

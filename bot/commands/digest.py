@@ -1,7 +1,8 @@
 """/digest: the daily summary of a day's digest (the latest by default), with the full list paged.
 
 The pages are bot.summary's (the same as the daily post); their buttons carry
-"digest:<id>:p<n>", served here by composing the summary again.
+"digest:<id>:p<n>", served here from the summary composed for page 1 (bot.summary.cache), or
+by composing it again after a restart or a load that changed it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bot.commands.context import Context
 from bot.commands.errors import NotFound
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.summary import compose, parse_action, render_pages
+from bot.summary import parse_action, render_pages
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage.records import DigestInfo
@@ -36,7 +37,7 @@ async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
 
 
 async def pages(ctx: Context, digest: DigestInfo) -> list[Reply]:
-    return render_pages(await compose(ctx.services.db, digest))
+    return render_pages(await ctx.services.summaries.get(ctx.services.db, digest))
 
 
 async def run_digest(ctx: Context, options: Mapping[str, Any]) -> Reply:

@@ -218,8 +218,8 @@ def _option_problems(where: str, options: tuple[OptionSpec, ...]) -> list[str]:
                 out.append(f"{at}: choice {c.name!r} must have a name and value of 1-100 characters")
             if isinstance(c.value, int) != (o.type == OptionType.INTEGER):
                 out.append(f"{at}: choice {c.name!r} has a value of the wrong type")
-        if o.max_length is not None and not (o.type == OptionType.STRING and 1 <= o.max_length <= 6000):
-            out.append(f"{at}: max_length applies to string options, 1 to 6000")
+        if o.max_length is not None and not (o.type == OptionType.STRING and 1 <= o.max_length <= limits.STRING_OPTION):
+            out.append(f"{at}: max_length applies to string options, 1 to {limits.STRING_OPTION}")
         if (o.min_value is not None or o.max_value is not None) and o.type != OptionType.INTEGER:
             out.append(f"{at}: min_value/max_value apply to integer options")
     return out

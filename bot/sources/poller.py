@@ -336,7 +336,7 @@ def sources_from(fetch: FetchSettings, ingest: IngestSettings, *, include_disabl
     found: list[Source] = []
     if fetch.hf_enabled or include_disabled:
         found.append(HfDailySource(fetch.hf_base_url, page_size=max(1, min(fetch.hf_page_size, 100)),
-                                   max_pages=fetch.hf_max_pages))
+                                   max_pages=fetch.hf_max_pages, max_papers=fetch.hf_max_papers))
     if fetch.arxiv_rss_enabled or include_disabled:
         types = frozenset(ingest.announce_types)
         found += [ArxivRssSource(c, fetch.arxiv_rss_base_url, types) for c in fetch.arxiv_rss_categories]

@@ -7,6 +7,7 @@ bot.summary.render; the same `Summary` becomes Discord pages, plain text and JSO
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -116,17 +117,30 @@ def _grouped(found: list[themes.Theme], paper_ids: list[int]) -> tuple[list[them
         if len(kept) == len(found):
             break
         found = kept
-    grouped = [themes.Theme(t.label, tuple(pid for pid in paper_ids if theme_of[pid] == i), t.score)
-               for i, t in enumerate(found)]
+    members: list[list[int]] = [[] for _ in found]
+    for pid in paper_ids:
+        index = theme_of[pid]
+        if index is not None:
+            members[index].append(pid)
+    grouped = [themes.Theme(t.label, tuple(ids), t.score) for t, ids in zip(found, members, strict=True)]
     return grouped, theme_of
 
 
 async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_themes: int = 6) -> Summary:
-    """The summary of `digest` (deterministic: the same archive gives the same summary)."""
+    """The summary of `digest` (deterministic: the same archive gives the same summary).
+
+    The work in memory runs in worker threads (bot.summary.themes.find, then `_assemble`): a
+    digest of tens of thousands of papers takes seconds, during which the event loop keeps
+    answering other commands."""
     entries = await digest_repo.digest_entries(db, digest.id)
     seen = await digest_repo.papers_seen_before(db, digest)
-    docs = [themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries]
+    docs = (themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries)  # read in the thread
     found = await themes.find(db, docs, max_themes=max_themes)
+    return await asyncio.to_thread(_assemble, digest, entries, seen, found, highlights)
+
+
+def _assemble(digest: DigestInfo, entries: list[DigestEntry], seen: int, found: list[themes.Theme],
+              highlights: int) -> Summary:
     ranked, ranked_by = _ranked(entries)
     picked = tuple(
         Highlight(_item(e), takeaways.takeaway(e.paper.abstract), tuple(takeaways.figures(e.paper.abstract)))

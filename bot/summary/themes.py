@@ -15,6 +15,7 @@ full-text query per phrase.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections import Counter
@@ -111,22 +112,40 @@ Key = tuple[str, ...]
 class Candidate:
     stems: Key
     papers: list[int] = field(default_factory=list)  # digest order, no repeats
+    _members: frozenset[int] | None = field(default=None, repr=False, compare=False)
+
+    def members(self) -> frozenset[int]:
+        """`papers` as a set, built once: selection compares a candidate with each chosen one."""
+        if self._members is None:
+            self._members = frozenset(self.papers)
+        return self._members
 
 
 @dataclass(slots=True)
 class Prepared:
-    """A digest's papers tokenised once: words and the punctuation phrases never cross."""
+    """A digest's papers and, once `candidates` ran, each paper's stems.
+
+    The words themselves are not kept: tokenised again where needed (counting shared words,
+    stemming, the chosen themes' labels), they cost a few passes of a regex; kept for every
+    paper of a large digest, hundreds of megabytes."""
 
     docs: tuple[Document, ...]
-    words: tuple[list[str], ...]  # per doc, as written: title, a break, abstract
-    lowered: tuple[list[str], ...]
-    title_words: tuple[int, ...]  # how many of `words` are the title's
     keys: list[list[str]] = field(default_factory=list)  # per doc: stems or _BREAK (set by `candidates`)
 
     def shared_words(self) -> set[str]:
         """Words in at least two papers (the only ones a candidate can hold), and the generic words."""
-        counts = Counter(chain.from_iterable(set(t) for t in self.lowered))
+        counts = Counter(chain.from_iterable(set(_lowered(_tokens(d))) for d in self.docs))
         return {w for w, n in counts.items() if n >= 2 and usable(w)} | GENERIC
+
+
+def _tokens(doc: Document) -> list[str]:
+    """A paper's words and the punctuation phrases never cross, as written: title, a break, abstract."""
+    return _TOKEN.findall(f"{doc.title} . {doc.abstract}")
+
+
+def _lowered(words: list[str]) -> list[str]:
+    # One lower() per paper, not per word; NUL never occurs inside a token, so the split realigns.
+    return "\0".join(words).lower().split("\0") if words else []
 
 
 def usable(word: str) -> bool:
@@ -135,11 +154,17 @@ def usable(word: str) -> bool:
 
 
 def prepare(docs: Iterable[Document]) -> Prepared:
-    kept = tuple(docs)
-    words = tuple(_TOKEN.findall(f"{d.title} . {d.abstract}") for d in kept)
-    # One lower() per paper, not per word; NUL never occurs inside a token, so the split realigns.
-    lowered = tuple("\0".join(w).lower().split("\0") if w else [] for w in words)
-    return Prepared(kept, words, lowered, tuple(len(_TOKEN.findall(d.title)) for d in kept))
+    return Prepared(tuple(docs))
+
+
+def _phrases_of(seq: list[str]) -> set[Key]:
+    """A paper's phrases of 1–3 stems, from its stems with _BREAK between runs."""
+    keys: set[Key] = set()
+    for run in " ".join(seq).split(_BREAK):
+        r = run.split()
+        if r:
+            keys.update(zip(r, strict=True), zip(r, r[1:], strict=False), zip(r, r[1:], r[2:], strict=False))
+    return keys
 
 
 def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2) -> dict[Key, Candidate]:
@@ -147,25 +172,21 @@ def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2
     # This is compose's hot loop, so the work is pushed into C: words no phrase may hold become
     # "|", the stems of a paper are joined and split into runs at those marks (stems are single
     # alphanumeric tokens: never "|" or a space), and each run's n-grams are built by zip and
-    # counted by Counter.
+    # counted by Counter. A paper's phrases are built twice (counted, then matched against the
+    # candidates) rather than kept: kept for every paper they take gigabytes in a large digest.
     table = {w: stem for w, stem in stems.items() if usable(w)}
     get = table.get
     prepared.keys.clear()
-    per_paper: list[set[Key]] = []
-    for tokens in prepared.lowered:
-        seq = [get(w, _BREAK) for w in tokens]
+    counts: Counter[Key] = Counter()
+    for doc in prepared.docs:
+        seq = [get(w, _BREAK) for w in _lowered(_tokens(doc))]
         prepared.keys.append(seq)
-        keys: set[Key] = set()
-        for run in " ".join(seq).split(_BREAK):
-            r = run.split()
-            if r:
-                keys.update(zip(r, strict=True), zip(r, r[1:], strict=False), zip(r, r[1:], r[2:], strict=False))
-        per_paper.append(keys)
-    counts = Counter(chain.from_iterable(per_paper))
+        counts.update(_phrases_of(seq))
     found = {k: Candidate(k) for k, n in counts.items() if n >= min_papers}
+    del counts
     wanted = set(found)
-    for doc, keys in zip(prepared.docs, per_paper, strict=True):
-        for k in wanted.intersection(keys):
+    for doc, seq in zip(prepared.docs, prepared.keys, strict=True):
+        for k in wanted.intersection(_phrases_of(seq)):
             found[k].papers.append(doc.paper_id)
     return found
 
@@ -188,27 +209,39 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
         return True
     if not set(a.stems) & set(b.stems):
         return False
-    shared = len(set(a.papers) & set(b.papers))
+    shared = len(a.members() & b.members())
     return shared >= 0.5 * min(len(a.papers), len(b.papers))
 
 
-def _label(cand: Candidate, prepared: Prepared) -> str:
-    """The phrase as its papers most often write it."""
-    forms: Counter[str] = Counter()
-    papers = set(cand.papers)
-    first, n = cand.stems[0], len(cand.stems)
-    for doc, words, keys, in_title in zip(prepared.docs, prepared.words, prepared.keys, prepared.title_words,
-                                          strict=True):
-        if doc.paper_id not in papers:
+def _labels(chosen: list[Candidate], prepared: Prepared) -> list[str]:
+    """Each phrase as its papers most often write it: their words are read again, once per paper."""
+    forms: list[Counter[str]] = [Counter() for _ in chosen]
+    has: dict[int, list[int]] = {}  # paper id -> the chosen phrases it holds
+    for j, cand in enumerate(chosen):
+        for pid in cand.papers:
+            has.setdefault(pid, []).append(j)
+    for doc, keys in zip(prepared.docs, prepared.keys, strict=True):
+        which = has.get(doc.paper_id)
+        if not which:
             continue
-        i = -1
-        while first in keys[i + 1:]:
-            i = keys.index(first, i + 1)
-            if tuple(keys[i:i + n]) == cand.stems:
-                # Abstracts weigh double: they write "diffusion models" where titles write "Diffusion Models".
-                forms[" ".join(words[i:i + n])] += 1 if i < in_title else 2
+        words, in_title = _tokens(doc), len(_TOKEN.findall(doc.title))
+        for j in which:
+            stems = chosen[j].stems
+            first, n, i = stems[0], len(stems), -1
+            while True:
+                try:
+                    i = keys.index(first, i + 1)  # a scan in C, from the last match on: linear per paper
+                except ValueError:
+                    break
+                if tuple(keys[i:i + n]) == stems:
+                    # Abstracts weigh double: they write "diffusion models" where titles write "Diffusion Models".
+                    forms[j][" ".join(words[i:i + n])] += 1 if i < in_title else 2
+    return [_commonest(f) if f else " ".join(c.stems) for f, c in zip(forms, chosen, strict=True)]
+
+
+def _commonest(forms: Counter[str]) -> str:
     # On a tie prefer the lower-case form.
-    return max(forms, key=lambda f: (forms[f], f == f.lower(), f)) if forms else " ".join(cand.stems)
+    return max(forms, key=lambda f: (forms[f], f == f.lower(), f))
 
 
 def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Candidate], *,
@@ -258,19 +291,35 @@ def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Can
         chosen.append(best)
         if len(chosen) == max_themes:
             break
-    return [Theme(_label(c, prepared), tuple(c.papers), round(score_of[c.stems], 3)) for c in chosen]
+    return [Theme(label, tuple(c.papers), round(score_of[c.stems], 3))
+            for label, c in zip(_labels(chosen, prepared), chosen, strict=True)]
 
 
 def assign(themes: list[Theme], paper_ids: Iterable[int]) -> dict[int, int | None]:
-    """Each paper's theme (index into `themes`, the best-scored that includes it), None for the rest."""
-    return {pid: next((i for i, t in enumerate(themes) if pid in t.paper_ids), None) for pid in paper_ids}
+    """Each paper's theme (index into `themes`, the best-scored that includes it), None for the rest.
+
+    One pass over the themes' papers into a dict: a test of each paper against each theme's
+    tuple would be quadratic in the digest's size."""
+    best: dict[int, int] = {}
+    for i, theme in enumerate(themes):
+        for pid in theme.paper_ids:
+            best.setdefault(pid, i)
+    return {pid: best.get(pid) for pid in paper_ids}
+
+
+def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[Key, Candidate]]:
+    prepared = prepare(docs)
+    stems = summary_stats.stem_words(prepared.shared_words())
+    return prepared, stems, candidates(prepared, stems)
 
 
 async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
-    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup."""
-    prepared = prepare(docs)
-    stems = summary_stats.stem_words(prepared.shared_words())
-    found = candidates(prepared, stems)
+    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup.
+
+    The in-memory work grows with the digest (seconds for tens of thousands of papers) and runs
+    in a worker thread, so the event loop keeps answering meanwhile."""
+    prepared, stems, found = await asyncio.to_thread(_phrases, docs)
     size = await summary_stats.archive_size(db)
     df = await summary_stats.term_document_counts(db, {s for key in found for s in key}, archive_papers=size)
-    return select(prepared, stems, found, archive_df=df, archive_papers=size, max_themes=max_themes)
+    return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
+                                   max_themes=max_themes)

@@ -29,7 +29,7 @@ from bot.chat import limits
 from bot.chat.replies import Attachment, Button, Reply
 from bot.commands import dispatch, press, suggest
 from bot.commands.context import Context
-from bot.commands.errors import UsageError, error_reply
+from bot.commands.errors import UsageError, error_reply, refusal
 from bot.commands.registry import COMMANDS
 from bot.commands.specs import OptionType
 from bot.schedule import decide as rules
@@ -46,6 +46,10 @@ CONSOLE_COMMANDS = ("as", "admin", "tick", "next", "prev", "press", "whoami", "q
 _NAME = re.compile(r"^[\w.\-]{1,32}$")
 _DURATION = re.compile(r"^\+?(\d{1,4})\s*(m|min|h|d)$")
 _CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# The longest line read as a command: an option value as long as Discord allows, with room for
+# the command and option names. Longer lines are refused before they are split into words, which
+# costs seconds a megabyte and would hold the event loop.
+MAX_LINE = limits.STRING_OPTION + 1000
 
 CONSOLE_HELP = """\
 Console only:
@@ -74,6 +78,11 @@ class Session:
 
     async def handle(self, line: str) -> bool:
         """Run one line; False when the session should end."""
+        if len(line) > MAX_LINE:
+            size = len(line.rstrip("\r\n"))
+            self.show(refusal(f"That line is {size:,} characters long; a command is at most {MAX_LINE:,}. "
+                              "Nothing was run."))
+            return True
         text = line.strip()
         if not text or text.startswith("#"):
             return True
@@ -164,9 +173,14 @@ class Session:
     async def _tick(self, arg: str) -> Reply:
         now = self.clock()
         try:
-            target = (await self._tick_target(arg, now)).astimezone(dt.UTC)
+            moment = await self._tick_target(arg, now)
         except OverflowError:
-            target = _LATEST + dt.timedelta(days=1)  # beyond the calendar: refused just below
+            moment = dt.datetime.max.replace(tzinfo=dt.UTC)
+        try:
+            target = moment.astimezone(dt.UTC)
+        except OverflowError:  # at either end of the calendar: refused just below
+            earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
+            target = _LATEST + dt.timedelta(days=1) if moment.year > now.year else earliest
         if target < now:
             raise UsageError("The simulated clock only moves forward.")
         if target > _LATEST:
@@ -251,6 +265,8 @@ class Candidate:
 
 async def candidates(session: Session, line: str) -> list[Candidate]:
     """Completions of `line` (the text before the cursor), each as the whole completed line."""
+    if len(line) > MAX_LINE:
+        return []  # too long to run, so nothing to complete (and splitting it would take seconds)
     if " " not in line:
         return [Candidate(f"{n} ", n) for n in completion_names() if n.startswith(line)]
     head, _, word = line.rpartition(" ")
@@ -341,13 +357,21 @@ def history_path(db_path: str) -> str:
         return os.path.join(os.path.dirname(os.path.abspath(db_path)), "console_history")
 
 
+def echo(line: str) -> str:
+    """A line read from a script as it is shown back: a line too long to run shows its start."""
+    text = line.rstrip()
+    if len(text) > MAX_LINE:
+        text = f"{text[:80]}… ({len(text):,} characters)"
+    return limits.clean_user_text(text)
+
+
 async def run(session: Session, stdin: TextIO, *, interactive: bool, history: str | None = None) -> int:
     """Read commands until EOF or /quit. Interactive: a prompt_toolkit prompt; else one per line."""
     write = session.write
     if not interactive:
         for line in stdin:
             if line.strip() and not line.lstrip().startswith("#"):
-                write(f"> {limits.clean_user_text(line.rstrip())}")
+                write(f"> {echo(line)}")
             if not await session.handle(line):
                 break
         return 0

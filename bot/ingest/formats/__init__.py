@@ -44,6 +44,9 @@ class ParseContext:
     source: str | None = None  # --source: overrides the source name
     announce_types: frozenset[str] = field(default_factory=lambda: frozenset({"new", "cross"}))
     chunk_size: int = 5000  # papers per batch for streaming formats
+    # A fetched page's size (hf-api): a body listing more items than were asked for is refused
+    # before they are read, as a server that ignores the page size could send any number.
+    max_items: int | None = None
     # What parsing cut, clamped or skipped (bot.ingest.formats.bounds), for the ingest report. Filled as
     # the batches are iterated; a worker process sends its own back (bot/ingest/worker.py).
     notes: Notes = field(default_factory=Notes, compare=False)

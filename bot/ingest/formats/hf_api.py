@@ -60,6 +60,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[ParsedDigest]:
         items = data
     else:
         fail(ctx.name, f"expected a JSON list of daily-papers items, found {json_type(data)}")
+    if ctx.max_items is not None and len(items) > ctx.max_items:
+        fail(ctx.name, f"the page lists {len(items):,} papers, more than the {ctx.max_items:,} asked for; "
+                       "nothing of it was loaded")
 
     found: list[tuple[PaperRecord, dt.date | None]] = []
     listed: list[dt.date] = []

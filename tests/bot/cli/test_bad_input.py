@@ -168,12 +168,13 @@ def test_subscribe_previews_safely_after_a_digest_dated_at_the_calendars_start(
 
 
 def test_the_console_clock_refuses_times_beyond_the_calendar(tmp_path: Path) -> None:
-    script = "/tick 9999-12-31T23:00-05:00\n/tick 3000-01-01T00:00Z\n/tick +1d\n"
+    script = "/tick 9999-12-31T23:00-05:00\n/tick 3000-01-01T00:00Z\n/tick 0001-01-01T00:00+05:00\n/tick +1d\n"
     done = subprocess.run([sys.executable, "-m", "bot", "--db", str(tmp_path / "p.db"), "console"], input=script,
                           capture_output=True, text=True, timeout=240, cwd=ROOT, check=False,
                           env={**os.environ, "PAPERBOY_LOG_FILE": str(tmp_path / "log"), "HOME": str(tmp_path)})
     assert done.returncode == 0 and "internal error" not in done.stdout + done.stderr, done.stderr
     assert done.stdout.count("The simulated clock goes up to 2999-12-31 23:59 UTC") == 2
+    assert "The simulated clock only moves forward." in done.stdout  # the calendar's start, not its end
     assert "Simulated time:" in done.stdout  # and it still moves within the calendar
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.sources.arxiv_api import ArxivApiSource
@@ -154,6 +156,44 @@ async def test_a_cut_off_json_body_is_a_failure_naming_the_url(upstream: Upstrea
     outcome = await make_poller([]).fetch_day(hf(upstream), DAY)
     assert outcome.status == "failed"
     assert "daily_papers" in (outcome.error or "") and "invalid JSON" in (outcome.error or "")
+
+
+def many_hf_items(count: int) -> list[dict[str, object]]:
+    """`count` distinct items, copies of a recorded one with their own arXiv ids."""
+    template = json.dumps(hf_items()[0])
+    items = []
+    for i in range(count):
+        item = json.loads(template)
+        item["paper"]["id"] = f"2407.{i:05d}"
+        items.append(item)
+    return items
+
+
+async def test_a_page_listing_more_papers_than_asked_for_is_refused(upstream: Upstream, make_poller: MakePoller,
+                                                                   db: Database) -> None:
+    """A server that ignores `limit` (3,000 items for 100) fails the fetch at its first page:
+    nothing is loaded and no further page is asked for."""
+    serve_hf(upstream, DAY, [many_hf_items(3000), hf_items()], page_size=100)
+    outcome = await make_poller([]).fetch_day(hf(upstream), DAY)
+    assert outcome.status == "failed"
+    assert f"/api/daily_papers?date={DAY}&limit=100&p=0" in (outcome.error or "")
+    assert "the page lists 3,000 papers, more than the 100 asked for; nothing of it was loaded" in (outcome.error or "")
+    assert [r.query["p"] for r in upstream.requests] == ["0"]
+    assert await digest_repo.list_digests(db) == []
+
+
+async def test_paging_stops_at_the_most_papers_a_day_may_have(upstream: Upstream, make_poller: MakePoller,
+                                                              db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    """Pages of the size asked for, without end: the day keeps `max_papers` and says so."""
+    source = HfDailySource(upstream.url(), page_size=2, max_papers=5)
+    serve_hf(upstream, DAY, [many_hf_items(2)[:2], many_hf_items(4)[2:4], many_hf_items(6)[4:6]], page_size=2)
+    upstream.serve(f"/api/daily_papers?date={DAY}&limit=2&p=3", hf_page(many_hf_items(8)[6:8]))  # never empty
+    with caplog.at_level(logging.WARNING):
+        outcome = await make_poller([]).fetch_day(source, DAY)
+    assert (outcome.status, outcome.papers, outcome.note) == ("loaded", 5, "paging stopped at 5 papers")
+    assert [r.query["p"] for r in upstream.requests] == ["0", "1", "2"]
+    assert await stored_ids(db, "hf-daily", DAY) == [f"2407.{i:05d}" for i in range(5)]
+    assert "paging stopped at 5 papers (hf_max_papers)" in caplog.text
 
 
 async def test_persistent_500s_fail_after_the_retries_and_validators_are_not_saved(

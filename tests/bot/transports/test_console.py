@@ -179,3 +179,15 @@ async def test_tab_on_a_title_lists_titles_and_inserts_what_resolves(tmp_path: P
         assert shown[0].display[:40] in out and "no paper resembles" not in out.casefold()
     finally:
         await app.close()
+
+
+def test_an_over_long_line_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A megabyte word: refused by its length at once (splitting it like a shell took half a
+    minute), shown back cut short, and the session goes on."""
+    word = "a" * 1_000_000
+    out = _console(tmp_path, f"/search {word}\n/paper {word[:5000]}\n/whoami\n", "console", "--user", "alice")
+    assert f"That line is {len(word) + 8:,} characters long; a command is at most {console.MAX_LINE:,}." in out
+    assert f"({len(word) + 8:,} characters)" in out  # the echo
+    assert len(out) < 20_000
+    assert "title is 5000 characters long" in out  # a line within the limit is read as before
+    assert "alice (console:alice)" in out
