@@ -103,7 +103,9 @@ async def already_notified(conn: aiosqlite.Connection, paper_ids: Sequence[int],
         sql = ("SELECT p.user_id, p.paper_id FROM json_each(:papers) AS k"
                " JOIN delivery_papers AS p ON p.paper_id = k.value")
     else:
-        sql = ("SELECT p.user_id, p.paper_id FROM json_each(:users) AS u JOIN delivery_papers AS p"
+        # CROSS JOIN keeps this order: each user's own rows by the key's prefix. Left to itself the
+        # planner walks every row of the papers and scans the users' JSON for each.
+        sql = ("SELECT p.user_id, p.paper_id FROM json_each(:users) AS u CROSS JOIN delivery_papers AS p"
                " ON p.user_id = u.value WHERE p.paper_id IN (SELECT value FROM json_each(:papers))")
     params = {"papers": json.dumps(list(paper_ids)), "users": json.dumps(list(users or ()))}
     async with conn.execute(sql, params) as cursor:

@@ -101,7 +101,7 @@ class Fanout:
 
 async def fan_out(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[int]) -> Fanout:
     """Match a digest's papers against every active topic and fan out to the subscribers. Reads
-    only: it runs outside any write transaction."""
+    only, so it needs no write transaction (the queue runs it before its batches')."""
     keys = await sub_repo.active_queries(conn)
     if not keys or not paper_ids:
         return Fanout()
