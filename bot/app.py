@@ -9,9 +9,10 @@ Shared by the console, the Discord transport and `paperboy run`:
     await app.close()
 
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
-`build_loader`, whose after_load hooks queue subscribers' notifications, keep the title index in
-step and wake the daily-post runner. The loader stamps loads with the app's clock, so simulated
-time in the console stays consistent.
+`build_loader`: its after_load hook marks a digest that is news for subscription matching in the
+load's transaction; once the load committed, its listeners queue the subscribers' notifications,
+keep the title index in step and wake the daily-post runner and the deliverer. The loader stamps
+loads with the app's clock, so simulated time in the console stays consistent.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
 from bot.subscriptions.deliver import Deliverer
-from bot.subscriptions.notify import notification_hook, warm_up
+from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
 from bot.summary import render_pages
 from bot.summary.cache import SummaryCache
 
@@ -63,17 +64,22 @@ class ClockedLoader(Loader):
 
 def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,
                  lookup: LookupService | None = None, runner: PostingRunner | None = None,
-                 wake: asyncio.Event | None = None) -> ClockedLoader:
-    """The loader every load goes through, with what every feature does on a load: subscribers'
-    notifications are queued in the load's transaction; once it committed, a process that keeps a
-    title index (`lookup`), runs the daily post (`runner`) or sends notifications (`wake`) is told.
-    A one-shot command (`paperboy ingest`, `paperboy fetch`) has none of those: a running bot
-    finds its loads by polling the archive."""
+                 wake: asyncio.Event | None = None,
+                 notifications: NotificationQueue | None = None) -> ClockedLoader:
+    """The loader every load goes through, with what every feature does on a load: a digest that
+    is news is marked for subscription matching in the load's transaction. Once it committed, a
+    process that keeps a title index (`lookup`) or runs the daily post (`runner`) is told, the
+    subscribers' notifications are queued (by `notifications`, else a queue of its own: a batch of
+    users per transaction), and a process that sends them (`wake`) is woken. A one-shot command
+    (`paperboy ingest`, `paperboy fetch`) has no index, post or sender: a running bot finds its
+    loads by polling the archive."""
     listeners: list[AfterCommit] = []
     if lookup is not None:
         listeners.append(lookup.after_commit)
     if runner is not None:
         listeners.append(runner.on_digest_loaded)
+    # After the title index and the daily post (quick), before waking the deliverer (what it sends).
+    listeners.append((notifications or NotificationQueue(db, clock=clock)).after_commit)
     if wake is not None:
         event = wake
 
@@ -93,6 +99,7 @@ class App:
     services: Services
     runner: PostingRunner
     deliverer: Deliverer
+    notifications: NotificationQueue
     outbound: Outbound
     clock: Clock
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -124,14 +131,16 @@ class App:
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             deliverer = Deliverer(db, outbound, settings.subscriptions, limiter=runner.poster.limiter, clock=clock)
             wake = asyncio.Event()
-            loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake)
+            notifications = NotificationQueue(db, clock=clock)
+            loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake,
+                                  notifications=notifications)
             await lookup.start()
         except BaseException:
             await db.close()
             in_use.release()
             raise
-        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, deliverer, outbound,
-                  clock, wake)
+        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, deliverer,
+                  notifications, outbound, clock, wake)
         app._in_use = in_use
         return app
 
@@ -145,14 +154,17 @@ class App:
 
     async def settle(self) -> tuple[RunReport, list[Delivery]]:
         """Do what the background jobs would have done by the clock's time: send the due daily
-        posts, then the pending notifications (which may mention users in a post's thread)."""
+        posts, then queue what a load left to match and send the pending notifications (which may
+        mention users in a post's thread)."""
         report = await self.runner.run_due(self.clock())
+        await self.notifications.drain()
         return report, await self.deliverer.deliver_pending()
 
     async def start(self, *, delivery_interval: float = 30.0) -> None:
         """Start the background jobs on the running event loop: the daily-post scheduler,
-        notifications sent after each load and every `delivery_interval` seconds (retries), and
-        fetching from the sources that `[fetch]` enables."""
+        notifications queued and sent after each load and every `delivery_interval` seconds
+        (resuming digests a crash left unmatched, retries), and fetching from the sources that
+        `[fetch]` enables."""
         topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
         log.info("%d subscribed topics ready for matching", topics)
         await self.deliverer.recover()
@@ -176,9 +188,11 @@ class App:
 
     async def _deliver_forever(self, interval: float) -> None:
         while True:
-            # The first round runs at once: notifications queued while the bot was down (or by a
-            # CLI load) must not wait for the first interval.
+            # The first round runs at once: a digest whose matching a crash interrupted, and
+            # notifications queued while the bot was down (or by a CLI load), must not wait for
+            # the first interval.
             try:
+                await self.notifications.drain()
                 await self.deliverer.deliver_pending()
             except Exception:  # noqa: BLE001 - one failed round must not stop deliveries
                 log.exception("delivering notifications failed; trying again later")

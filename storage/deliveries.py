@@ -1,10 +1,12 @@
 """The delivery log: topic notifications, queued with the digest that caused them, then sent.
 
 Exactly once, by construction:
-* `queue` runs inside the digest's load transaction, so a digest is never stored without its
-  notifications, nor the other way round;
+* a digest that is news is stored with a pending_matches row (storage.pending_matches) in its
+  load transaction; its notifications are queued after the commit, a batch of users per
+  transaction, and a row a crash left is resumed, so a digest never loses its notifications;
 * delivery_papers' primary key (user, paper) means a user is told about a paper once, whatever
-  digest or corrected copy lists it again (`already_notified` filters before queueing);
+  digest, corrected copy or re-run batch lists it again (`already_notified`, read inside the
+  queueing transaction, filters before queueing);
 * the sender moves a row pending → sending (compare-and-set) before the request and to sent or
   failed after, as the post log does (storage.posts); a crash leaves 'sending', which recovery
   resolves without sending blindly twice.
@@ -91,14 +93,22 @@ def _paper(row: sqlite3.Row) -> QueuedPaper:
     return QueuedPaper(row["paper_id"], row["title"], tuple(json.loads(row["topics"])), tuple(json.loads(row["terms"])))
 
 
-# -- queueing, inside the load transaction --------------------------------------------------------
+# -- queueing, in a write transaction ---------------------------------------------------------------
 
-async def already_notified(conn: aiosqlite.Connection, paper_ids: Sequence[int]) -> set[tuple[str, int]]:
-    """(user, paper) pairs already in the log for any of `paper_ids`, whatever their status."""
-    async with conn.execute(
-        "SELECT p.user_id, p.paper_id FROM json_each(?) AS k JOIN delivery_papers AS p ON p.paper_id = k.value",
-        (json.dumps(list(paper_ids)),),
-    ) as cursor:
+async def already_notified(conn: aiosqlite.Connection, paper_ids: Sequence[int],
+                           users: Sequence[str] | None = None) -> set[tuple[str, int]]:
+    """(user, paper) pairs already in the log for any of `paper_ids`, whatever their status; with
+    `users`, only theirs (a batch looks up its own users by the table's key, not every pair)."""
+    if users is None:
+        sql = ("SELECT p.user_id, p.paper_id FROM json_each(:papers) AS k"
+               " JOIN delivery_papers AS p ON p.paper_id = k.value")
+    else:
+        # CROSS JOIN keeps this order: each user's own rows by the key's prefix. Left to itself the
+        # planner walks every row of the papers and scans the users' JSON for each.
+        sql = ("SELECT p.user_id, p.paper_id FROM json_each(:users) AS u CROSS JOIN delivery_papers AS p"
+               " ON p.user_id = u.value WHERE p.paper_id IN (SELECT value FROM json_each(:papers))")
+    params = {"papers": json.dumps(list(paper_ids)), "users": json.dumps(list(users or ()))}
+    async with conn.execute(sql, params) as cursor:
         return {(r[0], int(r[1])) for r in await cursor.fetchall()}
 
 
@@ -106,8 +116,8 @@ async def queue(conn: aiosqlite.Connection, digest_id: int, notifications: Seque
                 now: dt.datetime | None = None) -> list[int]:
     """Write one pending delivery per notification with its papers; returns their ids.
 
-    Must run inside a write transaction (the loader's): ids are assigned from MAX(id) so the rows
-    go in with two executemany calls, not one round trip per user.
+    Must run inside a write transaction (a queueing batch's): ids are assigned from MAX(id) so the
+    rows go in with two executemany calls, not one round trip per user.
     """
     if not notifications:
         return []

@@ -52,7 +52,8 @@ class CliContext:
 
     async def loader(self) -> Loader:
         """The app's loader for a one-shot command (`bot.app.build_loader`): subscribers'
-        notifications are queued with each digest, as the bot's are; a running bot sends them."""
+        notifications are queued once each digest committed, as the bot's are (a digest a crash
+        left unmatched too); a running bot sends them."""
         from bot.app import build_loader
 
         return build_loader(await self.db(), self.settings)

@@ -1,7 +1,7 @@
 """/ingest (server admins): load a digest from an attached file or a URL into the archive.
 
-Loading runs the Loader's after_load hooks (title index, subscription matching, the daily
-post's wake-up), exactly as `paperboy ingest` does. The attachment is written to a private
+Loading runs the Loader's hooks and listeners (title index, subscription matching and
+queueing, the daily post's wake-up), exactly as `paperboy ingest` does. The attachment is written to a private
 temporary folder under its own (sanitised) name, which format detection may use.
 """
 

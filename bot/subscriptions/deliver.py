@@ -1,7 +1,8 @@
 """Sends queued notifications through an `Outbound`, recording each step in the delivery log.
 
 Order of writes, as for the daily post (bot.schedule.poster), so a crash never repeats or loses one:
-1. 'pending' (written with the digest) — nothing sent; any later run sends it.
+1. 'pending' (queued once the digest committed: bot.subscriptions.notify) — nothing sent; any
+   later run sends it.
 2. 'sending' before the request (compare-and-set: two senders never both take a row). A crash now
    leaves 'sending': `recover` re-sends it with its idempotency key (a channel mention and a
    direct message alike: Discord dedupes a message nonce in any channel) while the transport

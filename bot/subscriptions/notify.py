@@ -1,21 +1,31 @@
-"""Queueing notifications when a digest loads: the Loader `after_load` hook.
+"""Queueing notifications when a digest loads: a marker in the load, matching after its commit.
 
-The hook runs inside the digest's own transaction, so the digest and its notifications commit
-together or not at all; sending happens later (bot.subscriptions.deliver) from the log. Per digest:
-match every distinct active topic once against the batch's papers, fan out to the subscribers,
-drop (user, paper) pairs already notified (a re-load or a corrected copy lists them again), and
-write one pending notification per user listing their papers in digest order, each with the topics
-and terms that matched it.
+The load's transaction only records that the digest awaits matching (`notification_hook`, the
+Loader `after_load` hook, writes a pending_matches row: storage.pending_matches), so the digest
+cannot commit without it, and the write lock is not held while thousands of notifications are
+built and written. Once the load has committed, `NotificationQueue` does the work (the Loader
+`after_commit` listener; the bot also at start-up and on every delivery round, which resumes a
+row that a crash left):
+
+per digest, match every distinct active topic once against the papers and fan out to the
+subscribers; then, a batch of users at a time (in user id order, about `BATCH_ROWS` (user,
+paper) rows each), in one short transaction: drop the (user, paper) pairs already notified (a
+re-load or a corrected copy lists them again, or this very batch committed before a crash),
+write one pending notification per user listing their papers in digest order, each with the
+topics and terms that matched it, and move the marker past the batch (the last batch deletes
+it). Sending happens later, from the log (bot.subscriptions.deliver).
 
 Not every load is news: bulk archive batches (snapshot, export), unchanged re-loads and digests
-dated more than `max_digest_age_days` before today notify nobody.
+dated more than `max_digest_age_days` before today notify nobody (and write no marker).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import aiosqlite
 
@@ -23,16 +33,23 @@ from bot.config import SubscriptionSettings
 from bot.subscriptions.matching import DigestIndex, match, prepare
 from bot.subscriptions.topics import query_of
 from storage import deliveries as delivery_repo
+from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database, now_utc
 from storage.deliveries import Notification, QueuedPaper
 from storage.loader import AfterLoad
+from storage.pending_matches import PendingMatch
 from storage.records import LoadResult
+from storage.subscriptions import PaperText, UserPrefs
 
 log = logging.getLogger(__name__)
 
 # Formats whose batches are pieces of a bulk archive load (ParsedDigest.complete is False), not news.
 BULK_FORMATS = frozenset({"arxiv-snapshot", "paperboy-jsonl"})
+# (user, paper) rows one queueing transaction writes, about (a user's papers are never split):
+# small enough that other writers wait little for each, large enough that a popular digest takes
+# a few dozen transactions, not thousands.
+BATCH_ROWS = 20_000
 
 
 def is_news(result: LoadResult, today: dt.date, settings: SubscriptionSettings) -> bool:
@@ -41,21 +58,60 @@ def is_news(result: LoadResult, today: dt.date, settings: SubscriptionSettings) 
             and (today - result.date).days <= settings.max_digest_age_days)
 
 
-async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids: tuple[int, ...], *,
-                           now: dt.datetime | None = None) -> list[int]:
-    """Match, fan out, dedupe and write pending notifications; returns the new deliveries' ids."""
+# user -> paper -> (topics, terms), topics in the order the user subscribed to them
+Found = dict[str, dict[int, tuple[list[str], list[str]]]]
+
+
+@dataclass(slots=True)
+class Fanout:
+    """One digest's matches: its papers in digest order, and per user the papers their topics matched."""
+
+    papers: list[PaperText] = field(default_factory=list)
+    found: Found = field(default_factory=dict)
+    topics: int = 0  # distinct topics that matched
+
+    def batches(self, after: str | None, rows: int) -> Iterator[list[str]]:
+        """The users after `after` in user id order, cut into batches of about `rows` papers."""
+        batch: list[str] = []
+        size = 0
+        for user in sorted(self.found):
+            if after is not None and user <= after:
+                continue
+            batch.append(user)
+            size += len(self.found[user])
+            if size >= rows:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def notifications(self, users: Sequence[str], done: set[tuple[str, int]],
+                      prefs: dict[str, UserPrefs]) -> list[Notification]:
+        """One notification per user with a paper not in `done` (already notified), in digest order."""
+        position = {p.id: i for i, p in enumerate(self.papers)}
+        out = []
+        for user in users:
+            mine = sorted((pid for pid in self.found[user] if (user, pid) not in done), key=position.__getitem__)
+            if mine:
+                out.append(Notification(user, prefs[user].delivery if user in prefs else "direct", tuple(
+                    QueuedPaper(pid, self.papers[position[pid]].title, tuple(self.found[user][pid][0]),
+                                tuple(self.found[user][pid][1])) for pid in mine)))
+        return out
+
+
+async def fan_out(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[int]) -> Fanout:
+    """Match a digest's papers against every active topic and fan out to the subscribers. Reads
+    only, so it needs no write transaction (the queue runs it before its batches')."""
     keys = await sub_repo.active_queries(conn)
     if not keys or not paper_ids:
-        return []
+        return Fanout()
     papers = await sub_repo.read_papers(conn, paper_ids, digest_id=digest_id)
     index = DigestIndex.build(papers)
     matches = match(index, keys)
     if not matches:
-        return []
-    done = await delivery_repo.already_notified(conn, paper_ids)
+        return Fanout(papers)
     hits: dict[str, dict[int, tuple[str, ...]]] = {}  # per topic, shared by its subscribers
-    # user -> paper -> (topics, terms), topics in the order the user subscribed to them
-    found: dict[str, dict[int, tuple[list[str], list[str]]]] = {}
+    found: Found = {}
     for user_id, query in await sub_repo.active_subscribers(conn, list(matches)):
         topic_hits = hits.get(query)
         if topic_hits is None:
@@ -64,33 +120,71 @@ async def queue_for_digest(conn: aiosqlite.Connection, digest_id: int, paper_ids
         if mine is None:
             mine = found[user_id] = {}
         for paper_id, terms in topic_hits.items():
-            if done and (user_id, paper_id) in done:
-                continue
             entry = mine.get(paper_id)
             if entry is None:
                 mine[paper_id] = ([query], list(terms))
             else:
                 entry[0].append(query)
                 entry[1].extend(t for t in terms if t not in entry[1])
-    found = {user: mine for user, mine in found.items() if mine}
-    if not found:
-        return []
-    prefs = await sub_repo.prefs_of(conn, found)
-    position = {p.id: i for i, p in enumerate(papers)}
-    notifications = [
-        Notification(user, prefs[user].delivery if user in prefs else "direct", tuple(
-            QueuedPaper(pid, papers[position[pid]].title, tuple(found[user][pid][0]), tuple(found[user][pid][1]))
-            for pid in sorted(found[user], key=position.__getitem__)))
-        for user in sorted(found)
-    ]
-    ids = await delivery_repo.queue(conn, digest_id, notifications, now=now)
-    log.info("digest %s: queued %d notifications (%d topics matched)", digest_id, len(ids), len(matches))
-    return ids
+    return Fanout(papers, {user: mine for user, mine in found.items() if mine}, len(matches))
+
+
+class NotificationQueue:
+    """Queues the notifications of digests whose load committed with a pending_matches row.
+
+    `drain` takes every such row, oldest first, resuming a row a crash left after its last
+    queued batch. One process drains one row at a time; two processes (the bot and `paperboy
+    ingest`) draining the same row queue nothing twice, as the (user, paper) pairs are checked
+    inside each batch's transaction.
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], dt.datetime] = now_utc,
+                 batch_rows: int | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.batch_rows = batch_rows
+        self._lock = asyncio.Lock()
+
+    async def after_commit(self, results: Sequence[LoadResult]) -> None:
+        """A Loader `after_commit` listener: queue what the load (or an earlier one) left to match."""
+        await self.drain()
+
+    async def drain(self) -> list[int]:
+        """Queue every pending digest's notifications; returns the new deliveries' ids. A digest
+        that fails is logged and left for the next call, and the others still go ahead."""
+        ids: list[int] = []
+        async with self._lock:
+            for pending in await match_repo.pending(self.db):
+                try:
+                    ids += await self.queue(pending)
+                except Exception:  # noqa: BLE001 - its marker stays: the next round resumes it
+                    log.exception("digest %s: queueing notifications failed; trying again later", pending.digest_id)
+        return ids
+
+    async def queue(self, pending: PendingMatch) -> list[int]:
+        """Match one pending digest and queue its notifications, batch by batch."""
+        fanout = await fan_out(self.db.conn, pending.digest_id, pending.paper_ids)
+        rows = self.batch_rows or BATCH_ROWS  # read here: a test may lower the module's value
+        batches = list(fanout.batches(pending.done_through, rows)) or [[]]  # none: the marker still goes
+        ids: list[int] = []
+        for i, users in enumerate(batches):
+            async with self.db.transaction() as conn:
+                done = await delivery_repo.already_notified(conn, pending.paper_ids, users)
+                prefs = await sub_repo.prefs_of(conn, users)
+                ids += await delivery_repo.queue(conn, pending.digest_id, fanout.notifications(users, done, prefs),
+                                                 now=self.clock())
+                if i == len(batches) - 1:
+                    await match_repo.finish(conn, pending.id)
+                else:
+                    await match_repo.advance(conn, pending.id, users[-1])
+        log.info("digest %s: queued %d notifications in %d transactions (%d topics matched)",
+                 pending.digest_id, len(ids), len(batches), fanout.topics)
+        return ids
 
 
 async def warm_up(db: Database) -> int:
-    """Parse and tokenize every active topic now (at start-up), so the first digest's hook, which
-    runs inside the load transaction, finds them cached. Returns the number of topics."""
+    """Parse and tokenize every active topic now (at start-up), so the first digest's matching
+    finds them cached. Returns the number of topics."""
     keys = await sub_repo.active_queries(db.conn)
     prepare(query_of(k) for k in keys)
     return len(keys)
@@ -98,15 +192,12 @@ async def warm_up(db: Database) -> int:
 
 def notification_hook(settings: SubscriptionSettings, *,
                       clock: Callable[[], dt.datetime] = now_utc) -> AfterLoad:
-    """The Loader `after_load` hook that queues notifications with each digest that is news.
-
-    Wake the deliverer after the load has committed, not from here: inside the hook the rows
-    are not visible to anyone else yet.
-    """
+    """The Loader `after_load` hook that marks each digest that is news as awaiting matching,
+    in the load's transaction (a NotificationQueue queues its notifications after the commit)."""
 
     async def hook(conn: aiosqlite.Connection, result: LoadResult) -> None:
         now = clock()
         if is_news(result, now.date(), settings):
-            await queue_for_digest(conn, result.digest_id, result.paper_ids, now=now)
+            await match_repo.add(conn, result.digest_id, result.paper_ids, now=now)
 
     return hook

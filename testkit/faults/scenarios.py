@@ -1,6 +1,6 @@
 """Crash scenarios: `paperboy run` killed with SIGKILL in the middle of a job, restarted, and what
-the Discord fake received checked against the bot's logs. Shared by tests/faults/ (small
-sizes) and `python -m bench resilience` (which prints their outcomes in its table).
+the Discord fake received checked against the bot's logs. Shared by the tests in this folder
+(small sizes) and `python -m bench resilience` (which prints their outcomes in its table).
 
 Each scenario returns an `Outcome`: how many items (channel posts, notifications) should have
 arrived exactly once, how many did not arrive or are not logged as sent (`lost`), and how many
@@ -28,8 +28,8 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from testkit.bot_process import BotProcess, integrity, query, statuses
 from testkit.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
+from testkit.bot_process import BotProcess, integrity, query, statuses
 
 # A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
 PAPERS = [PaperRecord(f"Diffusion models for task {i}", f"We study diffusion for problem {i}.", f"2601.{i:05d}")
@@ -176,12 +176,14 @@ def write_daily_digest(path: Path, papers: int) -> int:
     return len(range(0, papers, 3))
 
 
-def _ingest(db: Path, source: Path, day: dt.date, *, stop_marker: Path | None = None) -> subprocess.Popen[bytes]:
+def _ingest(db: Path, source: Path, day: dt.date, *, stop_marker: Path | None = None,
+            stop_options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """`paperboy ingest` in a child process; with `stop_marker`, one that stops just before its load
-    commits (see `stop_before_commit`)."""
+    commits, or with `stop_options` before a later commit (see `stop_before_commit`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
     env.update(PYTHONPATH=str(ROOT), PAPERBOY_LOG_FILE=str(db) + ".log", PAPERBOY_FETCH_ENABLED="false")
-    entry = ["-m", "bot"] if stop_marker is None else ["-m", "testkit.faults.stop_before_commit", str(stop_marker)]
+    entry = ["-m", "bot"] if stop_marker is None else [
+        "-m", "testkit.faults.stop_before_commit", str(stop_marker), *stop_options]
     return subprocess.Popen([sys.executable, *entry, "--db", str(db), "ingest", str(source), "--date",
                              day.isoformat(), "--source", "hf-daily"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -224,3 +226,47 @@ async def killed_digest_load(folder: Path, *, papers: int = 10_000, subscribers:
                    duplicated, 1, f"{'mid-load' if interrupted else 'after the load finished'}: {stored_at_kill} "
                    f"papers visible at the kill; {len(notified)} subscribers notified of {matching} papers each; "
                    f"integrity {integrity(db)}")
+
+
+async def killed_queueing(folder: Path, *, users: int = 12, papers: int = 30, stop_at: int = 3) -> Outcome:
+    """`paperboy ingest` of a daily digest for `users` subscribers (one per queueing transaction),
+    killed just before the `stop_at`-th commit after the load's (1: matching had queued nothing,
+    3: two users were queued); then `paperboy run` starts, resumes the digest's matching and sends.
+    Every subscriber must get one direct message, and the log hold one notification each."""
+    async with DiscordFake() as fake:
+        people: list[FakeUser] = [fake.add_user(f"reader{i}") for i in range(users)]
+        bot = BotProcess(folder, fake)
+        source = folder / "digest.json"
+        matching = write_daily_digest(source, papers)
+        async with await Database.open(bot.db) as opened:
+            for person in people:
+                await sub_repo.add_subscription(opened, f"discord:{person.id}", "diffusion", "diffusion", limit=25)
+        marker = folder / "stopped-before-commit"
+        process = _ingest(bot.db, source, now_utc().date(), stop_marker=marker,
+                          stop_options=["--commit", str(stop_at + 1), "--batch-rows", str(matching)])
+        await _wait("the queueing to reach its commit", lambda: marker.exists() or process.poll() is not None,
+                    None, 60.0)
+        stopped = process.poll() is None and marker.exists()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()
+        queued_at_kill = int(str(query(bot.db, "SELECT COUNT(*) FROM deliveries")[0][0]))
+        pending_at_kill = int(str(query(bot.db, "SELECT COUNT(*) FROM pending_matches")[0][0]))
+        try:
+            await bot.start()
+            await _wait("every notification sent", lambda: statuses(bot.db, "deliveries").get("sent") == users
+                        and not query(bot.db, "SELECT 1 FROM pending_matches"), bot, RESTART_TIMEOUT)
+            await bot.stop()
+        finally:
+            await bot.close()
+        received = [len(fake.dms_to(u)) for u in people]
+        per_user = query(bot.db, "SELECT user_id, COUNT(*) FROM deliveries GROUP BY user_id")
+        log = statuses(bot.db, "deliveries")
+        lost = sum(1 for n in received if n == 0) + users - log.get("sent", 0)
+        duplicated = sum(max(n - 1, 0) for n in received) + sum(int(str(n)) - 1 for _, n in per_user)
+        detail = (f"{'stopped' if stopped else 'not stopped'} before commit {stop_at} after the load: "
+                  f"{queued_at_kill} queued, {pending_at_kill} digest awaiting matching at the kill; "
+                  f"log {log}; integrity {integrity(bot.db)}")
+        return Outcome("digest matching (paperboy ingest), SIGKILL between batches", users,
+                       sum(1 for n in received if n), lost, duplicated, 1, detail)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.chat.outbound import RecipientUnreachable, Sent
 from bot.chat.replies import Reply
 from bot.config import SubscriptionSettings
-from bot.subscriptions.notify import notification_hook
+from bot.subscriptions.notify import NotificationQueue, notification_hook
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import LoadResult, PaperRecord, ParsedDigest
@@ -36,7 +36,9 @@ def digest(papers: list[PaperRecord], day: dt.date = DAY, *, source: str = "hf-d
 
 
 def loader(db: Database, now: dt.datetime = NOW, settings: SubscriptionSettings = SETTINGS) -> Loader:
-    return Loader(db, after_load=[notification_hook(settings, clock=lambda: now)])
+    """A Loader wired as the app's is for notifications: a marker in the load, queued after its commit."""
+    return Loader(db, after_load=[notification_hook(settings, clock=lambda: now)],
+                  after_commit=[NotificationQueue(db, clock=lambda: now).after_commit])
 
 
 async def load(db: Database, papers: list[PaperRecord] | None = None, **kw: object) -> LoadResult:

@@ -1,4 +1,5 @@
-"""Queueing with the digest: one notification per user per digest, grouped, deduplicated, atomic."""
+"""Queueing for a digest: one notification per user per digest, grouped, deduplicated; a marker in
+the load's transaction, queued after its commit in batches that a restart resumes exactly once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import datetime as dt
 
 import pytest
 
-from bot.subscriptions import service
+from bot.subscriptions import notify, service
 from bot.subscriptions.deliver import Deliverer
+from bot.subscriptions.notify import NotificationQueue, notification_hook
 from storage import deliveries as delivery_repo
+from storage import pending_matches as match_repo
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord
@@ -127,3 +130,98 @@ async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db
     assert [d.user_id for d in in_doubt] == [sent_to[0]]
     assert "may or may not have arrived" in (final[sent_to[0]].reason or "")
     assert final[sent_to[1]].status == "sent"
+
+
+def marking_loader(db: Database) -> Loader:
+    """A loader whose loads only mark their digest (as one killed right after its commit)."""
+    return Loader(db, after_load=[notification_hook(SETTINGS, clock=lambda: NOW)])
+
+
+async def per_user(db: Database) -> dict[str, list[str]]:
+    """user -> the titles of each notification they got, in order."""
+    found: dict[str, list[str]] = {}
+    for d in sorted(await delivery_repo.list_deliveries(db), key=lambda d: d.id):
+        found.setdefault(d.user_id, []).append(", ".join(p.title for p in d.papers))
+    return found
+
+
+async def test_the_load_only_marks_the_digest_and_matching_runs_after_its_commit(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    result = await marking_loader(db).load(digest(PAPERS))
+    [pending] = await match_repo.pending(db)
+    assert pending.digest_id == result.digest_id and await delivery_repo.list_deliveries(db) == []
+    assert len(await NotificationQueue(db, clock=lambda: NOW).drain()) == 1
+    assert await match_repo.pending(db) == []
+    assert await per_user(db) == {"console:alice": [f"{PAPERS[0].title}, {PAPERS[4].title}"]}
+
+
+async def test_a_stop_between_batches_is_resumed_and_nobody_is_queued_twice(db: Database,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    users = [f"console:u{i}" for i in range(5)]
+    for user in users:
+        await follow(db, user, "decoding")
+    await marking_loader(db).load(digest(PAPERS))
+    queue = delivery_repo.queue
+    calls = 0
+
+    async def dies_in_the_third_batch(*args: object, **kw: object) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise Crash()
+        return await queue(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(delivery_repo, "queue", dies_in_the_third_batch)
+    first = NotificationQueue(db, clock=lambda: NOW, batch_rows=1)  # one user per transaction
+    [pending] = await match_repo.pending(db)
+    with pytest.raises(Crash):
+        await first.queue(pending)
+    monkeypatch.setattr(delivery_repo, "queue", queue)
+    assert sorted(await per_user(db)) == users[:2]  # two batches committed, the third rolled back
+    [pending] = await match_repo.pending(db)
+    assert pending.done_through == users[1]
+    await NotificationQueue(db, clock=lambda: NOW, batch_rows=1).drain()  # the restarted process
+    assert await per_user(db) == {u: [f"{PAPERS[0].title}, {PAPERS[4].title}"] for u in users}
+    assert await match_repo.pending(db) == []
+
+
+async def test_a_batch_run_again_after_it_committed_queues_nothing(db: Database) -> None:
+    await follow(db, "console:alice", "decoding")
+    await follow(db, "console:bob", "gaussian")
+    result = await loader(db).load(digest(PAPERS))
+    before = await per_user(db)
+    async with db.transaction() as conn:  # the same digest's marker again, from the start
+        await match_repo.add(conn, result.digest_id, result.paper_ids)
+    assert await NotificationQueue(db, clock=lambda: NOW, batch_rows=1).drain() == []
+    assert await per_user(db) == before and await match_repo.pending(db) == []
+
+
+async def test_two_processes_resuming_one_digest_queue_each_user_once(db: Database) -> None:
+    users = [f"console:u{i}" for i in range(6)]
+    for user in users:
+        await follow(db, user, "decoding")
+    await marking_loader(db).load(digest(PAPERS))
+    await asyncio.gather(*(NotificationQueue(db, clock=lambda: NOW, batch_rows=1).drain() for _ in range(2)))
+    assert await per_user(db) == {u: [f"{PAPERS[0].title}, {PAPERS[4].title}"] for u in users}
+    assert await match_repo.pending(db) == []
+
+
+async def test_a_digest_that_fails_to_match_stays_pending_and_the_next_goes_ahead(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await follow(db, "console:alice", "decoding")
+    broken = await marking_loader(db).load(digest(PAPERS[:1]))
+    await marking_loader(db).load(digest(PAPERS[4:], DAY + dt.timedelta(days=1)))
+    fan_out = notify.fan_out
+
+    async def fails_for_the_first(conn: object, digest_id: int, paper_ids: object) -> notify.Fanout:
+        if digest_id == broken.digest_id:
+            raise RuntimeError("a bug in matching")
+        return await fan_out(conn, digest_id, paper_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(notify, "fan_out", fails_for_the_first)
+    await NotificationQueue(db, clock=lambda: NOW).drain()
+    assert await per_user(db) == {"console:alice": [PAPERS[4].title]}
+    assert [p.digest_id for p in await match_repo.pending(db)] == [broken.digest_id]
+    monkeypatch.setattr(notify, "fan_out", fan_out)
+    await NotificationQueue(db, clock=lambda: NOW).drain()  # the next round
+    assert await per_user(db) == {"console:alice": [PAPERS[4].title, PAPERS[0].title]}
