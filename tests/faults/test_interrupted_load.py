@@ -16,7 +16,7 @@ import pytest
 
 from bench.corpus import write_corpus
 from bot.ingest.load import IngestOptions
-from tests.faults.bot_process import integrity, query
+from testkit.bot_process import integrity, query
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPERS = 10_000
