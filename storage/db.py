@@ -120,6 +120,12 @@ class Database:
         row = await self.fetchone("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
         return int(row["v"]) if row else 0
 
+    async def _recorded_versions(self) -> set[int]:
+        if not await self.fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"):
+            return set()
+        return {int(row[0]) for row in await self.fetchall("SELECT version FROM schema_migrations")}
+
     async def migrate(self) -> list[int]:
         """Apply the bundled migrations the database lacks, each in its own transaction.
 
@@ -128,9 +134,11 @@ class Database:
         """
         known = migrations()
         latest = known[-1][0] if known else 0
-        current = await self.schema_version()
-        if current > latest:
-            raise SchemaTooNew(current, latest)
+        # Any recorded migration this build lacks means a newer Paperboy wrote the schema, also
+        # when its number falls in a gap of the bundled ones (0002, 0010): not only above the last.
+        unknown = sorted(await self._recorded_versions() - {version for version, _, _ in known})
+        if unknown:
+            raise SchemaTooNew(unknown[-1], latest)
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

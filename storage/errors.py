@@ -20,10 +20,12 @@ class StorageError(Exception):
 
 class SchemaTooNew(StorageError):
     def __init__(self, found: int, known: int) -> None:
-        super().__init__(
-            f"the database schema is version {found} but this Paperboy knows up to {known}; "
-            "upgrade Paperboy or use another --db"
-        )
+        # `found` is the highest recorded migration this build lacks: above `known`, or in a gap of
+        # the bundled numbers (a migration a newer Paperboy added there).
+        what = (f"the database schema is version {found} but this Paperboy knows up to {known}" if found > known
+                else f"the database schema includes migration {found}, which this Paperboy (migrations up to "
+                     f"{known}) does not have: a newer Paperboy wrote it")
+        super().__init__(f"{what}; upgrade Paperboy or use another --db")
         self.found = found
         self.known = known
 

@@ -79,3 +79,17 @@ async def test_a_migration_landed_out_of_order_is_still_applied(tmp_path: Path,
     async with await Database.open(tmp_path / "x.db") as db:
         rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [r[0] for r in rows] == [v for v, _, _ in bundled]
+
+
+@pytest.mark.parametrize("version", [2, 10])
+async def test_a_recorded_migration_in_a_gap_of_the_bundled_numbers_is_refused(tmp_path: Path, version: int) -> None:
+    bundled = {v for v, _, _ in migrations()}
+    assert version not in bundled and version < max(bundled)  # a gap, below the latest
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as db:
+        await db.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'newer', 'x')",
+                         (version,))
+    with pytest.raises(SchemaTooNew, match=rf"^the database schema includes migration {version}, which this "
+                                           rf"Paperboy \(migrations up to {max(bundled)}\) does not have: a newer "
+                                           "Paperboy wrote it; upgrade Paperboy or use another --db$"):
+        await (await Database.open(path)).close()
