@@ -2,6 +2,7 @@
 
     StorageError
     ├── SchemaTooNew          the database was written by a newer Paperboy
+    ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
     ├── DatabaseUnavailable   locked, read-only or full disk
     └── InputError            a digest that cannot be loaded
         ├── UnknownFormat     nothing recognises the content
@@ -28,6 +29,11 @@ class SchemaTooNew(StorageError):
         super().__init__(f"{what}; upgrade Paperboy or use another --db")
         self.found = found
         self.known = known
+
+
+class NotPaperboyDatabase(StorageError):
+    """The database file is damaged, is not an SQLite database, or belongs to another application.
+    Found before anything is written to it (storage.db), or when a read meets a damaged page."""
 
 
 class DatabaseUnavailable(StorageError):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from storage.db import Database, migrations, split_sql
-from storage.errors import SchemaTooNew
+from storage.errors import NotPaperboyDatabase, SchemaTooNew
 
 
 async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database) -> None:
@@ -93,3 +94,29 @@ async def test_a_recorded_migration_in_a_gap_of_the_bundled_numbers_is_refused(t
                                            rf"Paperboy \(migrations up to {max(bundled)}\) does not have: a newer "
                                            "Paperboy wrote it; upgrade Paperboy or use another --db$"):
         await (await Database.open(path)).close()
+
+
+async def test_another_applications_database_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("PRAGMA journal_mode = WAL")  # its own WAL: still nothing of Paperboy's added
+        conn.execute("CREATE TABLE papers (id INTEGER PRIMARY KEY, title TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(NotPaperboyDatabase, match="^the database at .*other.db is not a Paperboy database"):
+        await (await Database.open(path)).close()
+    assert path.read_bytes() == before
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["papers"]
+
+
+async def test_a_damaged_page_met_by_a_read_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as db:
+        root = (await db.fetchone("SELECT rootpage FROM sqlite_master WHERE name = 'digests'"))[0]
+        page_size = (await db.fetchone("PRAGMA page_size"))[0]
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * page_size)
+    async with await Database.open(path) as db:
+        with pytest.raises(NotPaperboyDatabase, match="is damaged or is not a Paperboy database$"):
+            await db.fetchall("SELECT * FROM digests")

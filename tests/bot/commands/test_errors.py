@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.errors import error_reply
-from storage.errors import DatabaseUnavailable
+from storage.errors import DatabaseUnavailable, NotPaperboyDatabase
 
 
 @pytest.mark.parametrize(("message", "expected"), [
@@ -22,3 +22,9 @@ def test_a_bug_is_logged_and_answered_without_a_traceback(caplog: pytest.LogCapt
     reply = error_reply(ZeroDivisionError("boom"), "search")
     assert reply.private and "Traceback" not in reply.text and "/search" in reply.text
     assert any(r.exc_info for r in caplog.records)
+
+
+def test_a_damaged_archive_is_said_so_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    reply = error_reply(NotPaperboyDatabase("the database at p.db is damaged or is not a Paperboy database"), "search")
+    assert reply.private and reply.text.startswith("The archive is damaged")
+    assert any("damaged" in r.getMessage() for r in caplog.records)

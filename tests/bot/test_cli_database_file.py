@@ -1,0 +1,124 @@
+"""The database file itself through the real `paperboy` (issues #12 and #21): a file that is
+garbage, damaged or another application's, said in one line naming the database, never an
+internal error, and nothing written to a file that is not Paperboy's."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def paperboy(db: Path, *argv: str, env: dict[str, str] | None = None,
+             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`paperboy --db DB ARGV...` as its own process."""
+    environment = {**os.environ, "PAPERBOY_LOG_FILE": str(db.parent / "paperboy.log"), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot", "--db", str(db), *argv], cwd=ROOT,
+                          input=stdin or "", capture_output=True, text=True, timeout=120, env=environment)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Every way in: a read, a load, the console's start and the bot's start (before any connection:
+# the Discord API it would reach is a closed loopback port).
+ENTRY_POINTS: dict[str, tuple[list[str], dict[str, str], str | None]] = {
+    "search": (["search", "diffusion"], {}, None),
+    "ingest": (["ingest", str(ROOT / "tests" / "fixtures" / "hf-daily-papers-api-sample.json")], {}, None),
+    "console": (["console"], {}, "/search diffusion\n"),
+    "run": (["run"], {"DISCORD_TOKEN": "abc.def.ghi", "PAPERBOY_FETCH_ENABLED": "false",
+                      "PAPERBOY_DISCORD_API_BASE": f"http://127.0.0.1:{_closed_port()}/api/v10"}, None),
+}
+
+
+def refused(db: Path, entry: str) -> str:
+    """Run `entry` on `db`; it must fail with exit status 1 and one line on standard error: returned."""
+    argv, extra, stdin = ENTRY_POINTS[entry]
+    done = paperboy(db, *argv, env=extra, stdin=stdin)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, (done.returncode, done.stderr)
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    return lines[0]
+
+
+def sample_database(path: Path) -> Path:
+    assert main(["--db", str(path), "ingest", "--sample", "--json"]) == 0
+    return path
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("content", ["random bytes", "text"])
+def test_a_file_that_is_not_a_database_is_named_as_such(tmp_path: Path, entry: str, content: str) -> None:
+    db = tmp_path / "paperboy.db"
+    data = random.Random(7).randbytes(20_000) if content == "random bytes" else b"my shopping list\n" * 50
+    db.write_bytes(data)
+    line = refused(db, entry)
+    assert line == f"paperboy: the database at {db} is damaged or is not a Paperboy database"
+    assert db.read_bytes() == data
+
+
+def _overwrite_page_of(db: Path, table: str) -> None:
+    """Damage the page that holds `table`'s rows: the file still opens, reading the table fails."""
+    with closing(sqlite3.connect(db)) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    with db.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(random.Random(root).randbytes(page_size))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_a_paperboy_database_with_a_damaged_page_is_named_as_such(tmp_path: Path, entry: str) -> None:
+    db = sample_database(tmp_path / "paperboy.db")
+    _overwrite_page_of(db, "papers")
+    line = refused(db, entry)
+    assert line == f"paperboy: the database at {db} is damaged or is not a Paperboy database"
+
+
+def _foreign_database(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE papers (id INTEGER PRIMARY KEY, title TEXT, grade REAL)")
+        conn.executemany("INSERT INTO papers (title, grade) VALUES (?, ?)", [("Essay", 1.3), ("Thesis", 2.0)])
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    return path
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_another_applications_database_is_refused_without_writing_a_byte(tmp_path: Path, entry: str) -> None:
+    db = _foreign_database(tmp_path / "grades.db")
+    before = db.read_bytes(), db.stat().st_mtime_ns
+    line = refused(db, entry)
+    assert line == (f"paperboy: the database at {db} is not a Paperboy database (it holds another "
+                    "application's tables: papers, notes); use another --db")
+    assert (db.read_bytes(), db.stat().st_mtime_ns) == before
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # not switched to WAL
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("grades.db-")]  # no -wal, -shm, -journal
+
+
+@pytest.mark.parametrize("start", ["new path", "empty file", "empty database"])
+def test_a_new_path_an_empty_file_or_an_empty_database_becomes_a_paperboy_database(tmp_path: Path,
+                                                                                   start: str) -> None:
+    db = tmp_path / "paperboy.db"
+    if start == "empty file":
+        db.touch()
+    elif start == "empty database":
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute("VACUUM")  # a valid SQLite file with no tables
+    done = paperboy(db, "ingest", "--sample")
+    assert done.returncode == 0, done.stderr
+    assert "144 papers" in done.stdout
