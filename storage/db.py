@@ -62,7 +62,7 @@ _BUSY, _LOCKED, _READONLY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 11, 13
 
 def translate_error(exc: sqlite3.Error, path: str | None = None) -> Exception:
     """Turn SQLite's errors that a user can act on into one-line storage errors naming the database
-    at `path`: locked, read-only, disk full, damaged or not a database. Any other
+    at `path`: locked, not writable, disk full, damaged or not a database. Any other
     error is returned as it is (a bug, logged with its traceback where it is caught)."""
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     text = str(exc).lower()
@@ -72,7 +72,7 @@ def translate_error(exc: sqlite3.Error, path: str | None = None) -> Exception:
     if code == _FULL or "disk is full" in text:
         return DatabaseUnavailable("the disk is full: nothing was written, the database is unchanged")
     if code == _READONLY or "readonly" in text or "read-only" in text:
-        return DatabaseUnavailable("the database is read-only")
+        return DatabaseUnavailable(f"{where} (or its folder) is not writable")
     if code in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
         return NotPaperboyDatabase(f"{where} is damaged or is not a Paperboy database")
     if code == _CANTOPEN:
@@ -89,13 +89,23 @@ def _raise_translated(exc: sqlite3.Error, path: str | None) -> NoReturn:
 
 def _check_file(path: Path, busy_timeout_ms: int) -> None:
     """Refuse, before SQLite writes anything (WAL mode, the migrations table), a database Paperboy
-    cannot use: a file that is damaged or not a database, or another application's database. A new
-    path or an empty file is a new database."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    cannot use: a folder or file it cannot write, a file that is damaged or not a database, or
+    another application's database. A new path or an empty file is a new database."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"the folder of the database at {path} cannot be created: "
+                                  f"{exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        # WAL mode creates PATH-wal and PATH-shm beside the database, even to read it.
+        raise DatabaseUnavailable(f"the database at {path} (or its folder) is not writable: "
+                                  f"{path.parent} is a read-only folder")
     if not path.exists():
         return
     if not path.is_file():
         raise NotPaperboyDatabase(f"the database at {path} is not a file")
+    if not os.access(path, os.W_OK):
+        raise DatabaseUnavailable(f"the database at {path} (or its folder) is not writable: it is a read-only file")
     if path.stat().st_size == 0:
         return
     try:

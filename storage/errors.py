@@ -3,7 +3,7 @@
     StorageError
     ├── SchemaTooNew          the database was written by a newer Paperboy
     ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
-    ├── DatabaseUnavailable   locked, read-only or full disk
+    ├── DatabaseUnavailable   locked, not writable or full disk
     └── InputError            a digest that cannot be loaded
         ├── UnknownFormat     nothing recognises the content
         └── ParseError        a format recognised it but found something wrong
@@ -37,7 +37,7 @@ class NotPaperboyDatabase(StorageError):
 
 
 class DatabaseUnavailable(StorageError):
-    """The database cannot be written now (locked by another process, read-only, disk full)."""
+    """The database cannot be written now (locked by another process, not writable, disk full)."""
 
 
 class InputError(StorageError):

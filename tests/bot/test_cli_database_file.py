@@ -1,16 +1,20 @@
 """The database file itself through the real `paperboy` (issues #12 and #21): a file that is
-garbage, damaged or another application's, said in one line naming the database, never an
-internal error, and nothing written to a file that is not Paperboy's."""
+garbage, damaged or another application's, a folder or file that cannot be written, each said
+in one line naming the database, never an internal error, and nothing written
+to a file that is not Paperboy's."""
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,11 +24,11 @@ from bot.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def paperboy(db: Path, *argv: str, env: dict[str, str] | None = None,
-             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`paperboy --db DB ARGV...` as its own process."""
+def paperboy(db: Path, *argv: str, env: dict[str, str] | None = None, stdin: str | None = None,
+             prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`paperboy --db DB ARGV...` as its own process (`prefix`: what runs it, e.g. setpriv)."""
     environment = {**os.environ, "PAPERBOY_LOG_FILE": str(db.parent / "paperboy.log"), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "bot", "--db", str(db), *argv], cwd=ROOT,
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "bot", "--db", str(db), *argv], cwd=ROOT,
                           input=stdin or "", capture_output=True, text=True, timeout=120, env=environment)
 
 
@@ -45,10 +49,11 @@ ENTRY_POINTS: dict[str, tuple[list[str], dict[str, str], str | None]] = {
 }
 
 
-def refused(db: Path, entry: str) -> str:
+def refused(db: Path, entry: str, *, prefix: list[str] | None = None,
+            env: dict[str, str] | None = None) -> str:
     """Run `entry` on `db`; it must fail with exit status 1 and one line on standard error: returned."""
     argv, extra, stdin = ENTRY_POINTS[entry]
-    done = paperboy(db, *argv, env=extra, stdin=stdin)
+    done = paperboy(db, *argv, env={**extra, **(env or {})}, stdin=stdin, prefix=prefix)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1, (done.returncode, done.stderr)
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
@@ -122,3 +127,40 @@ def test_a_new_path_an_empty_file_or_an_empty_database_becomes_a_paperboy_databa
     done = paperboy(db, "ingest", "--sample")
     assert done.returncode == 0, done.stderr
     assert "144 papers" in done.stdout
+
+
+@contextmanager
+def permissions(path: Path, mode: int) -> Iterator[None]:
+    saved = stat.S_IMODE(path.stat().st_mode)
+    path.chmod(mode)
+    try:
+        yield
+    finally:
+        path.chmod(saved)
+
+
+def _as_a_user_who_obeys_permissions() -> list[str]:
+    """A command prefix under which file permissions bind: none for a normal user; as root (who
+    writes anything), root without the capabilities that override file permissions, if setpriv
+    exists (the interpreter stays readable: root still owns it)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, and no setpriv to drop the capability that overrides file permissions")
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", caps, "--inh-caps", caps]
+
+
+@pytest.mark.parametrize("entry", ["search", "ingest", "console"])
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_a_database_that_cannot_be_written_is_said_so(tmp_path: Path, entry: str, what: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = sample_database(folder / "paperboy.db")
+    prefix = _as_a_user_who_obeys_permissions()
+    log = {"PAPERBOY_LOG_FILE": str(tmp_path / "paperboy.log")}
+    with permissions(db if what == "file" else folder, 0o444 if what == "file" else 0o555):
+        line = refused(db, entry, prefix=prefix, env=log)
+    reason = "it is a read-only file" if what == "file" else f"{folder} is a read-only folder"
+    assert line == f"paperboy: the database at {db} (or its folder) is not writable: {reason}"

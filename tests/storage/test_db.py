@@ -6,10 +6,11 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from storage.db import Database, migrations, split_sql
-from storage.errors import NotPaperboyDatabase, SchemaTooNew
+from storage.errors import DatabaseUnavailable, NotPaperboyDatabase, SchemaTooNew
 
 
 async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database) -> None:
@@ -107,6 +108,20 @@ async def test_another_applications_database_is_refused_before_anything_is_writt
     assert path.read_bytes() == before
     with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["papers"]
+
+
+async def test_a_write_to_a_read_only_database_says_it_is_not_writable(tmp_path: Path) -> None:
+    """Read-only as SQLite sees it (a read-only connection), whoever runs the test."""
+    path = tmp_path / "x.db"
+    await (await Database.open(path)).close()
+    conn = await aiosqlite.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    db = Database(conn, str(path))
+    try:
+        with pytest.raises(DatabaseUnavailable, match=f"^the database at {path} \\(or its folder\\) is not writable$"):
+            await db.execute("INSERT INTO digests(source, date, format, fetched_at, updated_at)"
+                             " VALUES ('s','2025-01-01','f','t','t')")
+    finally:
+        await db.close()
 
 
 async def test_a_damaged_page_met_by_a_read_is_named(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from storage.errors import DatabaseUnavailable, NotPaperboyDatabase
 @pytest.mark.parametrize(("message", "expected"), [
     ("the database is locked by another process; try again shortly", "busy right now"),
     ("the disk is full: nothing was written, the database is unchanged", "disk is full or read-only"),
-    ("the database is read-only", "disk is full or read-only"),
+    ("the database at p.db (or its folder) is not writable", "disk is full or read-only"),
 ])
 def test_an_unwritable_archive_is_explained_not_blamed_on_load(message: str, expected: str) -> None:
     reply = error_reply(DatabaseUnavailable(message), "subscribe")
