@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import aiosqlite
 
-from storage.errors import DatabaseUnavailable, NotPaperboyDatabase, SchemaTooNew
+from storage.errors import DatabaseUnavailable, DiskFull, NotPaperboyDatabase, SchemaTooNew
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,12 @@ def migrations() -> list[tuple[int, str, str]]:
 
 # SQLite's primary result codes (sqlite.org/rescode.html) of the errors a user can act on; an
 # extended code (SQLITE_IOERR_SHMSIZE, SQLITE_CORRUPT_VTAB...) carries its primary in the low byte.
-_BUSY, _LOCKED, _READONLY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 11, 13, 14, 26
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 
 
 def translate_error(exc: sqlite3.Error, path: str | None = None) -> Exception:
     """Turn SQLite's errors that a user can act on into one-line storage errors naming the database
-    at `path`: locked, not writable, disk full, damaged or not a database. Any other
+    at `path`: locked, not writable, disk full, disk I/O error, damaged or not a database. Any other
     error is returned as it is (a bug, logged with its traceback where it is caught)."""
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     text = str(exc).lower()
@@ -70,11 +70,14 @@ def translate_error(exc: sqlite3.Error, path: str | None = None) -> Exception:
     if code in (_BUSY, _LOCKED) or (isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)):
         return DatabaseUnavailable("the database is locked by another process; try again shortly")
     if code == _FULL or "disk is full" in text:
-        return DatabaseUnavailable("the disk is full: nothing was written, the database is unchanged")
+        return DiskFull("the disk is full: nothing was written, the database is unchanged")
     if code == _READONLY or "readonly" in text or "read-only" in text:
         return DatabaseUnavailable(f"{where} (or its folder) is not writable")
     if code in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
         return NotPaperboyDatabase(f"{where} is damaged or is not a Paperboy database")
+    if code == _IOERR or "disk i/o error" in text:
+        # Also what opening a database says when the disk is too full for its -shm file.
+        return DatabaseUnavailable(f"{where} cannot be read or written: disk I/O error (is the disk full or failing?)")
     if code == _CANTOPEN:
         return DatabaseUnavailable(f"{where} cannot be opened ({exc}): is it and its folder readable and writable?")
     return exc

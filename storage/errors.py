@@ -3,7 +3,8 @@
     StorageError
     ├── SchemaTooNew          the database was written by a newer Paperboy
     ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
-    ├── DatabaseUnavailable   locked, not writable or full disk
+    ├── DatabaseUnavailable   locked, not writable, disk I/O error
+    │   └── DiskFull          the disk filled while writing
     └── InputError            a digest that cannot be loaded
         ├── UnknownFormat     nothing recognises the content
         └── ParseError        a format recognised it but found something wrong
@@ -37,7 +38,11 @@ class NotPaperboyDatabase(StorageError):
 
 
 class DatabaseUnavailable(StorageError):
-    """The database cannot be written now (locked by another process, not writable, disk full)."""
+    """The database cannot be used now (locked by another process, not writable, a disk I/O error)."""
+
+
+class DiskFull(DatabaseUnavailable):
+    """The disk filled while writing: the failed transaction was rolled back."""
 
 
 class InputError(StorageError):

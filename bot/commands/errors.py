@@ -60,6 +60,9 @@ def error_reply(exc: BaseException, command: str) -> Reply:
         log.warning("/%s: database unavailable: %s", command, exc)
         if "locked" in str(exc):
             return refusal("The archive is busy right now; please try again in a moment.")
+        if "disk i/o error" in str(exc).lower():
+            return refusal("The archive cannot be read right now (a disk error on the server). "
+                           "The operator has been told in the log.")
         return refusal("The archive cannot be written right now (the server's disk is full or read-only); "
                        "searching and reading still work. The operator has been told in the log.")
     if isinstance(exc, NotPaperboyDatabase):

@@ -1,10 +1,11 @@
 """The database file itself through the real `paperboy` (issues #12 and #21): a file that is
-garbage, damaged or another application's, a folder or file that cannot be written, each said
-in one line naming the database, never an internal error, and nothing written
+garbage, damaged or another application's, a folder or file that cannot be written, a disk that
+fails, each said in one line naming the database, never an internal error, and nothing written
 to a file that is not Paperboy's."""
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
@@ -164,3 +165,36 @@ def test_a_database_that_cannot_be_written_is_said_so(tmp_path: Path, entry: str
         line = refused(db, entry, prefix=prefix, env=log)
     reason = "it is a read-only file" if what == "file" else f"{folder} is a read-only folder"
     assert line == f"paperboy: the database at {db} (or its folder) is not writable: {reason}"
+
+
+def test_a_disk_that_fails_on_reading_is_one_clear_line(tmp_path: Path) -> None:
+    """SQLite maps the database's shared memory from PATH-shm; when that file cannot be sized (here
+    a FIFO stands where it goes: the same error a full disk gives) opening fails with a disk I/O
+    error. The log file on a full device (/dev/full) adds no traceback of its own."""
+    db = sample_database(tmp_path / "paperboy.db")
+    os.mkfifo(tmp_path / "paperboy.db-shm")
+    env = {"PAPERBOY_LOG_FILE": "/dev/full"} if Path("/dev/full").exists() else {}
+    line = refused(db, "search", env=env)
+    assert line == (f"paperboy: the database at {db} cannot be read or written: disk I/O error "
+                    "(is the disk full or failing?)")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_a_log_file_on_a_full_disk_adds_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.config import Settings
+    from bot.log_setup import setup_logging
+
+    settings = Settings()
+    settings.logging.file = "/dev/full"
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging(settings, verbose=False)
+        logging.getLogger("paperboy").error("the database at x.db is damaged")
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in saved[0]:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(saved[1])
+    assert capsys.readouterr().err == "ERROR: the database at x.db is damaged\n"

@@ -12,6 +12,8 @@ from storage.errors import DatabaseUnavailable, NotPaperboyDatabase
     ("the database is locked by another process; try again shortly", "busy right now"),
     ("the disk is full: nothing was written, the database is unchanged", "disk is full or read-only"),
     ("the database at p.db (or its folder) is not writable", "disk is full or read-only"),
+    ("the database at p.db cannot be read or written: disk I/O error (is the disk full or failing?)",
+     "cannot be read right now"),
 ])
 def test_an_unwritable_archive_is_explained_not_blamed_on_load(message: str, expected: str) -> None:
     reply = error_reply(DatabaseUnavailable(message), "subscribe")
