@@ -249,6 +249,9 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
             bulk = loader.bulk(os.path.getsize(target) // _BYTES_PER_PAPER)
         else:
             found = _parsed_ahead(batches, ctx.chunk_size)
+        streamed = outcome.format in _STREAMING
+        if streamed:  # statistics left stale (by an interrupted load) would make every chunk crawl
+            await loader.refresh_statistics()
         async with bulk, aclosing(found):
             async for chunk in found:
                 for result in await loader.load_many(chunk, prune=options.prune):
@@ -257,6 +260,8 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
                         on_loaded(result.papers)
             if on_phase is not None and not isinstance(bulk, nullcontext):
                 on_phase("rebuilding the title index")
+        if streamed:  # for the next load and for searches: the archive may have grown many times
+            await loader.refresh_statistics()
     except (InputError, DownloadError) as exc:
         outcome.error = str(exc)
     except OSError as exc:
