@@ -7,6 +7,7 @@ Under systemd (JOURNAL_STREAM set) each stderr line starts with its syslog prior
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -56,12 +57,25 @@ def _file_handler(settings: Settings) -> tuple[str, logging.Handler]:
     path = log_path(settings)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = _LogFile(
             path, maxBytes=settings.logging.max_bytes, backupCount=settings.logging.backup_count, encoding="utf-8")
     except OSError:
         return "(no log file: its folder is not writable)", logging.NullHandler()
     handler.setFormatter(RedactingFormatter(_FILE_FORMAT))
     return path, handler
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file. One that cannot be written (its disk full) loses the record quietly: logging's
+    default prints a "Logging error" traceback on standard error, around the command's one-line
+    error; the short copy of warnings and errors still goes to standard error."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # what is still buffered cannot be written either
+            super().close()
 
 
 def _stderr(formatter: logging.Formatter, level: int) -> logging.Handler:

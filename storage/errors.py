@@ -2,7 +2,9 @@
 
     StorageError
     ├── SchemaTooNew          the database was written by a newer Paperboy
-    ├── DatabaseUnavailable   locked, read-only or full disk
+    ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
+    ├── DatabaseUnavailable   locked, not writable, disk I/O error
+    │   └── DiskFull          the disk filled while writing
     └── InputError            a digest that cannot be loaded
         ├── UnknownFormat     nothing recognises the content
         └── ParseError        a format recognised it but found something wrong
@@ -20,16 +22,27 @@ class StorageError(Exception):
 
 class SchemaTooNew(StorageError):
     def __init__(self, found: int, known: int) -> None:
-        super().__init__(
-            f"the database schema is version {found} but this Paperboy knows up to {known}; "
-            "upgrade Paperboy or use another --db"
-        )
+        # `found` is the highest recorded migration this build lacks: above `known`, or in a gap of
+        # the bundled numbers (a migration a newer Paperboy added there).
+        what = (f"the database schema is version {found} but this Paperboy knows up to {known}" if found > known
+                else f"the database schema includes migration {found}, which this Paperboy (migrations up to "
+                     f"{known}) does not have: a newer Paperboy wrote it")
+        super().__init__(f"{what}; upgrade Paperboy or use another --db")
         self.found = found
         self.known = known
 
 
+class NotPaperboyDatabase(StorageError):
+    """The database file is damaged, is not an SQLite database, or belongs to another application.
+    Found before anything is written to it (storage.db), or when a read meets a damaged page."""
+
+
 class DatabaseUnavailable(StorageError):
-    """The database cannot be written now (locked by another process, read-only, disk full)."""
+    """The database cannot be used now (locked by another process, not writable, a disk I/O error)."""
+
+
+class DiskFull(DatabaseUnavailable):
+    """The disk filled while writing: the failed transaction was rolled back."""
 
 
 class InputError(StorageError):

@@ -9,6 +9,7 @@ process's locks when it exits or dies, so a crash never leaves a stale lock behi
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -50,14 +51,17 @@ def _open(db_path: str | Path) -> int:
 
 def hold_shared(db_path: str | Path) -> UseLock:
     """Mark the database as in use by this process until `release()`. Raises DatabaseInUse while a
-    restore replaces it. A folder where no lock file can be made (read-only) is used unguarded."""
+    restore replaces it. A folder where no lock file can be made is used unguarded (Database.open
+    refuses a read-only one next)."""
     if str(db_path) == ":memory:":
         return UseLock(None)
     try:
         fd = _open(db_path)
     except OSError as exc:
-        log.warning("cannot create %s (%s): `paperboy restore` will not see this process", lock_path(db_path),
-                    exc.strerror or exc)
+        # A folder that cannot be written: opening the database refuses it next, in one clear line.
+        level = logging.DEBUG if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else logging.WARNING
+        log.log(level, "cannot create %s (%s): `paperboy restore` will not see this process", lock_path(db_path),
+                exc.strerror or exc)
         return UseLock(None)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

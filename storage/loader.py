@@ -285,6 +285,11 @@ def prepare(items: Iterable[ParsedDigest | PreparedRun]) -> Iterator[ParsedDiges
         yield _prepare_run(run)
 
 
+# The tables a load writes and the planner's choices depend on; how many rows of each index ANALYZE reads.
+_LOADED_TABLES = ("papers", "digests", "digest_entries")
+_ANALYSIS_ROWS = 1000
+
+
 class Loader:
     """Loads parsed digests. `after_load` hooks run inside each batch's transaction,
     `after_commit` listeners once it committed."""
@@ -315,6 +320,20 @@ class Loader:
                 self._title_index_dropped = False
                 async with self.db.transaction() as conn:
                     await conn.execute(_TITLE_INDEX)
+
+    async def refresh_statistics(self) -> None:
+        """Bring the query planner's statistics (sqlite_stat1) of the tables a load writes up to date.
+
+        Called before and after a streamed load. Statistics taken when the archive was small (a few
+        papers, all without an arXiv id) say that an arXiv id matches every paper, and the planner
+        then answers "which of these ids are stored?" by scanning every paper for every id: re-running
+        an interrupted snapshot load, whose papers are all stored, crawled. Sampled (analysis_limit),
+        so it costs about the same at any archive size.
+        """
+        async with self.db.transaction() as conn:
+            await conn.execute(f"PRAGMA analysis_limit = {_ANALYSIS_ROWS}")
+            for table in _LOADED_TABLES:
+                await conn.execute(f"ANALYZE {table}")
 
     async def load(self, digest: ParsedDigest, *, now: dt.datetime | None = None, prune: bool = False) -> LoadResult:
         """Load one digest in one transaction."""
@@ -393,6 +412,11 @@ async def _max_paper_id(conn: aiosqlite.Connection) -> int:
     return int(await _scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM papers"))
 
 
+# The ids of a run that are stored already (unchanged papers: every one of them when an interrupted
+# load runs again). Planned well only with current statistics (`Loader.refresh_statistics`).
+STORED_IDS = "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value"
+
+
 async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], payload: str, now: str) -> None:
     """Insert or update the papers of `payload` (the batches' papers that have an arXiv id, in
     order) in one statement; fill the batches' paper_ids for them."""
@@ -407,9 +431,7 @@ async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], pa
         owner[arxiv_id].written.add(pid)
     missing = [arxiv_id for arxiv_id in owner if arxiv_id not in pid_of]
     if missing:
-        found = await conn.execute_fetchall(
-            "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value",
-            (json.dumps(missing),))
+        found = await conn.execute_fetchall(STORED_IDS, (json.dumps(missing),))
         pid_of.update((str(arxiv_id), int(pid)) for arxiv_id, pid in found)
     for batch in batches:
         batch.paper_ids = [pid_of.get(arxiv_id) if arxiv_id else pid

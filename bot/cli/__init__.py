@@ -168,6 +168,19 @@ def _fail(message: str) -> None:
     print(redact(message), file=sys.stderr)
 
 
+def _database_error(exc: Exception, db_path: str) -> Exception | None:
+    """SQLite's error as the one-line storage error it stands for (damaged, not writable, disk
+    full...), or None for an unexpected one."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from storage.db import translate_error
+
+    translated = translate_error(exc, db_path)
+    return None if translated is exc else translated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_word(argv)
@@ -228,6 +241,11 @@ def _run(args: argparse.Namespace) -> int:
         _fail(f"paperboy: {exc}")
         return EXIT_NOT_FOUND
     except Exception as exc:  # noqa: BLE001 - the edge: a user never sees a traceback
+        known = _database_error(exc, settings.db_path)
+        if known is not None:  # a damaged page or a failing disk met outside the storage layer's checks
+            log.debug("failed", exc_info=True)
+            _fail(f"paperboy: {known}")
+            return EXIT_NOT_FOUND
         log.exception("unexpected error in %s", args.command)
         _fail(f"paperboy: internal error: {exc.__class__.__name__}: {exc} (details in {log_file})")
         return EXIT_INTERNAL

@@ -20,7 +20,7 @@ from bot.schedule.settings import ScheduleError
 from bot.search import QueryError
 from bot.sources.errors import DownloadError
 from bot.subscriptions.topics import SubscriptionError
-from storage.errors import DatabaseUnavailable, InputError
+from storage.errors import DatabaseUnavailable, InputError, NotPaperboyDatabase
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,13 @@ def error_reply(exc: BaseException, command: str) -> Reply:
         log.warning("/%s: database unavailable: %s", command, exc)
         if "locked" in str(exc):
             return refusal("The archive is busy right now; please try again in a moment.")
+        if "disk i/o error" in str(exc).lower():
+            return refusal("The archive cannot be read right now (a disk error on the server). "
+                           "The operator has been told in the log.")
         return refusal("The archive cannot be written right now (the server's disk is full or read-only); "
                        "searching and reading still work. The operator has been told in the log.")
+    if isinstance(exc, NotPaperboyDatabase):
+        log.error("/%s: %s", command, exc)
+        return refusal("The archive is damaged, so that cannot be answered. The operator has been told in the log.")
     log.error("/%s failed", command, exc_info=exc)
     return refusal(f"Sorry, something went wrong while running /{command}. It has been logged.")

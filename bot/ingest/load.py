@@ -28,7 +28,7 @@ from typing import BinaryIO
 from bot.ingest.formats import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
 from bot.ingest.worker import WorkerJob, chunks, frame_length, header_size, input_error
 from bot.sources.errors import DownloadError
-from storage.errors import InputError, StorageError
+from storage.errors import DiskFull, InputError, StorageError
 from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, ParsedDigest
 
@@ -249,6 +249,9 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
             bulk = loader.bulk(os.path.getsize(target) // _BYTES_PER_PAPER)
         else:
             found = _parsed_ahead(batches, ctx.chunk_size)
+        streamed = outcome.format in _STREAMING
+        if streamed:  # statistics left stale (by an interrupted load) would make every chunk crawl
+            await loader.refresh_statistics()
         async with bulk, aclosing(found):
             async for chunk in found:
                 for result in await loader.load_many(chunk, prune=options.prune):
@@ -257,10 +260,15 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
                         on_loaded(result.papers)
             if on_phase is not None and not isinstance(bulk, nullcontext):
                 on_phase("rebuilding the title index")
+        if streamed:  # for the next load and for searches: the archive may have grown many times
+            await loader.refresh_statistics()
     except (InputError, DownloadError) as exc:
         outcome.error = str(exc)
     except OSError as exc:
         outcome.error = f"{target}: {exc.strerror or exc}"
+    except DiskFull as exc:
+        # The failed chunk was rolled back, but a streamed file's earlier chunks stay committed.
+        raise DiskFull(_disk_full(outcome.input, summaries)) from exc
     except StorageError:
         raise  # the database itself (locked, full, too new): not this input's fault, the command stops
     except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the others
@@ -273,6 +281,15 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
     outcome.notes = ctx.notes.report()
     outcome.skipped = ctx.notes.skipped
     return outcome
+
+
+def _disk_full(name: str, committed: dict[tuple[str, dt.date], DigestSummary]) -> str:
+    """What a full disk left of input `name`: what it committed before, or that it wrote nothing."""
+    if not committed:
+        return f"the disk is full: nothing of {name} was written; free some space and load it again"
+    papers = sum(s.papers for s in committed.values())
+    return (f"the disk is full: {papers:,} papers in {len(committed):,} digests of {name} were committed before it "
+            "filled, the rest was not written; free some space and run the same command again to complete it")
 
 
 def _add(summaries: dict[tuple[str, dt.date], DigestSummary], result: LoadResult) -> None:

@@ -13,13 +13,17 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench import corpus
 from bot.app import App
+from bot.cli import main
 from bot.commands import dispatch
 from bot.config import Settings
 from bot.transports.console_render import ConsoleOutbound
+from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.records import PaperRecord, ParsedDigest
 from testkit.bot_process import integrity
@@ -128,3 +132,48 @@ async def test_a_full_disk_refuses_the_load_whole_and_the_archive_stays_readable
     with contextlib.closing(sqlite3.connect(tmp_path / "paperboy.db")) as conn, conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")  # raises when damaged
+
+
+def disk_with_room_for(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
+    """Every database opened from now on may grow by `pages` pages only: a disk that fills up."""
+    original = Database.open.__func__  # type: ignore[attr-defined]
+
+    async def open_on_a_small_disk(cls: type[Database], path: str | Path, **options: Any) -> Database:
+        db: Database = await original(cls, path, **options)
+        row = await db.fetchone("PRAGMA page_count")
+        assert row is not None
+        await db.conn.execute(f"PRAGMA max_page_count = {int(row[0]) + pages}")
+        return db
+
+    monkeypatch.setattr(Database, "open", classmethod(open_on_a_small_disk))
+
+
+@pytest.mark.parametrize("room", [1000, 2])
+def test_a_disk_that_fills_during_a_streamed_load_says_what_was_committed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], room: int) -> None:
+    snapshot = corpus.write_corpus(tmp_path / "snapshot.jsonl", 3000, seed=5)
+    db = tmp_path / "paperboy.db"
+    monkeypatch.setenv("PAPERBOY_INGEST_CHUNK_SIZE", "500")
+    monkeypatch.setenv("PAPERBOY_LOG_FILE", str(tmp_path / "paperboy.log"))
+    disk_with_room_for(monkeypatch, room)
+    assert main(["--db", str(db), "ingest", str(snapshot)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        papers, digests = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM papers), (SELECT COUNT(*) FROM digests)").fetchone()
+    assert lines[-1].startswith("paperboy: the disk is full: "), lines
+    if room == 2:  # not even the first chunk fits
+        assert papers == 0
+        assert lines[-1] == (f"paperboy: the disk is full: nothing of {snapshot} was written; free some space and "
+                             "load it again")
+    else:
+        assert 0 < papers < 3000 and papers % 500 == 0  # whole chunks
+        assert lines[-1] == (f"paperboy: the disk is full: {papers:,} papers in {digests:,} digests of {snapshot} "
+                             "were committed before it filled, the rest was not written; free some space and run "
+                             "the same command again to complete it")
+    monkeypatch.undo()  # space freed: the same command completes the load
+    monkeypatch.setenv("PAPERBOY_LOG_FILE", str(tmp_path / "paperboy.log"))
+    assert main(["--db", str(db), "ingest", str(snapshot), "--json"]) == 0
+    assert integrity(db) == "ok"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0] == 3000

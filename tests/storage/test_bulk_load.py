@@ -4,11 +4,12 @@ index in place: new, updated and merged papers are all found, and the index is b
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
 from storage.db import Database
-from storage.loader import Loader
+from storage.loader import STORED_IDS, Loader
 from storage.records import PaperRecord, ParsedDigest
 
 D1, D2 = dt.date(2021, 3, 1), dt.date(2021, 3, 2)
@@ -92,3 +93,30 @@ async def test_a_small_load_into_a_large_archive_keeps_the_title_index(db: Datab
         await loader.load_many([snapshot(D2, paper("2103.99999", "One more paper", "y"))])
         assert await db.fetchone(TITLE_INDEX) is not None
     await fts_in_sync(db)
+
+
+async def plan_of_the_stored_ids_check(db: Database) -> str:
+    rows = await db.fetchall(f"EXPLAIN QUERY PLAN {STORED_IDS}", (json.dumps(["2101.00001", "2101.00002"]),))
+    return " / ".join(r["detail"] for r in rows)
+
+
+async def test_statistics_refreshed_after_a_load_make_the_stored_ids_check_use_the_index(db: Database) -> None:
+    loader = Loader(db)
+    # A small archive of papers without an arXiv id, analysed (as closing the database may do): its
+    # statistics say that an arXiv id matches every paper.
+    await loader.load(ParsedDigest("hf-daily", D1, "hf-page",
+                                   [paper(None, f"Untitled idea {i}", "Words.") for i in range(150)]))
+    await db.execute("ANALYZE")
+    # A snapshot load, interrupted before anything refreshed the statistics.
+    days = [[paper(f"2101.{n:05d}", f"Paper {n}", "Words.") for n in range(i, i + 100)] for i in range(0, 3000, 100)]
+    await loader.load_many([snapshot(D1 + dt.timedelta(days=d), *papers) for d, papers in enumerate(days)])
+    stale = await plan_of_the_stored_ids_check(db)
+    assert stale.startswith("SCAN p")  # every paper scanned, for every id: what made a re-run crawl
+
+    await loader.refresh_statistics()
+    rows = {r["idx"]: r["stat"] for r in await db.fetchall("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'papers'")}
+    assert int(rows["sqlite_autoindex_papers_1"].split()[0]) > 1000  # the arXiv id index: thousands of rows now
+    planned = await plan_of_the_stored_ids_check(db)
+    assert "SEARCH p USING COVERING INDEX sqlite_autoindex_papers_1 (arxiv_id=?)" in planned
+    assert {r["tbl"] for r in await db.fetchall("SELECT DISTINCT tbl FROM sqlite_stat1")} >= {
+        "papers", "digests", "digest_entries"}

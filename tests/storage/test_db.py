@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from storage.db import Database, migrations, split_sql
-from storage.errors import SchemaTooNew
+from storage.errors import DatabaseUnavailable, NotPaperboyDatabase, SchemaTooNew
 
 
 async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database) -> None:
@@ -79,3 +81,57 @@ async def test_a_migration_landed_out_of_order_is_still_applied(tmp_path: Path,
     async with await Database.open(tmp_path / "x.db") as db:
         rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [r[0] for r in rows] == [v for v, _, _ in bundled]
+
+
+@pytest.mark.parametrize("version", [2, 10])
+async def test_a_recorded_migration_in_a_gap_of_the_bundled_numbers_is_refused(tmp_path: Path, version: int) -> None:
+    bundled = {v for v, _, _ in migrations()}
+    assert version not in bundled and version < max(bundled)  # a gap, below the latest
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as db:
+        await db.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'newer', 'x')",
+                         (version,))
+    with pytest.raises(SchemaTooNew, match=rf"^the database schema includes migration {version}, which this "
+                                           rf"Paperboy \(migrations up to {max(bundled)}\) does not have: a newer "
+                                           "Paperboy wrote it; upgrade Paperboy or use another --db$"):
+        await (await Database.open(path)).close()
+
+
+async def test_another_applications_database_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("PRAGMA journal_mode = WAL")  # its own WAL: still nothing of Paperboy's added
+        conn.execute("CREATE TABLE papers (id INTEGER PRIMARY KEY, title TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(NotPaperboyDatabase, match="^the database at .*other.db is not a Paperboy database"):
+        await (await Database.open(path)).close()
+    assert path.read_bytes() == before
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["papers"]
+
+
+async def test_a_write_to_a_read_only_database_says_it_is_not_writable(tmp_path: Path) -> None:
+    """Read-only as SQLite sees it (a read-only connection), whoever runs the test."""
+    path = tmp_path / "x.db"
+    await (await Database.open(path)).close()
+    conn = await aiosqlite.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    db = Database(conn, str(path))
+    try:
+        with pytest.raises(DatabaseUnavailable, match=f"^the database at {path} \\(or its folder\\) is not writable$"):
+            await db.execute("INSERT INTO digests(source, date, format, fetched_at, updated_at)"
+                             " VALUES ('s','2025-01-01','f','t','t')")
+    finally:
+        await db.close()
+
+
+async def test_a_damaged_page_met_by_a_read_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with await Database.open(path) as db:
+        root = (await db.fetchone("SELECT rootpage FROM sqlite_master WHERE name = 'digests'"))[0]
+        page_size = (await db.fetchone("PRAGMA page_size"))[0]
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * page_size)
+    async with await Database.open(path) as db:
+        with pytest.raises(NotPaperboyDatabase, match="is damaged or is not a Paperboy database$"):
+            await db.fetchall("SELECT * FROM digests")
