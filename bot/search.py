@@ -2,15 +2,17 @@
 
 Transports (the CLI, Discord, the console) render the result; matched words come as spans
 (`Marked`), and `mark()` wraps them in whatever a renderer wants after it has escaped the
-text its own way, so markdown inside an abstract never breaks the highlighting.
+text its own way, so markdown inside an abstract never breaks the highlighting. A hit's title
+comes as shown (`bot.titles`: TeX as Unicode), its spans moved onto that text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.titles import shown_marked
 from storage.db import Database
 from storage.search import QueryError, parse
 from storage.search.fts import MAX_LIMIT, Marked, SearchFilters, SearchHit
@@ -44,7 +46,8 @@ async def search(db: Database, text: str, filters: SearchFilters | None = None, 
         raise QueryError(f"the limit must be between 1 and {MAX_LIMIT}")
     query = parse(text)
     page = await fts_search(db, query, filters, limit=limit, cursor=cursor or None)
-    return SearchResult(str(query), page.hits, page.count, page.count_is_lower_bound, page.next_cursor, page.exact)
+    hits = [replace(hit, title=shown_marked(hit.title)) for hit in page.hits]
+    return SearchResult(str(query), hits, page.count, page.count_is_lower_bound, page.next_cursor, page.exact)
 
 
 def mark(marked: Marked, open_: str, close: str, escape: Callable[[str], str] = lambda s: s) -> str:

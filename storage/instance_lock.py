@@ -1,10 +1,12 @@
 """Which processes use a database file, so that `paperboy restore` never replaces a database
-under a running bot.
+under a running bot or command, and nothing writes into a database while a restore replaces it.
 
-Every long-running process on a database (the bot, each of its shard processes, the console)
-holds a shared lock on `<database>.lock` while it has the database open; restore takes the
-exclusive lock without waiting and refuses when it cannot. The operating system drops a
-process's locks when it exits or dies, so a crash never leaves a stale lock behind.
+Every process that opens a database (the bot, each of its shard processes, the console, every
+`paperboy` command that opens it) holds a shared lock on `<database>.lock` while it has the
+database open; restore takes the exclusive lock without waiting and refuses when it cannot, and
+a process that finds a restore holding it refuses to start (DatabaseInUse), also without waiting.
+The operating system drops a process's locks when it exits or dies, so a crash never leaves a
+stale lock behind.
 """
 
 from __future__ import annotations
@@ -67,23 +69,24 @@ def hold_shared(db_path: str | Path) -> UseLock:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise DatabaseInUse(f"{db_path}: a restore is replacing this database; start again when it has "
+        raise DatabaseInUse(f"{db_path}: a restore is replacing this database; try again when it has "
                             "finished") from None
     return UseLock(fd)
 
 
 @contextmanager
 def exclusive(db_path: str | Path) -> Iterator[None]:
-    """Hold the database alone for the block, or raise DatabaseInUse at once when a bot or a
-    console has it open (no waiting: a running bot would keep it for days)."""
+    """Hold the database alone for the block, or raise DatabaseInUse at once when a bot, a console
+    or a paperboy command has it open (no waiting: a running bot would keep it for days)."""
     fd = _open(db_path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise DatabaseInUse(
-                f"{db_path} is in use by a running Paperboy (the bot or a console holds {lock_path(db_path)}); "
-                "stop it first, e.g. systemctl stop 'paperboy@*'") from None
+                f"{db_path} is in use by a running Paperboy (the bot, a console or a paperboy command holds "
+                f"{lock_path(db_path)}); stop the bot first (e.g. systemctl stop 'paperboy@*') or let the "
+                "command finish") from None
         yield
     finally:
         os.close(fd)

@@ -40,6 +40,7 @@ def _describe(info: CopyInfo) -> str:
 
 async def run_backup(ctx: CliContext) -> int:
     args = ctx.args
+    ctx.hold_database()  # a restore must not replace the database while it is being copied
     result = await asyncio.to_thread(backup, ctx.settings.db_path, args.destination, overwrite=args.overwrite)
     if args.json:
         print_json({"source": result.source, **asdict(result.copy), "integrity": "ok",

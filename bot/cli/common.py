@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported where used, so that a command loads only what it needs
     from bot.config import Settings
     from storage.db import Database
+    from storage.instance_lock import UseLock
     from storage.loader import Loader
 
 Handler = Callable[["CliContext"], Awaitable[int]]
@@ -40,12 +41,25 @@ class CliContext:
     settings: Settings
     args: argparse.Namespace
     _db: Database | None = field(default=None, repr=False)
+    _in_use: UseLock | None = field(default=None, repr=False)
+
+    def hold_database(self) -> None:
+        """Mark the database as in use until the command ends, as the bot and the console do
+        (storage.instance_lock): `paperboy restore` then refuses instead of replacing the database
+        under this command, and this command refuses (DatabaseInUse) while a restore runs, instead
+        of writing into a database being replaced. Every command that opens the database holds it:
+        even one that only reads may write when it opens it (migrations, the title index snapshot)."""
+        if self._in_use is None:
+            from storage.instance_lock import hold_shared
+
+            self._in_use = hold_shared(self.settings.db_path)
 
     async def db(self) -> Database:
-        """The database, opened (and migrated) on first use."""
+        """The database, opened (and migrated) on first use, held until the command ends."""
         if self._db is None:
             from storage.db import Database
 
+            self.hold_database()
             self._db = await Database.open(self.settings.db_path,
                                            busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
@@ -65,6 +79,9 @@ class CliContext:
             if self._db is not None:
                 await self._db.close()
                 self._db = None
+            if self._in_use is not None:
+                self._in_use.release()
+                self._in_use = None
 
 
 def check_sqlite(version: str | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, CliError, add_json_flag, positive_int, print_json
 from bot.lookup.service import LookupHit, LookupService
+from bot.titles import shown_title
 
 MAX_LIMIT = 100
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def hit_json(hit: LookupHit) -> dict[str, Any]:
-    return {"paper_id": hit.paper_id, "title": hit.title, "arxiv_id": hit.arxiv_id, "value": hit.value,
+    return {"paper_id": hit.paper_id, "title": shown_title(hit.title), "arxiv_id": hit.arxiv_id, "value": hit.value,
             "published": hit.published, "first_listed": hit.first_listed, "score": round(hit.score, 1)}
 
 
@@ -37,7 +38,7 @@ def _print_hits(query: str, hits: list[LookupHit], *, header: bool) -> None:
     for hit in hits:
         ref = hit.arxiv_id or f"id:{hit.paper_id}"
         listed = hit.first_listed.isoformat() if hit.first_listed else "-"
-        print(f"{hit.score:5.1f}  {hit.title}  [{ref}, listed {listed}]")
+        print(f"{hit.score:5.1f}  {shown_title(hit.title)}  [{ref}, listed {listed}]")
 
 
 async def run_paper(ctx: CliContext) -> int:

@@ -11,6 +11,7 @@ from bot.subscriptions import service
 from bot.subscriptions.explain import Explanation, explain
 from bot.subscriptions.service import Preview
 from bot.subscriptions.topics import SubscriptionError, parse_user
+from bot.titles import shown_title
 from storage import deliveries as delivery_repo
 from storage.deliveries import STATUSES, Delivery
 from storage.subscriptions import DELIVERY_KINDS, Subscription, UserPrefs
@@ -66,8 +67,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _preview_json(p: Preview) -> dict[str, Any]:
     return {"query": p.topic.key, "days": p.days, "until": p.until, "matches": p.count,
-            "recent": [{"paper_id": r.paper_id, "title": r.title, "listed": r.listed, "terms": list(r.terms)}
-                       for r in p.recent]}
+            "recent": [{"paper_id": r.paper_id, "title": shown_title(r.title), "listed": r.listed,
+                        "terms": list(r.terms)} for r in p.recent]}
 
 
 def _print_preview(p: Preview) -> None:
@@ -76,7 +77,7 @@ def _print_preview(p: Preview) -> None:
         return
     print(f"  {p.count} paper{'s' if p.count != 1 else ''} matched in the {p.days} days up to {p.until}.")
     for r in p.recent:
-        print(f"  {r.listed}  {r.title}  [matched: {', '.join(r.terms)}]")
+        print(f"  {r.listed}  {shown_title(r.title)}  [matched: {', '.join(r.terms)}]")
 
 
 def _subscription_json(s: Subscription) -> dict[str, Any]:
@@ -123,9 +124,10 @@ async def run_unsubscribe(ctx: CliContext) -> int:
 
 
 def _explanation_json(e: Explanation) -> dict[str, Any]:
-    return {"user": e.user_id, "topic": e.topic, "query": e.query, "paper_id": e.paper_id, "title": e.title,
-            "subscribed": e.subscribed, "matches": e.matches, "terms": list(e.matched_terms),
-            "reasons": list(e.reasons), "delivery": e.delivery.id if e.delivery else None}
+    return {"user": e.user_id, "topic": e.topic, "query": e.query, "paper_id": e.paper_id,
+            "title": shown_title(e.title), "subscribed": e.subscribed, "matches": e.matches,
+            "terms": list(e.matched_terms), "reasons": list(e.reasons),
+            "delivery": e.delivery.id if e.delivery else None}
 
 
 async def run_subscriptions(ctx: CliContext) -> int:
@@ -144,7 +146,7 @@ async def run_subscriptions(ctx: CliContext) -> int:
         if a.json:
             print_json([_explanation_json(e) for e in found])
         for e in [] if a.json else found:
-            print(f"“{e.topic}” and {e.title}: {'matches' if e.matches else 'does not match'}")
+            print(f"“{e.topic}” and {shown_title(e.title)}: {'matches' if e.matches else 'does not match'}")
             for reason in e.reasons:
                 print(f"  - {reason}")
         return 0
@@ -171,7 +173,7 @@ async def run_subscriptions(ctx: CliContext) -> int:
 def _delivery_json(d: Delivery) -> dict[str, Any]:
     return {"id": d.id, "kind": d.kind, "user": d.user_id, "digest": d.digest_date, "source": d.digest_source,
             "status": d.status, "reason": d.reason, "attempts": d.attempts, "channel": d.channel_id,
-            "papers": [p.title for p in d.papers], "paper_ids": [p.paper_id for p in d.papers],
+            "papers": [shown_title(p.title) for p in d.papers], "paper_ids": [p.paper_id for p in d.papers],
             "created_at": d.created_at, "updated_at": d.updated_at}
 
 
@@ -193,6 +195,6 @@ async def run_deliveries(ctx: CliContext) -> int:
         print(f"{d.id:>6}  {d.kind:<7} {d.user_id:<24} {digest:<24} {d.status}"
               + (f" ({d.reason})" if d.reason else ""))
         for p in d.papers:
-            print(f"          - {p.title}")
+            print(f"          - {shown_title(p.title)}")
     return 0
 

@@ -17,9 +17,9 @@ from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.lookup.service import MAX_QUERY
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
+from bot.titles import shown_title
 from storage import papers as paper_repo
 from storage.records import StoredPaper
-from storage.tex import tex_to_text
 
 ACTION = "paper"
 ALTERNATIVES = 4
@@ -69,7 +69,7 @@ async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
         fields.append(Field(f"Listed in {len(listings)} digest{'s' if len(listings) != 1 else ''}",
                             "\n".join(lines) + more))
     url = paper.links.get("arxiv") or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
-    return Card(title=limits.safe(" ".join(tex_to_text(paper.title).split()), limits.EMBED_TITLE) or "(untitled)",
+    return Card(title=limits.safe(shown_title(paper.title), limits.EMBED_TITLE) or "(untitled)",
                 description=limits.safe(" ".join(paper.abstract.split()), _ABSTRACT),
                 url=url if url_ok(url) else None, fields=fields)
 
@@ -88,8 +88,8 @@ async def run_paper(ctx: Context, options: Mapping[str, Any]) -> Reply:
     paper = await lookup.resolve(hits[0].value)
     if paper is None:
         raise NotFound("That paper is no longer in the archive.")
-    buttons = [Button(limits.truncate(" ".join(limits.clean_user_text(h.title).split()) or "(untitled)",
-                                      limits.BUTTON_LABEL), action=f"{ACTION}:{h.value}")
+    buttons = [Button(limits.truncate(shown_title(h.title) or "(untitled)", limits.BUTTON_LABEL),
+                      action=f"{ACTION}:{h.value}")
                for h in hits[1:] if len(h.value) + len(ACTION) + 1 <= limits.CUSTOM_ID]
     text = "Other close matches are the buttons below the card." if buttons else ""
     return Reply(text=text, cards=[await paper_card(ctx, paper)], buttons=buttons)

@@ -18,8 +18,8 @@ from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.subscriptions import explain as explainer
 from bot.subscriptions import service
 from bot.subscriptions.service import MAX_CAP
+from bot.titles import shown_title
 from storage.subscriptions import UserPrefs
-from storage.tex import tex_to_text
 
 MAX_TOPIC = 200
 
@@ -53,7 +53,7 @@ async def run_subscribe(ctx: Context, options: Mapping[str, Any]) -> Reply:
     else:
         body = (f"In the {p.days} days up to {p.until.isoformat()} it would have matched "
                 f"{p.count} paper{'s' if p.count != 1 else ''}.")
-    lines = [limits.safe(f"{x.listed.isoformat()} · {' '.join(x.title.split())}", 200)
+    lines = [limits.safe(f"{x.listed.isoformat()} · {shown_title(x.title)}", 200)
              + (f" — {limits.safe(', '.join(x.terms), 120)}" if x.terms else "") for x in p.recent]
     cards = [Card(title="Latest matches", description="\n".join(f"• {line}" for line in lines))] if lines else []
     note = " You will get one message per digest listing new matches." if result.subscription else ""
@@ -128,7 +128,7 @@ async def run_why(ctx: Context, options: Mapping[str, Any]) -> Reply:
     fields = [Field(limits.safe(f"“{e.topic}”: {'matches' if e.matches else 'does not match'}", limits.FIELD_NAME),
                     limits.safe("\n".join(f"• {r}" for r in e.reasons) or "-", limits.FIELD_VALUE))
               for e in found[:limits.EMBED_FIELDS]]
-    card = Card(title=limits.safe(" ".join(tex_to_text(paper.title).split()), limits.EMBED_TITLE) or "(untitled)",
+    card = Card(title=limits.safe(shown_title(paper.title), limits.EMBED_TITLE) or "(untitled)",
                 fields=fields)
     return _private("", [card])
 

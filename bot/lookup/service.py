@@ -25,11 +25,11 @@ from bot.chat.replies import Choice
 from bot.lookup.index import TitleMatch
 from bot.lookup.sync import StartReport, TitleIndexSync
 from bot.paper_ref import find_by_reference
+from bot.titles import shown_title
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, match_details, paper_dates
 from storage.records import LoadResult, StoredPaper
-from storage.tex import tex_to_text
 
 log = logging.getLogger(__name__)
 
@@ -235,5 +235,5 @@ def choice_name(hit: LookupHit) -> str:
     """The title, cut on a word boundary with an ellipsis so that the name and its id fit 100 chars."""
     suffix = f" ({hit.arxiv_id})" if hit.arxiv_id else (
         f" ({hit.first_listed.isoformat()})" if hit.first_listed else "")
-    title = " ".join(clean_user_text(tex_to_text(hit.title)).split()) or "(untitled)"
+    title = shown_title(hit.title) or "(untitled)"
     return truncate(title, CHOICE_NAME - len(suffix)) + suffix

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.chat import limits
 from bot.chat.replies import Card, Field, Reply, violations
+from bot.titles import shown_title
 from storage.deliveries import Delivery
 from storage.records import StoredPaper
-from storage.tex import tex_to_text
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\[\]\"'`\\]{1,500}$")
 _TOTAL_BUDGET = limits.EMBEDS_TOTAL - 800  # title, footer, field names and slack
@@ -55,7 +55,7 @@ def paper_url(paper: StoredPaper) -> str | None:
 
 def _line(paper: StoredPaper | None, title: str, terms: tuple[str, ...], budget: int,
           takeaway: Callable[[str], str] | None) -> str:
-    shown = limits.safe(" ".join(tex_to_text(paper.title if paper else title).split()), _TITLE_MAX)
+    shown = limits.safe(shown_title(paper.title if paper else title), _TITLE_MAX)
     url = paper_url(paper) if paper else None
     head = f"• [{shown}]({url})" if url else f"• {shown}"
     words = limits.safe(", ".join(terms), 80)

@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.summary import takeaways, themes
+from bot.titles import shown_title
 from storage import digests as digest_repo
 from storage.db import Database
 from storage.normalize import links_in_text
 from storage.records import DigestEntry, DigestInfo
-from storage.tex import tex_to_text
 
 OTHER = "Other"
 MAX_KEYWORDS = 8
@@ -83,7 +83,7 @@ def _links(entry: DigestEntry) -> dict[str, str]:
 
 def _item(entry: DigestEntry) -> PaperItem:
     # Shown readable ("$\\beta$-OPSD" as "β-OPSD"); the archive keeps the title as written, for matching.
-    return PaperItem(entry.paper.id, entry.position, tex_to_text(entry.paper.title), entry.paper.arxiv_id,
+    return PaperItem(entry.paper.id, entry.position, shown_title(entry.paper.title), entry.paper.arxiv_id,
                      entry.upvotes, _links(entry))
 
 
