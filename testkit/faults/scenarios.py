@@ -28,8 +28,8 @@ from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from testkit.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
 from testkit.bot_process import BotProcess, integrity, query, statuses
+from testkit.discord_fake import DiscordFake, FakeChannel, FakeUser, RecordedRequest
 
 # A small digest: one post and one thread page per server, so a fan-out is mostly round trips.
 PAPERS = [PaperRecord(f"Diffusion models for task {i}", f"We study diffusion for problem {i}.", f"2601.{i:05d}")

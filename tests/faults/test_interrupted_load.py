@@ -33,7 +33,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _ingest(db: Path, snapshot: Path, *, pause: tuple[Path, str] | None = None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
     env.update(PYTHONPATH=str(ROOT), PAPERBOY_LOG_FILE=str(db) + ".log", PAPERBOY_INGEST_CHUNK_SIZE=str(CHUNK))
-    entry = ["-m", "bot"] if pause is None else ["-m", "tests.faults.pause_mid_load", str(pause[0]), pause[1]]
+    entry = ["-m", "bot"] if pause is None else ["-m", "testkit.faults.pause_mid_load", str(pause[0]), pause[1]]
     # A session of its own: the signal goes to its process group (the command and its worker), as
     # Ctrl-C in a terminal does, and to nothing else.
     return subprocess.Popen([sys.executable, *entry, "--db", str(db), "ingest", str(snapshot)], cwd=ROOT, env=env,

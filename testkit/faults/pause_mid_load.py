@@ -1,4 +1,4 @@
-"""`python -m tests.faults.pause_mid_load MARKER WHERE paperboy-args…`: the real `paperboy` command,
+"""`python -m testkit.faults.pause_mid_load MARKER WHERE paperboy-args…`: the real `paperboy` command,
 except that once a load has committed papers, its next transaction pauses: it writes the number of
 papers committed so far to MARKER and waits until the process is interrupted, so a test can send
 SIGINT at a known point of a load.
