@@ -13,6 +13,7 @@ a process that no longer runs (it was killed mid-load) go back into the inbox at
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import itertools
 import logging
@@ -156,7 +157,10 @@ class Inbox:
             async def keep(conn: object, result: LoadResult, found: list[LoadResult] = found) -> None:
                 found.append(result)
 
-            recording = Loader(loader.db, after_load=[*loader.after_load, keep], after_commit=loader.after_commit)
+            # A copy, so the caller's loader (its clock, its listeners) loads and only this file's
+            # results are kept.
+            recording = copy.copy(loader)
+            recording.after_load = [*loader.after_load, keep]
             options = replace(self.options, today=today or self.options.today)
             outcome = await ingest(recording, str(path), options)
             outcome = _as_dropped(outcome, str(path), str(listed))

@@ -3,6 +3,7 @@ an error or a back-off; files claimed by a process that died go back into the in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,9 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from bot.app import ClockedLoader
 from bot.sources.inbox import CLAIMED, Inbox
 from bot.sources.poller import Poller
-from storage import fetch_state
+from storage import digests, fetch_state
 from storage.db import Database
 from storage.loader import Loader
 from tests.bot.sources.upstream import NOW, FakeTime, make_client
@@ -109,3 +111,13 @@ def test_two_fetch_inbox_commands_at_once_share_the_files(tmp_path: Path, fixtur
                             capture_output=True, text=True, cwd=ROOT, env=env, check=True, timeout=240)
     [inbox] = [json.loads(line) for line in status.stdout.splitlines() if '"source": "inbox"' in line]
     assert (inbox["consecutive_failures"], inbox["backing_off"]) == (0, False)
+
+
+async def test_inbox_files_are_loaded_by_the_callers_loader_with_its_clock(tmp_path: Path, db: Database,
+                                                                          fixtures: Path) -> None:
+    drop(tmp_path / "inbox", fixtures, 1)
+    simulated = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    [done] = await Inbox(tmp_path / "inbox", settle_s=0.0).process(ClockedLoader(db, lambda: simulated))
+    assert done.outcome.ok and done.results
+    digest = await digests.find_digest(db)
+    assert digest is not None and digest.fetched_at == simulated
