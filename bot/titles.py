@@ -17,8 +17,8 @@ import unicodedata
 from functools import lru_cache
 
 from bot.chat.limits import clean_user_text
+from bot.tex import has_tex, tex_to_text
 from storage.search.fts import Marked
-from storage.tex import has_tex, tex_to_text
 
 __all__ = ["shown_marked", "shown_title"]
 

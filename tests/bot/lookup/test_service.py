@@ -14,10 +14,10 @@ from bot.cli.common import CliContext, CliError
 from bot.cli.lookup import run_paper
 from bot.config import Settings
 from bot.lookup.service import LookupService
+from bot.tex import tex_to_text
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from storage.tex import tex_to_text
 from tests.bot.lookup.test_index import held_by_another_thread, sample_titles
 
 DAY = dt.date(2025, 9, 9)
