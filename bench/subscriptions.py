@@ -147,10 +147,10 @@ def _cold() -> None:
 async def _match(db: Database, paper_ids: tuple[int, ...]) -> tuple[float, int, int]:
     """The hook's matching step: seconds, topics matched, (user, topic) pairs fanned out."""
     start = time.perf_counter()
-    keys = await sub_repo.active_queries(db.conn)
-    papers = await sub_repo.read_papers(db.conn, paper_ids)
+    keys = await sub_repo.active_queries(db)
+    papers = await sub_repo.read_papers(db, paper_ids)
     found = matching.match(matching.DigestIndex.build(papers), keys)
-    subs = await sub_repo.active_subscribers(db.conn, list(found))
+    subs = await sub_repo.active_subscribers(db, list(found))
     return time.perf_counter() - start, len(found), len(subs)
 
 
@@ -269,7 +269,7 @@ async def _one_transaction(db: Database, digest_id: int,
     start, cpu = time.perf_counter(), time.process_time()
     try:
         async with db.transaction() as conn:
-            fanout = await fan_out(conn, digest_id, paper_ids)
+            fanout = await fan_out(db, digest_id, paper_ids)
             users = sorted(fanout.found)
             done = await delivery_repo.already_notified(conn, paper_ids)
             prefs = await sub_repo.prefs_of(conn, users)
@@ -329,7 +329,7 @@ async def _measure(path: Path, args: argparse.Namespace, size: int) -> list[Row]
         sample = rng.sample(keys, min(args.baseline_sample, len(keys)))
         start = time.perf_counter()
         agree = 0
-        index = matching.DigestIndex.build(await sub_repo.read_papers(db.conn, ids))
+        index = matching.DigestIndex.build(await sub_repo.read_papers(db, ids))
         for key in sample:  # distinct topics
             theirs = await matching_ids(db, query_of(key), ids)
             agree += theirs == set(matching.match_one(index, key))
@@ -359,7 +359,7 @@ async def _measure(path: Path, args: argparse.Namespace, size: int) -> list[Row]
         extra = tuple(int(r[0]) for r in await db.fetchall(
             "SELECT id FROM papers WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 432",
             (f"[{','.join(map(str, ids))}]",)))
-        papers_all = await sub_repo.read_papers(db.conn, ids + extra)
+        papers_all = await sub_repo.read_papers(db, ids + extra)
         for n_topics in (3_000, 10_000, len(keys)):
             for n_papers in (36, 144, 576):
                 subset = papers_all[:n_papers]

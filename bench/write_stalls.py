@@ -35,7 +35,7 @@ from storage.db import Database
 
 # Frames of these modules are plumbing, never "the caller".
 _UNNAMED = re.compile(r"^Task-\d+$")
-_PLUMBING = ("contextlib", "asyncio", "aiosqlite", "storage.db", "storage.sendlog", "bench.write_stalls")
+_PLUMBING = ("contextlib", "asyncio", "aiosqlite", "storage.sqlite.db", "storage.sendlog", "bench.write_stalls")
 
 
 def caller(frame: FrameType | None) -> str:

@@ -21,9 +21,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import migrations
 from storage.errors import StorageError
 from storage.instance_lock import exclusive
+from storage.sqlite.db import migrations
 
 _MAGIC = b"SQLite format 3\x00"
 

@@ -105,7 +105,7 @@ async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, Mat
     # In one hop to the connection's thread (`fetchone` makes three: execute, fetch, close): the
     # event loop answers each hop only between the autocomplete searches that run on it, so hops
     # cost more than the SQL.
-    rows = await db.conn.execute_fetchall(
+    rows = await db.conn.execute_fetchall(  # type: ignore[attr-defined]  # SQLite's, until #16 ports it
         "SELECT json_group_array(json_array(id, title, arxiv_id, published, listings, upvotes)) FROM ("
         " SELECT p.id, p.title, p.arxiv_id, p.published, COUNT(e.paper_id) AS listings,"
         " COALESCE(MAX(e.upvotes), 0) AS upvotes FROM papers AS p"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -140,13 +139,7 @@ async def stats(db: Database) -> ArchiveStats:
         " (SELECT MIN(date) FROM digests) AS first, (SELECT MAX(date) FROM digests) AS last"
     )
     assert row is not None
-    size = 0
-    if db.path != ":memory:":
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                size += os.path.getsize(db.path + suffix)
-            except OSError:
-                pass
+    size = await db.size_bytes()
     return ArchiveStats(
         papers=row["papers"], digests=row["digests"], listings=row["listings"], with_arxiv_id=row["with_id"],
         first_date=dt.date.fromisoformat(row["first"]) if row["first"] else None,

@@ -136,24 +136,22 @@ async def list_subscriptions(db: Database, user_id: str | None = None) -> list[S
     return [_subscription(r) for r in rows]
 
 
-async def active_queries(conn: aiosqlite.Connection) -> list[str]:
+async def active_queries(db: Database) -> list[str]:
     """The distinct canonical queries of users who are not paused (covered by subscriptions_query)."""
-    async with conn.execute(
+    rows = await db.fetchall(
         "SELECT DISTINCT s.query FROM subscriptions AS s JOIN subscription_users AS u ON u.user_id = s.user_id"
-        " WHERE u.paused = 0"
-    ) as cursor:
-        return [r[0] for r in await cursor.fetchall()]
+        " WHERE u.paused = 0")
+    return [r[0] for r in rows]
 
 
-async def active_subscribers(conn: aiosqlite.Connection, queries: Sequence[str]) -> list[tuple[str, str]]:
+async def active_subscribers(db: Database, queries: Sequence[str]) -> list[tuple[str, str]]:
     """(user, query) of every active subscription to one of `queries`, each user's in the order they
     subscribed. Plain tuples: a popular digest fans out to tens of thousands of rows."""
-    async with conn.execute(
+    rows = await db.fetchall(
         "SELECT s.user_id, s.query FROM json_each(?) AS q JOIN subscriptions AS s ON s.query = q.value"
         " JOIN subscription_users AS u ON u.user_id = s.user_id WHERE u.paused = 0 ORDER BY s.user_id, s.id",
-        (json.dumps(list(queries)),),
-    ) as cursor:
-        return [(r[0], r[1]) for r in await cursor.fetchall()]
+        (json.dumps(list(queries)),))
+    return [(r[0], r[1]) for r in rows]
 
 
 async def prefs_of(conn: aiosqlite.Connection, user_ids: Iterable[str]) -> dict[str, UserPrefs]:
@@ -203,15 +201,14 @@ class PaperText:
     abstract: str
 
 
-async def read_papers(conn: aiosqlite.Connection, paper_ids: Sequence[int], *,
+async def read_papers(db: Database, paper_ids: Sequence[int], *,
                       digest_id: int | None = None) -> list[PaperText]:
     """The stored texts of `paper_ids`: in the digest's order when `digest_id` is given, else by id."""
-    async with conn.execute(
+    rows = await db.fetchall(
         "SELECT p.id, p.title, p.abstract FROM json_each(?) AS k JOIN papers AS p ON p.id = k.value"
         " LEFT JOIN digest_entries AS e ON e.digest_id = ? AND e.paper_id = p.id ORDER BY e.position, p.id",
-        (json.dumps(list(paper_ids)), digest_id),
-    ) as cursor:
-        return [PaperText(int(r[0]), str(r[1]), str(r[2])) for r in await cursor.fetchall()]
+        (json.dumps(list(paper_ids)), digest_id))
+    return [PaperText(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def postings(papers: Iterable[PaperText]) -> dict[str, list[Posting]]:

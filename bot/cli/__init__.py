@@ -175,7 +175,7 @@ def _database_error(exc: Exception, db_path: str) -> Exception | None:
 
     if not isinstance(exc, sqlite3.Error):
         return None
-    from storage.db import translate_error
+    from storage.sqlite.db import translate_error
 
     translated = translate_error(exc, db_path)
     return None if translated is exc else translated

@@ -99,20 +99,20 @@ class Fanout:
         return out
 
 
-async def fan_out(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[int]) -> Fanout:
+async def fan_out(db: Database, digest_id: int, paper_ids: Sequence[int]) -> Fanout:
     """Match a digest's papers against every active topic and fan out to the subscribers. Reads
     only, so it needs no write transaction (the queue runs it before its batches')."""
-    keys = await sub_repo.active_queries(conn)
+    keys = await sub_repo.active_queries(db)
     if not keys or not paper_ids:
         return Fanout()
-    papers = await sub_repo.read_papers(conn, paper_ids, digest_id=digest_id)
+    papers = await sub_repo.read_papers(db, paper_ids, digest_id=digest_id)
     index = DigestIndex.build(papers)
     matches = match(index, keys)
     if not matches:
         return Fanout(papers)
     hits: dict[str, dict[int, tuple[str, ...]]] = {}  # per topic, shared by its subscribers
     found: Found = {}
-    for user_id, query in await sub_repo.active_subscribers(conn, list(matches)):
+    for user_id, query in await sub_repo.active_subscribers(db, list(matches)):
         topic_hits = hits.get(query)
         if topic_hits is None:
             topic_hits = hits[query] = matches[query].hits(index.paper_ids)
@@ -163,7 +163,7 @@ class NotificationQueue:
 
     async def queue(self, pending: PendingMatch) -> list[int]:
         """Match one pending digest and queue its notifications, batch by batch."""
-        fanout = await fan_out(self.db.conn, pending.digest_id, pending.paper_ids)
+        fanout = await fan_out(self.db, pending.digest_id, pending.paper_ids)
         rows = self.batch_rows or BATCH_ROWS  # read here: a test may lower the module's value
         batches = list(fanout.batches(pending.done_through, rows)) or [[]]  # none: the marker still goes
         ids: list[int] = []
@@ -185,7 +185,7 @@ class NotificationQueue:
 async def warm_up(db: Database) -> int:
     """Parse and tokenize every active topic now (at start-up), so the first digest's matching
     finds them cached. Returns the number of topics."""
-    keys = await sub_repo.active_queries(db.conn)
+    keys = await sub_repo.active_queries(db)
     prepare(query_of(k) for k in keys)
     return len(keys)
 

@@ -1,4 +1,4 @@
-"""The process's PostgreSQL pool: opening, migrations and transactions (asyncpg).
+"""The shared backend: the process's PostgreSQL pool, its migrations and transactions (asyncpg).
 
 Several Paperboy processes share one server, so migrating takes a transaction-scoped advisory
 lock: the first process to start applies what is missing while the others wait, then find
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from storage.db import Database, Params
 from storage.errors import DatabaseUnavailable, SchemaTooNew
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,18 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
-class PostgresDatabase:
-    """An open PostgreSQL database. Use `await PostgresDatabase.open(url)`; close with `close()`."""
+class PostgresDatabase(Database):
+    """An open PostgreSQL database. `Database.open(url)` opens one; close with `await db.close()`.
+
+    Statements take their values as one sequence, like SQLite's, and bind them as $1, $2, …"""
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url
+        self.location = shown(url)
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, min_size: int = 1, max_size: int = 8) -> PostgresDatabase:
+    async def connect(cls, url: str, *, migrate: bool = True, min_size: int = 1, max_size: int = 8) -> PostgresDatabase:
         unreachable = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                        asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError)
         try:
@@ -83,13 +87,13 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def __aenter__(self) -> PostgresDatabase:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     # -- migrations -------------------------------------------------------------------------
+
+    async def size_bytes(self) -> int:
+        return int(await self.pool.fetchval("SELECT pg_database_size(current_database())"))
+
+    async def schema_version(self) -> int:
+        return max(await self.applied(), default=0)
 
     async def applied(self) -> set[int]:
         exists = await self.pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
@@ -133,21 +137,31 @@ class PostgresDatabase:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
-    async def fetchall(self, sql: str, *params: Any) -> list[asyncpg.Record]:
-        return list(await self.pool.fetch(sql, *params))
+    async def fetchall(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(sql, *_positional(params)))
 
-    async def fetchone(self, sql: str, *params: Any) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(sql, *params)
+    async def fetchone(self, sql: str, params: Params = ()) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(sql, *_positional(params))
 
-    async def execute(self, sql: str, *params: Any) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement; returns the rows changed."""
-        status = await self.pool.execute(sql, *params)
-        tail = status.rsplit(" ", 1)[-1]
-        return int(tail) if tail.isdigit() else 0
+        return rows_changed(await self.pool.execute(sql, *_positional(params)))
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
+            await conn.executemany(sql, [_positional(row) for row in rows])
+
+
+def _positional(params: Params) -> Sequence[Any]:
+    if isinstance(params, dict):
+        raise TypeError("PostgreSQL statements take positional values ($1, $2, …), not a mapping")
+    return params
+
+
+def rows_changed(status: str) -> int:
+    """The row count in a command status such as "UPDATE 3" or "INSERT 0 1"."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

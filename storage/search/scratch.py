@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
-# The tokenizer of papers_fts (storage/migrations/0001_archive.sql); a test checks they agree.
+# The tokenizer of papers_fts (storage/sqlite/migrations/0001_archive.sql); a test checks they agree.
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 _lock = threading.Lock()

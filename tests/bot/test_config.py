@@ -253,7 +253,7 @@ def test_stderr_mode_logs_to_standard_error_only(home: Path, monkeypatch: pytest
     monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
     assert main(["--db", str(home / "p.db"), "stats"]) == 0
     err = capsys.readouterr().err
-    assert "<6>INFO storage.db: applied migration 0001_archive.sql" in err
+    assert "<6>INFO storage.sqlite.db: applied migration 0001_archive.sql" in err
     assert not (home / "paperboy.log").exists()
 
 

@@ -56,6 +56,6 @@ async def test_the_service_setup_runs_and_holds_its_database(tmp_path: Path) -> 
             out, err = await asyncio.wait_for(process.communicate(), timeout=8)
     log = err.decode()
     assert process.returncode == 0, log
-    assert "<6>INFO storage.db: applied migration" in log and "stopped; database closed" in log
+    assert "<6>INFO storage.sqlite.db: applied migration" in log and "stopped; database closed" in log
     assert fake.token not in log and fake.token not in out.decode()
     assert not list(tmp_path.rglob("*.log"))

@@ -9,8 +9,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.db import Database, migrations, split_sql
+from storage.db import Database
 from storage.errors import DatabaseUnavailable, NotPaperboyDatabase, SchemaTooNew
+from storage.sqlite.db import SqliteDatabase, migrations, split_sql
 
 
 async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database) -> None:
@@ -69,15 +70,15 @@ END;
 
 async def test_a_migration_landed_out_of_order_is_still_applied(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import storage.db
+    import storage.sqlite.db
 
     bundled = migrations()
     assert len(bundled) >= 3
     # A database made by a build that had every migration but the second one.
-    monkeypatch.setattr(storage.db, "migrations", lambda: [bundled[0], *bundled[2:]])
+    monkeypatch.setattr(storage.sqlite.db, "migrations", lambda: [bundled[0], *bundled[2:]])
     async with await Database.open(tmp_path / "x.db"):
         pass
-    monkeypatch.setattr(storage.db, "migrations", lambda: bundled)
+    monkeypatch.setattr(storage.sqlite.db, "migrations", lambda: bundled)
     async with await Database.open(tmp_path / "x.db") as db:
         rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [r[0] for r in rows] == [v for v, _, _ in bundled]
@@ -115,7 +116,7 @@ async def test_a_write_to_a_read_only_database_says_it_is_not_writable(tmp_path:
     path = tmp_path / "x.db"
     await (await Database.open(path)).close()
     conn = await aiosqlite.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
-    db = Database(conn, str(path))
+    db = SqliteDatabase(conn, str(path))
     try:
         with pytest.raises(DatabaseUnavailable, match=f"^the database at {path} \\(or its folder\\) is not writable$"):
             await db.execute("INSERT INTO digests(source, date, format, fetched_at, updated_at)"

@@ -32,8 +32,8 @@ async def test_active_queries_and_subscribers_leave_out_paused_users(db: Databas
     for user, query in (("console:a", "x"), ("console:b", "x"), ("console:b", "y"), ("console:c", "z")):
         await repo.add_subscription(db, user, query, query, limit=5)
     await repo.save_prefs(db, "console:c", paused=True)
-    assert sorted(await repo.active_queries(db.conn)) == ["x", "y"]
-    subs = await repo.active_subscribers(db.conn, ["x", "z"])
+    assert sorted(await repo.active_queries(db)) == ["x", "y"]
+    subs = await repo.active_subscribers(db, ["x", "z"])
     assert subs == [("console:a", "x"), ("console:b", "x")]
 
 

@@ -1,5 +1,5 @@
 -- Paperboy's schema on PostgreSQL: the same tables, keys and rules as the SQLite migrations
--- (storage/migrations/0001-0012), in PostgreSQL's own types. Differences that matter:
+-- (storage/sqlite/migrations/0001-0012), in PostgreSQL's own types. Differences that matter:
 -- - full text: a weighted tsvector column (title A, abstract B, English stemming) with a GIN
 --   index replaces the FTS5 table and its triggers; the column is generated, so it cannot lag;
 -- - title changes are logged by a trigger as on SQLite, and NOTIFY tells other processes at once;

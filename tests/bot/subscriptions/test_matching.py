@@ -31,7 +31,7 @@ QUERIES = [
 async def test_each_topic_matches_what_fts5_matches(db: Database, text: str) -> None:
     result = await load(db)
     topic = parse_topic(text)
-    papers = await sub_repo.read_papers(db.conn, result.paper_ids)
+    papers = await sub_repo.read_papers(db, result.paper_ids)
     mine = set(match_one(DigestIndex.build(papers), topic.key))
     assert mine == await matching_ids(db, topic.query, result.paper_ids)
 
@@ -98,7 +98,7 @@ async def test_random_topics_over_a_real_digest_agree_with_fts5(tmp_path: Path, 
             topic = parse_topic(text)
         except SubscriptionError:
             return
-        index = DigestIndex.build(await sub_repo.read_papers(db.conn, paper_ids))
+        index = DigestIndex.build(await sub_repo.read_papers(db, paper_ids))
         mine = set(match_one(index, topic.key))
         assert mine == await matching_ids(db, topic.query, paper_ids), text
     finally:
