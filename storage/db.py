@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -92,9 +92,15 @@ class Database(abc.ABC):
     # -- statements, in the backend's dialect ---------------------------------------------------
 
     @abc.abstractmethod
+    def atomic(self) -> AbstractAsyncContextManager[Self]:
+        """This database seen through one transaction: every repository call made with the
+        database it yields runs in that transaction, committed when the block ends, rolled back
+        on any exception (cancellation included). Nested, it is a savepoint."""
+
+    @abc.abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Any]:
-        """The backend's connection inside one transaction: committed on success, rolled back on
-        any exception (cancellation included)."""
+        """The backend's own connection inside one transaction (a savepoint inside `atomic`):
+        for the backend's repository modules, whose SQL it runs."""
 
     @abc.abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...

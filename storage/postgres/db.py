@@ -9,6 +9,7 @@ shown without its password.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import re
@@ -62,6 +63,20 @@ class PostgresDatabase(Database):
         self.pool = pool
         self.url = url
         self.location = shown(url)
+        # Inside `atomic`: the connection holding the transaction, which every statement uses.
+        self.bound: asyncpg.Connection | None = None
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[PostgresDatabase]:
+        async with self.transaction() as conn:
+            view = copy.copy(self)
+            view.bound = conn
+            yield view
+
+    @property
+    def _runner(self) -> Any:
+        """Where a statement runs: the bound connection inside `atomic`, else any pooled one."""
+        return self.bound if self.bound is not None else self.pool
 
     @classmethod
     async def connect(cls, url: str, *, migrate: bool = True, min_size: int = 1, max_size: int = 8) -> PostgresDatabase:
@@ -133,19 +148,24 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """One connection in one transaction: COMMIT on success, ROLLBACK on any exception."""
+        """One connection in one transaction: COMMIT on success, ROLLBACK on any exception.
+        Inside `atomic`, a savepoint on its connection."""
+        if self.bound is not None:
+            async with self.bound.transaction():
+                yield self.bound
+            return
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
-        return list(await self.pool.fetch(sql, *_positional(params)))
+        return list(await self._runner.fetch(sql, *_positional(params)))
 
     async def fetchone(self, sql: str, params: Params = ()) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(sql, *_positional(params))
+        return await self._runner.fetchrow(sql, *_positional(params))  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement; returns the rows changed."""
-        return rows_changed(await self.pool.execute(sql, *_positional(params)))
+        return rows_changed(await self._runner.execute(sql, *_positional(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 import re
@@ -123,6 +124,14 @@ class SqliteDatabase(Database):
         self.path = path
         self.location = path
         self._tx_lock = asyncio.Lock()
+        self._savepoints = 0  # > 0: a view inside `atomic`, where transactions are savepoints
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[SqliteDatabase]:
+        async with self.transaction():
+            view = copy.copy(self)
+            view._savepoints = self._savepoints + 1
+            yield view
 
     @classmethod
     async def connect(cls, path: str | Path, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> SqliteDatabase:
@@ -229,7 +238,12 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (cancellation included)."""
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (cancellation included).
+        Inside `atomic`, a savepoint of its transaction."""
+        if self._savepoints:
+            async with self._savepoint():
+                yield self.conn
+            return
         async with self._tx_lock:
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
@@ -262,6 +276,18 @@ class SqliteDatabase(Database):
                 # behind it ends the transaction if it failed, and is a no-op if it committed.
                 await asyncio.shield(self._rollback())
                 raise
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        name = f"paperboy_{self._savepoints}"
+        await self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(self.conn.execute(f"ROLLBACK TO {name}"))
+            await asyncio.shield(self.conn.execute(f"RELEASE {name}"))
+            raise
+        await self.conn.execute(f"RELEASE {name}")
 
     async def _rollback(self) -> None:
         try:
