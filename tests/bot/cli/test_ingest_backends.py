@@ -64,6 +64,8 @@ async def _stored(address: str) -> list[list[tuple[Any, ...]]]:
 def test_the_same_loads_report_and_store_the_same_on_both_backends(
         tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAPERBOY_INGEST_CHUNK_SIZE", "100")  # several chunks, each several runs
+    # Files kept beside the database (log, instance lock) stay in tmp_path whatever a URL makes of them.
+    monkeypatch.chdir(tmp_path)
     sqlite = str(tmp_path / "p.db")
     for argv in _loads(tmp_path):
         assert _ingest(pg_url, argv, capsys) == _ingest(sqlite, argv, capsys), argv
