@@ -7,8 +7,9 @@ The same rules as storage/sqlite/loader.py, in PostgreSQL's dialect. Differences
 - papers and digests are written by an UPDATE of the stored rows and an INSERT of the others, not
   by INSERT ... ON CONFLICT: that would draw an identity value for every conflicting row, and the
   ids would jump where SQLite's stay dense;
-- rows travel as one JSON array parsed by the server (`json_array_elements`), like SQLite's
-  `json_each`, or, for a bulk run, by COPY into a staging table (`_stage`);
+- papers travel by COPY into a staging table (a session's temporary table), then one statement
+  updates the stored ones and inserts the others; entries travel as one JSON array parsed by the
+  server (`json_array_elements`), like SQLite's `json_each`;
 - the search column is generated, so there is no index to defer, and the title_key index is never
   set aside (B-tree inserts cost PostgreSQL little, and re-creating it would lock the table).
 """
@@ -48,18 +49,24 @@ def _changes(rules: dict[str, str], t: str) -> str:
 
 _PAPER_COLUMNS = ("arxiv_id, title_key, title, abstract, authors, links, categories, keywords, ai_summary,"
                   " published, first_listed")
-# A run's rows (storage.loader.payload_row) as the server reads them from one JSON array ($4).
-_FROM_JSON = """
-SELECT e.value ->> 0 AS arxiv_id, e.value ->> 1 AS title_key, e.value ->> 2 AS title, e.value ->> 3 AS abstract,
-       (e.value -> 4)::jsonb AS authors, (e.value -> 5)::jsonb AS links, (e.value -> 6)::jsonb AS categories,
-       (e.value -> 7)::jsonb AS keywords, e.value ->> 8 AS ai_summary, (e.value ->> 9)::date AS published,
-       (e.value ->> 10)::date AS first_listed, e.ord
-FROM json_array_elements($4::text::json) WITH ORDINALITY AS e(value, ord)
+# Where COPY puts a batch's papers before one statement upserts them: one per connection (a
+# session's temporary table), emptied before each batch and at every commit.
+_STAGE = "paperboy_papers_in"
+_CREATE_STAGE = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+    arxiv_id text, title_key text, title text, abstract text, authors text, links text, categories text,
+    keywords text, ai_summary text, published date, first_listed date, ord bigint
+) ON COMMIT DELETE ROWS
 """
+_FROM_STAGE = f"""
+SELECT arxiv_id, title_key, title, abstract, authors::jsonb AS authors, links::jsonb AS links,
+       categories::jsonb AS categories, keywords::jsonb AS keywords, ai_summary, published, first_listed, ord
+FROM {_STAGE}
+"""  # noqa: S608 - a constant
 _BY_ID = _text_rules("p.", "r.")
 # $1: now. Changed rows are updated, new rows inserted in the payload's order; both are returned.
 _UPSERT_BY_ID = f"""
-WITH r AS MATERIALIZED ({{rows}}),
+WITH r AS MATERIALIZED ({_FROM_STAGE}),
 changed AS (
     UPDATE papers AS p SET
         title = {_BY_ID["title"]},
@@ -215,10 +222,24 @@ async def adopt_ids(db: PostgresDatabase, pairs: list[tuple[str, str]], now: dt.
         (ids, keys, now))
 
 
+def _staged(row: list[Any], order: int) -> tuple[Any, ...]:
+    """A `payload_row` as COPY writes it to the staging table (jsonb goes as text: asyncpg's COPY
+    is binary, and the pool's jsonb codec is a text one)."""
+    arxiv_id, key, title, abstract, authors, links, categories, keywords, summary, published, listed = row
+    return (arxiv_id, key, title, abstract, json.dumps(authors), json.dumps(links), json.dumps(categories),
+            json.dumps(keywords), summary, dt.date.fromisoformat(published) if published else None,
+            dt.date.fromisoformat(listed), order)
+
+
 @loader.upsert_by_id.register(PostgresDatabase)
 async def upsert_by_id(db: PostgresDatabase, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
+    conn = db.bound
+    assert conn is not None, "papers are written inside a load's transaction"
+    await conn.execute(_CREATE_STAGE)
+    await conn.execute(f"TRUNCATE {_STAGE}")
+    await conn.copy_records_to_table(_STAGE, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
     text_wins, extras_win = authority(fmt)
-    found = await db.fetchall(_UPSERT_BY_ID.format(rows=_FROM_JSON), (now, text_wins, extras_win, payload))
+    found = await db.fetchall(_UPSERT_BY_ID, (now, text_wins, extras_win))
     return [(int(r["id"]), str(r["arxiv_id"])) for r in found]
 
 
