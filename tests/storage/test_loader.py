@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
 import pytest
 
 from storage import papers as paper_repo
+from storage import pending_matches
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import LoadResult, PaperRecord, ParsedDigest
@@ -191,3 +193,24 @@ async def test_export_rows_carry_every_listing(db: Database) -> None:
         ("hf-daily", "2025-09-09", 4), ("arxiv-rss:cs.LG", "2025-09-10", None)]
     only_d2 = [r async for r in paper_repo.export_rows(db, since=D2)]
     assert len(only_d2[0]["listings"]) == 1  # type: ignore[arg-type]
+
+
+async def test_two_processes_loading_the_same_digest_at_once_store_it_once_and_mark_it_once(
+        db: Database, db_address: str) -> None:
+    marked: list[int] = []
+
+    async def mark(tx: Database, result: LoadResult) -> None:
+        if not result.unchanged:
+            marked.append(result.digest_id)
+            await pending_matches.add(tx, result.digest_id, result.paper_ids)
+
+    other = await Database.open(db_address)  # another process's handle on the same archive
+    try:
+        d = digest([rec(f"Paper {i}", f"2501.{i:05d}") for i in range(200)] + [rec("No id at all")])
+        results = await asyncio.gather(*(Loader(handle, after_load=[mark]).load(d) for handle in (db, other)))
+    finally:
+        await other.close()
+    assert sorted(r.unchanged for r in results) == [False, True]
+    assert sorted(r.new for r in results) == [0, 201]
+    assert await count(db, "papers") == 201 and await count(db, "digest_entries") == 201
+    assert len(marked) == 1 and [p.digest_id for p in await pending_matches.pending(db)] == marked
