@@ -30,6 +30,7 @@ import asyncpg
 from bench.common import (
     OUT,
     PYTHON,
+    REPO,
     SAMPLE_DATE,
     SAMPLE_DIGEST,
     BenchError,
@@ -156,7 +157,8 @@ def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str],
         if profile:
             argv = sampled(argv, prof)
         server_cpu = postgres.cpu_seconds() if postgres else 0.0
-        run = check(run_child(argv), f"paperboy ingest {corpus.name}")
+        # In bench/out: files the command keeps beside a database (log, lock) follow the address.
+        run = check(run_child(argv, cwd=OUT if postgres else REPO), f"paperboy ingest {corpus.name}")
         # Under --profile py-spy prints its own "py-spy> ..." lines on the same standard output.
         lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
         loaded = sum(int(d.get("papers", 0)) for d in lines)
