@@ -21,7 +21,7 @@ async def index_stems(db: SqliteDatabase, words: Collection[str]) -> dict[str, s
 async def cached_term_counts(db: SqliteDatabase, terms: Collection[str]) -> list[tuple[str, int, int]]:
     rows = await db.fetchall(
         "SELECT c.term, c.doc, c.archive_papers FROM json_each(?) AS j"
-        " JOIN summary_term_counts AS c ON c.term = j.value", (json.dumps(sorted(terms)),))
+        " JOIN summary_term_counts AS c ON c.term = j.value ORDER BY c.term", (json.dumps(sorted(terms)),))
     return [(str(r["term"]), int(r["doc"]), int(r["archive_papers"])) for r in rows]
 
 

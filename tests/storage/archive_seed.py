@@ -1,0 +1,54 @@
+"""Putting digests into a test archive on either backend.
+
+Through the Loader wherever it runs. Until the Loader's PostgreSQL port lands (#16), a PostgreSQL
+archive is filled by `_pg_load`: plain inserts of what the read tests need (new papers by arXiv
+id, the digest, its entries), nothing of the Loader's merging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from storage.db import Database, now_utc
+from storage.loader import Loader
+from storage.normalize import title_key
+from storage.postgres.db import PostgresDatabase
+from storage.records import PaperRecord, ParsedDigest
+
+
+def rec(title: str, arxiv_id: str | None = None, abstract: str = "An abstract.", **kw: object) -> PaperRecord:
+    return PaperRecord(title=title, abstract=abstract, arxiv_id=arxiv_id, **kw)  # type: ignore[arg-type]
+
+
+def digest(papers: list[PaperRecord], day: dt.date, source: str = "hf-daily", fmt: str = "hf-api") -> ParsedDigest:
+    return ParsedDigest(source=source, date=day, format=fmt, papers=papers)
+
+
+async def load(db: Database, *digests: ParsedDigest) -> None:
+    for d in digests:
+        if isinstance(db, PostgresDatabase):
+            await _pg_load(db, d)
+        else:
+            await Loader(db).load(d)
+
+
+async def _pg_load(db: PostgresDatabase, d: ParsedDigest) -> None:
+    now = now_utc()
+    async with db.transaction() as conn:
+        digest_id = await conn.fetchval(
+            "INSERT INTO digests (source, date, format, paper_count, fetched_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id", d.source, d.date, d.format, len(d.papers), now)
+        for position, p in enumerate(d.papers):
+            paper_id = await conn.fetchval("SELECT id FROM papers WHERE arxiv_id = $1", p.arxiv_id)
+            if paper_id is None:
+                paper_id = await conn.fetchval(
+                    "INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,"
+                    " ai_summary, published, first_listed, created_at, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb,"
+                    " $9, $10, $11, $12, $12) RETURNING id",
+                    p.arxiv_id, title_key(p.title), p.title, p.abstract, json.dumps(p.authors), json.dumps(p.links),
+                    json.dumps(p.categories), json.dumps(p.keywords), p.ai_summary, p.published, d.date, now)
+            await conn.execute(
+                "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments)"
+                " VALUES ($1, $2, $3, $4, $5)", digest_id, paper_id, position, p.upvotes, p.comments)
