@@ -2,7 +2,8 @@
 
 - the titles to index: papers above an id, or named by id (`TitleRow`);
 - the title-change log that triggers fill when a title changes or a paper goes, so an index kept
-  in memory can catch up by polling, whichever process wrote;
+  in memory can catch up by polling, whichever process wrote (on PostgreSQL, where transactions
+  commit paper ids out of order, it logs new papers too: migration 0016);
 - the index snapshot: named byte strings stored in `title_snapshot`, replaced in one transaction;
 - what a hit shows beyond the index (`MatchDetails`, `paper_dates`).
 
@@ -12,7 +13,8 @@ The SQL: storage/sqlite/lookup.py, storage/postgres/lookup.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -40,6 +42,17 @@ class MatchDetails:
     published: dt.date | None
     listings: int  # digests that listed it
     upvotes: int  # most upvotes it got in one
+
+
+@dataclass(frozen=True, slots=True)
+class TitleChanges:
+    """What the change log holds after a position: where it starts and ends, and the papers to
+    look at again (changed titles or listing dates, deletions, and papers that were committed
+    after an index passed their id)."""
+
+    first: int  # the oldest sequence number read (0: none)
+    last: int  # the newest (0: none); the position to ask after next time
+    paper_ids: list[int]  # ascending, each once
 
 
 def title_row(row: Row) -> TitleRow:
@@ -79,7 +92,8 @@ async def titles_by_id(db: Database, paper_ids: Sequence[int]) -> list[TitleRow]
 
 @per_backend
 async def last_title_change(db: Database) -> int:
-    """The newest title-change sequence number (0: none yet)."""
+    """The newest title-change sequence number (0: none yet). Every change committed before the
+    call is at or below it; one committed later is above it."""
     raise NotImplementedError
 
 
@@ -90,14 +104,25 @@ async def oldest_title_change(db: Database) -> int:
 
 
 @per_backend
-async def title_changes_after(db: Database, seq: int) -> list[tuple[int, int]]:
-    """(sequence number, paper id) of every title change after `seq`, oldest first."""
+async def title_changes_after(db: Database, seq: int, *, up_to_id: int) -> TitleChanges:
+    """The changes logged after sequence number `seq`, and of their papers those with an id up to
+    `up_to_id` (an index learns of papers above it by id: `titles_after`). A later call after
+    the `last` returned misses nothing committed meanwhile, whichever process committed it."""
     raise NotImplementedError
 
 
 @per_backend
 async def prune_title_changes(db: Database, through: int) -> None:
     """Forget the title changes up to sequence number `through`."""
+    raise NotImplementedError
+
+
+@per_backend
+def watch_titles(db: Database, on_change: Callable[[], None]) -> AbstractAsyncContextManager[bool]:
+    """While the block runs, call `on_change` (on the event loop) soon after any process commits
+    new papers or a title change, so an index need not wait for its next poll to hear of them.
+    Yields whether this backend can: SQLite cannot (its readers poll), and on PostgreSQL a
+    server that cannot be listened to leaves polling too."""
     raise NotImplementedError
 
 

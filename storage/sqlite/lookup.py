@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 
 from storage import lookup
-from storage.lookup import MatchDetails, TitleRow, snapshot_parts, snapshot_rows, title_row
+from storage.lookup import MatchDetails, TitleChanges, TitleRow, snapshot_parts, snapshot_rows, title_row
 from storage.sqlite.db import SqliteDatabase
 
 
@@ -41,14 +42,26 @@ async def oldest_title_change(db: SqliteDatabase) -> int:
 
 
 @lookup.title_changes_after.register(SqliteDatabase)
-async def title_changes_after(db: SqliteDatabase, seq: int) -> list[tuple[int, int]]:
-    rows = await db.fetchall("SELECT seq, paper_id FROM title_changes WHERE seq > ? ORDER BY seq", (seq,))
-    return [(int(r["seq"]), int(r["paper_id"])) for r in rows]
+async def title_changes_after(db: SqliteDatabase, seq: int, *, up_to_id: int) -> TitleChanges:
+    # One writer at a time commits log rows in sequence order, so what is read here is final.
+    bounds = await db.fetchone("SELECT MIN(seq), MAX(seq) FROM title_changes WHERE seq > ?", (seq,))
+    if bounds is None or bounds[1] is None:
+        return TitleChanges(0, 0, [])
+    rows = await db.fetchall(
+        "SELECT DISTINCT paper_id FROM title_changes WHERE seq > ? AND seq <= ? AND paper_id <= ? ORDER BY paper_id",
+        (seq, bounds[1], up_to_id))
+    return TitleChanges(int(bounds[0]), int(bounds[1]), [int(r[0]) for r in rows])
 
 
 @lookup.prune_title_changes.register(SqliteDatabase)
 async def prune_title_changes(db: SqliteDatabase, through: int) -> None:
     await db.execute("DELETE FROM title_changes WHERE seq <= ?", (through,))
+
+
+@lookup.watch_titles.register(SqliteDatabase)
+@asynccontextmanager
+async def watch_titles(db: SqliteDatabase, on_change: Callable[[], None]) -> AsyncIterator[bool]:
+    yield False  # no notifications between processes: readers poll
 
 
 @lookup.paper_dates.register(SqliteDatabase)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import asyncpg
+
 from storage.db import Database, now_utc
 from storage.loader import Loader
 from storage.normalize import title_key
@@ -42,13 +44,19 @@ async def _pg_load(db: PostgresDatabase, d: ParsedDigest) -> None:
         for position, p in enumerate(d.papers):
             paper_id = await conn.fetchval("SELECT id FROM papers WHERE arxiv_id = $1", p.arxiv_id)
             if paper_id is None:
-                paper_id = await conn.fetchval(
-                    "INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,"
-                    " ai_summary, published, first_listed, created_at, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb,"
-                    " $9, $10, $11, $12, $12) RETURNING id",
-                    p.arxiv_id, title_key(p.title), p.title, p.abstract, json.dumps(p.authors), json.dumps(p.links),
-                    json.dumps(p.categories), json.dumps(p.keywords), p.ai_summary, p.published, d.date, now)
+                paper_id = await pg_insert_paper(conn, p, d.date)
             await conn.execute(
                 "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments)"
                 " VALUES ($1, $2, $3, $4, $5)", digest_id, paper_id, position, p.upvotes, p.comments)
+
+
+async def pg_insert_paper(conn: asyncpg.Connection, p: PaperRecord, listed: dt.date) -> int:
+    """Insert one paper on a PostgreSQL connection (in its transaction); returns its id."""
+    now = now_utc()
+    return int(await conn.fetchval(
+        "INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,"
+        " ai_summary, published, first_listed, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb,"
+        " $9, $10, $11, $12, $12) RETURNING id",
+        p.arxiv_id, title_key(p.title), p.title, p.abstract, json.dumps(p.authors), json.dumps(p.links),
+        json.dumps(p.categories), json.dumps(p.keywords), p.ai_summary, p.published, listed, now))

@@ -9,7 +9,7 @@ import pytest
 
 from storage import lookup
 from storage.db import Database
-from storage.lookup import SNAPSHOT_CHUNK_BYTES, MatchDetails, TitleRow
+from storage.lookup import SNAPSHOT_CHUNK_BYTES, MatchDetails, TitleChanges, TitleRow
 from tests.storage.archive_seed import digest, load, rec
 
 pytestmark = pytest.mark.both_backends
@@ -37,19 +37,22 @@ async def test_titles_after_and_by_id(db: Database) -> None:
 
 async def test_the_change_log_records_title_changes_and_deletions(db: Database) -> None:
     a, b, c = await sample(db)
-    assert (await lookup.last_title_change(db), await lookup.oldest_title_change(db)) == (0, 0)
-    assert await lookup.title_changes_after(db, 0) == []
+    start = await lookup.last_title_change(db)
+    assert await lookup.title_changes_after(db, start, up_to_id=c) == TitleChanges(0, 0, [])
     await db.execute("UPDATE papers SET abstract = 'Other words.'")  # not a title: not logged
+    assert await lookup.title_changes_after(db, start, up_to_id=c) == TitleChanges(0, 0, [])
     await db.execute(f"UPDATE papers SET title = 'Beta, revised' WHERE id = {b}")  # noqa: S608
     await db.execute(f"DELETE FROM papers WHERE id = {c}")  # noqa: S608
-    changes = await lookup.title_changes_after(db, 0)
-    assert [paper_id for _, paper_id in changes] == [b, c]
-    first, last = changes[0][0], changes[-1][0]
-    assert (await lookup.oldest_title_change(db), await lookup.last_title_change(db)) == (first, last)
-    assert await lookup.title_changes_after(db, first) == changes[1:]
-    await lookup.prune_title_changes(db, first)
-    assert await lookup.title_changes_after(db, 0) == changes[1:]
-    assert await lookup.oldest_title_change(db) == last
+    changes = await lookup.title_changes_after(db, start, up_to_id=c)
+    assert changes.paper_ids == [b, c] and start < changes.first < changes.last
+    assert await lookup.last_title_change(db) == changes.last
+    # Only the papers an index has passed: it finds the others by id.
+    assert (await lookup.title_changes_after(db, start, up_to_id=b)).paper_ids == [b]
+    assert (await lookup.title_changes_after(db, changes.first, up_to_id=c)).paper_ids == [c]
+    await lookup.prune_title_changes(db, changes.first)
+    assert await lookup.oldest_title_change(db) == changes.last
+    assert (await lookup.title_changes_after(db, 0, up_to_id=c)).paper_ids == [c]
+    assert await lookup.title_changes_after(db, changes.last, up_to_id=c) == TitleChanges(0, 0, [])
     assert await lookup.titles_by_id(db, [a, b, c]) == [TitleRow(a, "Alpha", D1), TitleRow(b, "Beta, revised", D1)]
 
 
