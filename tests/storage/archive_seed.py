@@ -1,9 +1,6 @@
-"""Putting digests into a test archive on either backend.
-
-Through the Loader wherever it runs. Until the Loader's PostgreSQL port lands (#16), a PostgreSQL
-archive is filled by `_pg_load`: plain inserts of what the read tests need (new papers by arXiv
-id, the digest, its entries), nothing of the Loader's merging.
-"""
+"""Putting digests into a test archive on either backend: through the Loader; and, on
+PostgreSQL, single papers inserted on a connection of the test's choosing, for transactions that
+the Loader (which serialises loads) would never interleave."""
 
 from __future__ import annotations
 
@@ -29,25 +26,7 @@ def digest(papers: list[PaperRecord], day: dt.date, source: str = "hf-daily", fm
 
 async def load(db: Database, *digests: ParsedDigest) -> None:
     for d in digests:
-        if isinstance(db, PostgresDatabase):
-            await _pg_load(db, d)
-        else:
-            await Loader(db).load(d)
-
-
-async def _pg_load(db: PostgresDatabase, d: ParsedDigest) -> None:
-    now = now_utc()
-    async with db.transaction() as conn:
-        digest_id = await conn.fetchval(
-            "INSERT INTO digests (source, date, format, paper_count, fetched_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id", d.source, d.date, d.format, len(d.papers), now)
-        for position, p in enumerate(d.papers):
-            paper_id = await conn.fetchval("SELECT id FROM papers WHERE arxiv_id = $1", p.arxiv_id)
-            if paper_id is None:
-                paper_id = await pg_insert_paper(conn, p, d.date)
-            await conn.execute(
-                "INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments)"
-                " VALUES ($1, $2, $3, $4, $5)", digest_id, paper_id, position, p.upvotes, p.comments)
+        await Loader(db).load(d)
 
 
 async def pg_insert_paper(conn: asyncpg.Connection, p: PaperRecord, listed: dt.date) -> int:
@@ -60,3 +39,12 @@ async def pg_insert_paper(conn: asyncpg.Connection, p: PaperRecord, listed: dt.d
         " $9, $10, $11, $12, $12) RETURNING id",
         p.arxiv_id, title_key(p.title), p.title, p.abstract, json.dumps(p.authors), json.dumps(p.links),
         json.dumps(p.categories), json.dumps(p.keywords), p.ai_summary, p.published, listed, now))
+
+
+async def execute(db: Database, sql: str, params: tuple[object, ...] = ()) -> int:
+    """Run a statement written with SQLite's `?` placeholders on either backend (PostgreSQL's are
+    $1, $2, …): for tests that change the archive behind the repositories' back."""
+    if isinstance(db, PostgresDatabase):
+        parts = sql.split("?")
+        sql = parts[0] + "".join(f"${n}{rest}" for n, rest in enumerate(parts[1:], 1))
+    return await db.execute(sql, params)
