@@ -103,7 +103,7 @@ async def _baseline(db: Database, digest: DigestInfo) -> tuple[float, list[theme
     start = time.perf_counter()
     entries = await digest_repo.digest_entries(db, digest.id)
     prepared = themes.prepare(themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries)
-    stems = await summary_stats.index_stems(db, prepared.shared_words())
+    stems = summary_stats.stem_words(prepared.shared_words())
     found = themes.candidates(prepared, stems)
     word_of: dict[str, str] = {}
     for word, stem in sorted(stems.items()):

@@ -1,9 +1,10 @@
 """Archive statistics the daily summary needs: stems as the index sees them, per-term document counts.
 
 Themes compare how often a phrase occurs in one digest with how often the archive uses it. The
-archive side must speak the index's language, so stems come from the backend's own text search
-(SQLite: FTS5's porter stems of unicode61 tokens; PostgreSQL: the 'english' configuration of the
-papers' tsvector) rather than a Python re-implementation that could drift from it.
+archive side must speak the index's language (porter stems of unicode61 tokens), so stems come
+from SQLite's own tokenizer rather than a Python re-implementation that could drift from it; the
+same stems group a digest's phrases on either backend. PostgreSQL's tsvector holds its own
+'english' stems, so there a stem is counted through the words it was made from.
 The SQL: storage/sqlite/summary_stats.py, storage/postgres/summary_stats.py.
 """
 
@@ -13,7 +14,7 @@ import datetime as dt
 import logging
 import math
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from storage.db import Database, now_utc
 from storage.dispatch import per_backend
@@ -56,21 +57,20 @@ def stem_words(words: Iterable[str]) -> dict[str, str]:
 
 
 @per_backend
-async def index_stems(db: Database, words: Collection[str]) -> dict[str, str]:
-    """Each word's stem as this archive's text index stores it; words that are not exactly one
-    stem to it (empty, punctuation, "speed-up", and on PostgreSQL stop words) are left out."""
-    raise NotImplementedError
-
-
-@per_backend
 async def cached_term_counts(db: Database, terms: Collection[str]) -> list[tuple[str, int, int]]:
     """(term, papers containing it, archive size then) of the terms whose counts are cached."""
     raise NotImplementedError
 
 
 @per_backend
-async def live_term_counts(db: Database, terms: Sequence[str]) -> dict[str, int]:
-    """How many papers contain each term, counted now from the index; absent terms are omitted."""
+async def live_term_counts(db: Database, terms: Sequence[str],
+                           words: Mapping[str, Collection[str]] | None = None) -> dict[str, int]:
+    """How many papers contain each stem, counted now from the index; absent terms are omitted.
+
+    `words`: the words each stem was made from (by `stem_words`). SQLite's index holds these very
+    stems and needs none. PostgreSQL's holds its own ('english') stems, so there a stem counts
+    the papers holding any of its words as PostgreSQL stems them (the stem itself when none are
+    given): the same papers but for words of the stem's family the digest did not use."""
     raise NotImplementedError
 
 
@@ -92,7 +92,8 @@ async def archive_size(db: Database) -> int:
 
 
 async def term_document_counts(db: Database, terms: Collection[str], *, archive_papers: int | None = None,
-                               cache: bool = True) -> dict[str, int]:
+                               cache: bool = True, words: Mapping[str, Collection[str]] | None = None
+                               ) -> dict[str, int]:
     """How many archive papers contain each stem (title or abstract); absent terms are omitted.
 
     Rare terms are counted live from the index (each one a seek: cheap). Common terms
@@ -101,7 +102,8 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
     archive's current size. Once the archive has grown by `_STALE_GROWTH` since a count, the
     count is stale: it is still used (scaled), and the stalest `_RECOUNTS_PER_CALL` of them are
     counted again, so the cost of a growing archive is spread over many summaries instead of
-    landing on one. Live counts are taken a few terms per statement (see below).
+    landing on one. Live counts are taken a few terms per statement (see below). `words`: see
+    `live_term_counts`.
     """
     if not terms:
         return {}
@@ -120,7 +122,7 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
     # A few terms per statement: a long count in one statement would hold up every interactive
     # read queued behind it (on SQLite, the one connection runs one statement at a time).
     for start in range(0, len(missing), _TERMS_PER_STATEMENT):
-        live.update(await live_term_counts(db, missing[start:start + _TERMS_PER_STATEMENT]))
+        live.update(await live_term_counts(db, missing[start:start + _TERMS_PER_STATEMENT], words))
     for term in recount:
         counts.pop(term, None)  # recounted: the live count, or gone from the index
     counts.update(live)

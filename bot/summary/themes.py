@@ -307,25 +307,24 @@ def assign(themes: list[Theme], paper_ids: Iterable[int]) -> dict[int, int | Non
     return {pid: best.get(pid) for pid in paper_ids}
 
 
-def _words(docs: Iterable[Document]) -> tuple[Prepared, set[str]]:
+def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[Key, Candidate]]:
     prepared = prepare(docs)
-    return prepared, prepared.shared_words()
-
-
-def _phrases(prepared: Prepared, stems: dict[str, str]) -> dict[Key, Candidate]:
-    return candidates(prepared, stems)
+    stems = summary_stats.stem_words(prepared.shared_words())
+    return prepared, stems, candidates(prepared, stems)
 
 
 async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
-    """The themes of `docs` (a digest already in the archive): one stemming pass (by the archive's
-    own text index, so the stems are those it counts), one vocabulary lookup.
+    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup.
 
     The in-memory work grows with the digest (seconds for tens of thousands of papers) and runs
     in a worker thread, so the event loop keeps answering meanwhile."""
-    prepared, words = await asyncio.to_thread(_words, docs)
-    stems = await summary_stats.index_stems(db, words)
-    found = await asyncio.to_thread(_phrases, prepared, stems)
+    prepared, stems, found = await asyncio.to_thread(_phrases, docs)
     size = await summary_stats.archive_size(db)
-    df = await summary_stats.term_document_counts(db, {s for key in found for s in key}, archive_papers=size)
+    terms = {s for key in found for s in key}
+    words: dict[str, set[str]] = {}
+    for word, stem in stems.items():
+        if stem in terms:
+            words.setdefault(stem, set()).add(word)
+    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words)
     return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
                                    max_themes=max_themes)

@@ -1,14 +1,16 @@
-"""storage/summary_stats.py on PostgreSQL: stems and counts from the papers' tsvector ('english').
+"""storage/summary_stats.py on PostgreSQL: counts from the papers' tsvector ('english').
 
-A stem is looked up as one lexeme of the generated `search` column (title and abstract), through
-its GIN index; the stems asked for are those `to_tsvector('english', …)` gives, so they are the
-ones that column holds.
+The summary's stems are SQLite's porter stems on either backend (`stem_words`), so a digest's
+phrases group the same way. The generated `search` column holds PostgreSQL's own stems, so a
+stem is counted as the papers matching any of the words it was made from, each stemmed by
+'english' (through the column's GIN index): "gener" from "generation" and "general" counts
+'generat' | 'general'.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import asyncpg
 
@@ -18,20 +20,10 @@ from storage.errors import StorageError
 from storage.postgres.db import PostgresDatabase
 
 
-def lexeme_query(stem: str) -> str:
-    """A tsquery matching exactly the lexeme `stem` (quoted: no operator or weight in it is syntax)."""
-    return "'" + stem.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-@summary_stats.index_stems.register(PostgresDatabase)
-async def index_stems(db: PostgresDatabase, words: Collection[str]) -> dict[str, str]:
-    unique = [w for w in dict.fromkeys(words) if w]
-    if not unique:
-        return {}
-    rows = await db.fetchall(
-        "SELECT w.word, tsvector_to_array(to_tsvector('english', w.word)) AS lexemes"
-        " FROM unnest($1::text[]) AS w(word)", (unique,))
-    return {str(r["word"]): str(r["lexemes"][0]) for r in rows if len(r["lexemes"]) == 1}
+def words_query(words: Collection[str]) -> str:
+    """to_tsquery text matching any of `words`, each quoted (nothing in it is syntax) and stemmed by
+    the configuration the query is parsed with."""
+    return " | ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in sorted(words))
 
 
 @summary_stats.cached_term_counts.register(PostgresDatabase)
@@ -42,14 +34,17 @@ async def cached_term_counts(db: PostgresDatabase, terms: Collection[str]) -> li
 
 
 @summary_stats.live_term_counts.register(PostgresDatabase)
-async def live_term_counts(db: PostgresDatabase, terms: Sequence[str]) -> dict[str, int]:
+async def live_term_counts(db: PostgresDatabase, terms: Sequence[str],
+                           words: Mapping[str, Collection[str]] | None = None) -> dict[str, int]:
     if not terms:
         return {}
-    # One count per term, each through the GIN index (a lateral subquery per term, one round trip).
+    queries = [words_query((words or {}).get(t) or [t]) for t in terms]
+    # One count per term through the GIN index (a lateral subquery each, one round trip). A query
+    # of stop words only matches nothing; to_tsquery says so in a notice, which is not an error.
     rows = await db.fetchall(
-        "SELECT t.term, n.doc FROM unnest($1::text[], $2::text[]) AS t(term, query),"
-        " LATERAL (SELECT COUNT(*) AS doc FROM papers WHERE search @@ t.query::tsquery) AS n WHERE n.doc > 0",
-        (list(terms), [lexeme_query(t) for t in terms]))
+        "SELECT t.term, n.doc FROM unnest($1::text[], $2::text[]) AS t(term, query), LATERAL ("
+        " SELECT COUNT(*) AS doc FROM papers WHERE search @@ to_tsquery('english', t.query)) AS n WHERE n.doc > 0",
+        (list(terms), queries))
     return {str(r["term"]): int(r["doc"]) for r in rows}
 
 

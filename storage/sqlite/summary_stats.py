@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from storage import summary_stats
 from storage.db import iso, now_utc
 from storage.sqlite.db import SqliteDatabase
-
-
-@summary_stats.index_stems.register(SqliteDatabase)
-async def index_stems(db: SqliteDatabase, words: Collection[str]) -> dict[str, str]:
-    return await asyncio.to_thread(summary_stats.stem_words, words)
 
 
 @summary_stats.cached_term_counts.register(SqliteDatabase)
@@ -26,7 +20,9 @@ async def cached_term_counts(db: SqliteDatabase, terms: Collection[str]) -> list
 
 
 @summary_stats.live_term_counts.register(SqliteDatabase)
-async def live_term_counts(db: SqliteDatabase, terms: Sequence[str]) -> dict[str, int]:
+async def live_term_counts(db: SqliteDatabase, terms: Sequence[str],
+                           words: Mapping[str, Collection[str]] | None = None) -> dict[str, int]:
+    # papers_fts holds these very stems: the words they came from are not needed.
     rows = await db.fetchall(
         "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(list(terms)),))
     return {str(r["term"]): int(r["doc"]) for r in rows}
