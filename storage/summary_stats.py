@@ -2,18 +2,22 @@
 
 Themes compare how often a phrase occurs in one digest with how often the archive uses it. The
 archive side must speak the index's language (porter stems of unicode61 tokens), so stems come
-from SQLite's own tokenizer rather than a Python re-implementation that could drift from it.
+from SQLite's own tokenizer rather than a Python re-implementation that could drift from it; the
+same stems group a digest's phrases on either backend. PostgreSQL's tsvector holds its own
+'english' stems, so there a stem is counted through the words it was made from.
+The SQL: storage/sqlite/summary_stats.py, storage/postgres/summary_stats.py.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import logging
 import math
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from storage.db import Database, iso, now_utc
+from storage.db import Database, now_utc
+from storage.dispatch import per_backend
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -30,7 +34,7 @@ _TERMS_PER_STATEMENT = 8
 
 
 def stem_words(words: Iterable[str]) -> dict[str, str]:
-    """Each word's stem as papers_fts indexes it ("models" -> "model", "Diffusion" -> "diffus").
+    """Each word's stem as SQLite's papers_fts indexes it ("models" -> "model", "Diffusion" -> "diffus").
 
     Words that are not exactly one token to the index (empty, punctuation, "speed-up") are left
     out. Runs on a private in-memory database: no I/O, and nothing shared with the archive's
@@ -52,64 +56,82 @@ def stem_words(words: Iterable[str]) -> dict[str, str]:
     return {unique[doc - 1]: terms[0] for doc, terms in tokens.items() if len(terms) == 1}
 
 
-async def term_document_counts(db: Database, terms: Collection[str], *, archive_papers: int | None = None,
-                               cache: bool = True) -> dict[str, int]:
-    """How many archive papers contain each stem (title or abstract); absent terms are omitted.
-
-    Rare terms are counted live from the index (fts5vocab seeks each one: cheap). Common terms
-    cost time in proportion to how common they are (a few seconds for a digest's worth at a
-    million papers), so their counts are kept in summary_term_counts and reused, scaled to the
-    archive's current size. Once the archive has grown by `_STALE_GROWTH` since a count, the
-    count is stale: it is still used (scaled), and the stalest `_RECOUNTS_PER_CALL` of them are
-    counted again, so the cost of a growing archive is spread over many summaries instead of
-    landing on one. Live counts are taken a few terms per statement (see below).
-    """
-    if not terms:
-        return {}
-    size = await archive_size(db) if archive_papers is None else archive_papers
-    wanted = json.dumps(sorted(terms))
-    counts: dict[str, int] = {}
-    stale: list[tuple[float, str]] = []
-    if cache:
-        for row in await db.fetchall(
-            "SELECT c.term, c.doc, c.archive_papers FROM json_each(?) AS j"
-            " JOIN summary_term_counts AS c ON c.term = j.value", (wanted,)
-        ):
-            then = max(int(row["archive_papers"]), 1)
-            counts[row["term"]] = round(int(row["doc"]) * size / then)
-            if not then <= size <= then * _STALE_GROWTH:
-                stale.append((abs(math.log(size / then)) if size > 0 else math.inf, row["term"]))
-    recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
-    missing = sorted((set(terms) - counts.keys()) | set(recount))
-    live: dict[str, int] = {}
-    # A few terms per statement: the connection runs one statement at a time, so a long count in
-    # one statement would hold up every interactive read queued behind it.
-    for start in range(0, len(missing), _TERMS_PER_STATEMENT):
-        chunk = json.dumps(missing[start:start + _TERMS_PER_STATEMENT])
-        live.update((row["term"], int(row["doc"])) for row in await db.fetchall(
-            "SELECT term, doc FROM papers_vocab WHERE term IN (SELECT value FROM json_each(?))", (chunk,)))
-    for term in recount:
-        counts.pop(term, None)  # recounted: the live count, or gone from the index
-    counts.update(live)
-    common = [(t, d, size, iso(now_utc())) for t, d in live.items()
-              if d >= max(_COMMON_MIN, size * _COMMON_SHARE) or t in recount]
-    if cache and common:
-        try:
-            await db.executemany(
-                "INSERT INTO summary_term_counts (term, doc, archive_papers, counted_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (term) DO UPDATE SET doc = excluded.doc, archive_papers = excluded.archive_papers,"
-                " counted_at = excluded.counted_at", common)
-        except (StorageError, sqlite3.Error):
-            # Only a cache: a locked or read-only database must not stop a summary.
-            log.info("could not save %d term counts; they will be counted again", len(common), exc_info=True)
-    return counts
+@per_backend
+async def cached_term_counts(db: Database, terms: Collection[str]) -> list[tuple[str, int, int]]:
+    """(term, papers containing it, archive size then) of the terms whose counts are cached."""
+    raise NotImplementedError
 
 
+@per_backend
+async def live_term_counts(db: Database, terms: Sequence[str],
+                           words: Mapping[str, Collection[str]] | None = None) -> dict[str, int]:
+    """How many papers contain each stem, counted now from the index; absent terms are omitted.
+
+    `words`: the words each stem was made from (by `stem_words`). SQLite's index holds these very
+    stems and needs none. PostgreSQL's holds its own ('english') stems, so there a stem counts
+    the papers holding any of its words as PostgreSQL stems them (the stem itself when none are
+    given): the same papers but for words of the stem's family the digest did not use."""
+    raise NotImplementedError
+
+
+@per_backend
+async def save_term_counts(db: Database, counts: Sequence[tuple[str, int, int]], *,
+                           now: dt.datetime | None = None) -> None:
+    """Cache (term, papers containing it, archive size) counts, replacing older ones."""
+    raise NotImplementedError
+
+
+@per_backend
 async def archive_size(db: Database) -> int:
     """The number of papers in the archive, estimated by the largest id.
 
     COUNT(*) walks a whole index, which grows with the archive; ids only ever grow
     and papers are removed only by rare title merges, so MAX(id) is exact enough for frequencies.
     """
-    row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")
-    return int(row["n"]) if row else 0
+    raise NotImplementedError
+
+
+async def term_document_counts(db: Database, terms: Collection[str], *, archive_papers: int | None = None,
+                               cache: bool = True, words: Mapping[str, Collection[str]] | None = None
+                               ) -> dict[str, int]:
+    """How many archive papers contain each stem (title or abstract); absent terms are omitted.
+
+    Rare terms are counted live from the index (each one a seek: cheap). Common terms
+    cost time in proportion to how common they are (a few seconds for a digest's worth at a
+    million papers), so their counts are kept in summary_term_counts and reused, scaled to the
+    archive's current size. Once the archive has grown by `_STALE_GROWTH` since a count, the
+    count is stale: it is still used (scaled), and the stalest `_RECOUNTS_PER_CALL` of them are
+    counted again, so the cost of a growing archive is spread over many summaries instead of
+    landing on one. Live counts are taken a few terms per statement (see below). `words`: see
+    `live_term_counts`.
+    """
+    if not terms:
+        return {}
+    size = await archive_size(db) if archive_papers is None else archive_papers
+    counts: dict[str, int] = {}
+    stale: list[tuple[float, str]] = []
+    if cache:
+        for term, doc, then in await cached_term_counts(db, sorted(terms)):
+            then = max(then, 1)
+            counts[term] = round(doc * size / then)
+            if not then <= size <= then * _STALE_GROWTH:
+                stale.append((abs(math.log(size / then)) if size > 0 else math.inf, term))
+    recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
+    missing = sorted((set(terms) - counts.keys()) | set(recount))
+    live: dict[str, int] = {}
+    # A few terms per statement: a long count in one statement would hold up every interactive
+    # read queued behind it (on SQLite, the one connection runs one statement at a time).
+    for start in range(0, len(missing), _TERMS_PER_STATEMENT):
+        live.update(await live_term_counts(db, missing[start:start + _TERMS_PER_STATEMENT], words))
+    for term in recount:
+        counts.pop(term, None)  # recounted: the live count, or gone from the index
+    counts.update(live)
+    common = [(t, d, size) for t, d in live.items()
+              if d >= max(_COMMON_MIN, size * _COMMON_SHARE) or t in recount]
+    if cache and common:
+        try:
+            await save_term_counts(db, common, now=now_utc())
+        except (StorageError, sqlite3.Error, OSError):
+            # Only a cache: a locked or read-only database must not stop a summary.
+            log.info("could not save %d term counts; they will be counted again", len(common), exc_info=True)
+    return counts

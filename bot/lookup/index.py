@@ -172,6 +172,14 @@ class TitleIndex:
                     self._length[pid] = 0
                     self._count -= 1
 
+    def holds(self, row: TitleRow) -> bool:
+        """Whether the paper is indexed with this title and listing date (adding it changes nothing)."""
+        with self._lock:
+            listed = row.first_listed.toordinal() if row.first_listed else 0
+            pid = row.paper_id
+            return (0 <= pid < len(self._listed) and self._listed[pid] == listed
+                    and self._title(pid) == row.title.strip())
+
     def title(self, paper_id: int) -> str | None:
         with self._lock:
             return self._title(paper_id)

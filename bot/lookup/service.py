@@ -28,7 +28,7 @@ from bot.paper_ref import find_by_reference
 from bot.titles import shown_title
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
-from storage.lookup import MatchDetails, match_details, paper_dates
+from storage.lookup import MatchDetails, match_details, paper_dates, watch_titles
 from storage.records import LoadResult, StoredPaper
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 TIE_POOL = 25  # matches fetched from the index so that ties at the limit are broken on listings too
 MAX_QUERY = 300  # longer input is cut: no title is that long, and scoring cost grows with length
 # Seconds between polls for loads made by other processes (this process's own loads are seen at
-# once through `after_load`): polling on every keystroke queued two queries per autocomplete
-# behind everyone else's on the one database connection.
+# once through `after_load`, and on PostgreSQL every process's through its notifications):
+# polling on every keystroke queued two queries per autocomplete behind everyone else's on the one
+# database connection.
 POLL_EVERY = 1.0
 ANSWERS_KEPT = 512  # autocomplete answers remembered: people retype and backspace the same prefixes
 # An answer is also forgotten after this long, since a change that leaves the title index alone
@@ -81,13 +82,24 @@ class LookupService:
         # autocompletes a few waited several times longer than the rest.
         self._searching = asyncio.Lock()  # FIFO, so searches keep their arrival order
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="title-search")
+        self._watching = contextlib.AsyncExitStack()
+        self.pushed = False  # whether the database tells us of other processes' loads (else: polls)
 
     async def start(self) -> StartReport:
         """Ready the title index: from its snapshot plus what came after (a full build only when
         there is no usable snapshot, which then writes one)."""
         report = await self.sync.start()
         self._dirty = False
+        # Listening starts after the start-up's catch-up: what it announces is polled for next.
+        self.pushed = await self._watching.enter_async_context(watch_titles(self.db, self._heard))
         return report
+
+    def _heard(self) -> None:
+        """Another process (or this one) committed papers or a title change: the next look-up
+        waits for a poll, as after one of our own loads, instead of answering from the index as
+        it was for up to `poll_every`."""
+        self._dirty = True
+        self._answers.clear()
 
     async def after_commit(self, results: Sequence[LoadResult]) -> None:
         """A `Loader` listener: note that papers changed; the index catches up before the next
@@ -134,6 +146,7 @@ class LookupService:
     async def close(self) -> None:
         """Let a snapshot write in progress finish (call before closing the database)."""
         self._searcher.shutdown(wait=False)
+        await self._watching.aclose()
         if self._polling is not None and not self._polling.done():
             self._polling.cancel()  # a periodic poll nobody waits for
             with contextlib.suppress(asyncio.CancelledError):

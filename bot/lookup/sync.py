@@ -2,9 +2,11 @@
 streaming build when there is none), then cheap polls.
 
 New papers are found by id above the highest id indexed; changed titles and deleted papers
-through `title_changes`, which triggers fill (migration 0003). Polling rather than a loader hook
-means a load by another process (`paperboy ingest` while the bot runs) is seen too, and nothing
-is indexed from a transaction that later rolls back.
+through `title_changes`, which triggers fill (SQLite migration 0003). Polling rather than a loader
+hook means a load by another process (`paperboy ingest` while the bot runs, or another bot process
+on PostgreSQL) is seen too, and nothing is indexed from a transaction that later rolls back. On
+PostgreSQL, where concurrent loads commit ids out of order, the log also names new papers, so one
+committed below an id already indexed is still found (storage/lookup.py, `title_changes_after`).
 
 Start-up loads the snapshot (`bot/lookup/snapshot.py`: the index as a few blobs plus the position
 it reflects) and replays only what came after it, the same way a poll does; the snapshot is
@@ -121,19 +123,21 @@ class TitleIndexSync:
                 added += self.index.add(batch)
 
     async def _apply_changes(self) -> int:
-        changes = await stored.title_changes_after(self.db, self.last_change)
-        if not changes:
+        changes = await stored.title_changes_after(self.db, self.last_change, up_to_id=self.index.last_id)
+        if not changes.last:
             return 0
-        first, newest = changes[0][0], changes[-1][0]
-        if first > self.last_change + 1 and await stored.oldest_title_change(self.db) > self.last_change + 1:
+        if changes.first > self.last_change + 1 and await stored.oldest_title_change(self.db) > self.last_change + 1:
             self.index = TitleIndex()  # the log no longer reaches back to us: start again
-            self.last_change = newest
+            self.last_change = changes.last
             return await self._add_new()
-        self.last_change = newest
-        ids = sorted({paper_id for _, paper_id in changes if paper_id <= self.index.last_id})
-        current = await stored.titles_by_id(self.db, ids)
+        self.last_change = changes.last
+        current = await stored.titles_by_id(self.db, changes.paper_ids)
         found = {r.paper_id for r in current}
-        self.index.remove(i for i in ids if i not in found)
-        self.index.add(current)
+        gone = [i for i in changes.paper_ids if i not in found and self.index.title(i) is not None]
+        self.index.remove(gone)
+        # A paper indexed as it is now (a title changed and changed back, or on PostgreSQL a new
+        # paper the index already found by id) is left alone: re-adding it would look like a change.
+        fresh = [r for r in current if not self.index.holds(r)]
+        self.index.add(fresh)
         await stored.prune_title_changes(self.db, self.last_change - KEEP_CHANGES)
-        return len(ids)
+        return len(gone) + len(fresh)

@@ -320,6 +320,11 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -
     in a worker thread, so the event loop keeps answering meanwhile."""
     prepared, stems, found = await asyncio.to_thread(_phrases, docs)
     size = await summary_stats.archive_size(db)
-    df = await summary_stats.term_document_counts(db, {s for key in found for s in key}, archive_papers=size)
+    terms = {s for key in found for s in key}
+    words: dict[str, set[str]] = {}
+    for word, stem in stems.items():
+        if stem in terms:
+            words.setdefault(stem, set()).add(word)
+    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words)
     return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
                                    max_themes=max_themes)

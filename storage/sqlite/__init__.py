@@ -3,6 +3,24 @@
 Importing the package registers its implementations of the repository functions (storage/dispatch.py).
 """
 
-from storage.sqlite import app_state, db, loader, pending_matches  # noqa: F401  - registers the implementations
+from storage.sqlite import (  # noqa: F401  - registers the implementations
+    app_state,
+    db,
+    digests,
+    loader,
+    lookup,
+    papers,
+    pending_matches,
+    summary_stats,
+)
 
-__all__ = ["app_state", "db", "loader", "pending_matches"]
+__all__ = [
+    "app_state",
+    "db",
+    "digests",
+    "loader",
+    "lookup",
+    "papers",
+    "pending_matches",
+    "summary_stats",
+]

@@ -17,6 +17,7 @@ from storage.loader import Loader
 from storage.lookup import TitleRow
 from storage.records import PaperRecord, ParsedDigest
 from tests.bot.lookup.test_index import sample_titles
+from tests.storage.archive_seed import execute
 
 DAY = dt.date(2025, 9, 9)
 
@@ -41,6 +42,7 @@ async def load(db: Database, day: dt.date, titles: list[str]) -> None:
     await Loader(db).load(ParsedDigest("hf-daily", day, "hf-page", [PaperRecord(t, "") for t in titles]))
 
 
+@pytest.mark.both_backends
 async def test_stale_snapshot_plus_replay_answers_like_a_full_build(db: Database) -> None:
     titles = sample_titles()
     await load(db, DAY, titles[:100])
@@ -49,8 +51,8 @@ async def test_stale_snapshot_plus_replay_answers_like_a_full_build(db: Database
     assert not first.from_snapshot and first.saved_bytes > 0
     # After the snapshot: new papers, a retitled one, a deleted one.
     await load(db, DAY + dt.timedelta(days=1), titles[100:])
-    await db.execute("UPDATE papers SET title = ? WHERE title = ?", ("SliceGPT: A Retitled Paper", titles[3]))
-    await db.execute("DELETE FROM papers WHERE title = ?", (titles[7],))
+    await execute(db, "UPDATE papers SET title = ? WHERE title = ?", ("SliceGPT: A Retitled Paper", titles[3]))
+    await execute(db, "DELETE FROM papers WHERE title = ?", (titles[7],))
 
     sync = TitleIndexSync(db)
     report = await sync.start(save=False)
@@ -64,6 +66,7 @@ async def test_stale_snapshot_plus_replay_answers_like_a_full_build(db: Database
     assert sync.index.search("SliceGPT retitled paper", 1)[0].title == "SliceGPT: A Retitled Paper"
 
 
+@pytest.mark.both_backends
 async def test_fresh_snapshot_replays_nothing_and_is_rewritten_once_enough_changed(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     await load(db, DAY, sample_titles()[:50])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.summary import compose, themes
 from bot.summary.compose import OTHER
 from storage.db import Database
@@ -11,6 +13,8 @@ from storage.records import DigestInfo, PaperRecord
 from tests.bot.summary.conftest import load
 
 D1, D2 = dt.date(2025, 9, 1), dt.date(2025, 9, 2)
+
+pytestmark = pytest.mark.both_backends
 
 
 def rec(n: int, title: str, abstract: str, **kw: object) -> PaperRecord:
@@ -103,3 +107,10 @@ async def test_every_paper_is_listed_once_with_other_last(db: Database, sample: 
 
 async def test_the_same_archive_gives_the_same_summary(db: Database, sample: DigestInfo) -> None:
     assert await compose(db, sample) == await compose(db, sample)
+
+
+async def test_the_sample_digest_has_the_same_themes_on_either_backend(db: Database, sample: DigestInfo) -> None:
+    """Porter stems group the phrases on both; PostgreSQL counts each stem through its words."""
+    summary = await compose(db, sample)
+    assert [(t.label, len(t.paper_ids)) for t in summary.themes] == [
+        ("language models", 61), ("speedup", 38), ("optimization", 17), ("inference", 7), ("scaling", 11)]
