@@ -5,7 +5,7 @@ prefixes, title-only, rare terms, filters, a second page) runs `bot.search.searc
 each on one open database; the baseline is `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?
 ORDER BY rank LIMIT 10` with the same compiled MATCH expression (no filters, no snippets).
 The summary row gives p95 over every run of the mix and the baseline/search ratio. Search keeps
-prefix expansions and idf counts until the index changes (storage.search.index_cache), so the
+prefix expansions and idf counts until the index changes (storage.sqlite.search.index_cache), so the
 repeated runs are warm; REPEAT more runs, each after dropping them (the database pages already
 read), are reported apart as "uncached".
 
@@ -34,7 +34,8 @@ from bot.search import SearchFilters, search
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from storage.search import index_cache, parse
+from storage.search import parse
+from storage.sqlite.search import index_cache
 
 NAME = "search"
 DESCRIPTION = "keyword search p95 in-process vs FTS5 `ORDER BY rank LIMIT 10`, over a fixed query mix"

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
-from storage.search import QueryError, fts, index_cache, parse, scratch
+from storage.search import QueryError, fts, parse
 from storage.search.fts import CursorError, SearchFilters, matching_ids, search, unmark
+from storage.sqlite.search import index_cache, scratch
 
 D1, D2, D3 = dt.date(2025, 9, 8), dt.date(2025, 9, 9), dt.date(2025, 9, 10)
 
@@ -325,7 +326,7 @@ async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(["a", " ", fts._OPEN, fts._CLOSE]), max_size=20))
+@given(st.text(alphabet=st.sampled_from(["a", " ", fts.OPEN, fts.CLOSE]), max_size=20))
 def test_relevance_counts_the_spans_unmark_finds(marked: str) -> None:
     spans = len(unmark(marked).spans)
     assert fts._relevance([1.0] * 30, marked) == fts._relevance_of([1.0] * 30, spans, fts._title_words(marked, spans))
