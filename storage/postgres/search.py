@@ -10,7 +10,9 @@ which matches both "GPT-4" and "GPT 4", as on SQLite. PostgreSQL's parser keeps 
 that FTS5 splits (`3.5`, `example.com`, `-4` in `gpt-4`), so a written form that differs from its
 words is also looked for as PostgreSQL parses it: `(gpt <-> 3 <-> 5 | 'gpt-3.5')`. A prefix
 is `:*` on the last word, `title:` the weight A (the title's lexemes), a phrase `<->` (a stop
-word inside a phrase becomes a gap, `<2>`). Stop words ("the", "of") are not indexed: a clause
+word inside a phrase becomes a gap, `<2>`). The English stemmer keeps the s of an acronym's
+plural ("LLMs" is llms) where FTS5's Porter stemmer drops it, so such a word is also looked for in
+its other number (`llm | llms`). Stop words ("the", "of") are not indexed: a clause
 made of them alone is dropped, and a search of nothing else finds nothing (docs/search.md).
 
 Which query terms a candidate's title holds (for the title part of the relevance) is tested
@@ -64,6 +66,30 @@ def _label(prefix: bool, title_only: bool) -> str:
     return ":" + flags if flags else ""
 
 
+_VOWELS = frozenset("aeiouy")
+
+
+def _plural_twin(word: str) -> str | None:
+    """The other number of an acronym, where the English (Snowball) stemmer keeps a plural's s
+    that FTS5's Porter stemmer drops: "LLMs", "GPUs", "RNNs" are indexed as llms, gpus, rnns, so
+    "LLM" would not find "LLMs" as it does on SQLite. Only words without a vowel (but a last u):
+    a twin of a stop word ("this", "was") would no longer be dropped as one. None otherwise."""
+    w = word.lower()
+    if w.isdigit() or w.endswith("ss"):
+        return None
+    stem = w[:-1] if w.endswith("s") else w
+    if not stem or _VOWELS.intersection(stem.removesuffix("u")):
+        return None
+    return stem if w.endswith("s") else w + "s"
+
+
+def _word(word: str, label: str, *, twin: bool) -> str:
+    other = _plural_twin(word) if twin else None
+    if other is None:
+        return _literal(word) + label
+    return f"({_literal(word)}{label} | {_literal(other)}{label})"
+
+
 def term_source(term: Term) -> str:
     """`term` as to_tsquery input: its words joined by `<->`, `:*` on the last word of a prefix,
     every word weight A for `title:`."""
@@ -72,7 +98,8 @@ def term_source(term: Term) -> str:
     for i, chunk in enumerate(chunks):
         prefix = term.prefix and i == len(chunks) - 1
         words = words_in(chunk)
-        split = " <-> ".join(_literal(w) + _label(prefix and j == len(words) - 1, term.title_only)
+        last = len(words) - 1
+        split = " <-> ".join(_word(w, _label(prefix and j == last, term.title_only), twin=not (prefix and j == last))
                              for j, w in enumerate(words))
         if words == [chunk]:
             parts.append(split)
