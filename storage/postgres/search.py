@@ -27,8 +27,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from storage.postgres.db import PostgresDatabase
@@ -168,19 +169,50 @@ async def _filter_bounds(db: PostgresDatabase, filters: SearchFilters) -> tuple[
     return int(row["lo"]), int(row["hi"])
 
 
-class TsSearcher:
-    """One search on papers.search."""
+@dataclass(slots=True)
+class _Kept:
+    """idf counts read at one state of the index (search_versions' newest xid), for one database."""
 
-    def __init__(self, db: PostgresDatabase, query: Query, compiled: Compiled, reference: dt.date) -> None:
+    version: str | None
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    sample: tuple[int, int] | None = None  # (floor, papers above it)
+
+
+_kept: weakref.WeakKeyDictionary[PostgresDatabase, _Kept] = weakref.WeakKeyDictionary()
+MAX_KEPT = 10_000  # counts kept per state, so a stream of distinct queries cannot grow memory
+# The newest committed writer of papers' text, and whether every older transaction has ended (a
+# count made while an older writer is still open would go stale without the version changing).
+_VERSION_SQL = ("(SELECT max(xid)::text FROM search_versions) AS version,"
+                " pg_snapshot_xmin(pg_current_snapshot()) > COALESCE((SELECT max(xid) FROM search_versions), '0')"
+                " AS settled")
+
+
+class TsSearcher:
+    """One search on papers.search, with what is kept for the index's state (idf counts)."""
+
+    def __init__(self, db: PostgresDatabase, query: Query, compiled: Compiled, reference: dt.date,
+                 version: str | None) -> None:
         self.db = db
         self.reference = reference
         self._compiled = {query: compiled}
+        kept = _kept.get(db)
+        if kept is None or kept.version != version:
+            kept = _kept[db] = _Kept(version)
+        self.kept = kept
 
     async def compiled(self, query: Query) -> Compiled:
         found = self._compiled.get(query)
         if found is None:
             found = self._compiled[query] = (await _compile(self.db, query))[0]
         return found
+
+    async def _planned(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Run a statement whose best plan depends on the tsquery (a rare word: the GIN index; a
+        frequent one: the newest rows first) with a plan made for these values, never the
+        generic plan a prepared statement falls back to."""
+        async with self.db.atomic() as tx:
+            await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            return await tx.fetchall(sql, params)
 
     async def candidates(self, query: Query, filters: SearchFilters) -> list[Match] | None:
         """(id, title terms, title lexemes, first_listed) of the WINDOW + 1 newest matches."""
@@ -198,31 +230,58 @@ class TsSearcher:
             params += [low, high, filters.source]
             where = (" AND EXISTS (SELECT 1 FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
                      " WHERE e.paper_id = p.id AND d.date BETWEEN $6 AND $7 AND ($8::text IS NULL OR d.source = $8))")
-        rows = await self.db.fetchall(
-            # The title's tsvector is made after the LIMIT, for the rows kept alone.
+        rows = await self._planned(
+            # The title's lexemes (weight A) are read after the LIMIT, for the rows kept alone.
             "SELECT c.id, (SELECT count(*) FROM unnest($2::text[]) AS t(q) WHERE tv @@ q::tsquery) AS found,"  # noqa: S608
             " length(tv) AS words, c.first_listed"
-            " FROM (SELECT p.id, p.title, p.first_listed FROM papers AS p"
+            " FROM (SELECT p.id, p.search, p.first_listed FROM papers AS p"
             f" WHERE p.search @@ $1::tsquery AND p.id BETWEEN $4 AND $5{where}"
             " ORDER BY p.id DESC LIMIT $3) AS c,"
-            f" LATERAL to_tsvector('{CONFIG}', c.title) AS tv ORDER BY c.id DESC",
+            " LATERAL ts_filter(c.search, '{a}') AS tv ORDER BY c.id DESC",
             params)
         return [(r[0], r[1], max(r[2], r[1], 1), r[3]) for r in rows]
 
     async def idf(self, query: Query) -> list[float]:
         """Per required clause that is not only stop words, the idf of its rarest term over the
-        newest IDF_SAMPLE papers."""
+        newest IDF_SAMPLE papers. Counts are kept until the index changes: a frequent term is
+        the costly one to count."""
         compiled = await self.compiled(query)
-        terms = list(dict.fromkeys(t for clause in compiled.clauses for t in clause))
-        row = await self.db.fetchone(
-            "WITH s AS (SELECT search FROM papers WHERE id > (SELECT COALESCE(MAX(id), 0) FROM papers) - $1)"
-            " SELECT (SELECT count(*) FROM s) AS total,"
-            " ARRAY(SELECT (SELECT count(*) FROM s WHERE s.search @@ q::tsquery)"
+        terms = list(dict.fromkeys(compiled.terms[t] for clause in compiled.clauses for t in clause))
+        kept = self.kept
+        sample, counts = kept.sample, kept.counts
+        missing = [q for q in terms if sample is None or (q, sample[0]) not in counts]
+        if missing:
+            sample, found = await self._count(missing)
+            counts = {**counts, **found}
+            if any((q, sample[0]) not in counts for q in terms):
+                # Counted above another floor (papers came meanwhile): all count again, together.
+                sample, counts = await self._count(terms)
+        assert sample is not None
+        idf = {q: idf_of(sample[1], counts[(q, sample[0])]) for q in terms}
+        return [max(idf[compiled.terms[t]] for t in clause) for clause in compiled.clauses]
+
+    async def _count(self, terms: list[str]) -> tuple[tuple[int, int], dict[tuple[str, int], int]]:
+        """((floor, papers above it), {(term, floor): papers above it holding the term}), kept
+        when the index is still in the state this search began with, and settled."""
+        row = (await self._planned(
+            f"WITH f AS (SELECT COALESCE(MAX(id), 0) - $1 AS floor FROM papers) SELECT {_VERSION_SQL},"  # noqa: S608
+            " (SELECT floor FROM f) AS floor,"
+            " (SELECT count(*) FROM papers WHERE id > (SELECT floor FROM f)) AS total,"
+            " ARRAY(SELECT (SELECT count(*) FROM papers WHERE id > (SELECT floor FROM f) AND search @@ q::tsquery)"
             "       FROM unnest($2::text[]) WITH ORDINALITY AS u(q, i) ORDER BY i) AS docs",
-            (fts.IDF_SAMPLE, [compiled.terms[t] for t in terms]))
-        assert row is not None
-        found = {t: idf_of(int(row["total"]), int(n)) for t, n in zip(terms, row["docs"], strict=True)}
-        return [max(found[t] for t in clause) for clause in compiled.clauses]
+            (fts.IDF_SAMPLE, terms)))[0]
+        floor = int(row["floor"])
+        sample = (floor, int(row["total"]))
+        found = {(q, floor): int(n) for q, n in zip(terms, row["docs"], strict=True)}
+        kept = self.kept
+        if row["version"] == kept.version and row["settled"] and kept is _kept.get(self.db):
+            if kept.sample != sample:
+                kept.counts.clear()
+            if len(kept.counts) >= MAX_KEPT:
+                kept.counts.clear()
+            kept.sample = sample
+            kept.counts.update(found)
+        return sample, found
 
     async def hits(self, query: Query, page: Sequence[Candidate]) -> list[SearchHit]:
         if not page:
@@ -276,8 +335,9 @@ def snippet(marked: Marked, size: int, ellipsis: str = "…") -> Marked:
 
 @fts.searcher.register(PostgresDatabase)
 async def searcher(db: PostgresDatabase, query: Query) -> TsSearcher:
-    compiled, row = await _compile(db, query, ", (SELECT MAX(date) FROM digests) AS reference")
-    return TsSearcher(db, query, compiled, row["reference"] or dt.date.today())
+    compiled, row = await _compile(db, query, ", (SELECT MAX(date) FROM digests) AS reference,"
+                                   " (SELECT max(xid)::text FROM search_versions) AS version")
+    return TsSearcher(db, query, compiled, row["reference"] or dt.date.today(), row["version"])
 
 
 @fts.matching_ids.register(PostgresDatabase)
