@@ -76,7 +76,7 @@ def _plural_twin(word: str) -> str | None:
     "LLM" would not find "LLMs" as it does on SQLite. Only words without a vowel (but a last u):
     a twin of a stop word ("this", "was") would no longer be dropped as one. None otherwise."""
     w = word.lower()
-    if w.isdigit() or w.endswith("ss"):
+    if len(w) < 2 or w.isdigit() or w.endswith("ss"):
         return None
     stem = w[:-1] if w.endswith("s") else w
     if not stem or _VOWELS.intersection(stem.removesuffix("u")):
