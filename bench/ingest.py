@@ -1,20 +1,31 @@
-"""Bulk loading: `paperboy ingest` of a synthetic arXiv snapshot against plain sqlite3 + FTS5.
+"""Bulk loading: `paperboy ingest` of a synthetic arXiv snapshot on SQLite and on PostgreSQL,
+against plain sqlite3 + FTS5.
 
 For each size: the real command in a subprocess (`python -m bot --db X ingest corpus.jsonl
---json`, end to end: start-up, parsing, identity, entries, FTS5 indexing, commits) and, in the same
-run on the same file, the baseline of bench/sqlite_baseline.py in its own subprocess. Reported:
-papers/s of each, Paperboy's ratio to the baseline (target >= 0.6), each process's peak RSS (flat
-in the corpus size when streaming works) and the database sizes. Then the 144-paper sample
-digest through the whole command on a fresh database, beside the interpreter's bare start-up
-and the import of the CLI, so a slow start shows where it comes from.
+--json`, end to end: start-up, parsing, identity, entries, search indexing, commits) into a fresh
+SQLite file and, with `--backends` including postgres, into a fresh database on a throw-away
+PostgreSQL server (testkit/pg_server.py, started once for the run); in the same run on the same
+file, the baseline of bench/sqlite_baseline.py in its own subprocess. Reported: papers/s of each,
+Paperboy's ratio to the baseline (target >= 0.6), PostgreSQL's ratio to SQLite (issue #16: target
+>= 0.5), each process's peak RSS (flat in the corpus size when streaming works), the server's CPU
+(its processes' own, read from /proc) and the database sizes. Then the 144-paper sample digest
+through the whole command on a fresh database, beside the interpreter's bare start-up and the
+import of the CLI, so a slow start shows where it comes from.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import itertools
 import json
+import os
 import statistics
+from collections.abc import Iterator
 from pathlib import Path
+
+import asyncpg
 
 from bench.common import (
     OUT,
@@ -34,9 +45,12 @@ from bench.common import (
     top_frames,
 )
 from bench.corpus import ensure_corpus
+from testkit import pg_server
 
 NAME = "ingest"
-DESCRIPTION = "bulk loading through `paperboy ingest` vs plain sqlite3 + FTS5 rebuild; sample-digest load time"
+DESCRIPTION = ("bulk loading through `paperboy ingest` on SQLite and PostgreSQL vs plain sqlite3 + FTS5 rebuild; "
+               "sample-digest load time")
+BACKENDS = ("sqlite", "postgres")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +61,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-core", action="store_true",
                         help="confine Paperboy and the baseline to one core (taskset -c 0), as on a busy machine")
     parser.add_argument("--no-baseline", action="store_true", help="skip the sqlite3 baseline")
+    parser.add_argument("--backends", type=_backends, default=list(BACKENDS), metavar="NAME,NAME",
+                        help="where paperboy loads: sqlite, postgres or both (default: sqlite,postgres; "
+                             "postgres needs postgresql-15's server programs)")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample-digest timings")
     parser.add_argument("--profile", action="store_true",
                         help="sample paperboy with py-spy (all threads): bench/out/ingest-N.pyspy, top printed")
+
+
+def _backends(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"backends are {', '.join(BACKENDS)}; got {text!r}")
+    return [b for b in BACKENDS if b in names]
 
 
 def _mb(path: Path) -> float:
@@ -59,21 +84,88 @@ def _mb(path: Path) -> float:
 ONE_CORE = ["taskset", "-c", "0"]
 
 
-def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str]) -> tuple[ChildRun, dict[str, Value]]:
-    db = OUT / f"bench-ingest-{size}.db"
-    remove_database(db)
-    argv = [*prefix, PYTHON, "-m", "bot", "--db", str(db), "ingest", str(corpus), "--json"]
-    prof = OUT / f"ingest-{size}.pyspy"
-    if profile:
-        argv = sampled(argv, prof)
-    run = check(run_child(argv), f"paperboy ingest {corpus.name}")
-    # Under --profile py-spy prints its own "py-spy> ..." lines on the same standard output.
-    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    loaded = sum(int(d.get("papers", 0)) for d in lines)
-    if loaded != size:
-        raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
-    extra: dict[str, Value] = {"db MB": _mb(db), "digests": len(lines)}
-    remove_database(db)
+_databases = itertools.count(1)
+
+
+class Postgres:
+    """The throw-away server the PostgreSQL loads go to: a fresh database for each, and the CPU
+    its processes spent (the server's work is not in the paperboy child's CPU)."""
+
+    def __init__(self) -> None:
+        try:
+            self.server = pg_server.start()
+        except pg_server.ServerUnavailable as exc:
+            raise BenchError(f"{exc} (or run with --backends sqlite)") from None
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    async def _admin(self, statement: str) -> int:
+        conn = await asyncpg.connect(self.server.url)
+        try:
+            if statement.startswith("SELECT"):
+                return int(await conn.fetchval(statement))
+            await conn.execute(statement)
+            return 0
+        finally:
+            await conn.close()
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[str]:
+        name = f"bench_ingest_{os.getpid()}_{next(_databases)}"
+        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+        try:
+            yield self.server.database_url(name)
+        finally:
+            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def size_mb(self, url: str) -> float:
+        name = url.rpartition("/")[2]
+        return asyncio.run(self._admin(f"SELECT pg_database_size('{name}')")) / 1e6
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server: the postmaster, its live processes, and those it reaped."""
+        postmaster = int((self.server.root / "data" / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                pid, ppid = int(entry.name), int(fields[1])
+                if pid == postmaster:
+                    total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+                elif ppid == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+
+def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str],
+              postgres: Postgres | None = None) -> tuple[ChildRun, dict[str, Value]]:
+    with contextlib.ExitStack() as stack:
+        if postgres is None:
+            db = OUT / f"bench-ingest-{size}.db"
+            remove_database(db)
+            stack.callback(remove_database, db)
+            address = str(db)
+        else:
+            address = stack.enter_context(postgres.database())
+        argv = [*prefix, PYTHON, "-m", "bot", "--db", address, "ingest", str(corpus), "--json"]
+        prof = OUT / f"ingest-{size}{'-pg' if postgres else ''}.pyspy"
+        if profile:
+            argv = sampled(argv, prof)
+        server_cpu = postgres.cpu_seconds() if postgres else 0.0
+        run = check(run_child(argv), f"paperboy ingest {corpus.name}")
+        # Under --profile py-spy prints its own "py-spy> ..." lines on the same standard output.
+        lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+        loaded = sum(int(d.get("papers", 0)) for d in lines)
+        if loaded != size:
+            raise BenchError(f"paperboy ingest reported {loaded:,} papers, expected {size:,}")
+        extra: dict[str, Value] = {"db MB": postgres.size_mb(address) if postgres else _mb(db),
+                                   "digests": len(lines)}
+        if postgres:
+            extra["server CPU s"] = round(postgres.cpu_seconds() - server_cpu, 1)
     if profile:
         print(f"\n-- py-spy samples of paperboy ingest, {size:,} papers ({prof}), top by own time:")
         print(top_frames(prof))
@@ -141,29 +233,52 @@ def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     prefix = ONE_CORE if args.one_core else []
     where = " on one core" if args.one_core else ""
-    for size in args.sizes:
-        corpus = ensure_corpus(size, args.seed)
-        machine = Machine()
-        ours: list[ChildRun] = []
-        theirs: list[ChildRun] = []
-        ours_extra: dict[str, Value] = {}
-        theirs_extra: dict[str, Value] = {}
-        for _ in range(max(1, args.repeat)):  # alternating, so both see the same machine
-            if not args.no_baseline:
-                run_, theirs_extra = _baseline(corpus, size, prefix)
-                theirs.append(run_)
-            run_, ours_extra = _paperboy(corpus, size, args.profile, prefix)
-            ours.append(run_)
-        paperboy = _load_row(f"paperboy {size:,}{where}" + (" (py-spy)" if args.profile else ""), size, ours,
-                             ours_extra)
-        if theirs:
-            ratios = [t.seconds / o.seconds for o, t in zip(ours, theirs, strict=True)]
-            paperboy.values["vs baseline"] = spread(ratios)
-            paperboy.values["CPU vs baseline"] = round(
-                statistics.median(o.cpu_seconds for o in ours) / statistics.median(t.cpu_seconds for t in theirs), 2)
-            rows.append(_load_row(f"sqlite3 baseline {size:,}{where}", size, theirs, theirs_extra))
-        paperboy.values.update(machine.values(sum(r.cpu_seconds for r in ours + theirs)))
-        rows.append(paperboy)
+    postgres = Postgres() if "postgres" in args.backends else None
+    try:
+        for size in args.sizes:
+            rows.extend(_size_rows(args, size, prefix, where, postgres))
+    finally:
+        if postgres is not None:
+            postgres.stop()
     if not args.no_sample:
         rows.extend(_sample_rows(args.repeat))
+    return rows
+
+
+def _size_rows(args: argparse.Namespace, size: int, prefix: list[str], where: str,
+               postgres: Postgres | None) -> list[Row]:
+    rows: list[Row] = []
+    corpus = ensure_corpus(size, args.seed)
+    machine = Machine()
+    ours: dict[str, list[ChildRun]] = {b: [] for b in args.backends}
+    extras: dict[str, list[dict[str, Value]]] = {b: [] for b in args.backends}
+    theirs: list[ChildRun] = []
+    theirs_extra: dict[str, Value] = {}
+    for _ in range(max(1, args.repeat)):  # alternating, so all see the same machine
+        if not args.no_baseline:
+            run_, theirs_extra = _baseline(corpus, size, prefix)
+            theirs.append(run_)
+        for backend in args.backends:
+            run_, extra = _paperboy(corpus, size, args.profile, prefix, postgres if backend == "postgres" else None)
+            ours[backend].append(run_)
+            extras[backend].append(extra)
+    profiled = " (py-spy)" if args.profile else ""
+    for backend in args.backends:
+        extra = extras[backend][-1]
+        if backend == "postgres":
+            extra["server CPU s"] = spread([float(e["server CPU s"] or 0) for e in extras[backend]])
+        row = _load_row(f"paperboy {backend} {size:,}{where}{profiled}", size, ours[backend], extra)
+        if theirs:
+            ratios = [t.seconds / o.seconds for o, t in zip(ours[backend], theirs, strict=True)]
+            row.values["vs baseline"] = spread(ratios)
+            row.values["CPU vs baseline"] = round(
+                statistics.median(o.cpu_seconds for o in ours[backend])
+                / statistics.median(t.cpu_seconds for t in theirs), 2)
+        if backend == "postgres" and "sqlite" in ours:
+            ratios = [s.seconds / p.seconds for s, p in zip(ours["sqlite"], ours["postgres"], strict=True)]
+            row.values["vs sqlite"] = spread(ratios)
+        rows.append(row)
+    if theirs:
+        rows.append(_load_row(f"sqlite3 baseline {size:,}{where}", size, theirs, theirs_extra))
+    rows[-1].values.update(machine.values(sum(r.cpu_seconds for runs in [*ours.values(), theirs] for r in runs)))
     return rows

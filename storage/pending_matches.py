@@ -7,18 +7,18 @@ queues its notifications (storage.deliveries.queue) and either moves the row's `
 (`advance`) or, for the last batch, deletes the row (`finish`). A row found at start-up is
 resumed after `done_through`; the batch that was interrupted re-checks delivery_papers' (user,
 paper) key inside its own transaction, so nothing is queued twice.
+
+The SQL: storage/sqlite/pending_matches.py, storage/postgres/pending_matches.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database, iso, now_utc, parse_iso
+from storage.db import Database
+from storage.dispatch import per_backend
 
 
 @dataclass(slots=True, frozen=True)
@@ -30,33 +30,28 @@ class PendingMatch:
     created_at: dt.datetime
 
 
-async def add(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[int], *,
-              now: dt.datetime | None = None) -> int:
-    """Record that a digest's papers await matching; inside the load's transaction. Returns its id."""
-    async with conn.execute(
-        "INSERT INTO pending_matches (digest_id, paper_ids, created_at) VALUES (?, ?, ?) RETURNING id",
-        (digest_id, json.dumps(list(paper_ids)), iso(now or now_utc())),
-    ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
+@per_backend
+async def add(db: Database, digest_id: int, paper_ids: Sequence[int], *, now: dt.datetime | None = None) -> int:
+    """Record that a digest's papers await matching; with the database of the load's transaction
+    (the Loader's `after_load` hooks get it). Returns its id."""
+    raise NotImplementedError
 
 
+@per_backend
 async def pending(db: Database) -> list[PendingMatch]:
     """Every digest still awaiting matching, in the order they were loaded."""
-    rows = await db.fetchall("SELECT * FROM pending_matches ORDER BY id")
-    return [PendingMatch(int(r["id"]), int(r["digest_id"]), tuple(int(p) for p in json.loads(r["paper_ids"])),
-                         r["done_through"], parse_iso(r["created_at"])) for r in rows]
+    raise NotImplementedError
 
 
-async def advance(conn: aiosqlite.Connection, match_id: int, done_through: str) -> None:
+@per_backend
+async def advance(db: Database, match_id: int, done_through: str) -> None:
     """Users up to `done_through` are queued; inside that batch's transaction. Never moves back
-    (two processes resuming the same row may finish their batches in any order)."""
-    await conn.execute(
-        "UPDATE pending_matches SET done_through = max(COALESCE(done_through, ''), ?) WHERE id = ?",
-        (done_through, match_id))
+    (two processes resuming the same row may finish their batches in any order; user ids compare
+    as text, code point by code point, as Python sorts them)."""
+    raise NotImplementedError
 
 
-async def finish(conn: aiosqlite.Connection, match_id: int) -> None:
+@per_backend
+async def finish(db: Database, match_id: int) -> None:
     """Every user is queued: forget the row; inside the last batch's transaction."""
-    await conn.execute("DELETE FROM pending_matches WHERE id = ?", (match_id,))
+    raise NotImplementedError

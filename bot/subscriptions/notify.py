@@ -27,8 +27,6 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from bot.config import SubscriptionSettings
 from bot.subscriptions.matching import DigestIndex, match, prepare
 from bot.subscriptions.topics import query_of
@@ -168,15 +166,15 @@ class NotificationQueue:
         batches = list(fanout.batches(pending.done_through, rows)) or [[]]  # none: the marker still goes
         ids: list[int] = []
         for i, users in enumerate(batches):
-            async with self.db.transaction() as conn:
+            async with self.db.atomic() as tx, tx.transaction() as conn:
                 done = await delivery_repo.already_notified(conn, pending.paper_ids, users)
                 prefs = await sub_repo.prefs_of(conn, users)
                 ids += await delivery_repo.queue(conn, pending.digest_id, fanout.notifications(users, done, prefs),
                                                  now=self.clock())
                 if i == len(batches) - 1:
-                    await match_repo.finish(conn, pending.id)
+                    await match_repo.finish(tx, pending.id)
                 else:
-                    await match_repo.advance(conn, pending.id, users[-1])
+                    await match_repo.advance(tx, pending.id, users[-1])
         log.info("digest %s: queued %d notifications in %d transactions (%d topics matched)",
                  pending.digest_id, len(ids), len(batches), fanout.topics)
         return ids
@@ -195,9 +193,9 @@ def notification_hook(settings: SubscriptionSettings, *,
     """The Loader `after_load` hook that marks each digest that is news as awaiting matching,
     in the load's transaction (a NotificationQueue queues its notifications after the commit)."""
 
-    async def hook(conn: aiosqlite.Connection, result: LoadResult) -> None:
+    async def hook(tx: Database, result: LoadResult) -> None:
         now = clock()
         if is_news(result, now.date(), settings):
-            await match_repo.add(conn, result.digest_id, result.paper_ids, now=now)
+            await match_repo.add(tx, result.digest_id, result.paper_ids, now=now)
 
     return hook
