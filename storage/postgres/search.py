@@ -206,13 +206,29 @@ class TsSearcher:
             found = self._compiled[query] = (await _compile(self.db, query))[0]
         return found
 
-    async def _planned(self, sql: str, params: Sequence[Any]) -> list[Any]:
+    async def _planned(self, sql: str, params: Sequence[Any], *, rare: bool = False) -> list[Any]:
         """Run a statement whose best plan depends on the tsquery (a rare word: the GIN index; a
         frequent one: the newest rows first) with a plan made for these values, never the
-        generic plan a prepared statement falls back to."""
+        generic plan a prepared statement falls back to. `rare`: the matches are known to be
+        sparse, so walking the newest rows would read most of the table (the planner guesses a
+        word it has no statistics for, one that matches nothing included, is common enough)."""
         async with self.db.atomic() as tx:
             await tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            if rare:
+                await tx.execute("SET LOCAL enable_indexscan = off")
             return await tx.fetchall(sql, params)
+
+    async def _rare(self, query: Query, compiled: Compiled) -> bool:
+        """Whether fewer than WINDOW of the newest IDF_SAMPLE papers can match `query` (each
+        clause's terms counted, the rarest clause bounding the query): then its WINDOW newest
+        matches lie further back than the sample, and the GIN index finds them sooner. Title-only
+        terms are left to the planner: the index cannot tell a title's words from an abstract's."""
+        if not compiled.clauses or any(t.title_only for t in query.positive_terms()):
+            return False
+        sample, counts = await self._sample_counts(compiled)
+        terms = compiled.terms
+        bound = min(sum(counts[(terms[t], sample[0])] for t in clause) for clause in compiled.clauses)
+        return bound < fts.WINDOW
 
     async def candidates(self, query: Query, filters: SearchFilters) -> list[Match] | None:
         """(id, title terms, title lexemes, first_listed) of the WINDOW + 1 newest matches."""
@@ -238,7 +254,7 @@ class TsSearcher:
             f" WHERE p.search @@ $1::tsquery AND p.id BETWEEN $4 AND $5{where}"
             " ORDER BY p.id DESC LIMIT $3) AS c,"
             " LATERAL ts_filter(c.search, '{a}') AS tv ORDER BY c.id DESC",
-            params)
+            params, rare=await self._rare(query, compiled))
         return [(r[0], r[1], max(r[2], r[1], 1), r[3]) for r in rows]
 
     async def idf(self, query: Query) -> list[float]:
@@ -246,6 +262,13 @@ class TsSearcher:
         newest IDF_SAMPLE papers. Counts are kept until the index changes: a frequent term is
         the costly one to count."""
         compiled = await self.compiled(query)
+        sample, counts = await self._sample_counts(compiled)
+        terms = list(dict.fromkeys(compiled.terms[t] for clause in compiled.clauses for t in clause))
+        idf = {q: idf_of(sample[1], counts[(q, sample[0])]) for q in terms}
+        return [max(idf[compiled.terms[t]] for t in clause) for clause in compiled.clauses]
+
+    async def _sample_counts(self, compiled: Compiled) -> tuple[tuple[int, int], dict[tuple[str, int], int]]:
+        """(floor, papers above it) and how many of those hold each of the query's terms."""
         terms = list(dict.fromkeys(compiled.terms[t] for clause in compiled.clauses for t in clause))
         kept = self.kept
         sample, counts = kept.sample, kept.counts
@@ -257,8 +280,7 @@ class TsSearcher:
                 # Counted above another floor (papers came meanwhile): all count again, together.
                 sample, counts = await self._count(terms)
         assert sample is not None
-        idf = {q: idf_of(sample[1], counts[(q, sample[0])]) for q in terms}
-        return [max(idf[compiled.terms[t]] for t in clause) for clause in compiled.clauses]
+        return sample, counts
 
     async def _count(self, terms: list[str]) -> tuple[tuple[int, int], dict[tuple[str, int], int]]:
         """((floor, papers above it), {(term, floor): papers above it holding the term}), kept
