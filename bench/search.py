@@ -47,7 +47,8 @@ from storage.sqlite.search import index_cache
 from testkit import pg_server
 
 NAME = "search"
-DESCRIPTION = "keyword search p95 in-process vs FTS5 `ORDER BY rank LIMIT 10`, over a fixed query mix"
+DESCRIPTION = ("keyword search p95 in-process on SQLite and PostgreSQL, each vs its plain ranking (`ORDER BY rank`"
+               " / ts_rank_cd, LIMIT 10), over a fixed query mix")
 TARGET_P95_MS = 50.0
 
 # (label, query, filter kind): filter kinds are resolved against the database's own dates.
