@@ -35,8 +35,9 @@ from bench.common import Machine, Row, Value, spread
 from bench.search import MIX, _database, _percentile
 from bot.search import search
 from storage.db import Database
-from storage.search import fts, parse, scratch
+from storage.search import fts, parse
 from storage.search.query import words_in
+from storage.sqlite.search import scratch
 
 NAME = "relevance"
 DESCRIPTION = "known-item search success@1/@10 by age and p95, vs exact BM25 and the same candidate walks"
@@ -147,7 +148,7 @@ async def _walks(db: Database, item: Item) -> None:
     query = parse(item.query)
     rows = await db.fetchall(WALK, (query.to_fts5(), fts.WINDOW + 1))
     if len(rows) > fts.WINDOW:
-        await db.fetchall(WALK, (fts._in_title(query).to_fts5(), fts.WINDOW + 1))
+        await db.fetchall(WALK, (fts.in_title(query).to_fts5(), fts.WINDOW + 1))
 
 
 def _success(items: list[Item], at: int, exact: bool = False) -> float | None:

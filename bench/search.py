@@ -1,17 +1,21 @@
-"""Keyword search latency, in-process after start-up, against plain FTS5 ranking in the same run.
+"""Keyword search latency, in-process after start-up, on SQLite and on PostgreSQL in the same run,
+each against its backend's plain ranking.
 
 For each corpus size, a fixed mix of queries (terms in most abstracts, phrases, exclusions, OR,
 prefixes, title-only, rare terms, filters, a second page) runs `bot.search.search` REPEAT times
 each on one open database; the baseline is `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?
 ORDER BY rank LIMIT 10` with the same compiled MATCH expression (no filters, no snippets).
 The summary row gives p95 over every run of the mix and the baseline/search ratio. Search keeps
-prefix expansions and idf counts until the index changes (storage.search.index_cache), so the
+prefix expansions and idf counts until the index changes (storage.sqlite.search.index_cache), so the
 repeated runs are warm; REPEAT more runs, each after dropping them (the database pages already
 read), are reported apart as "uncached".
 
 The database comes from `bench.corpus.ensure_database(size)` (built by the real `paperboy
 ingest`); when that cannot run, a fallback loads the same generated corpus with the Loader,
-one digest per submission day.
+one digest per submission day. PostgreSQL measures the same archive, copied row for row
+(bench.pg_archive) into a throw-away server (testkit.pg_server), or into `--pg-url`'s server,
+where a database `paperboy_bench_SIZE` that already holds it is reused. Its baseline is
+`ts_rank_cd` over every match, `ORDER BY rank DESC LIMIT 10`, with the same tsquery.
 """
 
 from __future__ import annotations
@@ -28,16 +32,23 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
+
 from bench.common import OUT, BenchError, Row, remove_database
 from bench.corpus import ensure_database, generate
+from bench.pg_archive import copy_archive
 from bot.search import SearchFilters, search
 from storage.db import Database
 from storage.loader import Loader
+from storage.postgres import search as pg_search
 from storage.records import PaperRecord, ParsedDigest
-from storage.search import index_cache, parse
+from storage.search import parse
+from storage.sqlite.search import index_cache
+from testkit import pg_server
 
 NAME = "search"
-DESCRIPTION = "keyword search p95 in-process vs FTS5 `ORDER BY rank LIMIT 10`, over a fixed query mix"
+DESCRIPTION = ("keyword search p95 in-process on SQLite and PostgreSQL, each vs its plain ranking (`ORDER BY rank`"
+               " / ts_rank_cd, LIMIT 10), over a fixed query mix")
 TARGET_P95_MS = 50.0
 
 # (label, query, filter kind): filter kinds are resolved against the database's own dates.
@@ -64,6 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each query (default: %(default)s)")
     parser.add_argument("--db", type=Path, help="measure this database instead of the corpus one")
+    parser.add_argument("--pg-url", help="a PostgreSQL server to keep the copied archive on "
+                        "(default: a throw-away one)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="which to measure (default: %(default)s)")
 
 
 def _percentile(samples: list[float], pct: float) -> float:
@@ -81,8 +95,23 @@ async def _timed(repeat: int, call: Callable[[], Awaitable[object]]) -> list[flo
 
 
 async def _uncached(db: Database, text: str, filters: SearchFilters, cursor: str | None) -> None:
-    index_cache._states.pop(db, None)  # forget what search kept for this database: a first search
+    # Forget what search kept for this database (either backend's): a first search.
+    index_cache._states.pop(db, None)
+    pg_search._kept.pop(db, None)
     await search(db, text, filters, cursor=cursor)
+
+
+# Each backend's plain ranking of every match, best 10: the cost the candidate policy avoids.
+BASELINE = {
+    "sqlite": "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 10",
+    "postgres": ("SELECT id FROM papers, to_tsquery('english', $1) AS q WHERE search @@ q"
+                 " ORDER BY ts_rank_cd(search, q) DESC LIMIT 10"),
+}
+
+
+def _baseline_query(backend: str, text: str) -> str:
+    query = parse(text)
+    return query.to_fts5() if backend == "sqlite" else pg_search.tsquery_source(query)
 
 
 async def _filters(db: Database, kind: str) -> SearchFilters:
@@ -97,35 +126,41 @@ async def _filters(db: Database, kind: str) -> SearchFilters:
     return SearchFilters()
 
 
-async def _measure(path: Path, size: int, repeat: int) -> list[Row]:
+async def _measure(path: Path, size: int, repeat: int, backend: str = "sqlite",
+                   address: str | None = None) -> list[Row]:
     rows: list[Row] = []
-    db = await Database.open(path, migrate=False)  # read-only use: never migrate the cached copy
+    lite = await Database.open(path, migrate=False)  # read-only use: never migrate the cached copy
+    try:
+        resolved = {kind: await _filters(lite, kind) for _, _, kind in MIX}  # the same days on both
+    finally:
+        await lite.close()
+    db = await Database.open(address or path, migrate=False)
+    name = f"{size:,} {backend}"
     try:
         await search(db, "warm up the page cache")
         all_search: list[float] = []
         all_base: list[float] = []
         all_uncached: list[float] = []
         for label, text, kind in MIX:
-            filters = await _filters(db, kind)
+            filters = resolved[kind]
             cursor = None
             if kind == "page2":
                 cursor = (await search(db, text, filters)).next_cursor
             result = await search(db, text, filters, cursor=cursor)  # pages read in, as for the baseline
             uncached = await _timed(repeat, functools.partial(_uncached, db, text, filters, cursor))
-            fts5 = parse(text).to_fts5()
+            plain = _baseline_query(backend, text)
             searched = await _timed(repeat, functools.partial(search, db, text, filters, cursor=cursor))
             all_uncached += uncached
-            base = await _timed(repeat, functools.partial(
-                db.fetchall, "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 10", (fts5,)))
+            base = await _timed(repeat, functools.partial(db.fetchall, BASELINE[backend], (plain,)))
             all_search += searched
             all_base += base
-            rows.append(Row(NAME, f"{size:,} {label}: {text}" + (f" ({kind})" if kind else ""), {
+            rows.append(Row(NAME, f"{name} {label}: {text}" + (f" ({kind})" if kind else ""), {
                 "matches": result.count_text, "exact": result.exact, "uncached p95 ms": _percentile(uncached, 95),
                 "search p50 ms": statistics.median(searched), "search p95 ms": _percentile(searched, 95),
                 "baseline p95 ms": _percentile(base, 95),
             }))
         p95, base95 = _percentile(all_search, 95), _percentile(all_base, 95)
-        rows.append(Row(NAME, f"{size:,} ALL ({len(MIX)} queries x {repeat})", {
+        rows.append(Row(NAME, f"{name} ALL ({len(MIX)} queries x {repeat})", {
             "uncached p95 ms": _percentile(all_uncached, 95),
             "search p50 ms": statistics.median(all_search), "search p95 ms": p95, "baseline p95 ms": base95,
             "baseline/search p95": base95 / p95 if p95 else None,
@@ -194,11 +229,45 @@ def _database(size: int, seed: int) -> Path:
     return _fallback_database(size, seed)
 
 
+async def _pg_copy(path: Path, size: int, server_url: str) -> str:
+    """The URL of a PostgreSQL database holding the archive at `path`, copied there unless a
+    database of that name already holds as many papers."""
+    name = f"paperboy_bench_{size}"
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    admin = await asyncpg.connect(server_url)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            try:
+                conn = await asyncpg.connect(url)
+                held = await conn.fetchval("SELECT count(*) FROM papers")
+                await conn.close()
+            except asyncpg.PostgresError:
+                held = -1
+            if held == _papers(path):
+                return url
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    took = await copy_archive(path, url)
+    print(f"bench search: copied {path.name} into PostgreSQL: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in took.items()), file=sys.stderr)
+    return url
+
+
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
-    for size in args.sizes:
-        path = args.db or _database(size, args.seed)
-        rows += asyncio.run(_measure(path, size, args.repeat))
-        if args.db is not None:
-            break
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    with contextlib.ExitStack() as stack:
+        server_url = getattr(args, "pg_url", None)
+        if "postgres" in backends and not server_url:
+            server_url = stack.enter_context(pg_server.running()).url
+        for size in args.sizes:
+            path = args.db or _database(size, args.seed)
+            for backend in backends:
+                address = asyncio.run(_pg_copy(path, size, server_url)) if backend == "postgres" else None
+                rows += asyncio.run(_measure(path, size, args.repeat, backend, address))
+            if args.db is not None:
+                break
     return rows

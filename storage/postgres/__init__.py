@@ -12,6 +12,7 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
     lookup,
     papers,
     pending_matches,
+    search,
     summary_stats,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "lookup",
     "papers",
     "pending_matches",
+    "search",
     "summary_stats",
 ]

@@ -1,4 +1,6 @@
-"""Keyword search over the archive: the query language (`query`) and the FTS5 search (`fts`)."""
+"""Keyword search over the archive: the query language (`query`) and the search itself (`fts`:
+records, ranking and paging shared by both backends; the SQL is storage/sqlite/search/ and
+storage/postgres/search.py)."""
 
 from storage.search.query import MAX_WORDS, AnyOf, Query, QueryError, Term, parse
 

@@ -41,7 +41,7 @@ class Term:
 
     def to_fts5(self, *, with_column: bool = True, expansion: tuple[str, ...] | None = None) -> str:
         """This term as FTS5 syntax. `expansion`: for a prefix term, the phrases it matches in the
-        index (storage.search.index_cache), written as an OR instead of the prefix; a phrase
+        index (storage.sqlite.search.index_cache), written as an OR instead of the prefix; a phrase
         ending in * is itself a prefix phrase (index words hold no *)."""
         if expansion:
             phrases = ['"' + p.removesuffix("*").replace('"', '""') + '"' + (" *" if p.endswith("*") else "")

@@ -11,6 +11,7 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
     lookup,
     papers,
     pending_matches,
+    search,
     summary_stats,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "lookup",
     "papers",
     "pending_matches",
+    "search",
     "summary_stats",
 ]

@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 
 from storage.db import Database
 from storage.search.query import Term
-from storage.search.scratch import tokens
+from storage.sqlite.search.scratch import tokens
 
 MAX_EXPANSION = 100  # more words than this: FTS5's own prefix query
 VERSION_SQL = "(SELECT block FROM papers_fts_data WHERE id = 10)"  # FTS5_STRUCTURE_ROWID

@@ -1,0 +1,204 @@
+"""storage/search/fts.py on SQLite: FTS5's papers_fts, walked newest-first.
+
+Why not FTS5's bm25(): it first counts every document holding each phrase, to get the idf, which
+costs a full doclist scan per phrase ("model", or any common phrase) before any row is scored,
+and `ORDER BY rank` then adds work for every matching row. Walking matches newest-first
+(`ORDER BY rowid DESC LIMIT n`) stops after n rows, and FTS5's highlight() shows which title
+words matched without any idf. Each term's idf is estimated from its share of the newest
+IDF_SAMPLE papers (a rowid-range count, cheap, and kept until the index changes). FTS5 cannot
+look up a given set of rowids cheaply (`rowid IN (...)` with MATCH re-reads the doclists), so the
+candidates are always walks of the index. FTS5 reads the whole doclist of a prefix before its
+first row, so a prefix term is written as the indexed words it matches where that means the same
+(index_cache), and the page's titles and snippets are marked on the page's papers alone
+(scratch).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from storage.search import fts
+from storage.search.fts import (
+    CLOSE,
+    OPEN,
+    SPAN,
+    Candidate,
+    Match,
+    PaperText,
+    SearchFilters,
+    SearchHit,
+    bounded,
+    build_hits,
+    idf_of,
+    title_words,
+    unmark,
+)
+from storage.search.query import Query, QueryError, Term
+from storage.sqlite.db import SqliteDatabase
+from storage.sqlite.search import index_cache, scratch
+from storage.sqlite.search.index_cache import IndexState
+
+log = logging.getLogger(__name__)
+
+
+async def _fts(db: SqliteDatabase, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    """Run an FTS5 query; a MATCH syntax error would be our bug, never shown as a traceback."""
+    try:
+        return await db.fetchall(sql, params)
+    except sqlite3.OperationalError as exc:
+        _raise_if_rejected(params.get("q"), exc)
+        raise
+
+
+def _raise_if_rejected(match: object, exc: sqlite3.OperationalError) -> None:
+    """A MATCH expression FTS5 rejected would be our bug: logged, and a QueryError for the user."""
+    if "fts5" in str(exc).lower() or "match" in str(exc).lower():
+        log.error("FTS5 rejected %r: %s", match, exc)
+        raise QueryError("could not search for that; try plain words") from exc
+
+
+async def _filter_bounds(db: SqliteDatabase, filters: SearchFilters) -> tuple[int, int] | None:
+    """The smallest and largest paper id listed by the digests the filters select.
+
+    FTS5 takes rowid ranges natively, so a date filter over a recent week skips the doclists of
+    older papers instead of testing each match. None when no digest matches the filters.
+    """
+    low, high = filters.date_range()
+    row = await db.fetchone(
+        "SELECT MIN((SELECT MIN(paper_id) FROM digest_entries WHERE digest_id = d.id)) AS lo,"
+        " MAX((SELECT MAX(paper_id) FROM digest_entries WHERE digest_id = d.id)) AS hi"
+        " FROM digests AS d WHERE d.date BETWEEN ? AND ? AND (? IS NULL OR d.source = ?)",
+        (low, high, filters.source, filters.source),
+    )
+    if row is None or row["lo"] is None:
+        return None
+    return int(row["lo"]), int(row["hi"])
+
+
+_LISTED_IN = (
+    " AND EXISTS (SELECT 1 FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
+    " WHERE e.paper_id = papers_fts.rowid AND d.date BETWEEN :low AND :high"
+    " AND (:source IS NULL OR d.source = :source))"
+)
+
+
+class FtsSearcher:
+    """One search on papers_fts, with what the index state keeps (prefix expansions, idf counts)."""
+
+    def __init__(self, db: SqliteDatabase, reference: dt.date, state: IndexState) -> None:
+        self.db = db
+        self.reference = reference
+        self.state = state
+
+    async def expansions(self, query: Query) -> dict[Term, tuple[str, ...] | None]:
+        return {t: await index_cache.expansion(self.db, self.state, t) for t in query.positive_terms() + query.excluded}
+
+    async def candidates(self, query: Query, filters: SearchFilters) -> list[Match] | None:
+        """(id, title terms, title words, first_listed) of the WINDOW + 1 newest matches; None when
+        the filters select no digest. first_listed is None for a paper gone from papers (the LEFT
+        JOIN keeps papers_fts the outer loop, walked newest-first and stopped early)."""
+        params: dict[str, Any] = {"q": query.to_fts5(await self.expansions(query)), "limit": fts.WINDOW + 1,
+                                  "lo": 0, "hi": 2**63 - 1, "open": OPEN, "close": CLOSE}
+        where = ""
+        if filters.active():
+            bounds = await _filter_bounds(self.db, filters)
+            if bounds is None:
+                return None
+            params["lo"], params["hi"] = bounds
+            params["low"], params["high"] = filters.date_range()
+            params["source"] = filters.source
+            where = _LISTED_IN
+        rows = await _fts(
+            self.db,
+            "SELECT papers_fts.rowid AS id, highlight(papers_fts, 0, :open, :close) AS title, p.first_listed"  # noqa: S608
+            " FROM papers_fts LEFT JOIN papers AS p ON p.id = papers_fts.rowid"
+            f" WHERE papers_fts MATCH :q AND papers_fts.rowid BETWEEN :lo AND :hi{where}"
+            " ORDER BY papers_fts.rowid DESC LIMIT :limit",
+            params,
+        )
+        findall = SPAN.findall
+        out: list[Match] = []
+        for pid, title, listed in rows:
+            # Which query terms the title holds: the spans highlight() marked.
+            spans = len(findall(title)) if OPEN in title else 0
+            out.append((pid, spans, title_words(title, spans) if spans else 1, listed))
+        return out
+
+    async def idf(self, query: Query) -> list[float]:
+        """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
+
+        The counts are kept until the index changes (index_cache): a frequent term is the costly
+        one to count.
+        """
+        db, state = self.db, self.state
+        expansions = await self.expansions(query)
+
+        async def sample() -> tuple[int, int]:
+            row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM papers")
+            floor = (int(row["top"]) if row else 0) - fts.IDF_SAMPLE
+            # The index's per-document rows (one a paper, kept by the triggers) are a few bytes each;
+            # counting papers' own rows would read IDF_SAMPLE abstracts.
+            row = await db.fetchone("SELECT COUNT(*) AS n FROM papers_fts_docsize WHERE id > ?", (floor,))
+            return floor, int(row["n"]) if row else 0
+
+        async def docs(term: Term) -> int:
+            rows = await _fts(db, "SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH :q AND rowid > :floor",
+                              {"q": term.to_fts5(expansion=expansions.get(term)), "floor": floor})
+            return int(rows[0]["n"])
+
+        floor, total = await index_cache.remember(db, state, ("idf sample", fts.IDF_SAMPLE), sample)
+        found: dict[Term, float] = {}
+        for term in dict.fromkeys(query.positive_terms()):
+            n = await index_cache.remember(db, state, ("docs", term.to_fts5(), floor),
+                                           functools.partial(docs, term))
+            found[term] = idf_of(total, n)
+        return [max(found[t] for t in clause.terms) for clause in query.required]
+
+    async def hits(self, query: Query, page: Sequence[Candidate]) -> list[SearchHit]:
+        if not page:
+            return []
+        db = self.db
+        ids = json.dumps([c.id for c in page])
+        rows = await db.fetchall(
+            "SELECT id, arxiv_id, title, substr(abstract, 1, ?) AS abstract, links FROM papers"
+            " WHERE id IN (SELECT value FROM json_each(?))", (fts.MARK_CHARS + 1, ids))
+        # Marked on the page's papers alone (scratch): the same marks as papers_fts gives, without
+        # FTS5 merging a prefix's doclists over the whole archive first.
+        match = query.to_fts5()
+        try:
+            found = scratch.mark(match, [(r["id"], r["title"], bounded(r["abstract"])) for r in rows],
+                                 OPEN, CLOSE, "…", fts.SNIPPET_TOKENS)
+        except sqlite3.OperationalError as exc:
+            _raise_if_rejected(match, exc)
+            raise
+        papers = {r["id"]: PaperText(r["id"], r["arxiv_id"], r["title"], json.loads(r["links"])) for r in rows}
+        marked = {pid: (unmark(title), unmark(snippet)) for pid, (title, snippet) in found.items()}
+        listings = await db.fetchall(
+            "SELECT e.paper_id, d.date, d.source FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
+            " WHERE e.paper_id IN (SELECT value FROM json_each(?)) ORDER BY d.date, d.source",
+            (ids,),
+        )
+        return build_hits(page, papers, marked, [(r[0], r[1], r[2]) for r in listings])
+
+
+@fts.searcher.register(SqliteDatabase)
+async def searcher(db: SqliteDatabase, query: Query) -> FtsSearcher:
+    row = await db.fetchone(f"SELECT (SELECT MAX(date) FROM digests) AS d, {index_cache.VERSION_SQL} AS v")  # noqa: S608
+    reference = dt.date.fromisoformat(row["d"]) if row and row["d"] else dt.date.today()
+    return FtsSearcher(db, reference, index_cache.state_for(db, row["v"] if row else None))
+
+
+@fts.matching_ids.register(SqliteDatabase)
+async def matching_ids(db: SqliteDatabase, query: Query, paper_ids: Sequence[int]) -> set[int]:
+    if not paper_ids:
+        return set()
+    rows = await _fts(db, "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi",
+                      {"q": query.to_fts5(), "lo": min(paper_ids), "hi": max(paper_ids)})
+    return {r[0] for r in rows} & set(paper_ids)
+

@@ -1,0 +1,64 @@
+"""FTS5's own parts of search, on SQLite alone: prefixes written out as the indexed words, the
+private index that marks a page, and the tokenizer they share with papers_fts (PostgreSQL has
+none of these: tests/storage/postgres/test_pg_search.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import Database
+from storage.search import fts, parse
+from storage.search.fts import matching_ids, search
+from storage.sqlite.search import index_cache, scratch
+from tests.storage.search.archive import D1, load, paper
+
+# Stems the porter stemmer changes again ("accelerated" -> acceler -> accel, "biased" -> bias -> bia)
+# cannot be written out as words: those prefixes must stay FTS5 prefix queries.
+PREFIXES = ["quant*", "quantiz*", "title:quant*", "acc*", "accel*", "acceler*", "bia*", "bias*", '"vector quant"*',
+            "model -quant*", "diffusion OR quant*", "vid*", "zzz*", "mod*"]
+
+
+async def test_a_huge_repetitive_abstract_is_marked_from_a_bounded_head(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await load(db, D1, paper("Hostile", " ".join(["banana"] * 20_000), 1), paper("Banana split", n=2))
+    given: list[int] = []
+    mark = scratch.mark
+
+    def spy(match: str, papers: list[tuple[int, str, str]], *args: object) -> dict[int, tuple[str, str]]:
+        given.extend(len(abstract) for _, _, abstract in papers)
+        return mark(match, papers, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scratch, "mark", spy)
+    page = await search(db, parse("banana"))
+    assert [h.title.text for h in page.hits] == ["Banana split", "Hostile"]  # repetition earns nothing
+    assert max(given) <= fts.MARK_CHARS
+    snippet = page.hits[1].snippet
+    assert len(snippet.text.split()) <= fts.SNIPPET_TOKENS + 2 and snippet.spans
+
+
+@pytest.mark.parametrize("text", PREFIXES)
+async def test_a_prefix_search_matches_what_fts5s_prefix_query_matches(prefixed: Database, text: str) -> None:
+    query = parse(text)
+    rows = await prefixed.fetchall("SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (query.to_fts5(),))
+    page = await search(prefixed, query, limit=50)
+    assert {h.paper_id for h in page.hits} == {r[0] for r in rows}
+    assert await matching_ids(prefixed, query, range(1, 10)) == {r[0] for r in rows}
+
+
+async def test_prefixes_are_expanded_only_when_the_words_mean_the_same(prefixed: Database) -> None:
+    row = await prefixed.fetchone(f"SELECT {index_cache.VERSION_SQL} AS v")
+    assert row is not None
+    state = index_cache.state_for(prefixed, row["v"])
+    assert await index_cache.expansion(prefixed, state, parse("quant*").required[0].terms[0]) == ("quantiz", "quantum")
+    assert await index_cache.expansion(prefixed, state, parse('"vector quant"*').required[0].terms[0]) == (
+        "vector quantiz", "vector quantum")
+    # "accelerated" is indexed as acceler, which FTS5 would stem again to accel: written as a prefix
+    assert await index_cache.expansion(prefixed, state, parse("acc*").required[0].terms[0]) == (
+        "account", "accur", "accuraci", "acceler*")
+    assert await index_cache.expansion(prefixed, state, parse("zzz*").required[0].terms[0]) is None
+
+
+async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
+    row = await db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'")
+    assert row is not None and f"tokenize='{scratch.TOKENIZE}'" in row["sql"]
+    assert scratch.tokens("Vector-Quantizers, Élan models") == ("vector", "quantiz", "elan", "model")
