@@ -8,6 +8,7 @@ that failed to load. The SQL: storage/sqlite/fetch_state.py, storage/postgres/fe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,19 @@ class SourceStatus:
 
     def backing_off(self, now: dt.datetime) -> bool:
         return self.backoff_until is not None and now < self.backoff_until
+
+
+def listing(polled: Iterable[SourceStatus], configured: Iterable[str],
+            stored: Iterable[tuple[str, int, dt.date]]) -> list[SourceStatus]:
+    """`source_status` from what each backend read: the polled sources, plus the configured ones
+    never tried, each with (source, digests, newest day) of what the archive holds, by name."""
+    found = {status.source: status for status in polled}
+    for name in configured:
+        found.setdefault(name, SourceStatus(name))
+    for source, digests, newest in stored:
+        if source in found:
+            found[source] = dataclasses.replace(found[source], stored_digests=digests, stored_newest=newest)
+    return [found[name] for name in sorted(found)]
 
 
 # -- validators --------------------------------------------------------------------------------

@@ -178,6 +178,11 @@ def _positional(params: Params) -> Sequence[Any]:
     return params
 
 
+def seconds(moment: dt.datetime) -> dt.datetime:
+    """A time as the SQLite side stores it (whole seconds), so both backends read back the same."""
+    return moment.replace(microsecond=0)
+
+
 def rows_changed(status: str) -> int:
     """The row count in a command status such as "UPDATE 3" or "INSERT 0 1"."""
     tail = status.rsplit(" ", 1)[-1]

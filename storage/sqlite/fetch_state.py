@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
@@ -63,16 +62,10 @@ async def get_status(db: SqliteDatabase, source: str) -> SourceStatus:
 @fetch_state.source_status.register(SqliteDatabase)
 async def source_status(db: SqliteDatabase, configured: Iterable[str] = ()) -> list[SourceStatus]:
     rows = await db.fetchall("SELECT * FROM fetch_sources")
-    found = {row["source"]: _status(row) for row in rows}
-    for name in configured:
-        found.setdefault(name, SourceStatus(name))
     stored = await db.fetchall("SELECT source, COUNT(*) AS n, MAX(date) AS newest FROM digests"
                                " WHERE paper_count > 0 GROUP BY source")
-    for row in stored:
-        if row["source"] in found:
-            found[row["source"]] = dataclasses.replace(found[row["source"]], stored_digests=row["n"],
-                                                       stored_newest=dt.date.fromisoformat(row["newest"]))
-    return [found[name] for name in sorted(found)]
+    return fetch_state.listing(map(_status, rows), configured,
+                               [(r["source"], int(r["n"]), dt.date.fromisoformat(r["newest"])) for r in stored])
 
 
 @fetch_state.record_success.register(SqliteDatabase)

@@ -8,8 +8,10 @@ import pytest
 
 from storage import posts
 from storage.db import Database
-from storage.loader import Loader
-from storage.records import PaperRecord, ParsedDigest
+from storage.postgres.db import PostgresDatabase
+from tests.storage.raw_rows import insert_digest
+
+pytestmark = pytest.mark.both_backends
 
 DAY = dt.date(2025, 9, 10)
 NOW = dt.datetime(2025, 9, 10, 7, tzinfo=dt.UTC)
@@ -30,7 +32,14 @@ async def test_a_servers_day_is_claimed_once(db: Database) -> None:
     assert await claim(db, day=DAY + dt.timedelta(days=1), key="k4") is not None
 
 
+def needs_sendlog(db: Database) -> None:
+    # TODO(#16): remove once storage/sendlog.py runs on PostgreSQL (its port is another branch's).
+    if isinstance(db, PostgresDatabase):
+        pytest.skip("storage.sendlog (update_post) is not on PostgreSQL yet")
+
+
 async def test_status_changes_are_compare_and_set(db: Database) -> None:
+    needs_sendlog(db)
     row = await claim(db)
     assert row is not None
     assert await posts.update_post(db, row.id, expect="pending", status="sending", attempts=1)
@@ -51,8 +60,7 @@ async def test_update_refuses_columns_it_does_not_own(db: Database) -> None:
 
 
 async def test_listing_names_the_digest_and_filters(db: Database) -> None:
-    loaded = await Loader(db).load(ParsedDigest("hf-daily", DAY, "hf-page", [PaperRecord("A paper", "Abstract.")]))
-    await claim(db, digest_id=loaded.digest_id)
+    await claim(db, digest_id=await insert_digest(db, "hf-daily", DAY))
     await claim(db, guild="discord:2", key="k2", status="skipped", reason="no digest")
     listed = await posts.list_posts(db)
     assert [(p.guild_id, p.digest_source, p.digest_date) for p in listed] == [
