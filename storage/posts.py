@@ -3,7 +3,9 @@
 A row is inserted (claimed) before anything is sent; the UNIQUE (guild_id, post_date) key means
 a second claim for the same day — another task, another process, a restart — finds it taken.
 Status flow: pending → sending → sent; sending → pending (retry, with next_attempt_at) or failed;
-a crash leaves 'sending', which start-up recovery turns into a keyed re-send or 'unknown'.
+a crash leaves 'sending', which recovery turns into a keyed re-send or 'unknown'. A process holds
+the rows it sends (`hold_posts`) until it is done with them; when it dies, its holds end with it,
+and the next process to look (another one, or itself restarted) recovers what it left.
 'skipped' rows say why a day had no post.
 The SQL: storage/sqlite/posts.py, storage/postgres/posts.py.
 """
@@ -90,6 +92,22 @@ async def update_post(db: Database, post_id: int, *, expect: str | Sequence[str]
 async def update_posts(db: Database, updates: Sequence[RowUpdate], *, now: dt.datetime | None = None) -> set[int]:
     """Many `update_post`s in one transaction; the ids of the rows that changed."""
     return await update_rows(db, "posts", _UPDATABLE, updates, now=now)
+
+
+@per_backend
+async def hold_posts(db: Database, post_ids: Sequence[int]) -> set[int]:
+    """Take these posts in hand before sending or recovering them: the ids taken. A post another
+    task or process holds is left out: it is working on it. Held until `release_posts`, or until
+    the process ends however it ends, so a row a dead process left 'sending' can be told from one
+    a live process is sending, and is recovered by whichever process looks next. (SQLite: one
+    process per database, so only this process's tasks are told apart.)"""
+    raise NotImplementedError
+
+
+@per_backend
+async def release_posts(db: Database, post_ids: Sequence[int]) -> None:
+    """Let go of posts taken with `hold_posts` (ids not held are ignored)."""
+    raise NotImplementedError
 
 
 def post_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:

@@ -25,6 +25,9 @@ _SELECT = (
     " FROM posts AS p LEFT JOIN digests AS d ON d.id = p.digest_id"
 )
 
+# The space of the posts' holds (PostgresDatabase.holds): "post".
+_HOLDS = 0x706F7374
+
 # Two processes claiming overlapping days in different orders can deadlock on the unique index;
 # PostgreSQL then rolls one back whole, and claiming again is safe (nothing of it was written).
 _DEADLOCK_RETRIES = 3
@@ -70,6 +73,10 @@ async def claim_many(db: PostgresDatabase, claims: Sequence[Claim], *, now: dt.d
                     " $9, $9 FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::text[], $6::text[],"
                     " $7::text[], $8::text[]) WITH ORDINALITY"
                     " AS k (guild_id, channel_id, post_date, digest_id, kind, status, reason, key, n)"
+                    # Days already logged are left out before they draw an id, so ids follow one
+                    # another as on SQLite; ON CONFLICT settles a race with another process.
+                    " WHERE NOT EXISTS (SELECT 1 FROM posts AS p WHERE (p.guild_id = k.guild_id"
+                    " AND p.post_date = k.post_date) OR p.key = k.key)"
                     " ORDER BY k.n ON CONFLICT DO NOTHING RETURNING id, key",
                     *columns, stamp)
             break
@@ -120,3 +127,13 @@ async def list_posts(db: PostgresDatabase, *, guild_id: str | None = None, statu
         (guild_id, status, None if limit is None or limit < 0 else limit),
     )
     return [_from_row(r) for r in rows]
+
+
+@posts.hold_posts.register(PostgresDatabase)
+async def hold_posts(db: PostgresDatabase, post_ids: Sequence[int]) -> set[int]:
+    return await db.holds.take(_HOLDS, post_ids)
+
+
+@posts.release_posts.register(PostgresDatabase)
+async def release_posts(db: PostgresDatabase, post_ids: Sequence[int]) -> None:
+    await db.holds.release(_HOLDS, post_ids)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import weakref
 from collections.abc import Sequence
+
+import aiosqlite
 
 from storage import posts
 from storage.db import iso, now_utc, parse_iso
 from storage.posts import Claim, PostRecord
 from storage.sqlite.db import SqliteDatabase
+
+# The posts each open database (its connection, shared by the views `atomic` yields) has in hand.
+_held: weakref.WeakKeyDictionary[aiosqlite.Connection, set[int]] = weakref.WeakKeyDictionary()
 
 _SELECT = (
     "SELECT p.id, p.guild_id, p.channel_id, p.post_date, p.digest_id, p.kind, p.status, p.reason, p.key,"
@@ -113,3 +119,16 @@ async def list_posts(db: SqliteDatabase, *, guild_id: str | None = None, status:
         (guild_id, guild_id, status, status, -1 if limit is None else limit),
     )
     return [_from_row(r) for r in rows]
+
+
+@posts.hold_posts.register(SqliteDatabase)
+async def hold_posts(db: SqliteDatabase, post_ids: Sequence[int]) -> set[int]:
+    mine = _held.setdefault(db.conn, set())
+    taken = set(post_ids) - mine
+    mine |= taken
+    return taken
+
+
+@posts.release_posts.register(SqliteDatabase)
+async def release_posts(db: SqliteDatabase, post_ids: Sequence[int]) -> None:
+    _held.get(db.conn, set()).difference_update(post_ids)
