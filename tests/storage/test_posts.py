@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
-from storage import posts
+from storage import posts, sendlog
 from storage.db import Database
-from storage.postgres.db import PostgresDatabase
-from tests.storage.raw_rows import insert_digest
+from tests.storage.raw_rows import insert_digest, skip_unless_ported
 
 pytestmark = pytest.mark.both_backends
 
@@ -32,14 +31,8 @@ async def test_a_servers_day_is_claimed_once(db: Database) -> None:
     assert await claim(db, day=DAY + dt.timedelta(days=1), key="k4") is not None
 
 
-def needs_sendlog(db: Database) -> None:
-    # TODO(#16): remove once storage/sendlog.py runs on PostgreSQL (its port is another branch's).
-    if isinstance(db, PostgresDatabase):
-        pytest.skip("storage.sendlog (update_post) is not on PostgreSQL yet")
-
-
 async def test_status_changes_are_compare_and_set(db: Database) -> None:
-    needs_sendlog(db)
+    skip_unless_ported(db, sendlog.update_row)
     row = await claim(db)
     assert row is not None
     assert await posts.update_post(db, row.id, expect="pending", status="sending", attempts=1)
