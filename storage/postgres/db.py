@@ -178,7 +178,7 @@ class PostgresDatabase(Database):
 # The session's TCP keepalives: a process whose machine vanished (no FIN, no RST) is noticed, and
 # its holds released, within a minute rather than the kernel's default two hours.
 _KEEPALIVES = {"tcp_keepalives_idle": "20", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
-_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError)
 
 
 class Holds:

@@ -26,14 +26,15 @@ def skip_unless_ported(db: Database, *functions: Any) -> None:
 AT = dt.datetime(2025, 9, 10, 6, tzinfo=dt.UTC)
 
 
-async def insert_digest(db: Database, source: str, day: dt.date, *, papers: int = 1) -> int:
-    """A digest row (no papers behind it) holding `papers` papers; its id."""
+async def insert_digest(db: Database, source: str, day: dt.date, *, papers: int = 1, at: dt.datetime = AT,
+                        format: str = "test") -> int:
+    """A digest row that arrived at `at`, counting `papers` papers (no papers behind it); its id."""
     if isinstance(db, PostgresDatabase):
         row = await db.fetchone("INSERT INTO digests (source, date, format, paper_count, fetched_at, updated_at)"
-                                " VALUES ($1, $2, 'test', $3, $4, $4) RETURNING id", (source, day, papers, AT))
+                                " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id", (source, day, format, papers, at))
     else:
         row = await db.fetchone("INSERT INTO digests (source, date, format, paper_count, fetched_at, updated_at)"
-                                " VALUES (?, ?, 'test', ?, ?, ?) RETURNING id",
-                                (source, day.isoformat(), papers, iso(AT), iso(AT)))
+                                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                                (source, day.isoformat(), format, papers, iso(at), iso(at)))
     assert row is not None
     return int(row["id"])
