@@ -99,8 +99,7 @@ async def hold_posts(db: Database, post_ids: Sequence[int]) -> set[int]:
     """Take these posts in hand before sending or recovering them: the ids taken. A post another
     task or process holds is left out: it is working on it. Held until `release_posts`, or until
     the process ends however it ends, so a row a dead process left 'sending' can be told from one
-    a live process is sending, and is recovered by whichever process looks next. (SQLite: one
-    process per database, so only this process's tasks are told apart.)"""
+    a live process is sending, and is recovered by whichever process looks next."""
     raise NotImplementedError
 
 

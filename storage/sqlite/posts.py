@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import weakref
 from collections.abc import Sequence
-
-import aiosqlite
 
 from storage import posts
 from storage.db import iso, now_utc, parse_iso
 from storage.posts import Claim, PostRecord
 from storage.sqlite.db import SqliteDatabase
 
-# The posts each open database (its connection, shared by the views `atomic` yields) has in hand.
-_held: weakref.WeakKeyDictionary[aiosqlite.Connection, set[int]] = weakref.WeakKeyDictionary()
+# The space of the posts' holds (storage/sqlite/holds.py): "post".
+_HOLDS = 0x706F7374
 
 _SELECT = (
     "SELECT p.id, p.guild_id, p.channel_id, p.post_date, p.digest_id, p.kind, p.status, p.reason, p.key,"
@@ -123,12 +120,9 @@ async def list_posts(db: SqliteDatabase, *, guild_id: str | None = None, status:
 
 @posts.hold_posts.register(SqliteDatabase)
 async def hold_posts(db: SqliteDatabase, post_ids: Sequence[int]) -> set[int]:
-    mine = _held.setdefault(db.conn, set())
-    taken = set(post_ids) - mine
-    mine |= taken
-    return taken
+    return db.holds.take(_HOLDS, post_ids)
 
 
 @posts.release_posts.register(SqliteDatabase)
 async def release_posts(db: SqliteDatabase, post_ids: Sequence[int]) -> None:
-    _held.get(db.conn, set()).difference_update(post_ids)
+    db.holds.release(_HOLDS, post_ids)

@@ -1,4 +1,4 @@
-"""Claiming the daily post's days and holding posts in hand, from two database handles at once.
+"""Claiming the daily post's days, from two database handles at once.
 
 Two handles on one database behave as two processes would: on PostgreSQL they are two pools
 (and two sessions for the holds), on SQLite two connections to one file.
@@ -57,12 +57,3 @@ async def test_claims_keep_their_order_and_a_used_key_is_a_day_taken(db: Databas
     reused = Claim("discord:9", "discord:90", DAY, "digest", days(1)[0].key)  # another server, a used key
     assert await posts.claim_many(db, [reused, *days(4)[3:]], now=NOW) == [None, await posts.get_post(db, 4)]
     assert await posts.claim_many(db, []) == []
-
-
-async def test_a_post_held_is_held_once_until_released(db: Database) -> None:
-    assert await posts.hold_posts(db, [1, 2, 3]) == {1, 2, 3}
-    assert await posts.hold_posts(db, [3, 4]) == {4}  # another task of this process has 3
-    await posts.release_posts(db, [3, 5])
-    assert await posts.hold_posts(db, [2, 3]) == {3}
-    await posts.release_posts(db, [1, 2, 3, 4])
-    assert await posts.hold_posts(db, [1, 4]) == {1, 4}

@@ -1,9 +1,10 @@
 """The daily post from several processes sharing one database: each server's day goes out once,
 whoever posts it, and what a process that died mid-send left is finished by another (#16).
 
-A process is a `Database` handle of its own (on PostgreSQL its own pool and session) with its
-own runner. The transport here never hands back a keyed message twice (`honour_keys=False`),
-so a post sent by two processes shows as two messages.
+A process is a `Database` handle of its own (on PostgreSQL its own pool and session; on SQLite
+its own connection, the holds being the process's) with its own runner. The transport here
+never hands back a keyed message twice (`honour_keys=False`), so a post sent by two processes
+shows as two messages.
 """
 
 from __future__ import annotations
@@ -98,10 +99,9 @@ class SlowOutbound(FakeOutbound):
         return await super().post(channel_id, reply, key=key)
 
 
-async def test_a_process_starting_while_another_sends_leaves_its_posts_alone(pg_url: str) -> None:
-    """PostgreSQL only: several processes share a database only there (on SQLite the holds are
-    the process's own, and one process uses a database file)."""
-    async with await Database.open(pg_url) as db, await Database.open(pg_url) as other:
+@pytest.mark.both_backends
+async def test_a_process_starting_while_another_sends_leaves_its_posts_alone(db_address: str, db: Database) -> None:
+    async with await Database.open(db_address) as other:
         ported(db)
         await servers(db)
         slow = SlowOutbound()
