@@ -87,7 +87,7 @@ class PostingRunner:
             now = now or self.clock()
             report = RunReport(now)
             # What a process that died mid-send left behind: another one's, since the last run
-            # (several processes share a PostgreSQL database), or this one's before a restart.
+            # (several processes may share the database), or this one's before a restart.
             await self.recover(now)
             schedules, digests, logged = await self._snapshot(now)
             by_guild = {s.guild_id: s for s in schedules}
