@@ -24,6 +24,7 @@ import aiosqlite
 
 from storage.db import Database, Params, iso, now_utc
 from storage.errors import DatabaseUnavailable, DiskFull, NotPaperboyDatabase, SchemaTooNew
+from storage.sqlite.holds import FileHolds
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class SqliteDatabase(Database):
         self.location = path
         self._tx_lock = asyncio.Lock()
         self._savepoints = 0  # > 0: a view inside `atomic`, where transactions are savepoints
+        self.holds = FileHolds(path)  # shared with the views `atomic` yields
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[SqliteDatabase]:
@@ -167,6 +169,7 @@ class SqliteDatabase(Database):
             await self.conn.execute("PRAGMA optimize")
         except sqlite3.Error:
             pass
+        self.holds.close()
         await self.conn.close()
 
     async def size_bytes(self) -> int:
