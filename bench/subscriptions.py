@@ -50,7 +50,7 @@ from bot.config import SubscriptionSettings
 from bot.subscriptions import matching
 from bot.subscriptions.notify import NotificationQueue, fan_out, notification_hook, warm_up
 from bot.subscriptions.topics import SubscriptionError, parse_topic, query_of
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
@@ -271,9 +271,9 @@ async def _one_transaction(db: Database, digest_id: int,
         async with db.transaction() as conn:
             fanout = await fan_out(db, digest_id, paper_ids)
             users = sorted(fanout.found)
-            done = await delivery_repo.already_notified(conn, paper_ids)
+            done = await notification_repo.already_notified(conn, paper_ids)
             prefs = await sub_repo.prefs_of(conn, users)
-            await delivery_repo.queue(conn, digest_id, fanout.notifications(users, done, prefs))
+            await notification_repo.queue(conn, digest_id, fanout.notifications(users, done, prefs))
             raise _Rollback(time.perf_counter() - start, time.process_time() - cpu, await _counts(db))
     except _Rollback as done_:
         return done_.seconds, done_.cpu, done_.counts

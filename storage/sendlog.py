@@ -1,4 +1,4 @@
-"""Compare-and-set row updates shared by the send logs (the post log, the delivery log).
+"""Compare-and-set row updates shared by the send logs (the post log, the notification log).
 
 Both logs move a row through pending → sending → sent/failed, and two tasks or processes must
 never both move the same row out of a status: `update_row` sets some columns, optionally only

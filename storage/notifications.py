@@ -1,4 +1,4 @@
-"""The delivery log: topic notifications, queued with the digest that caused them, then sent.
+"""The notification log: topic notifications, queued with the digest that caused them, then sent.
 
 Exactly once, by construction:
 * a digest that is news is stored with a pending_matches row (storage.pending_matches) in its
@@ -51,7 +51,7 @@ class Notification:
 
 
 @dataclass(slots=True, frozen=True)
-class Delivery:
+class NotificationRecord:
     id: int
     user_id: str
     digest_id: int | None
@@ -76,8 +76,8 @@ _SELECT = (
 )
 
 
-def _delivery(row: sqlite3.Row, papers: tuple[QueuedPaper, ...] = ()) -> Delivery:
-    return Delivery(
+def _record(row: sqlite3.Row, papers: tuple[QueuedPaper, ...] = ()) -> NotificationRecord:
+    return NotificationRecord(
         id=row["id"], user_id=row["user_id"], digest_id=row["digest_id"], kind=row["kind"], status=row["status"],
         reason=row["reason"], attempts=row["attempts"],
         next_attempt_at=parse_iso(row["next_attempt_at"]) if row["next_attempt_at"] else None,
@@ -114,7 +114,7 @@ async def already_notified(conn: aiosqlite.Connection, paper_ids: Sequence[int],
 
 async def queue(conn: aiosqlite.Connection, digest_id: int, notifications: Sequence[Notification], *,
                 now: dt.datetime | None = None) -> list[int]:
-    """Write one pending delivery per notification with its papers; returns their ids.
+    """Write one pending notification per notification with its papers; returns their ids.
 
     Must run inside a write transaction (a queueing batch's): ids are assigned from MAX(id) so the
     rows go in with two executemany calls, not one round trip per user.
@@ -152,18 +152,18 @@ async def queue(conn: aiosqlite.Connection, digest_id: int, notifications: Seque
 
 # -- the sender's side ----------------------------------------------------------------------------
 
-async def update_delivery(db: Database, delivery_id: int, *, expect: str | Sequence[str] | None = None,
+async def update_notification(db: Database, delivery_id: int, *, expect: str | Sequence[str] | None = None,
                           now: dt.datetime | None = None, **values: Any) -> bool:
     """Set some columns; with `expect`, only while the status is one of those (compare-and-set)."""
     return await update_row(db, "deliveries", _UPDATABLE, delivery_id, expect=expect, now=now, **values)
 
 
-def delivery_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:
-    """`update_delivery` for concurrent senders, sharing transactions (see storage.sendlog.GroupWriter)."""
+def notification_writer(db: Database, *, linger: float = 0.0) -> GroupWriter:
+    """`update_notification` for concurrent senders, sharing transactions (see storage.sendlog.GroupWriter)."""
     return GroupWriter(db, "deliveries", _UPDATABLE, linger=linger)
 
 
-def delivery_starter(db: Database, *, ahead: int) -> Starter:
+def notification_starter(db: Database, *, ahead: int) -> Starter:
     """'sending' for planned notifications, `ahead` at a time (see storage.sendlog.Starter)."""
     return Starter(db, "deliveries", _UPDATABLE, ahead=ahead)
 
@@ -179,17 +179,17 @@ async def _papers_of(db: Database, ids: Sequence[int]) -> dict[int, tuple[Queued
     return {i: tuple(ps) for i, ps in found.items()}
 
 
-async def _with_papers(db: Database, rows: list[sqlite3.Row]) -> list[Delivery]:
+async def _with_papers(db: Database, rows: list[sqlite3.Row]) -> list[NotificationRecord]:
     papers = await _papers_of(db, [r["id"] for r in rows])
-    return [_delivery(r, papers[r["id"]]) for r in rows]
+    return [_record(r, papers[r["id"]]) for r in rows]
 
 
-async def get_delivery(db: Database, delivery_id: int) -> Delivery | None:
+async def get_notification(db: Database, delivery_id: int) -> NotificationRecord | None:
     row = await db.fetchone(f"{_SELECT} WHERE n.id = ?", (delivery_id,))
     return (await _with_papers(db, [row]))[0] if row else None
 
 
-async def deliveries_in_status(db: Database, statuses: Sequence[str]) -> list[Delivery]:
+async def notifications_in_status(db: Database, statuses: Sequence[str]) -> list[NotificationRecord]:
     """Rows in these statuses, oldest first, with their papers."""
     rows = await db.fetchall(
         f"{_SELECT} WHERE n.status IN (SELECT value FROM json_each(?)) ORDER BY n.id",  # noqa: S608
@@ -198,9 +198,9 @@ async def deliveries_in_status(db: Database, statuses: Sequence[str]) -> list[De
     return await _with_papers(db, rows)
 
 
-async def list_deliveries(db: Database, *, digest_date: dt.date | None = None, status: str | None = None,
+async def list_notifications(db: Database, *, digest_date: dt.date | None = None, status: str | None = None,
                           user_id: str | None = None, digest_id: int | None = None,
-                          limit: int | None = None) -> list[Delivery]:
+                          limit: int | None = None) -> list[NotificationRecord]:
     """The log, newest first, with each notification's papers."""
     day = digest_date.isoformat() if digest_date else None
     rows = await db.fetchall(
@@ -212,11 +212,12 @@ async def list_deliveries(db: Database, *, digest_date: dt.date | None = None, s
     return await _with_papers(db, rows)
 
 
-async def notification_of(db: Database, user_id: str, paper_id: int) -> tuple[Delivery, QueuedPaper, int] | None:
+async def notification_of(db: Database, user_id: str,
+                          paper_id: int) -> tuple[NotificationRecord, QueuedPaper, int] | None:
     """The notification that told `user_id` about `paper_id`, the paper's entry in it and its
     position there (for "was it beyond the cap?"); None when the user was never notified of it."""
     row = await db.fetchone("SELECT * FROM delivery_papers WHERE user_id = ? AND paper_id = ?", (user_id, paper_id))
     if row is None:
         return None
-    delivery = await get_delivery(db, row["delivery_id"])
-    return (delivery, _paper(row), int(row["position"])) if delivery else None
+    record = await get_notification(db, row["delivery_id"])
+    return (record, _paper(row), int(row["position"])) if record else None

@@ -1,4 +1,4 @@
-"""The delivery log: queueing inside a transaction, exactly-once per (user, paper), compare-and-set."""
+"""The notification log: queueing inside a transaction, exactly-once per (user, paper), compare-and-set."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from storage import deliveries as repo
+from storage import notifications as repo
 from storage.db import Database
-from storage.deliveries import Notification, QueuedPaper
 from storage.loader import Loader
+from storage.notifications import Notification, QueuedPaper
 from storage.records import PaperRecord, ParsedDigest
 
 DAY = dt.date(2025, 9, 9)
@@ -29,9 +29,9 @@ async def test_queue_writes_pending_rows_with_their_papers(db: Database) -> None
     digest_id, ids = await stored(db)
     async with db.transaction() as conn:
         made = await repo.queue(conn, digest_id, [note("console:a", ids), note("console:b", ids[:1], "channel")])
-    rows = await repo.list_deliveries(db)
+    rows = await repo.list_notifications(db)
     assert [r.id for r in rows] == made[::-1]
-    a = await repo.get_delivery(db, made[0])
+    a = await repo.get_notification(db, made[0])
     assert a is not None
     assert (a.status, a.kind, a.digest_date, a.digest_source) == ("pending", "direct", DAY, "hf-daily")
     assert a.papers == (QueuedPaper(ids[0], f"paper {ids[0]}", ("t",), ("w",)),
@@ -47,21 +47,21 @@ async def test_a_rolled_back_load_leaves_no_notification(db: Database) -> None:
         async with db.transaction() as conn:
             await repo.queue(conn, digest_id, [note("console:a", ids)])
             raise RuntimeError("crash before commit")
-    assert await repo.list_deliveries(db) == []
+    assert await repo.list_notifications(db) == []
 
 
 async def test_compare_and_set_and_filters(db: Database) -> None:
     digest_id, ids = await stored(db)
     async with db.transaction() as conn:
         [made] = await repo.queue(conn, digest_id, [note("console:a", ids)])
-    assert await repo.update_delivery(db, made, expect="pending", status="sending", attempts=1)
-    assert not await repo.update_delivery(db, made, expect="pending", status="sending")
-    await repo.update_delivery(db, made, status="failed", reason="dm_closed")
-    assert [d.id for d in await repo.list_deliveries(db, digest_date=DAY, status="failed")] == [made]
-    assert await repo.list_deliveries(db, digest_date=DAY + dt.timedelta(days=1)) == []
-    assert await repo.list_deliveries(db, status="sent") == []
+    assert await repo.update_notification(db, made, expect="pending", status="sending", attempts=1)
+    assert not await repo.update_notification(db, made, expect="pending", status="sending")
+    await repo.update_notification(db, made, status="failed", reason="dm_closed")
+    assert [d.id for d in await repo.list_notifications(db, digest_date=DAY, status="failed")] == [made]
+    assert await repo.list_notifications(db, digest_date=DAY + dt.timedelta(days=1)) == []
+    assert await repo.list_notifications(db, status="sent") == []
     with pytest.raises(ValueError, match="not a deliveries column"):
-        await repo.update_delivery(db, made, user_id="console:b")
+        await repo.update_notification(db, made, user_id="console:b")
 
 
 async def test_notification_of_a_paper(db: Database) -> None:
