@@ -268,12 +268,12 @@ async def _one_transaction(db: Database, digest_id: int,
     then rolled back: (seconds held, CPU seconds, (notifications, rows))."""
     start, cpu = time.perf_counter(), time.process_time()
     try:
-        async with db.transaction() as conn:
-            fanout = await fan_out(db, digest_id, paper_ids)
+        async with db.atomic() as tx:
+            fanout = await fan_out(tx, digest_id, paper_ids)
             users = sorted(fanout.found)
-            done = await notification_repo.already_notified(conn, paper_ids)
-            prefs = await sub_repo.prefs_of(conn, users)
-            await notification_repo.queue(conn, digest_id, fanout.notifications(users, done, prefs))
+            done = await notification_repo.already_notified(tx, paper_ids)
+            prefs = await sub_repo.prefs_of(tx, users)
+            await notification_repo.queue(tx, digest_id, fanout.notifications(users, done, prefs))
             raise _Rollback(time.perf_counter() - start, time.process_time() - cpu, await _counts(db))
     except _Rollback as done_:
         return done_.seconds, done_.cpu, done_.counts

@@ -7,6 +7,9 @@ queues its notifications (storage.notifications.queue) and either moves the row'
 (`advance`) or, for the last batch, deletes the row (`finish`). A row found at start-up is
 resumed after `done_through`; the batch that was interrupted re-checks delivery_papers' (user,
 paper) key inside its own transaction, so nothing is queued twice.
+
+The SQL of `pending`, `advance` and `finish`: storage/sqlite/pending_matches.py,
+storage/postgres/pending_matches.py. (`add` runs in the load's transaction, on the Loader's connection.)
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database, iso, now_utc, parse_iso
+from storage.db import Database, iso, now_utc
+from storage.dispatch import per_backend
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,21 +46,21 @@ async def add(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[in
     return int(row[0])
 
 
+@per_backend
 async def pending(db: Database) -> list[PendingMatch]:
     """Every digest still awaiting matching, in the order they were loaded."""
-    rows = await db.fetchall("SELECT * FROM pending_matches ORDER BY id")
-    return [PendingMatch(int(r["id"]), int(r["digest_id"]), tuple(int(p) for p in json.loads(r["paper_ids"])),
-                         r["done_through"], parse_iso(r["created_at"])) for r in rows]
+    raise NotImplementedError
 
 
-async def advance(conn: aiosqlite.Connection, match_id: int, done_through: str) -> None:
-    """Users up to `done_through` are queued; inside that batch's transaction. Never moves back
-    (two processes resuming the same row may finish their batches in any order)."""
-    await conn.execute(
-        "UPDATE pending_matches SET done_through = max(COALESCE(done_through, ''), ?) WHERE id = ?",
-        (done_through, match_id))
+@per_backend
+async def advance(db: Database, match_id: int, done_through: str) -> None:
+    """Users up to `done_through` are queued; inside that batch's transaction (the database
+    `db.atomic()` yields). Never moves back (two processes resuming the same row may finish their
+    batches in any order)."""
+    raise NotImplementedError
 
 
-async def finish(conn: aiosqlite.Connection, match_id: int) -> None:
+@per_backend
+async def finish(db: Database, match_id: int) -> None:
     """Every user is queued: forget the row; inside the last batch's transaction."""
-    await conn.execute("DELETE FROM pending_matches WHERE id = ?", (match_id,))
+    raise NotImplementedError

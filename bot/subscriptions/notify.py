@@ -168,15 +168,15 @@ class NotificationQueue:
         batches = list(fanout.batches(pending.done_through, rows)) or [[]]  # none: the marker still goes
         ids: list[int] = []
         for i, users in enumerate(batches):
-            async with self.db.transaction() as conn:
-                done = await notification_repo.already_notified(conn, pending.paper_ids, users)
-                prefs = await sub_repo.prefs_of(conn, users)
-                ids += await notification_repo.queue(conn, pending.digest_id, fanout.notifications(users, done, prefs),
-                                                 now=self.clock())
+            async with self.db.atomic() as batch:
+                done = await notification_repo.already_notified(batch, pending.paper_ids, users)
+                prefs = await sub_repo.prefs_of(batch, users)
+                ids += await notification_repo.queue(batch, pending.digest_id,
+                                                     fanout.notifications(users, done, prefs), now=self.clock())
                 if i == len(batches) - 1:
-                    await match_repo.finish(conn, pending.id)
+                    await match_repo.finish(batch, pending.id)
                 else:
-                    await match_repo.advance(conn, pending.id, users[-1])
+                    await match_repo.advance(batch, pending.id, users[-1])
         log.info("digest %s: queued %d notifications in %d transactions (%d topics matched)",
                  pending.digest_id, len(ids), len(batches), fanout.topics)
         return ids

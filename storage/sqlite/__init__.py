@@ -3,6 +3,13 @@
 Importing the package registers its implementations of the repository functions (storage/dispatch.py).
 """
 
-from storage.sqlite import app_state, db, sendlog  # noqa: F401  - registers the implementations
+from storage.sqlite import (  # noqa: F401  - registers the implementations
+    app_state,
+    db,
+    notifications,
+    pending_matches,
+    sendlog,
+    subscriptions,
+)
 
-__all__ = ["app_state", "db", "sendlog"]
+__all__ = ["app_state", "db", "notifications", "pending_matches", "sendlog", "subscriptions"]

@@ -27,7 +27,7 @@ def note(user: str, ids: list[int], kind: str = "direct") -> Notification:
 
 async def test_queue_writes_pending_rows_with_their_papers(db: Database) -> None:
     digest_id, ids = await stored(db)
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         made = await repo.queue(conn, digest_id, [note("console:a", ids), note("console:b", ids[:1], "channel")])
     rows = await repo.list_notifications(db)
     assert [r.id for r in rows] == made[::-1]
@@ -36,7 +36,7 @@ async def test_queue_writes_pending_rows_with_their_papers(db: Database) -> None
     assert (a.status, a.kind, a.digest_date, a.digest_source) == ("pending", "direct", DAY, "hf-daily")
     assert a.papers == (QueuedPaper(ids[0], f"paper {ids[0]}", ("t",), ("w",)),
                         QueuedPaper(ids[1], f"paper {ids[1]}", ("t",), ("w",)))
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         assert await repo.already_notified(conn, ids) == {("console:a", ids[0]), ("console:a", ids[1]),
                                                            ("console:b", ids[0])}
 
@@ -44,7 +44,7 @@ async def test_queue_writes_pending_rows_with_their_papers(db: Database) -> None
 async def test_a_rolled_back_load_leaves_no_notification(db: Database) -> None:
     digest_id, ids = await stored(db)
     with pytest.raises(RuntimeError):
-        async with db.transaction() as conn:
+        async with db.atomic() as conn:
             await repo.queue(conn, digest_id, [note("console:a", ids)])
             raise RuntimeError("crash before commit")
     assert await repo.list_notifications(db) == []
@@ -52,7 +52,7 @@ async def test_a_rolled_back_load_leaves_no_notification(db: Database) -> None:
 
 async def test_compare_and_set_and_filters(db: Database) -> None:
     digest_id, ids = await stored(db)
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         [made] = await repo.queue(conn, digest_id, [note("console:a", ids)])
     assert await repo.update_notification(db, made, expect="pending", status="sending", attempts=1)
     assert not await repo.update_notification(db, made, expect="pending", status="sending")
@@ -66,7 +66,7 @@ async def test_compare_and_set_and_filters(db: Database) -> None:
 
 async def test_notification_of_a_paper(db: Database) -> None:
     digest_id, ids = await stored(db)
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         [made] = await repo.queue(conn, digest_id, [note("console:a", ids)])
     found = await repo.notification_of(db, "console:a", ids[1])
     assert found is not None and found[0].id == made and found[2] == 1

@@ -49,10 +49,10 @@ async def test_advance_never_moves_back_and_finish_forgets(db: Database) -> None
     await load_marked(db)
     [pending] = await repo.pending(db)
     for user in ("console:b", "console:a"):  # a slower second process finishing an earlier batch
-        async with db.transaction() as conn:
+        async with db.atomic() as conn:
             await repo.advance(conn, pending.id, user)
     assert [p.done_through for p in await repo.pending(db)] == ["console:b"]
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await repo.finish(conn, pending.id)
         await repo.finish(conn, pending.id)  # twice (two processes): harmless
         await repo.advance(conn, pending.id, "console:c")  # after the row went: harmless
@@ -72,12 +72,12 @@ async def test_a_batch_run_again_finds_its_users_pairs_and_only_theirs(db: Datab
     def note(user: str) -> Notification:
         return Notification(user, "direct", tuple(QueuedPaper(i, f"paper {i}", ("t",), ("w",)) for i in ids))
 
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         assert await notification_repo.already_notified(conn, ids, ["console:a", "console:b"]) == set()
         await notification_repo.queue(conn, result.digest_id, [note("console:a"), note("console:b")], now=NOW)
-    async with db.transaction() as conn:  # the same batch again, as after a crash before its marker moved
+    async with db.atomic() as conn:  # the same batch again, as after a crash before its marker moved
         done = await notification_repo.already_notified(conn, ids, ["console:a"])
     assert done == {("console:a", ids[0]), ("console:a", ids[1])}
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         assert await notification_repo.already_notified(conn, ids[:1], ["console:c", "console:b"]) == {
             ("console:b", ids[0])}
