@@ -4,6 +4,13 @@ and SQL, beside the SQLite modules (storage/sqlite/) that hold the same data the
 Importing the package registers its implementations of the repository functions (storage/dispatch.py).
 """
 
-from storage.postgres import app_state, db, sendlog  # noqa: F401  - registers the implementations
+from storage.postgres import (  # noqa: F401  - registers the implementations
+    app_state,
+    db,
+    notifications,
+    pending_matches,
+    sendlog,
+    subscriptions,
+)
 
-__all__ = ["app_state", "db", "sendlog"]
+__all__ = ["app_state", "db", "notifications", "pending_matches", "sendlog", "subscriptions"]
