@@ -1,19 +1,25 @@
 """Digests awaiting subscription matching: written with the digest, moved on batch by batch, and the
-(user, paper) check a re-run batch relies on, on a real temporary database."""
+(user, paper) check a re-run batch relies on, on a real temporary database.
+
+The tests that write the marker through the Loader's `after_load` hook run on SQLite only until the
+Loader runs on PostgreSQL (#16); `pending`, `advance` and `finish` are tested on both."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import aiosqlite
 import pytest
 
 from storage import notifications as notification_repo
 from storage import pending_matches as repo
-from storage.db import Database
+from storage.db import Database, iso
 from storage.loader import Loader
 from storage.notifications import Notification, QueuedPaper
+from storage.postgres.db import PostgresDatabase
 from storage.records import LoadResult, PaperRecord, ParsedDigest
+from tests.storage.raw_rows import insert_digest
 
 DAY = dt.date(2025, 9, 9)
 NOW = dt.datetime(2025, 9, 9, 8, tzinfo=dt.UTC)
@@ -81,3 +87,31 @@ async def test_a_batch_run_again_finds_its_users_pairs_and_only_theirs(db: Datab
     async with db.atomic() as conn:
         assert await notification_repo.already_notified(conn, ids[:1], ["console:c", "console:b"]) == {
             ("console:b", ids[0])}
+
+
+async def insert_marker(db: Database, digest_id: int, paper_ids: list[int]) -> None:
+    """A marker written with plain SQL: `add` runs on the Loader's connection, tested above on SQLite."""
+    if isinstance(db, PostgresDatabase):
+        await db.execute("INSERT INTO pending_matches (digest_id, paper_ids, created_at) VALUES ($1, $2, $3)",
+                         (digest_id, paper_ids, NOW))
+    else:
+        await db.execute("INSERT INTO pending_matches (digest_id, paper_ids, created_at) VALUES (?, ?, ?)",
+                         (digest_id, json.dumps(paper_ids), iso(NOW)))
+
+
+@pytest.mark.both_backends
+async def test_advance_compares_users_as_bytes_and_finish_forgets_on_both_backends(db: Database) -> None:
+    digest_id = await insert_digest(db, "hf-daily", DAY, papers=2)
+    await insert_marker(db, digest_id, [7, 3])
+    [pending] = await repo.pending(db)
+    assert (pending.digest_id, pending.paper_ids, pending.done_through, pending.created_at) == (
+        digest_id, (7, 3), None, NOW)
+    for user in ("console:a", "console:B"):  # "B" sorts before "a" as bytes: the second moves nothing
+        async with db.atomic() as tx:
+            await repo.advance(tx, pending.id, user)
+    assert [p.done_through for p in await repo.pending(db)] == ["console:a"]
+    async with db.atomic() as tx:
+        await repo.finish(tx, pending.id)
+        await repo.finish(tx, pending.id)
+        await repo.advance(tx, pending.id, "console:c")
+    assert await repo.pending(db) == []
