@@ -4,24 +4,22 @@ Identity (docs/formats.md#identity): the arXiv id without version when known, el
 paper stored by title alone adopts the arXiv id of a later record with the same title; when
 both already exist they are merged into the one with the id.
 
-Bulk-friendly: a batch costs a handful of statements, not one round trip per paper, because every
-aiosqlite call is a hop to the connection's thread. Papers are written by ONE statement per batch
-(rows passed as a JSON array): an INSERT on `papers` fires the FTS5 trigger, so SQLite wraps each
-statement in a savepoint, and FTS5 flushes its pending terms to a new index segment at every
-savepoint; one statement per paper meant one segment per paper and merging them dominated a bulk
-load. Consecutive streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch
-per date) are written together as one "run", so a whole chunk is one statement and one segment.
+The algorithm is here, once; each of its steps is a `@per_backend` function whose SQL is in
+storage/sqlite/loader.py and storage/postgres/loader.py. A load is one `db.atomic()` transaction,
+and the `after_load` hooks receive the `Database` it yields, so what they write commits or rolls
+back with the digest.
 
-Preparing a run (title keys, the JSON rows) needs no database: `prepare` does it apart, so that a
+Bulk-friendly: a batch costs a handful of statements, not one round trip per paper. Consecutive
+streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch per date) are
+written together as one "run": one statement (SQLite) or one COPY (PostgreSQL) for all its papers.
+
+Preparing a run (title keys, the rows as JSON) needs no database: `prepare` does it apart, so that a
 bulk load can build its runs in a parsing process while this one writes (bot/ingest/worker.py);
 `Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.
 
-A run indexes its new papers for search with one INSERT ... SELECT before its COMMIT rather than
-by the per-row trigger (migration 0012). Inside `Loader.bulk()` (a large file into a smaller
-archive) runs also leave the title_key index alone and it is rebuilt once at the end: its keys are
-random, so each chunk rewrote about one index page per paper, while building it once afterwards
-is a single sorted pass. Nothing relies on it for correctness, and every path that looks papers
-up by title (`_load_one`) makes sure it exists first.
+Inside `Loader.bulk()` (a large file into a smaller archive) a backend may set the title_key index
+aside and rebuild it once at the end (SQLite does: see storage/sqlite/loader.py). Nothing relies on
+it for correctness, and every path that looks papers up by title makes sure it exists first.
 """
 
 from __future__ import annotations
@@ -35,106 +33,35 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, iso, now_utc
+from storage.db import Database, now_utc
+from storage.dispatch import per_backend
 from storage.normalize import identity_key
 from storage.records import LoadResult, PaperRecord, ParsedDigest
 
 log = logging.getLogger(__name__)
 
 # Called inside the load's transaction with every batch's result, e.g. to queue notifications
-# atomically with the digest. Registered by the assistant; storage knows nothing of it.
-AfterLoad = Callable[[aiosqlite.Connection, LoadResult], Awaitable[None]]
+# atomically with the digest: its first argument is the database bound to that transaction
+# (`db.atomic()`). Registered by the assistant; storage knows nothing of it.
+AfterLoad = Callable[[Database, LoadResult], Awaitable[None]]
 # Called once a load's transaction has committed, with every batch's result: to wake what reads the
 # new rows (the title index, the daily post, sending notifications). A listener that fails is
 # logged, not raised: the load is stored whatever a listener does.
 AfterCommit = Callable[[Sequence[LoadResult]], Awaitable[None]]
 
-# Which source a field comes from when a paper is listed by several (docs/formats.md, "Sources and
-# merging"): arXiv's formats own the title, authors and abstract; Hugging Face's own the keywords,
-# the AI summary and the code and project links (the upvotes are per listing, on the entry).
-# Statement parameters: :text_wins (the record comes from arXiv, or is a Paperboy export) and
-# :extras_win (it comes from Hugging Face, or is an export). A paper has been described by arXiv
-# when it has categories (only arXiv lists them): then a Hugging Face record leaves its text alone.
-_DEFERS = "(NOT :text_wins AND {t}categories <> '[]')"
-_LINKS = "CASE WHEN :extras_win THEN json_patch({t}links, {new}links) ELSE json_patch({new}links, {t}links) END"
 
+def authority(fmt: str) -> tuple[bool, bool]:
+    """Which source a field comes from when a paper is listed by several (docs/formats.md, "Sources
+    and merging"), as (text_wins, extras_win) for a record of format `fmt`.
 
-def _text_rules(t: str, new: str) -> dict[str, str]:
-    """The new value of each text column: `t` qualifies the stored row's columns, `new` the record's."""
-    defers = _DEFERS.format(t=t)
-    rules = {"title": f"CASE WHEN {defers} THEN {t}title ELSE {new}title END"}
-    for col, empty in (("abstract", "''"), ("authors", "'[]'")):
-        rules[col] = f"CASE WHEN {new}{col} <> {empty} AND NOT {defers} THEN {new}{col} ELSE {t}{col} END"
-    rules["links"] = _LINKS.format(t=t, new=new)
-    return rules
-
-
-def _changes(rules: dict[str, str], t: str) -> str:
-    return "\n   OR ".join(f"{t}{col} IS NOT ({rule})" for col, rule in rules.items())
-
-
-_BY_ID = _text_rules("papers.", "excluded.")
-# The rows come as one JSON array of `_row_json` arrays; `->` keeps nested lists and objects as
-# (compact) JSON text, exactly what `_params` writes for the id-less path.
-_UPSERT_BY_ID = f"""
-INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,
-                    ai_summary, published, first_listed, created_at, updated_at)
-SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value -> 4, r.value -> 5, r.value -> 6,
-       r.value -> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, :now, :now
-FROM json_each(:rows) AS r WHERE true
-ON CONFLICT (arxiv_id) DO UPDATE SET
-    title = {_BY_ID["title"]},
-    title_key = CASE WHEN {_DEFERS.format(t="papers.")} THEN papers.title_key ELSE excluded.title_key END,
-    abstract = {_BY_ID["abstract"]},
-    authors = {_BY_ID["authors"]},
-    links = {_BY_ID["links"]},
-    categories = CASE WHEN excluded.categories <> '[]' THEN excluded.categories ELSE papers.categories END,
-    keywords = CASE WHEN excluded.keywords <> '[]' THEN excluded.keywords ELSE papers.keywords END,
-    ai_summary = COALESCE(excluded.ai_summary, papers.ai_summary),
-    published = COALESCE(papers.published, excluded.published),
-    first_listed = MIN(papers.first_listed, excluded.first_listed),
-    updated_at = excluded.updated_at
-WHERE {_changes(_BY_ID, "papers.")}
-   OR (excluded.categories <> '[]' AND papers.categories IS NOT excluded.categories)
-   OR (excluded.keywords <> '[]' AND papers.keywords IS NOT excluded.keywords)
-   OR (excluded.ai_summary IS NOT NULL AND papers.ai_summary IS NOT excluded.ai_summary)
-   OR (papers.published IS NULL AND excluded.published IS NOT NULL)
-   OR excluded.first_listed < papers.first_listed
-RETURNING id, arxiv_id
-"""  # noqa: S608 - built from the constants above; every value is a bound parameter
-
-_BY_ROWID = _text_rules("", ":")
-# An id-less record lands on the paper with its title: the one with an id if there is one.
-_UPDATE_BY_ROWID = f"""
-UPDATE papers SET
-    title = {_BY_ROWID["title"]},
-    abstract = {_BY_ROWID["abstract"]},
-    authors = {_BY_ROWID["authors"]},
-    links = {_BY_ROWID["links"]},
-    first_listed = MIN(first_listed, :listed),
-    updated_at = :now
-WHERE id = :rowid
-  AND ({_changes(_BY_ROWID, "")}
-       OR :listed < first_listed)
-"""  # noqa: S608 - built from the constants above; every value is a bound parameter
-
-
-def _authority(fmt: str) -> dict[str, bool]:
-    """The statement parameters that say which fields a record of format `fmt` may set (see `_DEFERS`)."""
+    arXiv's formats own the title, authors and abstract; Hugging Face's own the keywords, the AI
+    summary and the code and project links (the upvotes are per listing, on the entry). `text_wins`:
+    the record comes from arXiv, or is a Paperboy export; `extras_win`: it comes from Hugging Face,
+    or is an export. A paper has been described by arXiv when it has categories (only arXiv lists
+    them): then a Hugging Face record leaves its text alone.
+    """
     arxiv, hf = fmt.startswith("arxiv-"), fmt.startswith("hf-")
-    return {"text_wins": not hf, "extras_win": not arxiv}
-
-
-# The same definition as migration 0001's; `Loader.bulk` drops it and this puts it back.
-_TITLE_INDEX = "CREATE INDEX IF NOT EXISTS papers_title_key ON papers(title_key)"
-
-_ADOPT_ID = """
-UPDATE papers SET arxiv_id = :arxiv_id, updated_at = :now
-WHERE arxiv_id IS NULL AND title_key = :title_key
-  AND NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = :arxiv_id)
-"""
+    return not hf, not arxiv
 
 
 @dataclass(slots=True)
@@ -155,8 +82,9 @@ class Listing:
 class PreparedRun:
     """Consecutive partial batches whose papers all have arXiv ids, none twice, ready to write.
 
-    `payload` is the JSON array of `_UPSERT_BY_ID` rows of every batch in order, `keys` the JSON
-    list of their title keys. Plain data (picklable): built by `prepare`, possibly in another process.
+    `payload` is the JSON array of every batch's paper rows (`payload_row`) in order, `keys` the
+    JSON list of their title keys. Plain data (picklable): built by `prepare`, possibly in another
+    process.
     """
 
     listings: list[Listing]
@@ -182,7 +110,7 @@ class PreparedRun:
 
 
 @dataclass(slots=True)
-class _Batch:
+class Batch:
     """One digest on its way in: its listing, its digest row, and what writing its papers did."""
 
     listing: Listing
@@ -192,6 +120,15 @@ class _Batch:
     written: set[int] = field(default_factory=set)  # paper rows inserted or changed
     existed: bool = False  # the digest was stored before this load
     grows: bool = False  # a day that only grows, re-loaded without pruning: add, never remove or lower
+
+
+@dataclass(slots=True, frozen=True)
+class StoredDigest:
+    """What a load needs to know of a digest already stored."""
+
+    id: int
+    content_hash: str | None
+    paper_count: int
 
 
 def content_hash(digest: ParsedDigest) -> str:
@@ -206,38 +143,22 @@ def content_hash(digest: ParsedDigest) -> str:
     return h.hexdigest()
 
 
-def _json(value: object) -> str:
+def compact_json(value: object) -> str:
     # Compact, as SQLite's JSON functions write it: json_patch() of equal links must compare equal
     # to what was stored, or every re-load would count (and rewrite) every paper as updated.
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _params(record: PaperRecord, key: str, listed: str, now: str) -> dict[str, Any]:
-    return {
-        "arxiv_id": record.arxiv_id,
-        "title_key": key,
-        "title": record.title,
-        "abstract": record.abstract,
-        "authors": _json(record.authors),
-        "links": _json(record.links),
-        "categories": _json(record.categories),
-        "keywords": _json(record.keywords),
-        "ai_summary": record.ai_summary,
-        "published": record.published.isoformat() if record.published else None,
-        "listed": listed,
-        "now": now,
-    }
-
-
-def _listing(digest: ParsedDigest) -> Listing:
+def listing_of(digest: ParsedDigest) -> Listing:
     papers = digest.papers
     return Listing(digest.source, digest.date, digest.format, digest.complete, [r.arxiv_id for r in papers],
                    [r.position if r.position is not None else i for i, r in enumerate(papers)],
                    [r.upvotes for r in papers], [r.comments for r in papers])
 
 
-def _payload_row(r: PaperRecord, key: str, day: str) -> list[Any]:
-    """A paper as a row of `_UPSERT_BY_ID`'s JSON array."""
+def payload_row(r: PaperRecord, key: str, day: str) -> list[Any]:
+    """A paper as a row of a run's payload: arxiv_id, title_key, title, abstract, authors, links,
+    categories, keywords, ai_summary, published, first_listed (days as ISO text)."""
     return [r.arxiv_id, key, r.title, r.abstract, r.authors, r.links, r.categories, r.keywords, r.ai_summary,
             r.published.isoformat() if r.published else None, day]
 
@@ -250,8 +171,8 @@ def _prepare_run(run: list[ParsedDigest]) -> PreparedRun:
         for r in digest.papers:
             key = identity_key(r.title, r.authors, r.abstract)
             keys.append(key)
-            rows.append(_payload_row(r, key, day))
-    return PreparedRun([_listing(d) for d in run], _json(keys), _json(rows))
+            rows.append(payload_row(r, key, day))
+    return PreparedRun([listing_of(d) for d in run], compact_json(keys), compact_json(rows))
 
 
 def _joins_a_run(digest: ParsedDigest) -> bool:
@@ -285,9 +206,259 @@ def prepare(items: Iterable[ParsedDigest | PreparedRun]) -> Iterator[ParsedDiges
         yield _prepare_run(run)
 
 
-# The tables a load writes and the planner's choices depend on; how many rows of each index ANALYZE reads.
-_LOADED_TABLES = ("papers", "digests", "digest_entries")
-_ANALYSIS_ROWS = 1000
+# -- the steps, written per backend --------------------------------------------------------------
+# Each takes the database bound to the load's transaction.
+
+@per_backend
+async def lock_for_load(db: Database) -> None:
+    """Make this load the only one writing the archive until its transaction ends, so that two
+    processes loading the same digest at once store it once (the second sees the first's)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def stored_digest(db: Database, source: str, date: dt.date) -> StoredDigest | None:
+    """The digest of `source` on `date`, if stored."""
+    raise NotImplementedError
+
+
+@per_backend
+async def open_digest(db: Database, digest: ParsedDigest, fingerprint: str | None, now: dt.datetime) -> int:
+    """Insert or refresh `digest`'s row (its format, fingerprint when given, updated_at); its id."""
+    raise NotImplementedError
+
+
+@per_backend
+async def open_digests(db: Database, listings: list[Listing], now: dt.datetime) -> list[int]:
+    """`open_digest` for several partial batches (no fingerprint) at once; their ids in order."""
+    raise NotImplementedError
+
+
+@per_backend
+async def max_paper_id(db: Database) -> int:
+    """The highest paper id (0 for none): papers inserted afterwards have higher ones."""
+    raise NotImplementedError
+
+
+@per_backend
+async def ensure_title_index(db: Database) -> None:
+    """Make sure papers can be looked up by title_key quickly (a bulk load may have set the index aside)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def adopt_ids(db: Database, pairs: list[tuple[str, str]], now: dt.datetime) -> int:
+    """For each (arxiv_id, title_key) in order: a paper stored by that title alone, with no paper
+    holding the id yet, takes the id. Returns how many did."""
+    raise NotImplementedError
+
+
+@per_backend
+async def merge_title_twins(db: Database, keys: list[str]) -> int:
+    """Fold id-less papers into a paper with an id and the same title (their listings move over,
+    the earliest first_listed stays); returns how many were folded."""
+    raise NotImplementedError
+
+
+@per_backend
+async def upsert_by_id(db: Database, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
+    """Insert or update the papers of `payload` (a JSON array of `payload_row`s, all with an arXiv
+    id) following the sources' authority (`authority(fmt)`); the (id, arxiv_id) of every row
+    inserted or changed. A paper named twice is written as one after the other would."""
+    raise NotImplementedError
+
+
+@per_backend
+async def stored_ids(db: Database, arxiv_ids: list[str]) -> dict[str, int]:
+    """The paper ids of those of `arxiv_ids` that are stored."""
+    raise NotImplementedError
+
+
+@per_backend
+async def upsert_by_title(db: Database, record: PaperRecord, key: str, listed: dt.date, fmt: str,
+                          now: dt.datetime) -> tuple[int, bool]:
+    """The paper id for an id-less record (the paper with its title: one with an id if there is
+    one, inserted if none), and whether its row was inserted or changed."""
+    raise NotImplementedError
+
+
+@per_backend
+async def title_orphans(db: Database, keys: str) -> bool:
+    """Whether any id-less paper has one of the title keys in `keys` (a JSON list)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def defer_search_index(db: Database) -> None:
+    """Before a run's papers are written: index its new papers for search together afterwards
+    (`index_new_papers`) rather than one by one, where the backend gains by it."""
+    raise NotImplementedError
+
+
+@per_backend
+async def index_new_papers(db: Database, max_before: int) -> None:
+    """After a run's papers are written: index for search those inserted (ids above `max_before`)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def drop_or_keep(db: Database, digest_id: int, listed: list[int], grows: bool) -> tuple[int, int, int]:
+    """For a complete batch of a stored digest: remove the digest's entries whose paper is not in
+    `listed`, or, on a growing day, keep them. Returns (removed, kept, the position after the last
+    entry when some are kept, else 0)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def upsert_entries(db: Database, rows: list[list[Any]], grows: bool, keep: bool) -> set[tuple[int, int]]:
+    """Write entries ([digest_id, paper_id, position, upvotes, comments], each pair once); the
+    (digest_id, paper_id) of those inserted or changed. On a growing day (`grows`) figures never
+    go down and, with `keep` (the capture lacks some of the day's papers), positions stay."""
+    raise NotImplementedError
+
+
+@per_backend
+async def count_entries(db: Database, digest_ids: list[int]) -> None:
+    """Set the digests' paper_count to their number of entries."""
+    raise NotImplementedError
+
+
+@per_backend
+async def set_title_index_aside(db: Database) -> bool:
+    """Inside `Loader.bulk`, before the first run: stop maintaining the title_key index if that
+    makes a bulk load faster on this backend. True when it was set aside (rebuilt by
+    `ensure_title_index` once the bulk load ends)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def refresh_statistics(db: Database) -> None:
+    """Bring the query planner's statistics of the tables a load writes up to date (sampled)."""
+    raise NotImplementedError
+
+
+# -- the algorithm ------------------------------------------------------------------------------
+
+async def _upsert_with_ids(tx: Database, batches: list[Batch], payloads: Sequence[str], now: dt.datetime) -> None:
+    """Insert or update the papers of `payloads` (the batches' papers that have an arXiv id, in
+    order, each payload naming an id at most once); fill the batches' paper_ids for them."""
+    changed: list[tuple[int, str]] = []
+    for payload in payloads:
+        changed += await upsert_by_id(tx, payload, batches[0].listing.format, now)  # a run's batches: one file
+    # Every inserted or changed row is returned. A run never names a paper twice, and a single
+    # batch owns all its rows, so each returned row counts for exactly one batch.
+    owner = {arxiv_id: batch for batch in batches for arxiv_id in batch.listing.ids if arxiv_id}
+    pid_of: dict[str, int] = {}
+    for pid, arxiv_id in changed:
+        pid_of[arxiv_id] = pid
+        owner[arxiv_id].written.add(pid)
+    missing = [arxiv_id for arxiv_id in owner if arxiv_id not in pid_of]
+    if missing:
+        pid_of.update(await stored_ids(tx, missing))
+    for batch in batches:
+        batch.paper_ids = [pid_of.get(arxiv_id) if arxiv_id else pid
+                           for arxiv_id, pid in zip(batch.listing.ids, batch.paper_ids, strict=True)]
+
+
+async def _write_entries(tx: Database, batches: list[Batch], max_before: int) -> list[LoadResult]:
+    """List each batch's papers in its digest (a complete digest replaces its list, except on a
+    growing day; a partial batch adds to it), update the digests' counts, and say what each
+    batch did."""
+    results = []
+    claimed: set[int] = set()  # papers already counted new by an earlier batch
+    by_mode: dict[tuple[bool, bool], list[list[Any]]] = {}
+    counts: list[tuple[Batch, set[int], int, int, int]] = []
+    for batch in batches:
+        seen: set[int] = set()
+        rows: list[list[Any]] = []
+        d = batch.listing
+        for pid, position, upvotes, comments in zip(batch.paper_ids, d.positions, d.upvotes, d.comments,
+                                                    strict=True):
+            if pid is None or pid in seen:
+                continue  # the same paper twice in one list: keep its first position
+            seen.add(pid)
+            rows.append([batch.digest_id, pid, position, upvotes, comments])
+        removed = kept = after = 0
+        if batch.listing.complete and batch.existed:
+            removed, kept, after = await drop_or_keep(tx, batch.digest_id, sorted(seen), batch.grows)
+        if kept:
+            # A smaller capture of a growing day: the day's order stays, its new papers go last.
+            for i, row in enumerate(rows):
+                row[2] = after + i
+        by_mode.setdefault((batch.grows, bool(kept)), []).extend(rows)
+        counts.append((batch, seen, removed, kept, len(rows)))
+    changed: set[tuple[int, int]] = set()
+    for (grows, keep), rows in by_mode.items():
+        changed |= await upsert_entries(tx, rows, grows, keep)
+    for batch, seen, removed, kept, count in counts:
+        new_ids = {pid for pid in seen if pid > max_before and pid not in claimed}
+        claimed |= seen
+        touched = batch.written | {pid for pid in seen if (batch.digest_id, pid) in changed}
+        updated = len((touched & seen) - new_ids)
+        unchanged = not (new_ids or updated or removed or batch.merged) and (batch.existed or count > 0)
+        d = batch.listing
+        results.append(LoadResult(d.source, d.date, d.format, count, len(new_ids), batch.merged, updated,
+                                  unchanged, batch.digest_id, () if unchanged else tuple(sorted(seen)),
+                                  kept=kept, removed=removed))
+    await count_entries(tx, sorted({b.digest_id for b in batches}))
+    return results
+
+
+async def _load_one(tx: Database, digest: ParsedDigest, now: dt.datetime, prune: bool = False) -> LoadResult:
+    fingerprint = content_hash(digest) if digest.complete else None
+    existing = await stored_digest(tx, digest.source, digest.date)
+    # Pruning a growing day always looks: a smaller capture merged before left its own fingerprint.
+    if existing and digest.complete and existing.content_hash == fingerprint and not (prune and digest.grows):
+        return LoadResult(digest.source, digest.date, digest.format, existing.paper_count, 0, 0, 0, True,
+                          existing.id, ())
+
+    await ensure_title_index(tx)  # looking papers up by title needs it (see `Loader.bulk`)
+    keys = [identity_key(r.title, r.authors, r.abstract) for r in digest.papers]
+    batch = Batch(listing_of(digest), await open_digest(tx, digest, fingerprint, now), [None] * len(keys),
+                  existed=existing is not None, grows=digest.grows and not prune)
+    max_before = await max_paper_id(tx)
+    day = digest.date.isoformat()
+    with_id = [(r, key) for r, key in zip(digest.papers, keys, strict=True) if r.arxiv_id]
+    if with_id:
+        batch.merged = await adopt_ids(tx, [(str(r.arxiv_id), key) for r, key in with_id], now)
+        batch.merged += await merge_title_twins(tx, [key for _, key in with_id])
+        # A paper listed twice (two cards) is written as the second record over the first.
+        layers: list[list[list[Any]]] = []
+        times: dict[str | None, int] = {}
+        for r, key in with_id:
+            n = times[r.arxiv_id] = times.get(r.arxiv_id, -1) + 1
+            if n == len(layers):
+                layers.append([])
+            layers[n].append(payload_row(r, key, day))
+        await _upsert_with_ids(tx, [batch], [compact_json(layer) for layer in layers], now)
+    for i, (r, key) in enumerate(zip(digest.papers, keys, strict=True)):
+        if not r.arxiv_id:
+            pid, changed = await upsert_by_title(tx, r, key, digest.date, digest.format, now)
+            batch.paper_ids[i] = pid
+            if changed:
+                batch.written.add(pid)
+    return (await _write_entries(tx, [batch], max_before))[0]
+
+
+async def _load_run(tx: Database, run: PreparedRun, now: dt.datetime) -> list[LoadResult]:
+    """Write consecutive partial batches whose papers all have arXiv ids, none twice, together.
+
+    Equivalent to loading them one by one: with no id-less paper sharing a title with the run
+    (checked first; otherwise they are loaded one by one), there is nothing to adopt or merge, and
+    distinct ids make each batch's counts its own.
+    """
+    if await title_orphans(tx, run.keys):
+        return [await _load_one(tx, digest, now) for digest in run.digests()]
+    ids = await open_digests(tx, run.listings, now)
+    batches = [Batch(listing, digest_id, [None] * len(listing.ids))
+               for listing, digest_id in zip(run.listings, ids, strict=True)]
+    max_before = await max_paper_id(tx)
+    await defer_search_index(tx)
+    await _upsert_with_ids(tx, batches, [run.payload], now)
+    # Inserted rows, and only they, have ids above the highest before (ids are never reused
+    # below the maximum, and loads are serialised: `lock_for_load`).
+    await index_new_papers(tx, max_before)
+    return await _write_entries(tx, batches, max_before)
 
 
 class Loader:
@@ -300,40 +471,37 @@ class Loader:
         self.after_load = list(after_load)
         self.after_commit = list(after_commit)
         self._bulk = False  # inside `bulk()` with a load big enough to rebuild the title index after
-        self._title_index_dropped = False
+        self._title_index_aside = False
 
     @asynccontextmanager
     async def bulk(self, expected_papers: int) -> AsyncIterator[None]:
         """Load a large streaming input: if `expected_papers` is at least a quarter of the archive,
-        runs stop maintaining the title_key index, which is rebuilt when this ends (however it ends;
-        a killed process leaves it to the next `_load_one` or bulk load to rebuild).
+        runs may stop maintaining the title_key index (`set_title_index_aside`), which is rebuilt
+        when this ends (however it ends; a killed process leaves it to the next title look-up or
+        bulk load to rebuild).
 
         Below that share, updating the index as papers arrive costs less than rebuilding it.
         """
-        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) FROM papers")
-        self._bulk = row is not None and expected_papers * 4 >= int(row[0])
+        self._bulk = expected_papers * 4 >= await max_paper_id(self.db)
         try:
             yield
         finally:
             self._bulk = False
-            if self._title_index_dropped:
-                self._title_index_dropped = False
-                async with self.db.transaction() as conn:
-                    await conn.execute(_TITLE_INDEX)
+            if self._title_index_aside:
+                self._title_index_aside = False
+                async with self.db.atomic() as tx:
+                    await ensure_title_index(tx)
 
     async def refresh_statistics(self) -> None:
-        """Bring the query planner's statistics (sqlite_stat1) of the tables a load writes up to date.
+        """Bring the query planner's statistics of the tables a load writes up to date.
 
         Called before and after a streamed load. Statistics taken when the archive was small (a few
         papers, all without an arXiv id) say that an arXiv id matches every paper, and the planner
         then answers "which of these ids are stored?" by scanning every paper for every id: re-running
-        an interrupted snapshot load, whose papers are all stored, crawled. Sampled (analysis_limit),
-        so it costs about the same at any archive size.
+        an interrupted snapshot load, whose papers are all stored, crawled. Sampled, so it costs
+        about the same at any archive size.
         """
-        async with self.db.transaction() as conn:
-            await conn.execute(f"PRAGMA analysis_limit = {_ANALYSIS_ROWS}")
-            for table in _LOADED_TABLES:
-                await conn.execute(f"ANALYZE {table}")
+        await refresh_statistics(self.db)
 
     async def load(self, digest: ParsedDigest, *, now: dt.datetime | None = None, prune: bool = False) -> LoadResult:
         """Load one digest in one transaction."""
@@ -351,20 +519,20 @@ class Loader:
 
         Hooks see each batch's result in order; those of a run are called once the run is written.
         """
-        stamp = iso(now or now_utc())
-        async with self.db.transaction() as conn:
+        moment = now or now_utc()
+        async with self.db.atomic() as tx:
+            await lock_for_load(tx)
             results: list[LoadResult] = []
             for item in prepare(digests):
                 if isinstance(item, PreparedRun):
-                    if self._bulk and not self._title_index_dropped:
-                        await conn.execute("DROP INDEX IF EXISTS papers_title_key")
-                        self._title_index_dropped = True
-                    found = await _load_run(conn, item, stamp)
+                    if self._bulk and not self._title_index_aside:
+                        self._title_index_aside = await set_title_index_aside(tx)
+                    found = await _load_run(tx, item, moment)
                 else:
-                    found = [await _load_one(conn, item, stamp, prune)]
+                    found = [await _load_one(tx, item, moment, prune)]
                 for result in found:
                     for hook in self.after_load:
-                        await hook(conn, result)
+                        await hook(tx, result)
                 results.extend(found)
         for listener in self.after_commit:
             try:
@@ -372,262 +540,3 @@ class Loader:
             except Exception:  # noqa: BLE001 - the load is committed; a listener cannot undo it
                 log.exception("a listener of a committed load failed")
         return results
-
-
-async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-    async with conn.execute(sql, params) as cursor:
-        row = await cursor.fetchone()
-    return row[0] if row else None
-
-
-async def _open_digest(conn: aiosqlite.Connection, digest: ParsedDigest, fingerprint: str | None,
-                       now: str) -> int:
-    async with conn.execute(
-        "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source, date) DO UPDATE SET format = excluded.format,"
-        " content_hash = COALESCE(excluded.content_hash, digests.content_hash), updated_at = excluded.updated_at"
-        " RETURNING id",
-        (digest.source, digest.date.isoformat(), digest.format, fingerprint, now, now),
-    ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def _open_digests(conn: aiosqlite.Connection, listings: list[Listing], now: str) -> list[int]:
-    """`_open_digest` for several partial batches (no content hash) in one statement, not one per date."""
-    rows = [[d.source, d.date.isoformat(), d.format] for d in listings]
-    found = await conn.execute_fetchall(
-        "INSERT INTO digests (source, date, format, content_hash, fetched_at, updated_at)"
-        " SELECT d.value ->> 0, d.value ->> 1, d.value ->> 2, NULL, :now, :now FROM json_each(:rows) AS d WHERE true"
-        " ON CONFLICT (source, date) DO UPDATE SET format = excluded.format, updated_at = excluded.updated_at"
-        " RETURNING id, source, date",
-        {"rows": json.dumps(rows), "now": now},
-    )
-    id_of = {(source, day): int(digest_id) for digest_id, source, day in found}
-    return [id_of[(source, day)] for source, day, _ in rows]
-
-
-async def _max_paper_id(conn: aiosqlite.Connection) -> int:
-    return int(await _scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM papers"))
-
-
-# The ids of a run that are stored already (unchanged papers: every one of them when an interrupted
-# load runs again). Planned well only with current statistics (`Loader.refresh_statistics`).
-STORED_IDS = "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value"
-
-
-async def _upsert_with_ids(conn: aiosqlite.Connection, batches: list[_Batch], payload: str, now: str) -> None:
-    """Insert or update the papers of `payload` (the batches' papers that have an arXiv id, in
-    order) in one statement; fill the batches' paper_ids for them."""
-    authority = _authority(batches[0].listing.format)  # a run's batches come from one file
-    changed = await conn.execute_fetchall(_UPSERT_BY_ID, {"rows": payload, "now": now, **authority})
-    # Every inserted or changed row is returned. A run never names a paper twice, and a single
-    # batch owns all its rows, so each returned row counts for exactly one batch.
-    owner = {arxiv_id: batch for batch in batches for arxiv_id in batch.listing.ids if arxiv_id}
-    pid_of: dict[str, int] = {}
-    for pid, arxiv_id in changed:
-        pid_of[arxiv_id] = pid
-        owner[arxiv_id].written.add(pid)
-    missing = [arxiv_id for arxiv_id in owner if arxiv_id not in pid_of]
-    if missing:
-        found = await conn.execute_fetchall(STORED_IDS, (json.dumps(missing),))
-        pid_of.update((str(arxiv_id), int(pid)) for arxiv_id, pid in found)
-    for batch in batches:
-        batch.paper_ids = [pid_of.get(arxiv_id) if arxiv_id else pid
-                           for arxiv_id, pid in zip(batch.listing.ids, batch.paper_ids, strict=True)]
-
-
-# One statement writes a batch's entries and returns those it inserted or changed (a same-day
-# refresh that only moved upvotes changed something). On a growing day (`_Batch.grows`) figures
-# never go down and, when the capture lacks some of the day's papers (:keep), positions stay.
-_ENTRY_VALUE = """CASE WHEN excluded.{col} IS NULL THEN digest_entries.{col}
-        WHEN :grows AND digest_entries.{col} > excluded.{col} THEN digest_entries.{col}
-        ELSE excluded.{col} END"""
-_UPSERT_ENTRIES = f"""
-INSERT INTO digest_entries (digest_id, paper_id, position, upvotes, comments)
-SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4
-FROM json_each(:rows) AS e WHERE true
-ON CONFLICT (digest_id, paper_id) DO UPDATE SET
-    position = CASE WHEN :keep THEN digest_entries.position ELSE excluded.position END,
-    upvotes = {_ENTRY_VALUE.format(col="upvotes")},
-    comments = {_ENTRY_VALUE.format(col="comments")}
-WHERE digest_entries.position IS NOT (CASE WHEN :keep THEN digest_entries.position ELSE excluded.position END)
-   OR digest_entries.upvotes IS NOT ({_ENTRY_VALUE.format(col="upvotes")})
-   OR digest_entries.comments IS NOT ({_ENTRY_VALUE.format(col="comments")})
-RETURNING digest_id, paper_id
-"""  # noqa: S608 - built from the constants above; every value is a bound parameter
-
-
-async def _drop_or_keep(conn: aiosqlite.Connection, batch: _Batch, listed: set[int]) -> tuple[int, int, int]:
-    """For a complete batch: remove the digest's entries it does not list, or, on a growing day,
-    keep them. Returns (removed, kept, the position after the last kept entry)."""
-    if not batch.listing.complete or not batch.existed:
-        return 0, 0, 0
-    ids = json.dumps(sorted(listed))
-    if not batch.grows:
-        cursor = await conn.execute(
-            "DELETE FROM digest_entries WHERE digest_id = ? AND paper_id NOT IN (SELECT value FROM json_each(?))",
-            (batch.digest_id, ids))
-        return max(cursor.rowcount, 0), 0, 0
-    async with conn.execute(
-        "SELECT COALESCE(SUM(paper_id NOT IN (SELECT value FROM json_each(?))), 0),"
-        " COALESCE(MAX(position) + 1, 0) FROM digest_entries WHERE digest_id = ?",
-        (ids, batch.digest_id)) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    return (0, int(row[0]), int(row[1])) if row[0] else (0, 0, 0)
-
-
-async def _write_entries(conn: aiosqlite.Connection, batches: list[_Batch], max_before: int) -> list[LoadResult]:
-    """List each batch's papers in its digest (a complete digest replaces its list, except on a
-    growing day; a partial batch adds to it), update the digests' counts, and say what each
-    batch did."""
-    results = []
-    claimed: set[int] = set()  # papers already counted new by an earlier batch
-    by_mode: dict[tuple[bool, bool], list[list[Any]]] = {}
-    counts: list[tuple[_Batch, set[int], int, int, int]] = []
-    for batch in batches:
-        seen: set[int] = set()
-        rows: list[list[Any]] = []
-        d = batch.listing
-        for pid, position, upvotes, comments in zip(batch.paper_ids, d.positions, d.upvotes, d.comments,
-                                                    strict=True):
-            if pid is None or pid in seen:
-                continue  # the same paper twice in one list: keep its first position
-            seen.add(pid)
-            rows.append([batch.digest_id, pid, position, upvotes, comments])
-        removed, kept, after = await _drop_or_keep(conn, batch, seen)
-        if kept:
-            # A smaller capture of a growing day: the day's order stays, its new papers go last.
-            for i, row in enumerate(rows):
-                row[2] = after + i
-        by_mode.setdefault((batch.grows, bool(kept)), []).extend(rows)
-        counts.append((batch, seen, removed, kept, len(rows)))
-    changed: set[tuple[int, int]] = set()
-    for (grows, keep), rows in by_mode.items():
-        found = await conn.execute_fetchall(_UPSERT_ENTRIES, {"rows": _json(rows), "grows": grows, "keep": keep})
-        changed.update((int(digest_id), int(pid)) for digest_id, pid in found)
-    for batch, seen, removed, kept, count in counts:
-        new_ids = {pid for pid in seen if pid > max_before and pid not in claimed}
-        claimed |= seen
-        touched = batch.written | {pid for pid in seen if (batch.digest_id, pid) in changed}
-        updated = len((touched & seen) - new_ids)
-        unchanged = not (new_ids or updated or removed or batch.merged) and (batch.existed or count > 0)
-        d = batch.listing
-        results.append(LoadResult(d.source, d.date, d.format, count, len(new_ids), batch.merged, updated,
-                                  unchanged, batch.digest_id, () if unchanged else tuple(sorted(seen)),
-                                  kept=kept, removed=removed))
-    await conn.execute(
-        "UPDATE digests SET paper_count = (SELECT COUNT(*) FROM digest_entries AS e WHERE e.digest_id = digests.id)"
-        " WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted({b.digest_id for b in batches})),),
-    )
-    return results
-
-
-async def _load_one(conn: aiosqlite.Connection, digest: ParsedDigest, now: str, prune: bool = False) -> LoadResult:
-    day = digest.date.isoformat()
-    fingerprint = content_hash(digest) if digest.complete else None
-    async with conn.execute(
-        "SELECT id, content_hash, paper_count FROM digests WHERE source = ? AND date = ?", (digest.source, day)
-    ) as cursor:
-        existing = await cursor.fetchone()
-    # Pruning a growing day always looks: a smaller capture merged before left its own fingerprint.
-    if existing and digest.complete and existing["content_hash"] == fingerprint and not (prune and digest.grows):
-        return LoadResult(digest.source, digest.date, digest.format, existing["paper_count"], 0, 0, 0, True,
-                          existing["id"], ())
-
-    await conn.execute(_TITLE_INDEX)  # looking papers up by title needs it (see `Loader.bulk`)
-    keys = [identity_key(r.title, r.authors, r.abstract) for r in digest.papers]
-    batch = _Batch(_listing(digest), await _open_digest(conn, digest, fingerprint, now), [None] * len(keys),
-                   existed=existing is not None, grows=digest.grows and not prune)
-    max_before = await _max_paper_id(conn)
-    with_id = [(r, key) for r, key in zip(digest.papers, keys, strict=True) if r.arxiv_id]
-    if with_id:
-        adopt = [{"arxiv_id": r.arxiv_id, "title_key": key, "now": now} for r, key in with_id]
-        cursor = await conn.executemany(_ADOPT_ID, adopt)
-        batch.merged = max(cursor.rowcount, 0)
-        batch.merged += await _merge_title_twins(conn, [key for _, key in with_id])
-        await _upsert_with_ids(conn, [batch], _json([_payload_row(r, key, day) for r, key in with_id]), now)
-    for i, (r, key) in enumerate(zip(digest.papers, keys, strict=True)):
-        if not r.arxiv_id:
-            pid, changed = await _upsert_by_title(conn, {**_params(r, key, day, now), **_authority(digest.format)})
-            batch.paper_ids[i] = pid
-            if changed:
-                batch.written.add(pid)
-    return (await _write_entries(conn, [batch], max_before))[0]
-
-
-async def _load_run(conn: aiosqlite.Connection, run: PreparedRun, now: str) -> list[LoadResult]:
-    """Write consecutive partial batches whose papers all have arXiv ids, none twice, together.
-
-    Equivalent to loading them one by one: with no id-less paper sharing a title with the run
-    (checked first; otherwise they are loaded one by one), there is nothing to adopt or merge, and
-    distinct ids make each batch's counts its own.
-    """
-    orphans = await conn.execute_fetchall(
-        # The partial index of id-less titles: small, and there even while `bulk()` drops the full one.
-        "SELECT 1 FROM json_each(?) AS k JOIN papers AS o INDEXED BY papers_title_only"
-        " ON o.title_key = k.value AND o.arxiv_id IS NULL LIMIT 1",
-        (run.keys,))
-    if orphans:
-        return [await _load_one(conn, digest, now) for digest in run.digests()]
-    ids = await _open_digests(conn, run.listings, now)
-    batches = [_Batch(listing, digest_id, [None] * len(listing.ids))
-               for listing, digest_id in zip(run.listings, ids, strict=True)]
-    max_before = await _max_paper_id(conn)
-    # New papers skip the FTS trigger and are indexed together below (migration 0012): the flag
-    # row and the index entries are in this transaction, which a failure rolls back as a whole.
-    await conn.execute("INSERT INTO papers_fts_deferred (one) VALUES (1)")
-    await _upsert_with_ids(conn, batches, run.payload, now)
-    # Inserted rows, and only they, have ids above the highest before (rowids are never reused
-    # below the maximum); changed rows were re-indexed by the update trigger.
-    await conn.execute("INSERT INTO papers_fts (rowid, title, abstract) SELECT id, title, abstract FROM papers"
-                       " WHERE id > ?", (max_before,))
-    await conn.execute("DELETE FROM papers_fts_deferred")
-    return await _write_entries(conn, batches, max_before)
-
-
-async def _upsert_by_title(conn: aiosqlite.Connection, params: dict[str, Any]) -> tuple[int, bool]:
-    """The paper id for an id-less record, and whether its row was inserted or changed."""
-    async with conn.execute(
-        "SELECT id FROM papers WHERE title_key = ? ORDER BY arxiv_id IS NULL, id LIMIT 1", (params["title_key"],)
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is not None:
-        async with conn.execute(_UPDATE_BY_ROWID, {**params, "rowid": row[0]}) as cursor:
-            return int(row[0]), cursor.rowcount > 0
-    async with conn.execute(
-        "INSERT INTO papers (arxiv_id, title_key, title, abstract, authors, links, categories, keywords,"
-        " ai_summary, published, first_listed, created_at, updated_at)"
-        " VALUES (NULL, :title_key, :title, :abstract, :authors, :links, :categories, :keywords,"
-        " :ai_summary, :published, :listed, :now, :now) RETURNING id",
-        params,
-    ) as cursor:
-        inserted = await cursor.fetchone()
-    assert inserted is not None
-    return int(inserted[0]), True
-
-
-async def _merge_title_twins(conn: aiosqlite.Connection, keys: list[str]) -> int:
-    """Fold id-less papers into a paper with an id and the same title (their listings move over)."""
-    async with conn.execute(
-        "SELECT o.id, MIN(p.id) FROM json_each(?) AS k"
-        " JOIN papers AS o ON o.title_key = k.value AND o.arxiv_id IS NULL"
-        " JOIN papers AS p ON p.title_key = o.title_key AND p.arxiv_id IS NOT NULL"
-        " GROUP BY o.id",
-        (json.dumps(keys),),
-    ) as cursor:
-        pairs = list(await cursor.fetchall())
-    for orphan, keeper in pairs:
-        await conn.execute(
-            "INSERT OR IGNORE INTO digest_entries (digest_id, paper_id, position, upvotes, comments)"
-            " SELECT digest_id, ?, position, upvotes, comments FROM digest_entries WHERE paper_id = ?",
-            (keeper, orphan),
-        )
-        await conn.execute(
-            "UPDATE papers SET first_listed = MIN(first_listed, (SELECT first_listed FROM papers WHERE id = ?))"
-            " WHERE id = ?", (orphan, keeper))
-        await conn.execute("DELETE FROM papers WHERE id = ?", (orphan,))
-    return len(pairs)

@@ -8,20 +8,16 @@ queues its notifications (storage.notifications.queue) and either moves the row'
 resumed after `done_through`; the batch that was interrupted re-checks delivery_papers' (user,
 paper) key inside its own transaction, so nothing is queued twice.
 
-The SQL of `pending`, `advance` and `finish`: storage/sqlite/pending_matches.py,
-storage/postgres/pending_matches.py. (`add` runs in the load's transaction, on the Loader's connection.)
+The SQL: storage/sqlite/pending_matches.py, storage/postgres/pending_matches.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database, iso, now_utc
+from storage.db import Database
 from storage.dispatch import per_backend
 
 
@@ -34,16 +30,11 @@ class PendingMatch:
     created_at: dt.datetime
 
 
-async def add(conn: aiosqlite.Connection, digest_id: int, paper_ids: Sequence[int], *,
-              now: dt.datetime | None = None) -> int:
-    """Record that a digest's papers await matching; inside the load's transaction. Returns its id."""
-    async with conn.execute(
-        "INSERT INTO pending_matches (digest_id, paper_ids, created_at) VALUES (?, ?, ?) RETURNING id",
-        (digest_id, json.dumps(list(paper_ids)), iso(now or now_utc())),
-    ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
+@per_backend
+async def add(db: Database, digest_id: int, paper_ids: Sequence[int], *, now: dt.datetime | None = None) -> int:
+    """Record that a digest's papers await matching; with the database of the load's transaction
+    (the Loader's `after_load` hooks get it). Returns its id."""
+    raise NotImplementedError
 
 
 @per_backend
@@ -54,9 +45,9 @@ async def pending(db: Database) -> list[PendingMatch]:
 
 @per_backend
 async def advance(db: Database, match_id: int, done_through: str) -> None:
-    """Users up to `done_through` are queued; inside that batch's transaction (the database
-    `db.atomic()` yields). Never moves back (two processes resuming the same row may finish their
-    batches in any order)."""
+    """Users up to `done_through` are queued; inside that batch's transaction. Never moves back
+    (two processes resuming the same row may finish their batches in any order; user ids compare
+    as text, code point by code point, as Python sorts them)."""
     raise NotImplementedError
 
 

@@ -27,8 +27,6 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from bot.config import SubscriptionSettings
 from bot.subscriptions.matching import DigestIndex, match, prepare
 from bot.subscriptions.topics import query_of
@@ -195,9 +193,9 @@ def notification_hook(settings: SubscriptionSettings, *,
     """The Loader `after_load` hook that marks each digest that is news as awaiting matching,
     in the load's transaction (a NotificationQueue queues its notifications after the commit)."""
 
-    async def hook(conn: aiosqlite.Connection, result: LoadResult) -> None:
+    async def hook(tx: Database, result: LoadResult) -> None:
         now = clock()
         if is_news(result, now.date(), settings):
-            await match_repo.add(conn, result.digest_id, result.paper_ids, now=now)
+            await match_repo.add(tx, result.digest_id, result.paper_ids, now=now)
 
     return hook

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Sequence
 
 from storage import pending_matches
-from storage.db import parse_iso
+from storage.db import iso, now_utc, parse_iso
 from storage.pending_matches import PendingMatch
 from storage.sqlite.db import SqliteDatabase
+
+
+@pending_matches.add.register(SqliteDatabase)
+async def add(db: SqliteDatabase, digest_id: int, paper_ids: Sequence[int], *, now: dt.datetime | None = None) -> int:
+    async with db.transaction() as conn, conn.execute(
+        "INSERT INTO pending_matches (digest_id, paper_ids, created_at) VALUES (?, ?, ?) RETURNING id",
+        (digest_id, json.dumps(list(paper_ids)), iso(now or now_utc())),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @pending_matches.pending.register(SqliteDatabase)

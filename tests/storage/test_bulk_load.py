@@ -9,8 +9,9 @@ import json
 import pytest
 
 from storage.db import Database
-from storage.loader import STORED_IDS, Loader
+from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
+from storage.sqlite.loader import STORED_IDS
 
 D1, D2 = dt.date(2021, 3, 1), dt.date(2021, 3, 2)
 TITLE_INDEX = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'papers_title_key'"

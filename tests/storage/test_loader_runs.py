@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import pytest
 
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import LoadResult, PaperRecord, ParsedDigest
+from tests.storage import raw
+
+pytestmark = pytest.mark.both_backends
 
 D1, D2 = dt.date(2020, 1, 6), dt.date(2020, 1, 7)
 
@@ -31,24 +39,47 @@ def counts(results: list[LoadResult]) -> list[tuple[Any, ...]]:
 
 
 async def dump(db: Database) -> list[list[tuple[Any, ...]]]:
-    return [[tuple(r) for r in await db.fetchall(sql)] for sql in (
+    return [await raw.rows(db, sql) for sql in (
         "SELECT arxiv_id, title, authors, links, categories, first_listed FROM papers ORDER BY arxiv_id",
         "SELECT d.date, p.arxiv_id, e.position FROM digest_entries e JOIN digests d ON d.id = e.digest_id"
         " JOIN papers p ON p.id = e.paper_id ORDER BY 1, 2",
         "SELECT date, paper_count FROM digests ORDER BY date",
-        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'v2'",
-    )]
+    )] + [[(i,) for i in await raw.search_ids(db, "v2")]]
 
 
-async def test_a_chunk_at_once_equals_its_batches_one_by_one(db: Database, tmp_path: Path) -> None:
-    together = await Loader(db).load_many(chunks())
-    single = await Database.open(tmp_path / "single.db")
+_second = itertools.count(1)
+
+
+@pytest.fixture
+async def single(db_address: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """Another empty database on the same backend as `db`."""
+    address = str(tmp_path / "single.db")
+    if db_address.startswith("postgresql://"):
+        base, _, name = db_address.rpartition("/")
+        address = f"{base}/{name}_single{next(_second)}"
+        admin = await asyncpg.connect(db_address)
+        try:
+            await admin.execute(f'CREATE DATABASE "{address.rpartition("/")[2]}"')
+        finally:
+            await admin.close()
+    database = await Database.open(address)
     try:
-        one_by_one = [(await Loader(single).load_many([d]))[0] for d in chunks()]
-        assert counts(together) == counts(one_by_one)
-        assert await dump(db) == await dump(single)
+        yield database
     finally:
-        await single.close()
+        await database.close()
+        if address.startswith("postgresql://"):
+            admin = await asyncpg.connect(db_address)
+            try:
+                await admin.execute(f'DROP DATABASE "{address.rpartition("/")[2]}" WITH (FORCE)')
+            finally:
+                await admin.close()
+
+
+async def test_a_chunk_at_once_equals_its_batches_one_by_one(db: Database, single: Database) -> None:
+    together = await Loader(db).load_many(chunks())
+    one_by_one = [(await Loader(single).load_many([d]))[0] for d in chunks()]
+    assert counts(together) == counts(one_by_one)
+    assert await dump(db) == await dump(single)
     assert counts(together)[-1][2:5] == (0, 0, 1)  # the retitled paper: updated, not new
 
 

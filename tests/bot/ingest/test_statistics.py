@@ -15,8 +15,9 @@ import pytest
 from bench import corpus
 from bot.ingest.load import IngestOptions, ingest
 from storage.db import Database
-from storage.loader import STORED_IDS, Loader, PreparedRun
+from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, PaperRecord, ParsedDigest
+from storage.sqlite.loader import STORED_IDS
 
 PAPERS, CHUNK = 3000, 500
 IN_PROCESS, APART = 1 << 62, 0  # worker_min_bytes: parse in this process, or in the worker process

@@ -190,8 +190,8 @@ async def test_a_batch_run_again_after_it_committed_queues_nothing(db: Database)
     await follow(db, "console:bob", "gaussian")
     result = await loader(db).load(digest(PAPERS))
     before = await per_user(db)
-    async with db.transaction() as conn:  # the same digest's marker again, from the start
-        await match_repo.add(conn, result.digest_id, result.paper_ids)
+    async with db.atomic() as tx:  # the same digest's marker again, from the start
+        await match_repo.add(tx, result.digest_id, result.paper_ids)
     assert await NotificationQueue(db, clock=lambda: NOW, batch_rows=1).drain() == []
     assert await per_user(db) == before and await match_repo.pending(db) == []
 
