@@ -86,6 +86,9 @@ class PostingRunner:
         async with self._lock:
             now = now or self.clock()
             report = RunReport(now)
+            # What a process that died mid-send left behind: another one's, since the last run
+            # (several processes share a PostgreSQL database), or this one's before a restart.
+            await self.recover(now)
             schedules, digests, logged = await self._snapshot(now)
             by_guild = {s.guild_id: s for s in schedules}
             made_up: set[int] = set()
@@ -137,17 +140,21 @@ class PostingRunner:
             list[GuildSchedule], dict[rules.DigestKey, DigestInfo | None], set[tuple[str, dt.date]]]:
         # One transaction so the reads agree with each other, and so a digest load in progress
         # (its after_load hook wakes us) has committed before we look.
-        async with self.db.transaction():
-            schedules = await guild_repo.list_schedules(self.db, active_only=True, platform=self.platform)
-            digests = {key: await digest_repo.find_digest(self.db, date=key[0], source=key[1])
+        async with self.db.atomic() as db:
+            schedules = await guild_repo.list_schedules(db, active_only=True, platform=self.platform)
+            digests = {key: await digest_repo.find_digest(db, date=key[0], source=key[1])
                        for key in rules.digest_keys(schedules, now, self.policy)}
             # A day earlier than any zone's local day of `now - lookback` (zones span UTC-12..+14).
             earliest = (now - self.policy.lookback - dt.timedelta(days=1)).date()
-            logged = {(r.guild_id, r.post_date) for r in await post_repo.posts_since(self.db, earliest)}
+            logged = {(r.guild_id, r.post_date) for r in await post_repo.posts_since(db, earliest)}
         return schedules, digests, logged
 
     async def _send_posts(self, due: Sequence[tuple[PostRecord, GuildSchedule]],
                            now: dt.datetime) -> list[PostRecord | None]:
+        # Only the posts this process takes in hand: another process sending the same days holds
+        # its own (and the one that goes on to send a post is the one whose 'sending' is written).
+        held = await post_repo.hold_posts(self.db, [r.id for r, _ in due])
+        due = [(r, s) for r, s in due if r.id in held]
         gate = asyncio.Semaphore(self.concurrency)
         run = self.poster.new_run()
         run.plan([r for r, _ in due])
@@ -159,16 +166,29 @@ class PostingRunner:
         try:
             return list(await asyncio.gather(*(one(r, s) for r, s in due)))
         finally:
-            await run.close()  # the results written before the run reports them
+            try:
+                await run.close()  # the results written before the run reports them
+            finally:
+                # Also when cancelled: a hold kept by a live process hides its rows from recovery.
+                await asyncio.shield(post_repo.release_posts(self.db, list(held)))
 
     # -- start-up ------------------------------------------------------------------------------
 
     async def recover(self, now: dt.datetime | None = None) -> list[PostRecord]:
-        """Before the first run: rows a crash left in 'sending' go back to 'pending' (safe to re-send
-        with their key) or to 'unknown' (an operator checks the channel). Returns the unknown ones."""
+        """Rows a crash left in 'sending' go back to 'pending' (safe to re-send with their key) or to
+        'unknown' (an operator checks the channel). Returns the unknown ones. Rows a live task or
+        process holds (storage.posts.hold_posts) are being sent, and are left to it."""
         now = now or self.clock()
+        stuck = await post_repo.posts_in_status(self.db, ["sending"], platform=self.platform)
+        held = await post_repo.hold_posts(self.db, [r.id for r in stuck])
+        try:
+            return await self._recover(now, [r for r in stuck if r.id in held])
+        finally:
+            await asyncio.shield(post_repo.release_posts(self.db, list(held)))
+
+    async def _recover(self, now: dt.datetime, stuck: Sequence[PostRecord]) -> list[PostRecord]:
         unknown = []
-        for record in await post_repo.posts_in_status(self.db, ["sending"], platform=self.platform):
+        for record in stuck:
             if rules.recover(record, now, self.policy) == "resume":
                 await post_repo.update_post(self.db, record.id, expect="sending", status="pending",
                                             next_attempt_at=None, now=now)

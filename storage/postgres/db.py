@@ -9,6 +9,7 @@ shown without its password.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import logging
@@ -65,6 +66,7 @@ class PostgresDatabase(Database):
         self.location = shown(url)
         # Inside `atomic`: the connection holding the transaction, which every statement uses.
         self.bound: asyncpg.Connection | None = None
+        self.holds = Holds(url)  # shared with the views `atomic` yields
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[PostgresDatabase]:
@@ -100,6 +102,7 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
+        await self.holds.close()
         await self.pool.close()
 
     # -- migrations -------------------------------------------------------------------------
@@ -172,10 +175,92 @@ class PostgresDatabase(Database):
             await conn.executemany(sql, [_positional(row) for row in rows])
 
 
+# The session's TCP keepalives: a process whose machine vanished (no FIN, no RST) is noticed, and
+# its holds released, within a minute rather than the kernel's default two hours.
+_KEEPALIVES = {"tcp_keepalives_idle": "20", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
+_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError)
+
+
+class Holds:
+    """Rows this process has in hand, as session-level advisory locks on a connection of its own.
+
+    A transaction's row locks end with the transaction, but sending a daily post takes seconds of
+    requests that no transaction should span. A hold lasts until released, and the server drops
+    every hold of a process whose connection ends: killed, crashed or its machine gone (see
+    _KEEPALIVES). So another process can tell a row someone is working on from one a dead process
+    left behind. Keys are (space << 32 | id): one space per kind of row, ids below 2**32.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._held: dict[int, set[int]] = {}
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            # A new session holds nothing: whatever the last one held ended with it.
+            self._held.clear()
+            self._conn = await asyncpg.connect(self.url, server_settings=_KEEPALIVES)
+        return self._conn
+
+    async def take(self, space: int, ids: Iterable[int]) -> set[int]:
+        """Hold those of `ids` nobody holds (another process or this one): the ids taken."""
+        async with self._lock:
+            conn = await self._connection()
+            mine = self._held.setdefault(space, set())
+            wanted = sorted(set(ids) - mine)
+            if not wanted:
+                return set()
+            sql = ("SELECT k FROM unnest($2::bigint[]) AS k"
+                   " WHERE pg_try_advisory_lock(($1::bigint << 32) | (k & 4294967295))")
+            try:
+                rows = await conn.fetch(sql, space, wanted)
+            except _GONE:
+                # The server restarted since the last hold: start a new session, once.
+                conn.terminate()
+                conn = await self._connection()
+                mine = self._held.setdefault(space, set())
+                rows = await conn.fetch(sql, space, wanted)
+            taken = {int(r["k"]) for r in rows}
+            mine |= taken
+            return taken
+
+    async def release(self, space: int, ids: Iterable[int]) -> None:
+        """Let go of those of `ids` this process holds."""
+        async with self._lock:
+            mine = self._held.get(space, set())
+            gone = sorted(set(ids) & mine)
+            mine.difference_update(gone)
+            if not gone or self._conn is None or self._conn.is_closed():
+                return
+            try:
+                await self._conn.execute(
+                    "SELECT pg_advisory_unlock(($1::bigint << 32) | (k & 4294967295))"
+                    " FROM unnest($2::bigint[]) AS k", space, gone)
+            except _GONE:
+                pass  # the session ended, and its holds with it
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._held.clear()
+            if self._conn is not None:
+                try:
+                    await self._conn.close(timeout=5)
+                except (*_GONE, TimeoutError):
+                    self._conn.terminate()
+                self._conn = None
+
+
 def _positional(params: Params) -> Sequence[Any]:
     if isinstance(params, dict):
         raise TypeError("PostgreSQL statements take positional values ($1, $2, …), not a mapping")
     return params
+
+
+def seconds(moment: dt.datetime) -> dt.datetime:
+    """A time as the SQLite side stores it (whole seconds), so both backends read back the same."""
+    return moment.replace(microsecond=0)
 
 
 def rows_changed(status: str) -> int:

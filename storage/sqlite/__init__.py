@@ -6,11 +6,15 @@ Importing the package registers its implementations of the repository functions 
 from storage.sqlite import (  # noqa: F401  - registers the implementations
     app_state,
     db,
+    fetch_state,
+    guilds,
     loader,
     notifications,
     pending_matches,
+    posts,
     sendlog,
     subscriptions,
 )
 
-__all__ = ["app_state", "db", "loader", "notifications", "pending_matches", "sendlog", "subscriptions"]
+__all__ = ["app_state", "db", "fetch_state", "guilds", "loader", "notifications", "pending_matches", "posts",
+           "sendlog", "subscriptions"]

@@ -1,15 +1,18 @@
-"""Server schedule settings: saving, changing, pausing and removing (real SQLite file)."""
+"""Server schedule settings: saving, changing, pausing and removing (on both backends)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
 
+import asyncpg
 import pytest
 
 from storage import guilds
 from storage.db import Database
 from storage.guilds import GuildSchedule
+
+pytestmark = pytest.mark.both_backends
 
 T0 = dt.datetime(2025, 9, 1, 12, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(days=1)
@@ -58,7 +61,7 @@ async def test_remove_and_unknown_servers(db: Database) -> None:
 
 
 async def test_the_table_refuses_an_unknown_on_empty_value(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)):
         await guilds.save_schedule(db, berlin(on_empty="shout"))
 
 

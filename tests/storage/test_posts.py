@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
-from storage import posts
+from storage import posts, sendlog
 from storage.db import Database
-from storage.loader import Loader
-from storage.records import PaperRecord, ParsedDigest
+from tests.storage.raw_rows import insert_digest, skip_unless_ported
+
+pytestmark = pytest.mark.both_backends
 
 DAY = dt.date(2025, 9, 10)
 NOW = dt.datetime(2025, 9, 10, 7, tzinfo=dt.UTC)
@@ -31,6 +32,7 @@ async def test_a_servers_day_is_claimed_once(db: Database) -> None:
 
 
 async def test_status_changes_are_compare_and_set(db: Database) -> None:
+    skip_unless_ported(db, sendlog.update_row)
     row = await claim(db)
     assert row is not None
     assert await posts.update_post(db, row.id, expect="pending", status="sending", attempts=1)
@@ -51,8 +53,7 @@ async def test_update_refuses_columns_it_does_not_own(db: Database) -> None:
 
 
 async def test_listing_names_the_digest_and_filters(db: Database) -> None:
-    loaded = await Loader(db).load(ParsedDigest("hf-daily", DAY, "hf-page", [PaperRecord("A paper", "Abstract.")]))
-    await claim(db, digest_id=loaded.digest_id)
+    await claim(db, digest_id=await insert_digest(db, "hf-daily", DAY))
     await claim(db, guild="discord:2", key="k2", status="skipped", reason="no digest")
     listed = await posts.list_posts(db)
     assert [(p.guild_id, p.digest_source, p.digest_date) for p in listed] == [

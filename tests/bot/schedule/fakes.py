@@ -10,8 +10,8 @@ from bot.chat.outbound import SendError, Sent
 from bot.chat.replies import Reply
 from storage import digests as digest_repo
 from storage.db import Database
-from storage.loader import Loader
-from storage.records import DigestInfo, PaperRecord, ParsedDigest
+from storage.records import DigestInfo
+from tests.storage.raw_rows import insert_digest
 
 
 class Crash(BaseException):
@@ -72,10 +72,10 @@ async def render_pages(digest: DigestInfo) -> list[Reply]:
 
 async def store_digest(db: Database, day: dt.date, at: dt.datetime, *, source: str = "hf-daily",
                        papers: int = 3) -> DigestInfo:
-    """Load a digest dated `day` as if it arrived at instant `at`."""
-    records = [PaperRecord(title=f"{source} paper {i} of {day}", abstract="An abstract.") for i in range(papers)]
-    result = await Loader(db).load(ParsedDigest(source, day, "hf-page", records), now=at)
-    info = await digest_repo.get_digest(db, result.digest_id)
+    """Store a digest dated `day` as if it arrived at instant `at` (its row only: the daily post
+    reads no paper of it, and the row is written the same way on either backend)."""
+    info = await digest_repo.get_digest(db, await insert_digest(db, source, day, papers=papers, at=at,
+                                                                format="hf-page"))
     assert info is not None
     return info
 

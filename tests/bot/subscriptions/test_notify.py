@@ -13,21 +13,17 @@ from bot.subscriptions import notify, service
 from bot.subscriptions.notify import NotificationQueue, notification_hook
 from bot.subscriptions.send import NotificationSender
 from storage import notifications as notification_repo
+from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage.db import Database
 from storage.loader import Loader
-from storage.postgres.db import PostgresDatabase
 from storage.records import PaperRecord
 from tests.bot.schedule.fakes import Crash
 from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, digest, load, loader, titles_in
+from tests.storage.raw_rows import skip_unless_ported
 
 pytestmark = pytest.mark.both_backends
 
-
-def needs_papers(db: Database) -> None:
-    # TODO(#16): remove once storage/papers.py runs on PostgreSQL (sending reads the papers).
-    if isinstance(db, PostgresDatabase):
-        pytest.skip("storage.papers (get_papers, used when sending) is not on PostgreSQL yet")
 
 
 async def follow(db: Database, user: str, *topics: str) -> None:
@@ -36,7 +32,7 @@ async def follow(db: Database, user: str, *topics: str) -> None:
 
 
 async def test_one_notification_per_user_grouped_by_topic(db: Database) -> None:
-    needs_papers(db)
+    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "speculative decoding", "kv cache -vision", "decoding")
     await follow(db, "console:bob", "gaussian splatting")
     await follow(db, "console:carol", "protein folding")
@@ -114,7 +110,7 @@ async def test_a_failed_load_queues_nothing(db: Database) -> None:
 
 
 async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db: Database) -> None:
-    needs_papers(db)
+    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "decoding")
     await follow(db, "console:bob", "gaussian")
     await load(db)
