@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from dataclasses import dataclass, field
 
 import pytest
 
-from bot.chat.outbound import RecipientUnreachable, TemporaryFailure
-from bot.chat.replies import violations
+from bot.chat.outbound import RecipientUnreachable, Sent, TemporaryFailure
+from bot.chat.replies import Reply, violations
 from bot.subscriptions import service
 from bot.subscriptions.send import NotificationSender, notification_key
 from storage import guilds as guild_repo
 from storage import notifications as notification_repo
+from storage import papers as paper_repo
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import PaperRecord
 from tests.bot.schedule.fakes import Crash
 from tests.bot.subscriptions.helpers import NOW, SETTINGS, Outbox, load, titles_in
+from tests.storage.raw_rows import skip_unless_ported
 
 
 def sender(db: Database, outbox: Outbox, at: dt.datetime = NOW) -> NotificationSender:
@@ -144,3 +148,34 @@ async def test_an_interrupted_notification_is_resent_with_its_key(db: Database, 
     assert settled.status == "pending"
     [done] = await restarted.send_pending()
     assert done.status == "sent" and len(outbox.messages) + len(outbox.direct) == 1  # the key returned the first
+
+
+@dataclass
+class CountingOutbox(Outbox):
+    """Every request, deduplicated or not: a notification sent twice shows here even with its key."""
+
+    requests: list[str] = field(default_factory=list)
+
+    async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
+        self.requests.append(key or user_id)
+        await asyncio.sleep(0)  # let the other process's round interleave with this one
+        return await super().send_direct(user_id, reply, key=key)
+
+
+async def test_two_processes_draining_the_same_log_send_each_notification_once(pg_url: str) -> None:
+    """PostgreSQL only: several processes share a database there (SQLite serves one process)."""
+    db, other = await Database.open(pg_url), await Database.open(pg_url)  # two processes' handles
+    try:
+        skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
+        users = [f"console:u{i:02}" for i in range(30)]
+        for user in users:
+            await service.subscribe(db, SETTINGS, user, "decoding")
+        await load(db)
+        outbox = CountingOutbox()
+        mine, theirs = await asyncio.gather(sender(db, outbox).send_pending(), sender(other, outbox).send_pending())
+        assert sorted(outbox.requests) == sorted(notification_key(r.id) for r in [*mine, *theirs])
+        assert len(outbox.requests) == len(users) and len(set(outbox.requests)) == len(users)
+        assert {r.status for r in await notification_repo.list_notifications(db)} == {"sent"}
+    finally:
+        await other.close()
+        await db.close()
