@@ -59,7 +59,7 @@ DESCRIPTION = "load held, faults survived, hostile inputs tried: lost = 0 and du
 PARTS = ("load", "faults", "inputs")
 THREAD_ROWS = 6  # the callers whose statements kept the connection's thread busiest
 FAULT_TESTS = ["tests/faults/test_discord_faults.py", "tests/faults/test_database_faults.py",
-               "tests/e2e/test_bot_delivery.py"]
+               "tests/e2e/test_bot_notifications.py"]
 INPUT_TESTS = ["tests/bot/ingest/formats/test_ingest_properties.py", "tests/storage/search/test_search_query.py",
                "tests/bot/summary/test_render.py", "tests/bot/subscriptions/test_matching.py",
                "tests/bot/commands/test_dispatch.py", "tests/e2e/test_bot_hostile.py"]

@@ -24,6 +24,12 @@ Python heap peak (tracemalloc) and process peak RSS. Baseline, in the same run:
 `storage.search.fts.matching_ids` (one FTS5 query restricted to the digest) for a random sample
 of the distinct topics, scaled to all of them (matching works per distinct topic, so the
 baseline does too). Then how matching time grows with the number of distinct topics and of papers.
+
+`--backends sqlite,postgres` adds, in the same run, matching alone (cold, then warm after
+`warm_up`) on each backend: a fresh database holding only the sample digest, loaded through the
+Loader, and the same subscriptions (PostgreSQL: a throw-away server, testkit.pg_server). The
+corpus size does not enter matching (it reads the digest's papers by id), so these rows compare
+the backends like for like; `--match-only` skips the rest.
 """
 
 from __future__ import annotations
@@ -44,20 +50,22 @@ from pathlib import Path
 
 import aiosqlite
 
-from bench.common import OUT, SAMPLE_DATE, Machine, Row, spread
+from bench.common import OUT, SAMPLE_DATE, BenchError, Machine, Row, spread
 from bench.corpus import ensure_database, sample_papers
 from bot.config import SubscriptionSettings
 from bot.subscriptions import matching
 from bot.subscriptions.notify import NotificationQueue, fan_out, notification_hook, warm_up
 from bot.subscriptions.topics import SubscriptionError, parse_topic, query_of
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database
 from storage.loader import Loader
+from storage.postgres.db import PostgresDatabase
 from storage.records import PaperRecord, ParsedDigest
 from storage.search.fts import matching_ids
+from testkit import pg_server
 
 NAME = "subscriptions"
 DESCRIPTION = ("load + match + queue one digest for 100k subscriptions (~30k topics): time in each write"
@@ -71,8 +79,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscriptions", type=int, default=100_000, help="subscriptions (default: %(default)s)")
     parser.add_argument("--topics", type=int, default=30_000, help="distinct topics (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=5, help="warm and in-transaction runs (default: %(default)s)")
+    parser.add_argument("--backends", type=_backends, default=[], metavar="sqlite,postgres",
+                        help="also time matching alone on each of these backends, in the same run (default: none)")
+    parser.add_argument("--match-only", action="store_true", help="only the --backends rows")
     parser.add_argument("--baseline-sample", type=int, default=2000,
                         help="subscriptions timed with the FTS5 baseline, then scaled (default: %(default)s)")
+
+
+def _backends(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = set(names) - {"sqlite", "postgres"}
+    if unknown:
+        raise argparse.ArgumentTypeError(f"not a backend: {', '.join(sorted(unknown))} (sqlite, postgres)")
+    return names
 
 
 def _topics(count: int, rng: random.Random) -> list[str]:
@@ -114,7 +133,8 @@ def _topics(count: int, rng: random.Random) -> list[str]:
     return list(keys)
 
 
-async def _populate(db: Database, keys: list[str], subscriptions: int, rng: random.Random) -> None:
+def _pairs(keys: list[str], subscriptions: int, rng: random.Random) -> list[tuple[str, str]]:
+    """(user, topic) of `subscriptions` subscriptions over `keys`, popular topics shared by many."""
     users = max(subscriptions // 10, 1)
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(keys))]
     chosen = keys + rng.choices(keys, weights, k=max(subscriptions - len(keys), 0))
@@ -124,6 +144,14 @@ async def _populate(db: Database, keys: list[str], subscriptions: int, rng: rand
         while (user, key) in pairs:
             user = f"console:u{rng.randrange(users)}"
         pairs[(user, key)] = None
+    return list(pairs)
+
+
+async def _populate(db: Database, keys: list[str], subscriptions: int, rng: random.Random) -> None:
+    pairs = _pairs(keys, subscriptions, rng)
+    if isinstance(db, PostgresDatabase):
+        await _populate_postgres(db, pairs)
+        return
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM delivery_papers")
         await conn.execute("DELETE FROM deliveries")
@@ -138,6 +166,60 @@ async def _populate(db: Database, keys: list[str], subscriptions: int, rng: rand
             "INSERT INTO subscriptions (user_id, topic, query, created_at) VALUES (?, ?, ?, '2025-01-01')",
             [(u, k, k) for u, k in pairs])
 
+
+async def _populate_postgres(db: PostgresDatabase, pairs: list[tuple[str, str]]) -> None:
+    stamp = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    async with db.transaction() as conn:
+        await conn.execute("TRUNCATE delivery_papers, deliveries, pending_matches, subscriptions, subscription_users")
+        await conn.copy_records_to_table("subscription_users", columns=("user_id", "created_at", "updated_at"),
+                                         records=[(u, stamp, stamp) for u in dict.fromkeys(u for u, _ in pairs)])
+        await conn.copy_records_to_table("subscriptions", columns=("user_id", "topic", "query", "created_at"),
+                                         records=[(u, k, k, stamp) for u, k in pairs])
+    await db.execute("ANALYZE subscription_users, subscriptions")
+
+
+async def _match_alone(address: str, backend: str, keys: list[str], args: argparse.Namespace) -> Row:
+    """Matching alone (what `fan_out` reads and computes) on one backend: a fresh database holding
+    the sample digest, loaded through the Loader, and the same subscriptions as the main run."""
+    db = await Database.open(address)
+    try:
+        result = await Loader(db).load(ParsedDigest(
+            "hf-daily", dt.date.fromisoformat(SAMPLE_DATE), "hf-page",
+            [PaperRecord(p.title, p.abstract) for p in sample_papers()]))
+        ids = tuple(result.paper_ids)
+        await _populate(db, keys, args.subscriptions, random.Random(args.seed))
+        _cold()
+        cold, matched, fanned = await _match(db, ids)
+        _cold()
+        await warm_up(db)
+        warm = [(await _match(db, ids))[0] for _ in range(args.repeat)]
+        return Row(NAME, f"matching alone on {backend}: digest of {len(ids)}, {args.subscriptions:,} subs,"
+                         f" {len(keys):,} topics", {
+            "match cold s": cold, "match warm s": spread(warm), "topics matched": matched,
+            "subscriptions hit": fanned, f"warm <= {TARGET_SECONDS:.0f} s": statistics.median(warm) <= TARGET_SECONDS,
+        })
+    finally:
+        await db.close()
+
+
+async def _match_on_backends(args: argparse.Namespace) -> list[Row]:
+    keys = _topics(args.topics, random.Random(args.seed))
+    rows = []
+    for backend in args.backends:
+        if backend == "sqlite":
+            path = OUT / f"subscriptions-match-s{args.seed}.db"
+            path.unlink(missing_ok=True)
+            rows.append(await _match_alone(str(path), backend, keys, args))
+            continue
+        try:
+            server = pg_server.start()
+        except pg_server.ServerUnavailable as exc:
+            raise BenchError(f"no PostgreSQL server for the matching rows: {exc}") from None
+        try:
+            rows.append(await _match_alone(server.url, backend, keys, args))
+        finally:
+            server.stop()
+    return rows
 
 def _cold() -> None:
     matching._tokens.clear()
@@ -268,12 +350,12 @@ async def _one_transaction(db: Database, digest_id: int,
     then rolled back: (seconds held, CPU seconds, (notifications, rows))."""
     start, cpu = time.perf_counter(), time.process_time()
     try:
-        async with db.transaction() as conn:
-            fanout = await fan_out(db, digest_id, paper_ids)
+        async with db.atomic() as tx:
+            fanout = await fan_out(tx, digest_id, paper_ids)
             users = sorted(fanout.found)
-            done = await delivery_repo.already_notified(conn, paper_ids)
-            prefs = await sub_repo.prefs_of(conn, users)
-            await delivery_repo.queue(conn, digest_id, fanout.notifications(users, done, prefs))
+            done = await notification_repo.already_notified(tx, paper_ids)
+            prefs = await sub_repo.prefs_of(tx, users)
+            await notification_repo.queue(tx, digest_id, fanout.notifications(users, done, prefs))
             raise _Rollback(time.perf_counter() - start, time.process_time() - cpu, await _counts(db))
     except _Rollback as done_:
         return done_.seconds, done_.cpu, done_.counts
@@ -374,6 +456,10 @@ async def _measure(path: Path, args: argparse.Namespace, size: int) -> list[Row]
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
+    if args.backends:
+        rows += asyncio.run(_match_on_backends(args))
+    if args.match_only:
+        return rows
     for size in args.sizes:
         copy = OUT / f"subscriptions-{size}-s{args.seed}.db"  # ours to write: subscriptions are added to it
         if not copy.exists():

@@ -4,14 +4,14 @@ Shared by the console, the Discord transport and `paperboy run`:
 
     app = await App.open(settings, outbound, clock=clock)   # outbound: the transport's sender
     reply = await dispatch("search", {"query": "diffusion"}, app.context("console:alice", ...))
-    await app.settle()        # console: do now what the background jobs would (posts, deliveries)
+    await app.settle()        # console: do now what the background jobs would (posts, notifications)
     await app.start()         # bot: start the background jobs instead (posts, notifications, fetching)
     await app.close()
 
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
-keep the title index in step and wake the daily-post runner and the deliverer. The loader stamps
+keep the title index in step and wake the daily-post runner and the notification sender. The loader stamps
 loads with the app's clock, so simulated time in the console stays consistent.
 """
 
@@ -31,8 +31,8 @@ from bot.config import Settings
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
-from bot.subscriptions.deliver import Deliverer
 from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
+from bot.subscriptions.send import NotificationSender
 from bot.summary import render_pages
 from bot.summary.cache import SummaryCache
 
@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
     from bot.sources.poller import Poller
 from storage.db import Database
-from storage.deliveries import Delivery
 from storage.instance_lock import UseLock, hold_shared
 from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
+from storage.notifications import NotificationRecord
 from storage.records import DigestInfo, LoadResult, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -78,16 +78,16 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
         listeners.append(lookup.after_commit)
     if runner is not None:
         listeners.append(runner.on_digest_loaded)
-    # After the title index and the daily post (quick), before waking the deliverer (what it sends).
+    # After the title index and the daily post (quick), before waking the sender (what it sends).
     listeners.append((notifications or NotificationQueue(db, clock=clock)).after_commit)
     if wake is not None:
         event = wake
 
-        async def wake_deliverer(results: Sequence[LoadResult]) -> None:
+        async def wake_sender(results: Sequence[LoadResult]) -> None:
             if any(not r.unchanged for r in results):
                 event.set()
 
-        listeners.append(wake_deliverer)
+        listeners.append(wake_sender)
     return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
                          after_commit=listeners)
 
@@ -98,7 +98,7 @@ class App:
     db: Database
     services: Services
     runner: PostingRunner
-    deliverer: Deliverer
+    notification_sender: NotificationSender
     notifications: NotificationQueue
     outbound: Outbound
     clock: Clock
@@ -129,7 +129,8 @@ class App:
                 return render_pages(await summaries.get(db, digest))
 
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
-            deliverer = Deliverer(db, outbound, settings.subscriptions, limiter=runner.poster.limiter, clock=clock)
+            notification_sender = NotificationSender(db, outbound, settings.subscriptions,
+                                                     limiter=runner.poster.limiter, clock=clock)
             wake = asyncio.Event()
             notifications = NotificationQueue(db, clock=clock)
             loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake,
@@ -139,7 +140,7 @@ class App:
             await db.close()
             in_use.release()
             raise
-        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, deliverer,
+        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, notification_sender,
                   notifications, outbound, clock, wake)
         app._in_use = in_use
         return app
@@ -152,24 +153,24 @@ class App:
                 is_admin: bool = False, transport: str = "console", user_name: str = "") -> Context:
         return Context(self.services, user_id, guild_id, channel_id, is_admin, transport, user_name)
 
-    async def settle(self) -> tuple[RunReport, list[Delivery]]:
+    async def settle(self) -> tuple[RunReport, list[NotificationRecord]]:
         """Do what the background jobs would have done by the clock's time: send the due daily
         posts, then queue what a load left to match and send the pending notifications (which may
         mention users in a post's thread)."""
         report = await self.runner.run_due(self.clock())
         await self.notifications.drain()
-        return report, await self.deliverer.deliver_pending()
+        return report, await self.notification_sender.send_pending()
 
-    async def start(self, *, delivery_interval: float = 30.0) -> None:
+    async def start(self, *, notify_interval: float = 30.0) -> None:
         """Start the background jobs on the running event loop: the daily-post scheduler,
-        notifications queued and sent after each load and every `delivery_interval` seconds
+        notifications queued and sent after each load and every `notify_interval` seconds
         (resuming digests a crash left unmatched, retries), and fetching from the sources that
         `[fetch]` enables."""
         topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
         log.info("%d subscribed topics ready for matching", topics)
-        await self.deliverer.recover()
+        await self.notification_sender.recover()
         await self.runner.start()
-        self._tasks.append(asyncio.create_task(self._deliver_forever(delivery_interval)))
+        self._tasks.append(asyncio.create_task(self._notify_forever(notify_interval)))
         if self.settings.fetch.enabled:
             await self._start_fetching()
 
@@ -186,16 +187,16 @@ class App:
         self._polling.start()
         log.info("fetching %s", ", ".join(self._poller.names))
 
-    async def _deliver_forever(self, interval: float) -> None:
+    async def _notify_forever(self, interval: float) -> None:
         while True:
             # The first round runs at once: a digest whose matching a crash interrupted, and
             # notifications queued while the bot was down (or by a CLI load), must not wait for
             # the first interval.
             try:
                 await self.notifications.drain()
-                await self.deliverer.deliver_pending()
-            except Exception:  # noqa: BLE001 - one failed round must not stop deliveries
-                log.exception("delivering notifications failed; trying again later")
+                await self.notification_sender.send_pending()
+            except Exception:  # noqa: BLE001 - one failed round must not stop notifications
+                log.exception("sending notifications failed; trying again later")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)  # set once a load committed
             except TimeoutError:

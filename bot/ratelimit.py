@@ -1,7 +1,7 @@
 """A token bucket that spreads a fan-out of requests under one global rate.
 
 Discord allows 50 REST requests per second per bot, across everything it does; the daily post,
-notification delivery and the Discord transport share one `TokenBucket`:
+notifications and the Discord transport share one `TokenBucket`:
 
     async with limiter:          # or: await limiter.acquire()
         await outbound.post(...)

@@ -15,10 +15,10 @@ from bot.config import ConfigError, Settings
 from bot.redact import redact
 from bot.schedule.settings import describe
 from bot.summary.render import EMPTY_DAY
-from storage import deliveries as delivery_repo
 from storage import digests as digest_repo
 from storage import fetch_state
 from storage import guilds as guild_repo
+from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import posts as post_repo
 from storage.db import Database
@@ -81,7 +81,7 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
     stats = await paper_repo.stats(db)
     names, problem = enabled_sources(settings)
     broken = await post_repo.posts_in_status(db, ["failed", "unknown"])
-    undelivered = await delivery_repo.deliveries_in_status(db, ["failed", "unknown"])
+    undelivered = await notification_repo.notifications_in_status(db, ["failed", "unknown"])
     errors = [f"post {p.post_date.isoformat()} {p.guild_id}: {p.status}, {p.reason or p.error or 'no reason given'}"
               for p in broken[-MAX_ERRORS:]]
     errors += [f"notification #{d.id} to {d.user_id}: {d.status}, {d.reason or d.error or 'no reason given'}"
@@ -94,7 +94,7 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
     return StatusReport(
         now=now, papers=stats.papers, digests=stats.digests, latest=await digest_repo.find_digest(db, empty=True),
         waiting_posts=len(await post_repo.posts_in_status(db, ["pending", "sending"])),
-        waiting_notifications=len(await delivery_repo.deliveries_in_status(db, ["pending", "sending"])),
+        waiting_notifications=len(await notification_repo.notifications_in_status(db, ["pending", "sending"])),
         failed_posts=len(broken), failed_notifications=len(undelivered), errors=errors,
         sources=await fetch_state.source_status(db, names), enabled_sources=names, sources_problem=problem,
         guild_id=guild_id, schedule=schedule, last_post=last_post)

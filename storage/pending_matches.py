@@ -3,7 +3,7 @@
 A digest that is news gets a row in its own load transaction: it cannot commit without it, so a
 crash after the commit loses nothing. Matching and queueing then run after the commit, outside
 the load's transaction, in batches of users taken in user id order; each batch's transaction
-queues its notifications (storage.deliveries.queue) and either moves the row's `done_through` on
+queues its notifications (storage.notifications.queue) and either moves the row's `done_through` on
 (`advance`) or, for the last batch, deletes the row (`finish`). A row found at start-up is
 resumed after `done_through`; the batch that was interrupted re-checks delivery_papers' (user,
 paper) key inside its own transaction, so nothing is queued twice.

@@ -1,4 +1,4 @@
-"""Compare-and-set row updates shared by the send logs (the post log, the delivery log).
+"""Compare-and-set row updates shared by the send logs (the post log, the notification log).
 
 Both logs move a row through pending → sending → sent/failed, and two tasks or processes must
 never both move the same row out of a status: `update_row` sets some columns, optionally only
@@ -11,18 +11,20 @@ behind whatever holds it (a digest load, reads queued on the connection's thread
 lets concurrent senders share transactions instead: every update asked for while one transaction
 is being written goes into the next one, and each caller still learns whether its row changed,
 only once that transaction has committed (so 'sending' is durable before the send, as before).
+
+The SQL: storage/sqlite/sendlog.py, storage/postgres/sendlog.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database, iso, now_utc
+from storage.db import Database
+from storage.dispatch import per_backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,73 +37,68 @@ class RowUpdate:
     at: dt.datetime | None = None  # updated_at (default: the batch's `now`)
 
 
-def _expected(expect: str | Sequence[str] | None) -> tuple[str, ...] | None:
+def expected(expect: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if expect is None:
         return None
     return (expect,) if isinstance(expect, str) else tuple(expect)
 
 
-def _checked(table: str, allowed: Collection[str], values: dict[str, Any]) -> None:
+def checked(table: str, allowed: Collection[str], values: dict[str, Any]) -> None:
     unknown = set(values) - set(allowed)
     if unknown:
         raise ValueError(f"not a {table} column that can be updated: {sorted(unknown)}")
 
 
+@per_backend
 async def update_row(db: Database, table: str, allowed: Collection[str], row_id: int, *,
                      expect: str | Sequence[str] | None = None, now: dt.datetime | None = None,
                      **values: Any) -> bool:
-    """Set `values` (datetimes stored as ISO) and updated_at on row `row_id`; with `expect`, only
-    while its status is one of those. True when the row changed."""
-    _checked(table, allowed, values)
-    params: list[Any] = [iso(v) if isinstance(v, dt.datetime) else v for v in values.values()]
-    sets = "".join(f"{name} = ?, " for name in values)
-    where = "id = ?"
-    params += [iso(now or now_utc()), row_id]
-    wanted = _expected(expect)
-    if wanted is not None:
-        where += f" AND status IN ({', '.join('?' for _ in wanted)})"
-        params += wanted
-    return await db.execute(f"UPDATE {table} SET {sets}updated_at = ? WHERE {where}", params) > 0  # noqa: S608
+    """Set `values` and updated_at on row `row_id` of `table` (columns from `allowed`); with
+    `expect`, only while its status is one of those. True when the row changed."""
+    raise NotImplementedError
 
 
+@per_backend
 async def update_rows(db: Database, table: str, allowed: Collection[str], updates: Sequence[RowUpdate], *,
                       now: dt.datetime | None = None) -> set[int]:
     """Apply many `update_row`s in one transaction; the ids of the rows that changed.
 
-    Updates setting the same columns with the same `expect` go in one statement (the rows as one
-    JSON array joined with UPDATE … FROM), so a batch is a few round trips, not one per row. A row
-    updated twice in one batch gets its updates in order.
+    Updates setting the same columns with the same `expect` go in one statement, so a batch is a
+    few round trips, not one per row. A row updated twice in one batch gets its updates in order.
     """
-    stamp = now or now_utc()
+    raise NotImplementedError
+
+
+@per_backend
+async def claim_rows(db: Database, table: str, rows: Sequence[tuple[int, int]], *, now: dt.datetime) -> set[int]:
+    """pending → sending, in one transaction, for each (row id, attempts so far) still pending:
+    attempts + 1, next_attempt_at cleared, updated_at `now`. The ids this call took; a row another
+    task or process took first is not among them (on PostgreSQL such a row is skipped, not waited
+    for: FOR UPDATE SKIP LOCKED)."""
+    raise NotImplementedError
+
+
+def claims(rows: Sequence[tuple[int, int]]) -> list[RowUpdate]:
+    """`claim_rows` as plain compare-and-set updates."""
+    return [RowUpdate(i, {"status": "sending", "attempts": n + 1, "next_attempt_at": None}, ("pending",))
+            for i, n in rows]
+
+
+def groups_of(table: str, allowed: Collection[str],
+              updates: Sequence[RowUpdate]) -> list[tuple[tuple[str, ...], tuple[str, ...] | None, list[RowUpdate]]]:
+    """`updates` cut into runs that one statement can apply: the same columns and `expect`, no row
+    twice (only consecutive updates merge, so the order of a row's updates holds). Checks the columns."""
     groups: list[tuple[tuple[str, ...], tuple[str, ...] | None, list[RowUpdate]]] = []
     for update in updates:
-        _checked(table, allowed, update.values)
+        checked(table, allowed, update.values)
         columns = tuple(update.values)
         last = groups[-1] if groups else None
-        # Only consecutive updates merge, and never two of one row, so the order of a row's updates holds.
         if last is not None and last[0] == columns and last[1] == update.expect and all(
                 u.row_id != update.row_id for u in last[2]):
             last[2].append(update)
         else:
             groups.append((columns, update.expect, [update]))
-    changed: set[int] = set()
-    async with db.transaction() as conn:
-        for columns, expect, group in groups:
-            rows = json.dumps([[u.row_id, iso(u.at or stamp),
-                                *(iso(v) if isinstance(v, dt.datetime) else v for v in u.values.values())]
-                               for u in group])
-            sets = "".join(f"{name} = k.value ->> {i + 2}, " for i, name in enumerate(columns))
-            where = f"{table}.id = k.value ->> 0"
-            params: list[Any] = [rows]
-            if expect is not None:
-                where += f" AND {table}.status IN ({', '.join('?' for _ in expect)})"
-                params += expect
-            # One round trip (execute and fetch together): the transaction lock is held meanwhile.
-            found = await conn.execute_fetchall(
-                f"UPDATE {table} SET {sets}updated_at = k.value ->> 1 FROM json_each(?) AS k"  # noqa: S608
-                f" WHERE {where} RETURNING {table}.id", params)
-            changed.update(int(r[0]) for r in found)
-    return changed
+    return groups
 
 
 class GroupWriter:
@@ -132,9 +129,9 @@ class GroupWriter:
     def submit(self, row_id: int, *, expect: str | Sequence[str] | None = None, now: dt.datetime | None = None,
                **values: Any) -> asyncio.Future[bool]:
         """Queue an update; its future says whether the row changed once written. `flush` waits for all."""
-        _checked(self.table, self.allowed, values)
+        checked(self.table, self.allowed, values)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queued.append((RowUpdate(row_id, values, _expected(expect), now), done))
+        self._queued.append((RowUpdate(row_id, values, expected(expect), now), done))
         self._submitted.append(done)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write(), name=f"{self.table} log writer")
@@ -208,9 +205,7 @@ class Starter:
             if place is not None:
                 later = (r for r in self._planned[place + 1:] if r[0] not in self._started)
                 batch += [r for _, r in zip(range(self.ahead - 1), later, strict=False)]
-            written = asyncio.ensure_future(update_rows(self.db, self.table, self.allowed, [
-                RowUpdate(i, {"status": "sending", "attempts": n + 1, "next_attempt_at": None}, ("pending",))
-                for i, n in batch], now=now))
+            written = asyncio.ensure_future(claim_rows(self.db, self.table, batch, now=now))
             for i, _ in batch:
                 self._started[i] = written
         return row_id in await asyncio.shield(self._started[row_id])

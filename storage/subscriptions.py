@@ -8,21 +8,23 @@ Matching must agree with search to the letter, so words are never stemmed in Pyt
 and `postings` run SQLite's own FTS5 tokenizer (the one papers_fts uses) on a private in-memory
 database. `postings` gives, for a handful of papers, every token with its column and position:
 enough to evaluate words, phrases, prefixes, title-only terms, OR and exclusions without one FTS5
-query per topic.
+query per topic. The tokenizer runs in the process on either backend, so a topic matches the same
+papers whichever database stores them (on PostgreSQL, where search ranks with its own English
+stemmer, a subscription still matches as FTS5 would).
+
+The SQL: storage/sqlite/subscriptions.py, storage/postgres/subscriptions.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
-from storage.db import Database, iso, now_utc, parse_iso
+from storage.db import Database
+from storage.dispatch import per_backend
 
 DELIVERY_KINDS = ("direct", "channel")
 # Must be papers_fts's tokenizer (0001_archive.sql): the tokens compared are the tokens it indexed.
@@ -58,108 +60,67 @@ class AddResult:
 
 # -- preferences ---------------------------------------------------------------------------------
 
-_PREF_COLUMNS = ("paused", "delivery", "fallback", "guild_id", "cap")
+PREF_COLUMNS = ("paused", "delivery", "fallback", "guild_id", "cap")
 
 
-def _prefs(row: sqlite3.Row) -> UserPrefs:
-    return UserPrefs(row["user_id"], bool(row["paused"]), row["delivery"], bool(row["fallback"]),
-                     row["guild_id"], row["cap"])
-
-
+@per_backend
 async def get_prefs(db: Database, user_id: str) -> UserPrefs:
     """The user's preferences; the defaults for someone who never subscribed."""
-    row = await db.fetchone("SELECT * FROM subscription_users WHERE user_id = ?", (user_id,))
-    return _prefs(row) if row else UserPrefs(user_id)
+    raise NotImplementedError
 
 
+@per_backend
 async def save_prefs(db: Database, user_id: str, *, now: dt.datetime | None = None, **values: Any) -> UserPrefs:
-    """Set some preferences (names from UserPrefs), creating the user's row if needed."""
-    unknown = set(values) - set(_PREF_COLUMNS)
-    if unknown:
-        raise ValueError(f"not a preference: {sorted(unknown)}")
-    stamp = iso(now or now_utc())
-    params = [int(v) if isinstance(v, bool) else v for v in values.values()]
-    sets = "".join(f", {name} = ?" for name in values)
-    async with db.transaction() as conn:
-        await _ensure_user(conn, user_id, stamp)
-        await conn.execute(f"UPDATE subscription_users SET updated_at = ?{sets} WHERE user_id = ?",  # noqa: S608
-                           [stamp, *params, user_id])
-    return await get_prefs(db, user_id)
+    """Set some preferences (names from PREF_COLUMNS), creating the user's row if needed; ValueError
+    names any other."""
+    raise NotImplementedError
 
 
-async def _ensure_user(conn: aiosqlite.Connection, user_id: str, stamp: str) -> None:
-    await conn.execute("INSERT INTO subscription_users (user_id, created_at, updated_at) VALUES (?, ?, ?)"
-                       " ON CONFLICT DO NOTHING", (user_id, stamp, stamp))
-
-
+@per_backend
 async def list_users(db: Database) -> list[UserPrefs]:
-    return [_prefs(r) for r in await db.fetchall("SELECT * FROM subscription_users ORDER BY user_id")]
+    """Everyone who ever subscribed, by user id (compared as bytes)."""
+    raise NotImplementedError
 
 
 # -- subscriptions -------------------------------------------------------------------------------
 
-def _subscription(row: sqlite3.Row) -> Subscription:
-    return Subscription(row["id"], row["user_id"], row["topic"], row["query"], parse_iso(row["created_at"]))
-
-
+@per_backend
 async def add_subscription(db: Database, user_id: str, topic: str, query: str, *, limit: int,
                            now: dt.datetime | None = None) -> AddResult:
     """Save a topic unless the user already has its query or has `limit` topics (checked atomically)."""
-    stamp = iso(now or now_utc())
-    async with db.transaction() as conn:
-        await _ensure_user(conn, user_id, stamp)
-        async with conn.execute("SELECT * FROM subscriptions WHERE user_id = ? AND query = ?",
-                                (user_id, query)) as cursor:
-            existing = await cursor.fetchone()
-        async with conn.execute("SELECT COUNT(*) FROM subscriptions WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        count = int(row[0]) if row else 0
-        if existing is not None:
-            return AddResult("duplicate", _subscription(existing), count)
-        if count >= limit:
-            return AddResult("limit", None, count)
-        async with conn.execute("INSERT INTO subscriptions (user_id, topic, query, created_at) VALUES (?, ?, ?, ?)"
-                                " RETURNING *", (user_id, topic, query, stamp)) as cursor:
-            inserted = await cursor.fetchone()
-    assert inserted is not None
-    return AddResult("added", _subscription(inserted), count + 1)
+    raise NotImplementedError
 
 
+@per_backend
 async def remove_subscription(db: Database, user_id: str, query: str) -> bool:
-    return await db.execute("DELETE FROM subscriptions WHERE user_id = ? AND query = ?", (user_id, query)) > 0
+    """Forget the user's topic with this canonical query; True when there was one."""
+    raise NotImplementedError
 
 
+@per_backend
 async def list_subscriptions(db: Database, user_id: str | None = None) -> list[Subscription]:
-    """A user's topics (everyone's when None), oldest first."""
-    rows = await db.fetchall("SELECT * FROM subscriptions WHERE ? IS NULL OR user_id = ? ORDER BY user_id, id",
-                             (user_id, user_id))
-    return [_subscription(r) for r in rows]
+    """A user's topics (everyone's when None, by user id), oldest first."""
+    raise NotImplementedError
 
 
+@per_backend
 async def active_queries(db: Database) -> list[str]:
     """The distinct canonical queries of users who are not paused (covered by subscriptions_query)."""
-    rows = await db.fetchall(
-        "SELECT DISTINCT s.query FROM subscriptions AS s JOIN subscription_users AS u ON u.user_id = s.user_id"
-        " WHERE u.paused = 0")
-    return [r[0] for r in rows]
+    raise NotImplementedError
 
 
+@per_backend
 async def active_subscribers(db: Database, queries: Sequence[str]) -> list[tuple[str, str]]:
-    """(user, query) of every active subscription to one of `queries`, each user's in the order they
-    subscribed. Plain tuples: a popular digest fans out to tens of thousands of rows."""
-    rows = await db.fetchall(
-        "SELECT s.user_id, s.query FROM json_each(?) AS q JOIN subscriptions AS s ON s.query = q.value"
-        " JOIN subscription_users AS u ON u.user_id = s.user_id WHERE u.paused = 0 ORDER BY s.user_id, s.id",
-        (json.dumps(list(queries)),))
-    return [(r[0], r[1]) for r in rows]
+    """(user, query) of every active subscription to one of `queries`, by user id, each user's in
+    the order they subscribed. Plain tuples: a popular digest fans out to tens of thousands of rows."""
+    raise NotImplementedError
 
 
-async def prefs_of(conn: aiosqlite.Connection, user_ids: Iterable[str]) -> dict[str, UserPrefs]:
-    async with conn.execute(
-        "SELECT u.* FROM json_each(?) AS k JOIN subscription_users AS u ON u.user_id = k.value",
-        (json.dumps(list(user_ids)),),
-    ) as cursor:
-        return {r["user_id"]: _prefs(r) for r in await cursor.fetchall()}
+@per_backend
+async def prefs_of(db: Database, user_ids: Iterable[str]) -> dict[str, UserPrefs]:
+    """The stored preferences of those of `user_ids` who have any (inside a queueing batch's
+    transaction: pass the database `db.atomic()` yields)."""
+    raise NotImplementedError
 
 
 # -- what matching reads -------------------------------------------------------------------------
@@ -201,14 +162,12 @@ class PaperText:
     abstract: str
 
 
+@per_backend
 async def read_papers(db: Database, paper_ids: Sequence[int], *,
                       digest_id: int | None = None) -> list[PaperText]:
-    """The stored texts of `paper_ids`: in the digest's order when `digest_id` is given, else by id."""
-    rows = await db.fetchall(
-        "SELECT p.id, p.title, p.abstract FROM json_each(?) AS k JOIN papers AS p ON p.id = k.value"
-        " LEFT JOIN digest_entries AS e ON e.digest_id = ? AND e.paper_id = p.id ORDER BY e.position, p.id",
-        (json.dumps(list(paper_ids)), digest_id))
-    return [PaperText(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    """The stored texts of `paper_ids`: in the digest's order when `digest_id` is given (papers it
+    does not list first, by id), else by id."""
+    raise NotImplementedError
 
 
 def postings(papers: Iterable[PaperText]) -> dict[str, list[Posting]]:
@@ -220,18 +179,14 @@ def postings(papers: Iterable[PaperText]) -> dict[str, list[Posting]]:
     return out
 
 
+@per_backend
 async def papers_listed_since(db: Database, since: dt.date) -> list[tuple[int, dt.date, int]]:
     """(paper id, newest listing date, position there) of papers listed in a digest dated `since` or
     later, newest listing first."""
-    rows = await db.fetchall(
-        "SELECT e.paper_id, MAX(d.date) AS day, MIN(e.position) AS position FROM digests AS d"
-        " JOIN digest_entries AS e ON e.digest_id = d.id WHERE d.date >= ?"
-        " GROUP BY e.paper_id ORDER BY day DESC, position, e.paper_id",
-        (since.isoformat(),),
-    )
-    return [(int(r[0]), dt.date.fromisoformat(r[1]), int(r[2])) for r in rows]
+    raise NotImplementedError
 
 
+@per_backend
 async def newest_digest_date(db: Database) -> dt.date | None:
-    row = await db.fetchone("SELECT MAX(date) AS d FROM digests")
-    return dt.date.fromisoformat(row["d"]) if row and row["d"] else None
+    """The date of the newest digest; None with none."""
+    raise NotImplementedError

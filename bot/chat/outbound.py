@@ -2,7 +2,7 @@
 
 Transports (Discord, the console, test fakes) implement `Outbound`. The assistant records every
 send in a log with an idempotency key *before* sending and marks it sent or failed after, so a
-restart neither repeats nor skips one; see storage's post log and delivery log.
+restart neither repeats nor skips one; see storage's post log and notification log.
 
 Identifiers are strings prefixed by platform ("discord:1234", "console:alice") so one database
 can serve several transports and the console has users of its own.
@@ -16,19 +16,19 @@ from typing import Protocol
 from bot.chat.replies import Reply
 
 
-class DeliveryError(Exception):
+class SendError(Exception):
     """A send that did not happen. `permanent` errors are not retried."""
 
     permanent = False
 
 
-class RecipientUnreachable(DeliveryError):
+class RecipientUnreachable(SendError):
     """The user cannot receive direct messages (Discord 403, code 50007), or the channel is gone."""
 
     permanent = True
 
 
-class TemporaryFailure(DeliveryError):
+class TemporaryFailure(SendError):
     """Rate limited, server error, network down: try again later."""
 
 

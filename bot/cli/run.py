@@ -1,6 +1,6 @@
 """`paperboy run` (the Discord bot with everything it does) and `paperboy sync-commands`.
 
-`run` starts the Discord transport, the daily-post scheduler, notification delivery and, when
+`run` starts the Discord transport, the daily-post scheduler, topic notifications and, when
 `[fetch] enabled` has sources, digest fetching; SIGINT/SIGTERM stop it cleanly (exit 0). The
 token comes from DISCORD_TOKEN, the file DISCORD_TOKEN_FILE names, or the systemd credential
 discord_token (bot.config.discord_token), and is never logged.

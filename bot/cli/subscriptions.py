@@ -1,5 +1,5 @@
 """`paperboy subscribe/unsubscribe/subscriptions/deliveries`: per-user topics, their preferences,
-"why did I (not) get this paper?", and the delivery log."""
+"why did I (not) get this paper?", and the notification log."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from bot.subscriptions.explain import Explanation, explain
 from bot.subscriptions.service import Preview
 from bot.subscriptions.topics import SubscriptionError, parse_user
 from bot.titles import shown_title
-from storage import deliveries as delivery_repo
-from storage.deliveries import STATUSES, Delivery
+from storage import notifications as notification_repo
+from storage.notifications import STATUSES, NotificationRecord
 from storage.subscriptions import DELIVERY_KINDS, Subscription, UserPrefs
 
 
@@ -127,7 +127,7 @@ def _explanation_json(e: Explanation) -> dict[str, Any]:
     return {"user": e.user_id, "topic": e.topic, "query": e.query, "paper_id": e.paper_id,
             "title": shown_title(e.title), "subscribed": e.subscribed, "matches": e.matches,
             "terms": list(e.matched_terms), "reasons": list(e.reasons),
-            "delivery": e.delivery.id if e.delivery else None}
+            "delivery": e.notification.id if e.notification else None}
 
 
 async def run_subscriptions(ctx: CliContext) -> int:
@@ -170,7 +170,7 @@ async def run_subscriptions(ctx: CliContext) -> int:
     return 0
 
 
-def _delivery_json(d: Delivery) -> dict[str, Any]:
+def _notification_json(d: NotificationRecord) -> dict[str, Any]:
     return {"id": d.id, "kind": d.kind, "user": d.user_id, "digest": d.digest_date, "source": d.digest_source,
             "status": d.status, "reason": d.reason, "attempts": d.attempts, "channel": d.channel_id,
             "papers": [shown_title(p.title) for p in d.papers], "paper_ids": [p.paper_id for p in d.papers],
@@ -183,10 +183,10 @@ async def run_deliveries(ctx: CliContext) -> int:
         user = parse_user(a.user) if a.user else None
     except SubscriptionError as exc:
         raise CliError(str(exc), status=1) from None
-    rows = await delivery_repo.list_deliveries(await ctx.db(), digest_date=a.digest, status=a.status, user_id=user,
-                                               limit=a.limit)
+    rows = await notification_repo.list_notifications(await ctx.db(), digest_date=a.digest, status=a.status,
+                                                      user_id=user, limit=a.limit)
     if a.json:
-        print_json([_delivery_json(d) for d in rows])
+        print_json([_notification_json(d) for d in rows])
         return 0
     if not rows:
         print("No notifications match.")

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.chat.outbound import DeliveryError
+from bot.chat.outbound import SendError
 from storage.guilds import GuildSchedule
 from storage.posts import PostRecord
 from storage.records import DigestInfo
@@ -207,7 +207,7 @@ class AfterFailure:
     reason: str
 
 
-def after_failure(record: PostRecord, error: DeliveryError, now: dt.datetime, policy: Policy) -> AfterFailure:
+def after_failure(record: PostRecord, error: SendError, now: dt.datetime, policy: Policy) -> AfterFailure:
     """Retry a temporary failure with backoff until the attempts run out; never retry a permanent one."""
     if error.permanent:
         return AfterFailure(None, f"cannot post: {error}")

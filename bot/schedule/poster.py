@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from bot.chat import limits
-from bot.chat.outbound import DeliveryError, Outbound, Sent
+from bot.chat.outbound import Outbound, SendError, Sent
 from bot.chat.replies import Reply
 from bot.schedule.decide import Decision, Policy, after_failure, page_key
 from storage import digests as digest_repo
@@ -61,7 +61,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class ComposeError(DeliveryError):
+class ComposeError(SendError):
     """The post could not be composed (the renderer failed or had nothing): not worth retrying."""
 
     permanent = True
@@ -132,7 +132,7 @@ class Poster:
         self.report = report
 
     def new_run(self) -> PostRun:
-        """What posts sent together share (pass it to `deliver`, then `await run.close()`)."""
+        """What posts sent together share (pass it to `send_post`, then `await run.close()`)."""
         return PostRun(self.db, self.render)
 
     async def record(self, decisions: Sequence[Decision], now: dt.datetime) -> list[PostRecord | None]:
@@ -144,14 +144,14 @@ class Poster:
                   status="pending" if d.action == "post" else "skipped", reason=d.reason)
             for d in decisions], now=now)
 
-    async def deliver(self, record: PostRecord, schedule: GuildSchedule, now: dt.datetime,
+    async def send_post(self, record: PostRecord, schedule: GuildSchedule, now: dt.datetime,
                       run: PostRun | None = None) -> PostRecord | None:
         """Send a 'pending' row; the log's times are the run's `now`. None when another task took
         it first. With a shared `run`, the final 'sent' is written by `run.close()`."""
         if run is None:
             run = self.new_run()
             try:
-                return await self.deliver(record, schedule, now, run)
+                return await self.send_post(record, schedule, now, run)
             finally:
                 await run.close()
         if not await run.start(record, now):
@@ -160,7 +160,7 @@ class Poster:
                          updated_at=now)
         try:
             record = await self._send_all(record, schedule, now, run)
-        except DeliveryError as exc:
+        except SendError as exc:
             return await self._failed(record, exc, now)
         except Exception as exc:  # noqa: BLE001 - a transport bug: whether it went out is unknown
             log.exception("daily post for %s on %s: unexpected error", record.guild_id, record.post_date)
@@ -221,7 +221,7 @@ class Poster:
         async with self.limiter if self.limiter is not None else nullcontext():
             return await request(*args, **kwargs)
 
-    async def _failed(self, record: PostRecord, exc: DeliveryError, now: dt.datetime) -> PostRecord | None:
+    async def _failed(self, record: PostRecord, exc: SendError, now: dt.datetime) -> PostRecord | None:
         current = await post_repo.get_post(self.db, record.id)
         if current is None:
             return None

@@ -115,7 +115,7 @@ class PostingRunner:
                     self.db, [RowUpdate(r.id, {"status": "skipped", "reason": why}, ("pending",))
                               for r, why in not_sendable], now=now)
                 report.skipped += [r for r, _ in not_sendable if r.id in skipped]
-            for result in await self._deliver_all(due, now):
+            for result in await self._send_posts(due, now):
                 if result is None:
                     continue
                 if result.status == "sent":
@@ -149,7 +149,7 @@ class PostingRunner:
             logged = {(r.guild_id, r.post_date) for r in await post_repo.posts_since(db, earliest)}
         return schedules, digests, logged
 
-    async def _deliver_all(self, due: Sequence[tuple[PostRecord, GuildSchedule]],
+    async def _send_posts(self, due: Sequence[tuple[PostRecord, GuildSchedule]],
                            now: dt.datetime) -> list[PostRecord | None]:
         # Only the posts this process takes in hand: another process sending the same days holds
         # its own (and the one that goes on to send a post is the one whose 'sending' is written).
@@ -161,7 +161,7 @@ class PostingRunner:
 
         async def one(record: PostRecord, schedule: GuildSchedule) -> PostRecord | None:
             async with gate:
-                return await self.poster.deliver(record, schedule, now, run)
+                return await self.poster.send_post(record, schedule, now, run)
 
         try:
             return list(await asyncio.gather(*(one(r, s) for r, s in due)))

@@ -2,7 +2,7 @@
 
 The paper is matched against the topic with the same evaluator notifications use, clause by
 clause, so the answer names the words found, the clause that found nothing and the exclusion that
-ruled it out. Then the delivery log says whether, when and how the user was told, or the likely
+ruled it out. Then the notification log says whether, when and how the user was told, or the likely
 reason they were not (paused, subscribed after the digest, an archive load, no listing at all).
 """
 
@@ -16,11 +16,11 @@ from bot.paper_ref import FORMS, find_by_reference
 from bot.subscriptions.matching import DigestIndex, prepare
 from bot.subscriptions.notify import BULK_FORMATS
 from bot.subscriptions.topics import SubscriptionError, parse_topic, parse_user, query_of
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database
-from storage.deliveries import Delivery
+from storage.notifications import NotificationRecord
 from storage.records import StoredPaper
 from storage.search import Query
 
@@ -36,7 +36,7 @@ class Explanation:
     matches: bool
     matched_terms: tuple[str, ...]
     reasons: tuple[str, ...]  # sentences, most important first
-    delivery: Delivery | None  # the notification that listed the paper, if any
+    notification: NotificationRecord | None  # the notification that listed the paper, if any
 
 
 async def find_paper(db: Database, ref: str) -> StoredPaper:
@@ -73,20 +73,20 @@ def _match_reasons(query: Query, paper: StoredPaper) -> tuple[bool, tuple[str, .
     return matches, tuple(found), reasons
 
 
-async def _delivery_reasons(db: Database, settings: SubscriptionSettings, user_id: str, paper: StoredPaper,
-                            created: dt.datetime | None) -> tuple[Delivery | None, list[str]]:
-    told = await delivery_repo.notification_of(db, user_id, paper.id)
+async def _notification_reasons(db: Database, settings: SubscriptionSettings, user_id: str, paper: StoredPaper,
+                            created: dt.datetime | None) -> tuple[NotificationRecord | None, list[str]]:
+    told = await notification_repo.notification_of(db, user_id, paper.id)
     if told is not None:
-        delivery, _item, position = told
-        where = f" for {delivery.digest_source} {delivery.digest_date}" if delivery.digest_date else ""
-        way = "direct message" if delivery.kind == "direct" else "mention in the server's digest thread"
+        notification, _item, position = told
+        where = f" for {notification.digest_source} {notification.digest_date}" if notification.digest_date else ""
+        way = "direct message" if notification.kind == "direct" else "mention in the server's digest thread"
         status = {"sent": "sent", "pending": "waiting to be sent", "sending": "being sent"}.get(
-            delivery.status, f"{delivery.status}: {delivery.reason or 'no reason recorded'}")
-        reasons = [f"it was in notification #{delivery.id}{where} ({way}, {status})"]
+            notification.status, f"{notification.status}: {notification.reason or 'no reason recorded'}")
+        reasons = [f"it was in notification #{notification.id}{where} ({way}, {status})"]
         cap = (await sub_repo.get_prefs(db, user_id)).cap or settings.default_cap
         if position >= cap:
             reasons.append(f"it was counted under “and N more”, past your cap of {cap} papers per message")
-        return delivery, reasons
+        return notification, reasons
     prefs = await sub_repo.get_prefs(db, user_id)
     listings = await paper_repo.listings(db, paper.id)
     if not listings:
@@ -124,12 +124,12 @@ async def explain(db: Database, settings: SubscriptionSettings, user: str, paper
     for shown, key in pairs:
         matches, found, reasons = _match_reasons(query_of(key), paper)
         subscribed = key in followed
-        delivery = None
+        notification = None
         if not subscribed:
             reasons.append("you do not follow this topic")
         elif matches:
-            delivery, told = await _delivery_reasons(db, settings, user_id, paper, followed[key].created_at)
+            notification, told = await _notification_reasons(db, settings, user_id, paper, followed[key].created_at)
             reasons += told
         out.append(Explanation(user_id, shown, key, paper.id, paper.title, subscribed, matches, found,
-                               tuple(reasons), delivery))
+                               tuple(reasons), notification))
     return out

@@ -4,7 +4,7 @@ The load's transaction only records that the digest awaits matching (`notificati
 Loader `after_load` hook, writes a pending_matches row: storage.pending_matches), so the digest
 cannot commit without it, and the write lock is not held while thousands of notifications are
 built and written. Once the load has committed, `NotificationQueue` does the work (the Loader
-`after_commit` listener; the bot also at start-up and on every delivery round, which resumes a
+`after_commit` listener; the bot also at start-up and on every sending round, which resumes a
 row that a crash left):
 
 per digest, match every distinct active topic once against the papers and fan out to the
@@ -13,7 +13,7 @@ paper) rows each), in one short transaction: drop the (user, paper) pairs alread
 re-load or a corrected copy lists them again, or this very batch committed before a crash),
 write one pending notification per user listing their papers in digest order, each with the
 topics and terms that matched it, and move the marker past the batch (the last batch deletes
-it). Sending happens later, from the log (bot.subscriptions.deliver).
+it). Sending happens later, from the log (bot.subscriptions.send).
 
 Not every load is news: bulk archive batches (snapshot, export), unchanged re-loads and digests
 dated more than `max_digest_age_days` before today notify nobody (and write no marker).
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from bot.config import SubscriptionSettings
 from bot.subscriptions.matching import DigestIndex, match, prepare
 from bot.subscriptions.topics import query_of
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database, now_utc
-from storage.deliveries import Notification, QueuedPaper
 from storage.loader import AfterLoad
+from storage.notifications import Notification, QueuedPaper
 from storage.pending_matches import PendingMatch
 from storage.records import LoadResult
 from storage.subscriptions import PaperText, UserPrefs
@@ -148,7 +148,7 @@ class NotificationQueue:
         await self.drain()
 
     async def drain(self) -> list[int]:
-        """Queue every pending digest's notifications; returns the new deliveries' ids. A digest
+        """Queue every pending digest's notifications; returns the new notifications' ids. A digest
         that fails is logged and left for the next call, and the others still go ahead."""
         ids: list[int] = []
         async with self._lock:
@@ -166,15 +166,15 @@ class NotificationQueue:
         batches = list(fanout.batches(pending.done_through, rows)) or [[]]  # none: the marker still goes
         ids: list[int] = []
         for i, users in enumerate(batches):
-            async with self.db.atomic() as tx, tx.transaction() as conn:
-                done = await delivery_repo.already_notified(conn, pending.paper_ids, users)
-                prefs = await sub_repo.prefs_of(conn, users)
-                ids += await delivery_repo.queue(conn, pending.digest_id, fanout.notifications(users, done, prefs),
-                                                 now=self.clock())
+            async with self.db.atomic() as batch:
+                done = await notification_repo.already_notified(batch, pending.paper_ids, users)
+                prefs = await sub_repo.prefs_of(batch, users)
+                ids += await notification_repo.queue(batch, pending.digest_id,
+                                                     fanout.notifications(users, done, prefs), now=self.clock())
                 if i == len(batches) - 1:
-                    await match_repo.finish(tx, pending.id)
+                    await match_repo.finish(batch, pending.id)
                 else:
-                    await match_repo.advance(tx, pending.id, users[-1])
+                    await match_repo.advance(batch, pending.id, users[-1])
         log.info("digest %s: queued %d notifications in %d transactions (%d topics matched)",
                  pending.digest_id, len(ids), len(batches), fanout.topics)
         return ids

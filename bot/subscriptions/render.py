@@ -3,7 +3,7 @@
 One card; one field per topic (continued in further fields when long), each paper a line with its
 link, the words that matched and, when the summary code is present, its one-line takeaway.
 Papers beyond the user's cap are counted in the footer ("and 4 more"). Every piece of paper text
-goes through `limits.safe`; the only mention is the recipient's own, in channel deliveries.
+goes through `limits.safe`; the only mention is the recipient's own, in channel notifications.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from bot.chat import limits
 from bot.chat.replies import Card, Field, Reply, violations
 from bot.titles import shown_title
-from storage.deliveries import Delivery
+from storage.notifications import NotificationRecord
 from storage.records import StoredPaper
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\[\]\"'`\\]{1,500}$")
@@ -82,12 +82,12 @@ def _fields(name: str, lines: list[str]) -> list[Field]:
     return fields
 
 
-def render_notification(delivery: Delivery, papers: Mapping[int, StoredPaper], topic_names: Mapping[str, str], *,
-                        cap: int, channel: bool = False,
+def render_notification(record: NotificationRecord, papers: Mapping[int, StoredPaper],
+                        topic_names: Mapping[str, str], *, cap: int, channel: bool = False,
                         takeaway: Callable[[str], str] | None = TAKEAWAY) -> Reply:
-    """The message for `delivery`. `topic_names` maps canonical queries to what the user typed."""
-    shown = delivery.papers[:max(cap, 1)]
-    more = len(delivery.papers) - len(shown)
+    """The message for `record`. `topic_names` maps canonical queries to what the user typed."""
+    shown = record.papers[:max(cap, 1)]
+    more = len(record.papers) - len(shown)
     budget = min(_LINE_MAX, _TOTAL_BUDGET // max(len(shown), 1))
     groups: dict[str, list[str]] = {}
     for item in shown:
@@ -98,8 +98,8 @@ def render_notification(delivery: Delivery, papers: Mapping[int, StoredPaper], t
     for topic, lines in groups.items():
         name = limits.safe(topic_names.get(topic, topic) or "your topics", 200)
         fields += _fields(name, lines)
-    count = len(delivery.papers)
-    where = f" in {delivery.digest_source} {delivery.digest_date.isoformat()}" if delivery.digest_date else ""
+    count = len(record.papers)
+    where = f" in {record.digest_source} {record.digest_date.isoformat()}" if record.digest_date else ""
     card = Card(
         title=limits.truncate(f"{count} new paper{'s' if count != 1 else ''} for your topics{where}",
                               limits.EMBED_TITLE),
@@ -107,9 +107,9 @@ def render_notification(delivery: Delivery, papers: Mapping[int, StoredPaper], t
         footer=(f"and {more} more matching paper{'s' if more != 1 else ''} not listed · " if more else "")
         + "You follow these topics with Paperboy; ask it why a paper was (not) sent.",
     )
-    text = f"{mention(delivery.user_id)} papers matching your topics:" if channel else ""
+    text = f"{mention(record.user_id)} papers matching your topics:" if channel else ""
     reply = Reply(text=text, cards=[card], private=not channel)
     problems = violations(reply)
     if problems:  # cannot happen with the budgets above; never send a message Discord would refuse
-        raise ValueError(f"notification {delivery.id} does not fit: {problems}")
+        raise ValueError(f"notification {record.id} does not fit: {problems}")
     return reply

@@ -228,7 +228,7 @@ class Session:
 
     async def _settle(self) -> None:
         try:
-            report, deliveries = await self.app.settle()
+            report, notifications = await self.app.settle()
         except Exception as exc:  # noqa: BLE001 - the background work's failure is shown, not raised
             self.write(render(error_reply(exc, "tick")))
             return
@@ -237,10 +237,10 @@ class Session:
         for record in report.failed + report.retrying:
             self.write(f"[daily post for {record.post_date.isoformat()} {record.status}: "
                        f"{record.reason or record.error}]")
-        for delivery in deliveries:
-            if delivery.status != "sent":
-                self.write(f"[notification for {delivery.user_id} {delivery.status}: "
-                           f"{delivery.reason or delivery.error}]")
+        for notification in notifications:
+            if notification.status != "sent":
+                self.write(f"[notification for {notification.user_id} {notification.status}: "
+                           f"{notification.reason or notification.error}]")
 
 
 def _utc(moment: dt.datetime) -> str:

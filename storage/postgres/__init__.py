@@ -12,10 +12,13 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
     guilds,
     loader,
     lookup,
+    notifications,
     papers,
     pending_matches,
     posts,
     search,
+    sendlog,
+    subscriptions,
     summary_stats,
 )
 
@@ -27,9 +30,12 @@ __all__ = [
     "guilds",
     "loader",
     "lookup",
+    "notifications",
     "papers",
     "pending_matches",
     "posts",
     "search",
+    "sendlog",
+    "subscriptions",
     "summary_stats",
 ]

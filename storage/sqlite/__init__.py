@@ -11,10 +11,13 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
     guilds,
     loader,
     lookup,
+    notifications,
     papers,
     pending_matches,
     posts,
     search,
+    sendlog,
+    subscriptions,
     summary_stats,
 )
 
@@ -26,9 +29,12 @@ __all__ = [
     "guilds",
     "loader",
     "lookup",
+    "notifications",
     "papers",
     "pending_matches",
     "posts",
     "search",
+    "sendlog",
+    "subscriptions",
     "summary_stats",
 ]

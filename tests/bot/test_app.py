@@ -29,7 +29,7 @@ async def test_a_started_app_fetches_its_sources_and_a_console_app_does_not(tmp_
 
     bot = await App.open(settings, FakeOutbound(), platform="discord")  # the system clock, as `paperboy run`
     try:
-        await bot.start(delivery_interval=3600)
+        await bot.start(notify_interval=3600)
         for _ in range(500):  # the poll job's first run is due at once
             if await digests.find_digest(bot.db, source="hf-daily"):
                 break

@@ -9,7 +9,7 @@ from storage.records import PaperRecord, ParsedDigest
 from testkit.discord_fake import FakeMessage, limits
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import SAMPLE_ARRIVAL, World, bounded, running_bot
-from tests.e2e.test_bot_delivery import set_up_daily_post
+from tests.e2e.test_bot_notifications import set_up_daily_post
 
 DAY = SAMPLE_ARRIVAL.date()
 HOSTILE = [

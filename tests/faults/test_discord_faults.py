@@ -10,7 +10,7 @@ from bot.config import Settings
 from testkit.faults.scenarios import keyed_resends
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import World, bounded, load_sample, running_bot
-from tests.e2e.test_bot_delivery import _another_server, fan_out
+from tests.e2e.test_bot_notifications import _another_server, fan_out
 
 
 @bounded

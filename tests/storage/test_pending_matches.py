@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import pending_matches as repo
 from storage.db import Database
-from storage.deliveries import Notification, QueuedPaper
 from storage.loader import Loader
+from storage.notifications import Notification, QueuedPaper
 from storage.records import LoadResult, PaperRecord, ParsedDigest
 from tests.storage import raw
 
@@ -69,7 +69,7 @@ async def test_deleting_the_digest_deletes_its_marker(db: Database) -> None:
     assert await repo.pending(db) == []
 
 
-# SQLite only until storage/deliveries.py is ported (its functions take SQLite's connection).
+@pytest.mark.both_backends
 async def test_a_batch_run_again_finds_its_users_pairs_and_only_theirs(db: Database) -> None:
     result = await load_marked(db)
     ids = list(result.paper_ids)
@@ -77,12 +77,12 @@ async def test_a_batch_run_again_finds_its_users_pairs_and_only_theirs(db: Datab
     def note(user: str) -> Notification:
         return Notification(user, "direct", tuple(QueuedPaper(i, f"paper {i}", ("t",), ("w",)) for i in ids))
 
-    async with db.transaction() as conn:
-        assert await delivery_repo.already_notified(conn, ids, ["console:a", "console:b"]) == set()
-        await delivery_repo.queue(conn, result.digest_id, [note("console:a"), note("console:b")], now=NOW)
-    async with db.transaction() as conn:  # the same batch again, as after a crash before its marker moved
-        done = await delivery_repo.already_notified(conn, ids, ["console:a"])
+    async with db.atomic() as tx:
+        assert await notification_repo.already_notified(tx, ids, ["console:a", "console:b"]) == set()
+        await notification_repo.queue(tx, result.digest_id, [note("console:a"), note("console:b")], now=NOW)
+    async with db.atomic() as tx:  # the same batch again, as after a crash before its marker moved
+        done = await notification_repo.already_notified(tx, ids, ["console:a"])
     assert done == {("console:a", ids[0]), ("console:a", ids[1])}
-    async with db.transaction() as conn:
-        assert await delivery_repo.already_notified(conn, ids[:1], ["console:c", "console:b"]) == {
+    async with db.atomic() as tx:
+        assert await notification_repo.already_notified(tx, ids[:1], ["console:c", "console:b"]) == {
             ("console:b", ids[0])}

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import aiohttp
 import discord
 
-from bot.chat.outbound import DeliveryError, RecipientUnreachable, Sent, TemporaryFailure
+from bot.chat.outbound import RecipientUnreachable, SendError, Sent, TemporaryFailure
 from bot.chat.replies import Reply
 from bot.transports.discord_bot.render import render
 
@@ -28,7 +28,7 @@ NONCE_LIMIT = 25  # Discord's longest nonce
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day without messages
 
 
-class Rejected(DeliveryError):
+class Rejected(SendError):
     """Discord refused the request itself (e.g. 400: the message does not fit); retrying won't help."""
 
     permanent = True
@@ -42,8 +42,8 @@ def snowflake(prefixed: str, what: str = "id") -> int:
     return int(raw)
 
 
-def translate(exc: BaseException, doing: str) -> DeliveryError:
-    """The delivery error for a failed Discord request."""
+def translate(exc: BaseException, doing: str) -> SendError:
+    """The send error for a failed Discord request."""
     if isinstance(exc, discord.Forbidden | discord.NotFound):
         return RecipientUnreachable(f"{doing}: Discord {exc.status} (code {exc.code}): {exc.text or 'refused'}")
     if isinstance(exc, discord.HTTPException):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.chat.outbound import DeliveryError, Sent
+from bot.chat.outbound import SendError, Sent
 from bot.chat.replies import Reply
 from storage import digests as digest_repo
 from storage.db import Database
@@ -58,7 +58,7 @@ class FakeOutbound:
         return thread_id
 
     async def send_direct(self, user_id: str, reply: Reply, *, key: str | None = None) -> Sent:
-        raise DeliveryError("not used by the daily post")
+        raise SendError("not used by the daily post")
 
     def in_channel(self, channel_id: str) -> list[Message]:
         return [m for m in self.messages if m.channel_id == channel_id]

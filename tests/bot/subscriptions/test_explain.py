@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.subscriptions import service
-from bot.subscriptions.deliver import Deliverer
 from bot.subscriptions.explain import explain
+from bot.subscriptions.send import NotificationSender
 from bot.subscriptions.topics import SubscriptionError
 from storage.db import Database
 from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, digest, load, loader
@@ -17,7 +17,7 @@ from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, 
 async def test_a_sent_paper_names_the_words_and_the_notification(db: Database) -> None:
     await service.subscribe(db, SETTINGS, "console:alice", "speculative decoding")
     await load(db)
-    await Deliverer(db, Outbox(), SETTINGS, clock=lambda: NOW).deliver_pending()
+    await NotificationSender(db, Outbox(), SETTINGS, clock=lambda: NOW).send_pending()
     [why] = await explain(db, SETTINGS, "console:alice", "2501.00001")
     assert why.matches and why.matched_terms == ("decoding", "speculative")
     assert why.reasons[0] == "it matches: “decoding”, “speculative” found"
@@ -40,7 +40,7 @@ async def test_matching_but_not_notified_says_why(db: Database) -> None:
     await loader(db).load(digest(PAPERS, DAY - dt.timedelta(days=1)))
     await service.subscribe(db, SETTINGS, "console:alice", "decoding")
     [why] = await explain(db, SETTINGS, "console:alice", "2501.00005")
-    assert why.matches and why.delivery is None
+    assert why.matches and why.notification is None
     assert any("after the newest digest listing it" in r for r in why.reasons)
 
 

@@ -10,15 +10,20 @@ import datetime as dt
 import pytest
 
 from bot.subscriptions import notify, service
-from bot.subscriptions.deliver import Deliverer
 from bot.subscriptions.notify import NotificationQueue, notification_hook
-from storage import deliveries as delivery_repo
+from bot.subscriptions.send import NotificationSender
+from storage import notifications as notification_repo
+from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord
 from tests.bot.schedule.fakes import Crash
 from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, digest, load, loader, titles_in
+from tests.storage.raw_rows import skip_unless_ported
+
+pytestmark = pytest.mark.both_backends
+
 
 
 async def follow(db: Database, user: str, *topics: str) -> None:
@@ -27,11 +32,12 @@ async def follow(db: Database, user: str, *topics: str) -> None:
 
 
 async def test_one_notification_per_user_grouped_by_topic(db: Database) -> None:
+    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "speculative decoding", "kv cache -vision", "decoding")
     await follow(db, "console:bob", "gaussian splatting")
     await follow(db, "console:carol", "protein folding")
     await load(db)
-    rows = await delivery_repo.list_deliveries(db)
+    rows = await notification_repo.list_notifications(db)
     assert sorted(d.user_id for d in rows) == ["console:alice", "console:bob"]
     alice = next(d for d in rows if d.user_id == "console:alice")
     assert alice.status == "pending" and alice.digest_date == DAY
@@ -41,7 +47,7 @@ async def test_one_notification_per_user_grouped_by_topic(db: Database) -> None:
     assert first.topics == ("decoding speculative", "decoding")  # canonical keys, in subscription order
     assert first.terms == ("decoding", "speculative")
     outbox = Outbox()
-    await Deliverer(db, outbox, SETTINGS, clock=lambda: NOW).deliver_pending()
+    await NotificationSender(db, outbox, SETTINGS, clock=lambda: NOW).send_pending()
     shown = {user: titles_in(reply) for user, reply in outbox.direct}
     assert "Compressing the KV Cache" in shown["console:alice"]
     assert "Vision Transformers" not in shown["console:alice"]  # excluded by -vision
@@ -57,36 +63,36 @@ async def test_loading_the_same_digest_again_or_a_corrected_copy_never_repeats_a
     corrected = [dataclasses.replace(p, abstract=p.abstract + " Revised.") for p in PAPERS]
     corrected.append(PaperRecord("Parallel Decoding at Scale", "Decoding many tokens at once.", "2501.00006"))
     await load(db, corrected)
-    rows = await delivery_repo.list_deliveries(db)
+    rows = await notification_repo.list_notifications(db)
     assert sorted(tuple(p.title for p in d.papers) for d in rows) == [
         ("Parallel Decoding at Scale",), (PAPERS[0].title, PAPERS[4].title)]
     # the same paper in another digest later: still told once
     await loader(db, NOW + dt.timedelta(days=1)).load(digest(corrected, DAY + dt.timedelta(days=1), source="arxiv-rss"))
-    assert len(await delivery_repo.list_deliveries(db)) == 2
+    assert len(await notification_repo.list_notifications(db)) == 2
 
 
 @pytest.mark.parametrize("fmt", ["arxiv-snapshot", "paperboy-jsonl"])
 async def test_bulk_archive_loads_notify_nobody(db: Database, fmt: str) -> None:
     await follow(db, "console:alice", "decoding")
     await loader(db).load(digest(PAPERS, source=fmt, fmt=fmt, complete=False))
-    assert await delivery_repo.list_deliveries(db) == []
+    assert await notification_repo.list_notifications(db) == []
 
 
 async def test_old_digests_notify_nobody(db: Database) -> None:
     await follow(db, "console:alice", "decoding")
     await loader(db).load(digest(PAPERS, DAY - dt.timedelta(days=SETTINGS.max_digest_age_days + 1)))
-    assert await delivery_repo.list_deliveries(db) == []
+    assert await notification_repo.list_notifications(db) == []
 
 
 async def test_paused_users_get_nothing_until_resumed(db: Database) -> None:
     await follow(db, "console:alice", "decoding")
     await service.set_preferences(db, "console:alice", paused=True)
     await load(db, PAPERS[:1])
-    assert await delivery_repo.list_deliveries(db) == []
+    assert await notification_repo.list_notifications(db) == []
     await service.set_preferences(db, "console:alice", paused=False)
-    assert await delivery_repo.list_deliveries(db) == []  # resuming does not replay what loaded while paused
+    assert await notification_repo.list_notifications(db) == []  # resuming does not replay what loaded while paused
     await load(db, PAPERS[4:], day=DAY + dt.timedelta(days=1))
-    [only] = await delivery_repo.list_deliveries(db)
+    [only] = await notification_repo.list_notifications(db)
     assert [p.title for p in only.papers] == [PAPERS[4].title]
 
 
@@ -98,21 +104,22 @@ async def test_a_failed_load_queues_nothing(db: Database) -> None:
 
     with pytest.raises(RuntimeError):
         await Loader(db, after_load=[*loader(db).after_load, boom]).load(digest(PAPERS))
-    assert await delivery_repo.list_deliveries(db) == []
+    assert await notification_repo.list_notifications(db) == []
     await load(db)  # the retried load notifies, once
-    assert len(await delivery_repo.list_deliveries(db)) == 1
+    assert len(await notification_repo.list_notifications(db)) == 1
 
 
 async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db: Database) -> None:
+    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "decoding")
     await follow(db, "console:bob", "gaussian")
     await load(db)
     # crash after alice's message went out but before the log said so
     outbox = Outbox(crash_after_direct=True)
-    deliverer = Deliverer(db, outbox, SETTINGS, clock=lambda: NOW)
+    sender = NotificationSender(db, outbox, SETTINGS, clock=lambda: NOW)
     with pytest.raises(Crash):
-        await deliverer.deliver_pending()
-    statuses = {d.user_id: d.status for d in await delivery_repo.list_deliveries(db)}
+        await sender.send_pending()
+    statuses = {d.user_id: d.status for d in await notification_repo.list_notifications(db)}
     # The other row: not started, started, or sent and recorded (a round writes the results of the
     # sends that finished even when another send raises).
     assert sorted(statuses.values()) in (["pending", "sending"], ["sending", "sending"], ["sending", "sent"])
@@ -120,10 +127,10 @@ async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db
     # its send and the round's batched write, so the restart below sees one settled state.
     await asyncio.sleep(0.3)
     # restart: recovery settles the in-doubt row without sending it again, then pending ones go out
-    restarted = Deliverer(db, outbox, SETTINGS, clock=lambda: NOW + dt.timedelta(minutes=5))
+    restarted = NotificationSender(db, outbox, SETTINGS, clock=lambda: NOW + dt.timedelta(minutes=5))
     settled = await restarted.recover()
-    await restarted.deliver_pending()
-    final = {d.user_id: d for d in await delivery_repo.list_deliveries(db)}
+    await restarted.send_pending()
+    final = {d.user_id: d for d in await notification_repo.list_notifications(db)}
     sent_to = [u for u, _ in outbox.direct]
     assert sorted(sent_to) == ["console:alice", "console:bob"]  # each exactly once
     in_doubt = [d for d in settled if d.status == "unknown"]
@@ -140,7 +147,7 @@ def marking_loader(db: Database) -> Loader:
 async def per_user(db: Database) -> dict[str, list[str]]:
     """user -> the titles of each notification they got, in order."""
     found: dict[str, list[str]] = {}
-    for d in sorted(await delivery_repo.list_deliveries(db), key=lambda d: d.id):
+    for d in sorted(await notification_repo.list_notifications(db), key=lambda d: d.id):
         found.setdefault(d.user_id, []).append(", ".join(p.title for p in d.papers))
     return found
 
@@ -149,7 +156,7 @@ async def test_the_load_only_marks_the_digest_and_matching_runs_after_its_commit
     await follow(db, "console:alice", "decoding")
     result = await marking_loader(db).load(digest(PAPERS))
     [pending] = await match_repo.pending(db)
-    assert pending.digest_id == result.digest_id and await delivery_repo.list_deliveries(db) == []
+    assert pending.digest_id == result.digest_id and await notification_repo.list_notifications(db) == []
     assert len(await NotificationQueue(db, clock=lambda: NOW).drain()) == 1
     assert await match_repo.pending(db) == []
     assert await per_user(db) == {"console:alice": [f"{PAPERS[0].title}, {PAPERS[4].title}"]}
@@ -161,7 +168,7 @@ async def test_a_stop_between_batches_is_resumed_and_nobody_is_queued_twice(db: 
     for user in users:
         await follow(db, user, "decoding")
     await marking_loader(db).load(digest(PAPERS))
-    queue = delivery_repo.queue
+    queue = notification_repo.queue
     calls = 0
 
     async def dies_in_the_third_batch(*args: object, **kw: object) -> list[int]:
@@ -171,12 +178,12 @@ async def test_a_stop_between_batches_is_resumed_and_nobody_is_queued_twice(db: 
             raise Crash()
         return await queue(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(delivery_repo, "queue", dies_in_the_third_batch)
+    monkeypatch.setattr(notification_repo, "queue", dies_in_the_third_batch)
     first = NotificationQueue(db, clock=lambda: NOW, batch_rows=1)  # one user per transaction
     [pending] = await match_repo.pending(db)
     with pytest.raises(Crash):
         await first.queue(pending)
-    monkeypatch.setattr(delivery_repo, "queue", queue)
+    monkeypatch.setattr(notification_repo, "queue", queue)
     assert sorted(await per_user(db)) == users[:2]  # two batches committed, the third rolled back
     [pending] = await match_repo.pending(db)
     assert pending.done_through == users[1]

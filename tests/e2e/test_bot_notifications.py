@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Settings
-from storage import deliveries as delivery_repo
+from storage import notifications as notification_repo
 from storage import posts as post_repo
 from testkit.discord_fake import MANAGE_GUILD, FakeChannel, FakeUser
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
@@ -99,7 +99,7 @@ async def test_closed_dms_fall_back_to_the_digest_thread_and_are_logged(world: W
         assert (bob.status, bob.reason) == ("failed", "dm_closed")
         assert (carols.status, carols.kind) == ("sent", "channel")
         assert carols.reason is not None and carols.reason.startswith("dm_closed; fell back")
-        logged = {d.user_id: (d.kind, d.status) for d in await delivery_repo.list_deliveries(run.app.db)}
+        logged = {d.user_id: (d.kind, d.status) for d in await notification_repo.list_notifications(run.app.db)}
         assert logged == {bob.user_id: ("direct", "failed"), carols.user_id: ("channel", "sent")}
     assert fake.dms_to(world.member) == fake.dms_to(carol) == []
     [post] = fake.messages_in(world.channel)
