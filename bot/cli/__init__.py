@@ -84,9 +84,10 @@ exit status:
 # Options every command takes, before or after its name. SUPPRESS: a value given before the
 # command is not reset by the command's parser.
 _COMMON = argparse.ArgumentParser(add_help=False)
-_COMMON.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
-                     help="SQLite database (default: $PAPERBOY_DB, the config, or "
-                          "~/.local/share/paperboy/paperboy.db; the demo: demo.db beside it)")
+_COMMON.add_argument("--db", metavar="ADDRESS", default=argparse.SUPPRESS,
+                     help="the database: a SQLite file, sqlite:///PATH or postgresql://USER@HOST/NAME (default: "
+                          "$PAPERBOY_DATABASE_URL, $PAPERBOY_DB, the config, or ~/.local/share/paperboy/paperboy.db; "
+                          "the demo: demo.db beside it)")
 _COMMON.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                      help="TOML settings file (default: config/paperboy.toml when present)")
 _COMMON.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -208,17 +209,17 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("paperboy")
     try:
         check_sqlite()
-        settings = load_settings(getattr(args, "config", None))
+        db_option = getattr(args, "db", None)
+        settings = load_settings(getattr(args, "config", None),
+                                 command_line={"database.url": db_option} if db_option else None)
     except CliError as exc:
         _fail(f"paperboy: {exc}")
         return exc.status
     except ConfigError as exc:
         _fail(f"paperboy: {exc}")
         return EXIT_USAGE
-    if getattr(args, "db", None):
-        settings.database.path = args.db
-    elif getattr(args, "own_database", None):
-        settings.database.path = os.path.join(os.path.dirname(settings.db_path), args.own_database)
+    if getattr(args, "own_database", None) and not getattr(args, "db", None):
+        settings.database.url = os.path.join(os.path.dirname(settings.db_path), args.own_database)
     log_file = setup_logging(settings, verbose=getattr(args, "verbose", False))
     ctx = CliContext(settings=settings, args=args)
     try:

@@ -119,6 +119,8 @@ def _check_file(path: Path, busy_timeout_ms: int) -> None:
 class SqliteDatabase(Database):
     """One open SQLite file. `Database.open(path)` opens one; close with `await db.close()`."""
 
+    backend = "SQLite"
+
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
