@@ -81,7 +81,12 @@ def hold_shared(db_path: str | Path) -> UseLock:
 @contextmanager
 def exclusive(db_path: str | Path) -> Iterator[None]:
     """Hold the database alone for the block, or raise DatabaseInUse at once when a bot, a console
-    or a paperboy command has it open (no waiting: a running bot would keep it for days)."""
+    or a paperboy command has it open (no waiting: a running bot would keep it for days).
+    A PostgreSQL database has no lock file: nothing is held."""
+    if is_postgres(db_path):
+        yield
+        return
+    db_path = sqlite_path(db_path)
     fd = _open(db_path)
     try:
         try:

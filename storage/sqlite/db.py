@@ -280,6 +280,21 @@ class SqliteDatabase(Database):
                 raise
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection inside a read transaction (a deferred BEGIN): one consistent view of the
+        database for the whole block, which blocks no writer in another process (WAL). Rolled
+        back at the end: nothing is written through it."""
+        async with self._tx_lock:
+            try:
+                await self.conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                _raise_translated(exc, self.path)
+            try:
+                yield self.conn
+            finally:
+                await asyncio.shield(self._rollback())
+
+    @asynccontextmanager
     async def _savepoint(self) -> AsyncIterator[None]:
         name = f"paperboy_{self._savepoints}"
         await self.conn.execute(f"SAVEPOINT {name}")
