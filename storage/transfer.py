@@ -210,6 +210,29 @@ class TableWriter(Protocol):
 
 
 @per_backend
+async def stored_columns(db: Database) -> dict[str, set[str]]:
+    """Every table of `db` that holds archive data, with its columns: the backend's bookkeeping
+    (schema_migrations, SQLite's full-text index tables) and generated columns left out."""
+    raise NotImplementedError
+
+
+async def check_schema(db: Database) -> None:
+    """Refuse a database with a table or column the copy does not know (a newer Paperboy's, or
+    one added without teaching TABLES about it: copying would drop it), or lacking one it knows."""
+    known = {t.name: set(t.names) for t in TABLES}
+    found = await stored_columns(db)
+    for name in sorted(found.keys() - known.keys() - set(CACHES)):
+        raise TransferError(f"{db.location} has a table migrate-db does not know, {name}: it would not be copied "
+                            "(a newer Paperboy's? storage/transfer.py lists every table)")
+    for name, columns in known.items():
+        unknown, missing = found.get(name, set()) - columns, columns - found.get(name, set())
+        if unknown or missing:
+            what = (f"column {name}.{sorted(unknown)[0]} that migrate-db does not know" if unknown else
+                    f"no {name}.{sorted(missing)[0]}" if name in found else f"no table {name}")
+            raise TransferError(f"{db.location} has {what}; its schema is not the one this Paperboy copies")
+
+
+@per_backend
 def read_tables(db: Database) -> AbstractAsyncContextManager[TableReader]:
     """A reader of one consistent snapshot of `db` (a read transaction that blocks no writer)."""
     raise NotImplementedError
@@ -284,6 +307,8 @@ async def migrate(source: Database, target: Database, *, force: bool = False, ch
         raise TransferError(f"the source and the target are the same database ({source.location})")
     started = time.monotonic()
     report = TransferReport(source.location, target.location)
+    for db in (source, target):
+        await check_schema(db)
     async with read_tables(source) as reader, write_tables(target) as writer:
         held = {name: n for name, n in (await writer.counts()).items() if n}
         if held and not force:

@@ -82,6 +82,19 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
 
 
+@transfer.stored_columns.register(PostgresDatabase)
+async def stored_columns(db: PostgresDatabase) -> dict[str, set[str]]:
+    rows = await db.fetchall(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t USING (table_schema, table_name)"
+        " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
+        " AND c.is_generated = 'NEVER' AND c.table_name <> 'schema_migrations'")
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["table_name"], set()).add(row["column_name"])
+    return found
+
+
 @transfer.read_tables.register(PostgresDatabase)
 @asynccontextmanager
 async def read_tables(db: PostgresDatabase) -> AsyncIterator[PostgresTables]:

@@ -124,6 +124,22 @@ class SqliteTables:
         return self
 
 
+# The full-text index (FTS5 and its shadow tables, the vocabulary view) is rebuilt, not copied.
+_OWN = ("schema_migrations", "papers_fts_deferred")
+
+
+@transfer.stored_columns.register(SqliteDatabase)
+async def stored_columns(db: SqliteDatabase) -> dict[str, set[str]]:
+    tables = await db.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        " AND name NOT LIKE 'papers\\_fts%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'")
+    found = {}
+    for (name,) in tables:
+        if name not in _OWN:
+            found[name] = {row[0] for row in await db.fetchall("SELECT name FROM pragma_table_info(?)", (name,))}
+    return found
+
+
 @transfer.read_tables.register(SqliteDatabase)
 @asynccontextmanager
 async def read_tables(db: SqliteDatabase) -> AsyncIterator[SqliteTables]:
