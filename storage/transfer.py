@@ -190,11 +190,11 @@ class TableWriter(Protocol):
     """Writes a database's tables inside one transaction, committed when its block ends."""
 
     async def counts(self) -> dict[str, int]:
-        """Rows in every copied table and cache."""
+        """Rows in every copied table (caches are not the archive: they never make it non-empty)."""
         ...
 
-    async def clear(self) -> None:
-        """Delete every row of every copied table and cache."""
+    async def clear(self, tables: bool) -> None:
+        """Delete every row of the caches and, with `tables`, of every copied table."""
         ...
 
     async def write(self, table: Table, rows: list[Row]) -> None: ...
@@ -315,9 +315,8 @@ async def migrate(source: Database, target: Database, *, force: bool = False, ch
             listed = ", ".join(f"{name} {n:,}" for name, n in held.items())
             raise TargetNotEmpty(f"the target {target.location} is not empty (rows: {listed}); pass --force to "
                                  "replace its contents with the source's")
-        if held:
-            await writer.clear()
-            report.replaced = held
+        await writer.clear(tables=bool(held))
+        report.replaced = held
         sums: dict[str, TableSum] = {}
         for table in TABLES:
             total = await reader.count(table)

@@ -48,12 +48,11 @@ class PostgresTables:
     # -- writing ----------------------------------------------------------------------------
 
     async def counts(self) -> dict[str, int]:
-        return {name: int(await self.conn.fetchval(f"SELECT count(*) FROM {name}"))  # noqa: S608
-                for name in [t.name for t in TABLES] + list(CACHES)}
+        return {t.name: await self.count(t) for t in TABLES}
 
-    async def clear(self) -> None:
-        names = ", ".join([t.name for t in TABLES] + list(CACHES))
-        await self.conn.execute(f"TRUNCATE {names} RESTART IDENTITY")
+    async def clear(self, tables: bool) -> None:
+        names = [*CACHES, *(t.name for t in TABLES)] if tables else list(CACHES)
+        await self.conn.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY")
 
     async def write(self, table: Table, rows: list[Row]) -> None:
         try:

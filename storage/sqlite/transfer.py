@@ -104,11 +104,12 @@ class SqliteTables:
     # -- writing ----------------------------------------------------------------------------
 
     async def counts(self) -> dict[str, int]:
-        return {name: await self._count(name) for name in [t.name for t in TABLES] + list(CACHES)}
+        return {t.name: await self._count(t.name) for t in TABLES}
 
-    async def clear(self) -> None:
+    async def clear(self, tables: bool) -> None:
         # Children before parents; deleting papers logs title changes (a trigger): cleared last.
-        for name in [*CACHES, *(t.name for t in reversed(TABLES)), "title_changes"]:
+        names = [*(t.name for t in reversed(TABLES)), "title_changes"] if tables else []
+        for name in [*CACHES, *names]:
             await self.conn.execute(f"DELETE FROM {name}")  # noqa: S608
 
     async def write(self, table: Table, rows: list[Row]) -> None:

@@ -217,6 +217,19 @@ def test_a_target_holding_an_archive_is_refused_unless_forced(archive: Path, hom
     assert status == 0 and report["matches"] is True
 
 
+def test_caches_do_not_make_a_target_non_empty_and_are_emptied(archive: Path, home: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    target = home / "cached.db"
+    assert main(["--db", str(target), "stats"]) == 0
+    with closing(sqlite3.connect(target)) as conn, conn:
+        conn.execute("INSERT INTO title_snapshot (part, chunk, data) VALUES ('meta', 0, x'00')")
+        conn.execute("INSERT INTO summary_term_counts VALUES ('model', 5, 10, '2025-09-09T00:00:00Z')")
+    status, report, err = _migrate(capsys, str(archive), str(target))
+    assert status == 0 and report["replaced"] == {}, err
+    with closing(sqlite3.connect(target)) as conn:
+        assert [conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in CACHES] == [0, 0]  # noqa: S608
+
+
 def test_a_copy_that_does_not_check_out_is_rolled_back(archive: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from storage.sqlite import transfer as sqlite_transfer
