@@ -49,7 +49,9 @@ from storage.errors import StorageError
 CHUNK_ROWS = 5000  # rows per read and per write: memory stays flat however large the archive
 
 Row = tuple[Any, ...]
-Progress = Callable[[str, int, int], None]  # (table, rows copied so far, rows in the table)
+# (step, table, rows done so far, rows in the table); step: "copying", "finishing" (the target's
+# indexes and statistics, table ""), "checking" (the target's rows, read back and hashed).
+Progress = Callable[[str, str, int, int], None]
 
 
 class TransferError(StorageError):
@@ -322,16 +324,21 @@ async def migrate(source: Database, target: Database, *, force: bool = False, ch
             total = await reader.count(table)
             sums[table.name] = copied = TableSum()
             if progress:
-                progress(table.name, 0, total)
+                progress("copying", table.name, 0, total)
             async for chunk in reader.chunks(table, chunk_rows):
                 copied.add(table, chunk)
                 await writer.write(table, chunk)
                 if progress:
-                    progress(table.name, copied.rows, total)
+                    progress("copying", table.name, copied.rows, total)
+        if progress:
+            progress("finishing", "", 0, 0)
         await writer.finish()
         written = writer.reader()
         for table in TABLES:
-            report.tables.append(TableResult(table.name, sums[table.name], await table_sum(written, table, chunk_rows)))
+            checked = await table_sum(written, table, chunk_rows)
+            if progress:
+                progress("checking", table.name, checked.rows, checked.rows)
+            report.tables.append(TableResult(table.name, sums[table.name], checked))
         if not report.matches:
             raise Mismatch(report)  # leaving the writer's block by an exception rolls the copy back
     report.seconds = time.monotonic() - started

@@ -47,18 +47,26 @@ def _address(text: str, which: str) -> str:
 
 
 class _Progress:
-    """One line per table on standard error, and a line every PERIOD seconds within a large one."""
+    """One line per table copied and checked on standard error, and a line every PERIOD seconds
+    within a large table."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.shown = time.monotonic()
 
-    def __call__(self, table: str, done: int, total: int) -> None:
+    def __call__(self, step: str, table: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if done == total or now - self.shown >= PERIOD:
-            self.out.write(f"migrate-db: {table}: {done:,} of {total:,} rows\n")
-            self.out.flush()
-            self.shown = now
+        if step == "finishing":
+            self._write("migrate-db: copied; building TO's indexes and statistics")
+        elif step == "checking":
+            self._write(f"migrate-db: checked {table} in TO: {done:,} rows")
+        elif done == total or now - self.shown >= PERIOD:
+            self._write(f"migrate-db: copying {table}: {done:,} of {total:,} rows")
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+        self.shown = time.monotonic()
 
 
 async def run_migrate(ctx: CliContext) -> int:

@@ -137,7 +137,8 @@ def test_an_archive_goes_to_postgres_and_back_unchanged(archive: Path, home: Pat
     status, there, err = _migrate(capsys, str(archive), pg_url, "--chunk-rows", "10")
     assert status == 0, err
     papers = len(before["papers"])
-    assert f"migrate-db: papers: {papers} of {papers} rows\n" in err
+    assert f"migrate-db: copying papers: {papers:,} of {papers:,} rows\n" in err
+    assert f"migrate-db: checked papers in TO: {papers:,} rows\n" in err
     back = home / "back.db"
     status, again, err = _migrate(capsys, pg_url, f"sqlite:///{back}", "--chunk-rows", "7")
     assert status == 0, err
