@@ -68,7 +68,7 @@ COMMANDS: dict[str, Command] = {
     "config": Command("configuration", "every setting, its value and where it came from (secrets masked)",
                       "paperboy config --json"),
     "migrate-db": Command("migrate", "copy the whole archive between SQLite and PostgreSQL, checked table by table",
-                          "PGPASSWORD=... paperboy migrate-db paperboy.db postgresql://paperboy@db/paperboy"),
+                          "paperboy migrate-db paperboy.db postgresql://paperboy@db/paperboy"),
     "backup": Command("backup", "copy the database safely, even while the bot runs, and check the copy",
                       "paperboy backup /var/backups/paperboy/"),
     "restore": Command("backup", "replace the database with a backup (refused while the bot runs)",

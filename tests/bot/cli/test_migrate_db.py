@@ -276,3 +276,17 @@ def test_bad_addresses_are_one_line(archive: Path, home: Path, capsys: pytest.Ca
     assert captured.err.startswith(message.format(home=home)) and captured.err.count("\n") == 1
     assert "hunter2" not in captured.err and not captured.out
 
+
+
+def test_a_sqlite_target_in_use_is_refused(archive: Path, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from storage.instance_lock import hold_shared
+
+    target = home / "in-use.db"
+    held = hold_shared(str(target))  # as a running bot holds its database
+    try:
+        capsys.readouterr()
+        assert main(["migrate-db", str(archive), str(target)]) == 1
+        err = capsys.readouterr().err
+        assert f"paperboy: {target} is in use by a running Paperboy" in err and err.count("\n") == 1
+    finally:
+        held.release()
