@@ -21,6 +21,7 @@ from bench import (
     fuzzy,
     ingest,
     lookup_backends,
+    migrate_db,
     pg_drivers,
     posting,
     relevance,
@@ -47,6 +48,7 @@ BENCHES: list[ModuleType] = [
     startup,
     pg_drivers,
     lookup_backends,
+    migrate_db,
 ]
 
 

@@ -114,9 +114,9 @@ class App:
         """`platform` ("console", "discord") limits the daily posts and notifications this process
         sends to that transport's servers and users, so a console on the bot's database sends
         nothing on Discord's behalf."""
-        in_use = hold_shared(settings.db_path)  # `paperboy restore` refuses while this is held
+        in_use = hold_shared(settings.db_address)  # `paperboy restore` refuses while this is held
         try:
-            db = await Database.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
+            db = await Database.open(settings.db_address, busy_timeout_ms=settings.database.busy_timeout_ms)
         except BaseException:
             in_use.release()
             raise

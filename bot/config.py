@@ -1,12 +1,14 @@
 """Settings: typed defaults here, documented in config/paperboy.toml, each with the values it accepts.
 
 One precedence rule, highest first: the command line (`--db`), the environment
-(`PAPERBOY_<SECTION>_<KEY>`, e.g. `PAPERBOY_DATABASE_PATH`), the TOML file, the defaults below.
+(`PAPERBOY_<SECTION>_<KEY>`, e.g. `PAPERBOY_DATABASE_URL`), the TOML file, the defaults below.
+The database is `[database] url` when it is set (`--db` sets it), else the SQLite file `path`.
 The file is the first of: `--config`, `$PAPERBOY_CONFIG`, `./config/paperboy.toml`,
 `$XDG_CONFIG_HOME/paperboy/paperboy.toml` (`~/.config/...`), `/etc/paperboy/paperboy.toml`.
 Every value is range-checked as it is read; a bad one is a ConfigError naming the file line or the
 variable, the key and what it accepts. `resolve()` also says where each value came from
-(`paperboy config`). Secrets (the Discord token) are never part of `Settings`: see `discord_token`.
+(`paperboy config`). Secrets (the Discord token) are never part of `Settings`: see `discord_token`;
+a database URL's password is accepted from the environment only, and never shown.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from bot.redact import register_secret
+from storage.db import address_problem, is_postgres, shown_address, sqlite_path
 
 
 class ConfigError(Exception):
@@ -61,6 +64,10 @@ def _url(*schemes: str) -> Callable[[str], str | None]:
             pass
         return "is not a URL starting with " + " or ".join(f"{scheme}://" for scheme in schemes)
     return check
+
+
+def _database_address(text: str) -> str | None:
+    return address_problem(text)
 
 
 def _category(text: str) -> str | None:
@@ -136,7 +143,12 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 @dataclass(slots=True)
 class DatabaseSettings:
-    # Where the SQLite file lives. Empty: ~/.local/share/paperboy/paperboy.db ($XDG_DATA_HOME).
+    # The database: a SQLite file path, sqlite:///PATH, or postgresql://USER@HOST:PORT/NAME for a
+    # PostgreSQL server shared by several processes. Set, it wins over `path`; empty: `path` is used.
+    # No password here: give the whole URL in PAPERBOY_DATABASE_URL, or the password in PGPASSWORD
+    # or ~/.pgpass (a URL holding a password in this file is refused).
+    url: str = setting("", form=_database_address)
+    # Where the SQLite file lives when `url` is empty. Empty: ~/.local/share/paperboy/paperboy.db ($XDG_DATA_HOME).
     path: str = ""
     # How long a write waits for another process's lock before failing, in milliseconds.
     busy_timeout_ms: int = setting(5000, 0, 3_600_000)
@@ -312,8 +324,26 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     @property
+    def db_address(self) -> str:
+        """The database to open: `[database] url` when set, else the SQLite file `db_path`."""
+        url = self.database.url.strip()
+        return url if url else self.db_path
+
+    @property
     def db_path(self) -> str:
+        """The SQLite file of `db_address`; for PostgreSQL, the default file's path, whose folder
+        still holds what is kept beside the database (the log file, the inbox, console history)."""
+        url = self.database.url.strip()
+        if url and is_postgres(url):
+            return default_db_path()
+        if url:
+            return os.path.expanduser(sqlite_path(url))
         return os.path.expanduser(self.database.path) if self.database.path else default_db_path()
+
+    @property
+    def db_shown(self) -> str:
+        """`db_address` fit to show: a PostgreSQL URL without its password."""
+        return shown_address(self.db_address)
 
 
 # Pairs that must be in order: (section, smaller key, larger key).
@@ -427,6 +457,16 @@ def _coerce(value: Any, kind: Any) -> Any:
     raise ValueError(f"expected {kind_name.get(getattr(kind, '__name__', ''), 'a list')}")
 
 
+def url_password(address: str) -> str | None:
+    """The password in a database URL, if it holds one."""
+    if "://" not in address or "@" not in address:
+        return None
+    try:
+        return urlsplit(address.strip()).password
+    except ValueError:
+        return None
+
+
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
@@ -440,14 +480,28 @@ class _Builder:
     def put(self, section: str, key: str, raw: Any, origin: Origin, where: str) -> None:
         """Set one value after checking its type and range; `where` names it in an error."""
         target = getattr(self.settings, section)
+        # A database URL is shown without its password, in errors too.
+        is_url = (section, key) == ("database", "url")
+
+        def shown(value: Any) -> str:
+            return _show(shown_address(value) if is_url and isinstance(value, str) else value)
+
         try:
             value = _coerce(raw, self.hints[section][key])
         except ValueError as exc:
-            raise ConfigError(f"{where}: [{section}] {key} = {_show(raw)}: {exc}") from None
+            raise ConfigError(f"{where}: [{section}] {key} = {shown(raw)}: {exc}") from None
         rule = rule_of(type(target), key)
         problem = rule.problem(value) if rule else None
         if problem:
-            raise ConfigError(f"{where}: [{section}] {key} = {_show(value)}: {problem}")
+            raise ConfigError(f"{where}: [{section}] {key} = {shown(value)}: {problem}")
+        if is_url and url_password(value):
+            if origin.kind in ("file", "command line"):
+                place = ("a config file is no place for secrets" if origin.kind == "file" else
+                         "a command line is seen by every user of the machine (ps)")
+                raise ConfigError(f"{where}: [database] url = {shown(value)}: holds a password, and {place}; give "
+                                  "the whole URL in PAPERBOY_DATABASE_URL, or leave the password out and put it "
+                                  "in PGPASSWORD or ~/.pgpass")
+            register_secret(url_password(value) or "")  # from here on no log line or message shows it
         setattr(target, key, value)
         self.origins[f"{section}.{key}"] = origin
 
@@ -501,7 +555,7 @@ class _Builder:
 def resolve(path: str | Path | None = None, env: Mapping[str, str] | None = None,
             command_line: Mapping[str, Any] | None = None) -> Resolved:
     """Every setting with where it came from. `command_line` maps "section.key" to a value given
-    as an option (e.g. {"database.path": args.db})."""
+    as an option (e.g. {"database.url": args.db})."""
     env = os.environ if env is None else env
     builder = _Builder(Settings())
     found, searched = _find_file(path, env)
@@ -515,8 +569,9 @@ def resolve(path: str | Path | None = None, env: Mapping[str, str] | None = None
     return Resolved(builder.settings, builder.origins, found, searched, ignored)
 
 
-def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    return resolve(path, env).settings
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  command_line: Mapping[str, Any] | None = None) -> Settings:
+    return resolve(path, env, command_line).settings
 
 
 def origin_of(resolved: Resolved, section: str, key: str) -> Origin:

@@ -21,6 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.db import is_postgres, shown_address, sqlite_path
 from storage.errors import StorageError
 from storage.instance_lock import exclusive
 from storage.sqlite.db import migrations
@@ -118,6 +119,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _sqlite_only(database: str | Path, command: str) -> None:
+    if is_postgres(database):
+        raise BackupError(f"paperboy {command} copies a SQLite file, and the database is PostgreSQL at "
+                          f"{shown_address(database)}: use pg_dump and pg_restore, or paperboy migrate-db "
+                          "to copy it to or from a SQLite file")
+
+
 def backup_name(now: dt.datetime | None = None) -> str:
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return f"paperboy-{moment.strftime('%Y%m%dT%H%M%SZ')}.db"
@@ -129,7 +137,8 @@ def backup(source: str | Path, destination: str | Path, *, overwrite: bool = Fal
     dated file in) and check the copy. Raises BackupError, leaving nothing at `destination`,
     when the source is not a Paperboy database or the copy does not check out."""
     started = time.monotonic()
-    source, target = Path(source).expanduser(), Path(destination).expanduser()
+    _sqlite_only(source, "backup")
+    source, target = Path(sqlite_path(source)).expanduser(), Path(destination).expanduser()
     if target.is_dir():
         target = target / backup_name()
     if target.exists() and not overwrite:
@@ -166,7 +175,8 @@ def restore(source: str | Path, database: str | Path) -> RestoreResult:
     the database. The database it replaces is first saved as `<name>.before-restore-<time>`.
     An older backup is fine: the missing migrations run when Paperboy next opens it."""
     started = time.monotonic()
-    source, target = Path(source).expanduser(), Path(database).expanduser()
+    _sqlite_only(database, "restore")
+    source, target = Path(source).expanduser(), Path(sqlite_path(database)).expanduser()
     if target.exists() and source.resolve() == target.resolve():
         raise BackupError(f"{source} is the database itself; nothing to restore")
     inspect(source)

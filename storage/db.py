@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
+
+from storage.errors import BadAddress
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -39,6 +43,38 @@ def is_postgres(address: str | Path) -> bool:
     return str(address).startswith(_POSTGRES_SCHEMES)
 
 
+def address_problem(address: str) -> str | None:
+    """Why `address` names no database Paperboy can open (None when it does): it must be a file
+    path, `sqlite:///PATH`, or `postgresql://[user@]host[:port]/name`. Never shows a password."""
+    text = address.strip()
+    if not text:
+        return "is empty"
+    if is_postgres(text):
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            return "is not a usable PostgreSQL URL (postgresql://HOST:PORT/NAME): bad host or port"
+        return None
+    scheme = text.split("://", 1)[0] if "://" in text else ""
+    if scheme and scheme != "sqlite":
+        return f"is a {scheme}:// URL: use a file path, sqlite:///PATH or postgresql://host/name"
+    return None
+
+
+def shown_address(address: str | Path) -> str:
+    """`address` fit to show a user: a PostgreSQL URL without its password, a path as it is."""
+    text = str(address)
+    if not is_postgres(text):
+        return sqlite_path(text)
+    from storage.postgres.db import shown
+
+    try:
+        return shown(text)
+    except ValueError:  # unparseable (a bad port): drop the user info, where a password would be
+        return re.sub(r"^([a-z]+://)[^/?#]*@", r"\1", text)
+
+
 def sqlite_path(address: str | Path) -> str:
     """The file path of a SQLite address: a plain path, `sqlite:///abs/path` or `sqlite:rel/path`."""
     text = str(address)
@@ -57,10 +93,15 @@ class Database(abc.ABC):
 
     #: Where the archive is, fit to show a user (a PostgreSQL URL without its password).
     location: str
+    #: The backend's name, for people (`paperboy status`): "SQLite" or "PostgreSQL".
+    backend: ClassVar[str]
 
     @classmethod
     async def open(cls, address: str | Path, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> Database:
         """Open (and by default migrate) the archive at `address`, picking its backend."""
+        problem = address_problem(str(address))
+        if problem:
+            raise BadAddress(f"the database address {shown_address(address)!r} {problem}")
         if is_postgres(address):
             from storage.postgres.db import PostgresDatabase
 

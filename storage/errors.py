@@ -3,6 +3,7 @@
     StorageError
     ├── SchemaTooNew          the database was written by a newer Paperboy
     ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
+    ├── BadAddress            a database address that is neither a path nor a usable URL
     ├── DatabaseUnavailable   locked, not writable, disk I/O error
     │   └── DiskFull          the disk filled while writing
     └── InputError            a digest that cannot be loaded
@@ -35,6 +36,10 @@ class SchemaTooNew(StorageError):
 class NotPaperboyDatabase(StorageError):
     """The database file is damaged, is not an SQLite database, or belongs to another application.
     Found before anything is written to it (storage.db), or when a read meets a damaged page."""
+
+
+class BadAddress(StorageError):
+    """A database address (--db, [database] url) that names no database Paperboy can open."""
 
 
 class DatabaseUnavailable(StorageError):

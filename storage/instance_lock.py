@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storage.db import is_postgres, sqlite_path
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,10 @@ def _open(db_path: str | Path) -> int:
 def hold_shared(db_path: str | Path) -> UseLock:
     """Mark the database as in use by this process until `release()`. Raises DatabaseInUse while a
     restore replaces it. A folder where no lock file can be made is used unguarded (Database.open
-    refuses a read-only one next)."""
+    refuses a read-only one next). A PostgreSQL database has no file to restore over: no lock."""
+    if is_postgres(db_path):
+        return UseLock(None)
+    db_path = sqlite_path(db_path)
     if str(db_path) == ":memory:":
         return UseLock(None)
     try:
@@ -77,7 +81,12 @@ def hold_shared(db_path: str | Path) -> UseLock:
 @contextmanager
 def exclusive(db_path: str | Path) -> Iterator[None]:
     """Hold the database alone for the block, or raise DatabaseInUse at once when a bot, a console
-    or a paperboy command has it open (no waiting: a running bot would keep it for days)."""
+    or a paperboy command has it open (no waiting: a running bot would keep it for days).
+    A PostgreSQL database has no lock file: nothing is held."""
+    if is_postgres(db_path):
+        yield
+        return
+    db_path = sqlite_path(db_path)
     fd = _open(db_path)
     try:
         try:

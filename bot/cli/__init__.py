@@ -67,6 +67,8 @@ COMMANDS: dict[str, Command] = {
                       "paperboy status --json"),
     "config": Command("configuration", "every setting, its value and where it came from (secrets masked)",
                       "paperboy config --json"),
+    "migrate-db": Command("migrate", "copy the whole archive between SQLite and PostgreSQL, checked table by table",
+                          "paperboy migrate-db paperboy.db postgresql://paperboy@db/paperboy"),
     "backup": Command("backup", "copy the database safely, even while the bot runs, and check the copy",
                       "paperboy backup /var/backups/paperboy/"),
     "restore": Command("backup", "replace the database with a backup (refused while the bot runs)",
@@ -84,9 +86,10 @@ exit status:
 # Options every command takes, before or after its name. SUPPRESS: a value given before the
 # command is not reset by the command's parser.
 _COMMON = argparse.ArgumentParser(add_help=False)
-_COMMON.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
-                     help="SQLite database (default: $PAPERBOY_DB, the config, or "
-                          "~/.local/share/paperboy/paperboy.db; the demo: demo.db beside it)")
+_COMMON.add_argument("--db", metavar="ADDRESS", default=argparse.SUPPRESS,
+                     help="the database: a SQLite file, sqlite:///PATH or postgresql://USER@HOST/NAME (default: "
+                          "$PAPERBOY_DATABASE_URL, $PAPERBOY_DB, the config, or ~/.local/share/paperboy/paperboy.db; "
+                          "the demo: demo.db beside it)")
 _COMMON.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                      help="TOML settings file (default: config/paperboy.toml when present)")
 _COMMON.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -208,17 +211,17 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("paperboy")
     try:
         check_sqlite()
-        settings = load_settings(getattr(args, "config", None))
+        db_option = getattr(args, "db", None)
+        settings = load_settings(getattr(args, "config", None),
+                                 command_line={"database.url": db_option} if db_option else None)
     except CliError as exc:
         _fail(f"paperboy: {exc}")
         return exc.status
     except ConfigError as exc:
         _fail(f"paperboy: {exc}")
         return EXIT_USAGE
-    if getattr(args, "db", None):
-        settings.database.path = args.db
-    elif getattr(args, "own_database", None):
-        settings.database.path = os.path.join(os.path.dirname(settings.db_path), args.own_database)
+    if getattr(args, "own_database", None) and not getattr(args, "db", None):
+        settings.database.url = os.path.join(os.path.dirname(settings.db_path), args.own_database)
     log_file = setup_logging(settings, verbose=getattr(args, "verbose", False))
     ctx = CliContext(settings=settings, args=args)
     try:

@@ -217,11 +217,11 @@ async def run_stats(ctx: CliContext) -> int:
             "with_arxiv_id": st.with_arxiv_id,
             "first_date": st.first_date.isoformat() if st.first_date else None,
             "last_date": st.last_date.isoformat() if st.last_date else None,
-            "database_bytes": st.database_bytes, "database": ctx.settings.db_path}
+            "database_bytes": st.database_bytes, "database": ctx.settings.db_shown}
     if ctx.args.json:
         print_json(data)
         return 0
-    print(f"database:  {ctx.settings.db_path} ({st.database_bytes / 1e6:,.1f} MB)")
+    print(f"database:  {ctx.settings.db_shown} ({st.database_bytes / 1e6:,.1f} MB)")
     print(f"papers:    {st.papers:,} ({st.with_arxiv_id:,} with an arXiv id)")
     print(f"digests:   {st.digests:,} ({st.listings:,} listings)"
           + (f", {st.first_date} to {st.last_date}" if st.first_date else ""))

@@ -41,7 +41,7 @@ def _describe(info: CopyInfo) -> str:
 async def run_backup(ctx: CliContext) -> int:
     args = ctx.args
     ctx.hold_database()  # a restore must not replace the database while it is being copied
-    result = await asyncio.to_thread(backup, ctx.settings.db_path, args.destination, overwrite=args.overwrite)
+    result = await asyncio.to_thread(backup, ctx.settings.db_address, args.destination, overwrite=args.overwrite)
     if args.json:
         print_json({"source": result.source, **asdict(result.copy), "integrity": "ok",
                     "seconds": round(result.seconds, 3)})
@@ -53,7 +53,7 @@ async def run_backup(ctx: CliContext) -> int:
 
 async def run_restore(ctx: CliContext) -> int:
     args = ctx.args
-    result = await asyncio.to_thread(restore, args.source, ctx.settings.db_path)
+    result = await asyncio.to_thread(restore, args.source, ctx.settings.db_address)
     if args.json:
         print_json({"source": result.source, **asdict(result.restored), "previous": result.previous,
                     "seconds": round(result.seconds, 3)})

@@ -52,7 +52,7 @@ class CliContext:
         if self._in_use is None:
             from storage.instance_lock import hold_shared
 
-            self._in_use = hold_shared(self.settings.db_path)
+            self._in_use = hold_shared(self.settings.db_address)
 
     async def db(self) -> Database:
         """The database, opened (and migrated) on first use, held until the command ends."""
@@ -60,7 +60,7 @@ class CliContext:
             from storage.db import Database
 
             self.hold_database()
-            self._db = await Database.open(self.settings.db_path,
+            self._db = await Database.open(self.settings.db_address,
                                            busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
 

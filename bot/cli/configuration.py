@@ -53,7 +53,7 @@ def _where(origin: Origin) -> dict[str, str]:
 async def run_config(ctx: CliContext) -> int:
     db_option = getattr(ctx.args, "db", None)
     resolved = resolve(getattr(ctx.args, "config", None),
-                       command_line={"database.path": db_option} if db_option else None)
+                       command_line={"database.url": db_option} if db_option else None)
     settings = resolved.settings
     log = STDERR_ONLY if settings.logging.destination == "stderr" else log_path(settings)
     token, token_problem = _token()
@@ -64,7 +64,7 @@ async def run_config(ctx: CliContext) -> int:
         secret = ({"set": True, **_where(token.origin)} if token else
                   {"set": False, **({"problem": token_problem} if token_problem else {})})
         print_json({"config_file": str(resolved.config_file) if resolved.config_file else None,
-                    "searched": resolved.searched, "database": settings.db_path, "log": log,
+                    "searched": resolved.searched, "database": settings.db_shown, "log": log,
                     "settings": values, "secrets": {"discord_token": secret},
                     "ignored_environment": resolved.ignored_env})
         return 0
@@ -78,10 +78,20 @@ async def run_config(ctx: CliContext) -> int:
     return 0
 
 
+def _database(resolved: Resolved) -> str:
+    """The database in use, and why `path` is not used when `url` is set."""
+    settings = resolved.settings
+    if not settings.database.url.strip():
+        return settings.db_shown
+    ignored = (f" (url wins: [database] path = {settings.database.path!r} is not used)"
+               if settings.database.path else "")
+    return f"{settings.db_shown}, from url ({origin_of(resolved, 'database', 'url')}){ignored}"
+
+
 def _header(resolved: Resolved, log: str, token: Secret | None, token_problem: str | None) -> list[str]:
     lines = [f"config file: {resolved.config_file}" if resolved.config_file else
              "config file: none found (looked for " + ", ".join(resolved.searched) + ")",
-             f"database: {resolved.settings.db_path}", f"log: {log}"]
+             f"database: {_database(resolved)}", f"log: {log}"]
     if token:
         lines.append(f"Discord token: {token.masked()}, from {token.origin}")
     else:

@@ -21,11 +21,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def run_status(ctx: CliContext) -> int:
     """Exit status 1 when something needs attention (a failed post or notification, a failing
     source), so a cron job or monitor can alert on it."""
-    report = await gather(await ctx.db(), ctx.settings, now=dt.datetime.now(dt.UTC), guild_id=ctx.args.guild)
+    db = await ctx.db()
+    report = await gather(db, ctx.settings, now=dt.datetime.now(dt.UTC), guild_id=ctx.args.guild)
+    # Which backend and where: for the operator only (never in /status, where server admins would
+    # see a host name or a path). `location` never holds a password.
+    database = {"backend": db.backend, "location": db.location}
     if ctx.args.json:
-        print_json({**report.to_json(), **({"guild": ctx.args.guild} if ctx.args.guild else {})})
+        print_json({"database": database, **report.to_json(),
+                    **({"guild": ctx.args.guild} if ctx.args.guild else {})})
     else:
         print(f"Paperboy status, as of {when(report.now)}")
+        print(f"\nDatabase\n  {db.backend} at {db.location}")
         for name, text in sections(report):
             print(f"\n{name}\n  " + text.replace("\n", "\n  "))
     failing = any(s.consecutive_failures for s in report.sources if s.source in report.enabled_sources)

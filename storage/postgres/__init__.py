@@ -20,6 +20,7 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
     sendlog,
     subscriptions,
     summary_stats,
+    transfer,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "sendlog",
     "subscriptions",
     "summary_stats",
+    "transfer",
 ]

@@ -60,6 +60,8 @@ class PostgresDatabase(Database):
 
     Statements take their values as one sequence, like SQLite's, and bind them as $1, $2, …"""
 
+    backend = "PostgreSQL"
+
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url

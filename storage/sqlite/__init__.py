@@ -19,6 +19,7 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
     sendlog,
     subscriptions,
     summary_stats,
+    transfer,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "sendlog",
     "subscriptions",
     "summary_stats",
+    "transfer",
 ]

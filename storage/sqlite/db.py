@@ -120,6 +120,8 @@ def _check_file(path: Path, busy_timeout_ms: int) -> None:
 class SqliteDatabase(Database):
     """One open SQLite file. `Database.open(path)` opens one; close with `await db.close()`."""
 
+    backend = "SQLite"
+
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
@@ -279,6 +281,21 @@ class SqliteDatabase(Database):
                 # behind it ends the transaction if it failed, and is a no-op if it committed.
                 await asyncio.shield(self._rollback())
                 raise
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection inside a read transaction (a deferred BEGIN): one consistent view of the
+        database for the whole block, which blocks no writer in another process (WAL). Rolled
+        back at the end: nothing is written through it."""
+        async with self._tx_lock:
+            try:
+                await self.conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                _raise_translated(exc, self.path)
+            try:
+                yield self.conn
+            finally:
+                await asyncio.shield(self._rollback())
 
     @asynccontextmanager
     async def _savepoint(self) -> AsyncIterator[None]:

@@ -62,8 +62,8 @@ def test_environment_beats_the_file_for_both_names_of_the_database_path(home: Pa
     assert load_settings(conf, env=same).db_path == "env.db"
     with pytest.raises(ConfigError, match="PAPERBOY_DB and PAPERBOY_DATABASE_PATH"):
         load_settings(conf, env={"PAPERBOY_DB": "a.db", "PAPERBOY_DATABASE_PATH": "b.db"})
-    cli = resolve(conf, env={"PAPERBOY_DB": "env.db"}, command_line={"database.path": "cli.db"})
-    assert cli.settings.db_path == "cli.db" and str(cli.origins["database.path"]) == "command line"
+    cli = resolve(conf, env={"PAPERBOY_DB": "env.db"}, command_line={"database.url": "cli.db"})
+    assert cli.settings.db_path == "cli.db" and str(cli.origins["database.url"]) == "command line"
 
 
 def test_paperboy_config_says_where_each_value_came_from(home: Path, capsys: pytest.CaptureFixture[str],
@@ -74,7 +74,8 @@ def test_paperboy_config_says_where_each_value_came_from(home: Path, capsys: pyt
     report = _config_json(capsys, "--config", str(conf), "--db", str(home / "cli.db"))
     settings = report["settings"]
     assert isinstance(settings, dict)
-    assert settings["database"]["path"] == {"value": str(home / "cli.db"), "source": "command line"}
+    assert settings["database"]["url"] == {"value": str(home / "cli.db"), "source": "command line"}
+    assert settings["database"]["path"] == {"value": "file.db", "source": "file", "where": str(conf)}
     assert settings["fetch"]["retries"] == {"value": 4, "source": "file", "where": str(conf)}
     assert settings["fetch"]["timeout_seconds"] == {"value": 12.5, "source": "env",
                                                     "where": "PAPERBOY_FETCH_TIMEOUT_SECONDS"}
@@ -280,3 +281,82 @@ def test_a_token_file_others_can_read_is_warned_about(home: Path, monkeypatch: p
     secret_file.chmod(0o600)
     caplog.clear()
     assert token_from_env() == TOKEN and not caplog.text
+
+
+# -- the database address (#16) ---------------------------------------------------------------
+
+PASSWORD = "pg-s3cret-password"
+
+
+def test_url_wins_over_path_wherever_each_is_set(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = _write(home / "p.toml", f'[database]\nurl = "sqlite:///{home}/file-url.db"\n')
+    env = {"PAPERBOY_DATABASE_PATH": str(home / "env-path.db")}
+    settings = load_settings(conf, env=env)
+    assert settings.db_address == f"sqlite:///{home}/file-url.db" and settings.db_path == str(home / "file-url.db")
+    assert load_settings(conf, env={"PAPERBOY_DATABASE_URL": "pg.db"}).db_path == "pg.db"
+    assert load_settings(env={"PAPERBOY_DB": "old.db"}).db_address == "old.db"
+    postgres = load_settings(env={"PAPERBOY_DATABASE_URL": "postgresql://pb@db.example/paperboy"})
+    assert postgres.db_address == "postgresql://pb@db.example/paperboy"
+    assert postgres.db_path == os.path.join(str(home / "data"), "paperboy", "paperboy.db")  # the log's folder
+    capsys.readouterr()
+    assert main(["--config", str(conf), "config"]) == 0
+    out = capsys.readouterr().out
+    assert f"# database: {home}/file-url.db, from url (file {conf})" in out
+
+
+@pytest.mark.parametrize("argv", [["--db", "postgresql://pb@db.example:54x/paperboy"], ["--db", "mysql://db/paperboy"],
+                                  ["--db", "postgresql://[::1/paperboy"]])
+def test_a_bad_database_address_is_one_line_naming_it(home: Path, capsys: pytest.CaptureFixture[str],
+                                                      argv: list[str]) -> None:
+    assert main([*argv, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("paperboy: command line (database.url): [database] url = ") and err.count("\n") == 1
+
+
+def test_a_password_in_the_config_file_or_on_the_command_line_is_refused_unshown(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"postgresql://paperboy:{PASSWORD}@db.example:5432/paperboy"
+    conf = _write(home / "p.toml", f'[fetch]\nretries = 2\n[database]\nurl = "{url}"\n')
+    assert main(["--config", str(conf), "stats"]) == 2
+    err = capsys.readouterr().err
+    assert f"{conf} line 4: [database] url = " in err and "holds a password, and a config file is no place" in err
+    assert "PAPERBOY_DATABASE_URL" in err and PASSWORD not in err
+    assert main(["--db", url, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a password, and a command line is seen by every user" in err and PASSWORD not in err
+
+
+def test_postgres_from_the_environment_is_used_and_its_password_never_shown(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+    # The throw-away server trusts loopback connections: the password is accepted and not needed.
+    with_password = pg_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)
+    log_file = home / "paperboy.log"
+    monkeypatch.setenv("PAPERBOY_DATABASE_URL", with_password)
+    monkeypatch.setenv("PAPERBOY_DATABASE_PATH", str(home / "ignored.db"))
+    monkeypatch.setenv("PAPERBOY_LOGGING_FILE", str(log_file))
+    monkeypatch.setenv("PAPERBOY_LOGGING_LEVEL", "debug")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert f'url = "{pg_url.replace("postgres@", "postgres:********@", 1)}"  # env PAPERBOY_DATABASE_URL' in out
+    assert f"# database: {pg_url}, from url (env PAPERBOY_DATABASE_URL) (url wins: [database] path" in out
+    assert main(["config", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["database"] == pg_url
+    assert main(["backup", str(home)]) == 1
+    captured = capsys.readouterr()
+    assert "paperboy backup copies a SQLite file, and the database is PostgreSQL" in captured.err
+    assert PASSWORD not in captured.out + captured.err + log_file.read_text(encoding="utf-8")
+    assert not (home / "ignored.db").exists()
+
+
+def test_status_says_which_database_without_a_password(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = home / "status.db"
+    assert main(["--db", f"sqlite:///{db}", "status"]) == 0
+    assert f"\nDatabase\n  SQLite at {db}\n" in capsys.readouterr().out
+    assert main(["--db", str(db), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["database"] == {"backend": "SQLite", "location": str(db)}
+
+
+def test_an_unreachable_postgres_is_one_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", "postgresql://paperboy@127.0.0.1:1/paperboy", "stats"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("paperboy: cannot reach PostgreSQL at postgresql://") and err.count("\n") == 1
