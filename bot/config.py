@@ -63,7 +63,7 @@ def _url(*schemes: str) -> Callable[[str], str | None]:
     return check
 
 
-def _host(text: str) -> str | None:
+def host_problem(text: str) -> str | None:
     ok = re.fullmatch(r"[A-Za-z0-9.:-]+|\[[0-9A-Fa-f:.]+\]", text.strip())
     return None if ok else "is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)"
 
@@ -311,7 +311,7 @@ class WebSettings:
     # Serve the read-only web archive inside `paperboy run` (`paperboy web` serves it on its own).
     enabled: bool = False
     # The address it listens on: 127.0.0.1 is this machine only (put a reverse proxy in front), 0.0.0.0 every interface.
-    host: str = setting("127.0.0.1", form=_host, nonempty=True)
+    host: str = setting("127.0.0.1", form=host_problem, nonempty=True)
     # The TCP port it listens on.
     port: int = setting(8080, 1, 65535)
     # Where people reach it, e.g. https://papers.example.org. When set, Discord paper cards and daily
