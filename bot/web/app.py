@@ -25,6 +25,7 @@ from bot import __version__
 from bot.commands.context import Services
 from bot.commands.timing import LatencyHistogram
 from bot.search import QueryError, mark
+from bot.summary.render import url_ok
 from bot.titles import shown_title
 from bot.web import addresses
 from bot.web.params import BadRequest, PageNotFound
@@ -51,6 +52,12 @@ def _mark(marked: Marked) -> Markup:
     return Markup(mark(marked, "<mark>", "</mark>", lambda s: str(escape(s))))
 
 
+def _links_ok(links: dict[str, str]) -> dict[str, str]:
+    """Only links a page may hold: http(s), no quotes or brackets (the summary's own rule); a
+    `javascript:` link a digest carries is left out."""
+    return {name: url for name, url in links.items() if url_ok(url)}
+
+
 def _long_date(day: Any) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
@@ -60,6 +67,7 @@ def environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["marked"] = _mark
     env.filters["long_date"] = _long_date
+    env.filters["links_ok"] = _links_ok
     env.globals.update(paper_path=addresses.paper_path, digest_path=addresses.digest_path,
                        month_path=addresses.month_path, search_path=addresses.search_path,
                        source_feed_path=addresses.source_feed_path, search_feed_path=addresses.search_feed_path,
