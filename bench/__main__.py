@@ -28,6 +28,7 @@ from bench import (
     startup,
     subscriptions,
     summary,
+    web,
 )
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
@@ -45,6 +46,7 @@ BENCHES: list[ModuleType] = [
     resilience,
     startup,
     pg_drivers,
+    web,
 ]
 
 
