@@ -35,7 +35,6 @@ async def run_web(ctx: CliContext) -> int:
     if problem:
         raise CliError(f"--host '{host}' {problem}")
     port = ctx.args.port if ctx.args.port is not None else ctx.settings.web.port
-    ctx.hold_database()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

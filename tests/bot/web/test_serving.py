@@ -85,6 +85,17 @@ async def test_a_port_already_taken_is_a_one_line_error(tmp_path: Path) -> None:
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+async def test_paperboy_web_refuses_while_a_restore_runs(tmp_path: Path) -> None:
+    from storage.instance_lock import exclusive
+
+    status, _, err = await _cli(tmp_path, "stats")
+    assert status == 0, err
+    with exclusive(tmp_path / "web.db"):  # what `paperboy restore` holds while it copies a backup in
+        status, out, err = await _cli(tmp_path, "web", "--port", "0")
+    assert status == 1 and err.endswith("a restore is replacing this database; try again when it has finished\n")
+    assert not out
+
+
 async def test_bad_host_and_port_are_usage_errors(tmp_path: Path) -> None:
     status, _, err = await _cli(tmp_path, "web", "--port", "70000")
     assert status == 2 and "'70000' is not a TCP port" in err
