@@ -30,6 +30,7 @@ from bench import (
     startup,
     subscriptions,
     summary,
+    web,
 )
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
 from bench.corpus import DEFAULT_SEED
@@ -49,6 +50,7 @@ BENCHES: list[ModuleType] = [
     pg_drivers,
     lookup_backends,
     migrate_db,
+    web,
 ]
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.sources.poller import Poller
+    from bot.web.server import WebServer
 from storage.db import Database
 from storage.instance_lock import UseLock, hold_shared
 from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
@@ -107,6 +108,7 @@ class App:
     _in_use: UseLock | None = None
     _poller: Poller | None = None
     _polling: AsyncIOScheduler | None = None
+    _web: WebServer | None = None
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -126,7 +128,7 @@ class App:
             summaries = SummaryCache()
 
             async def render(digest: DigestInfo) -> list[Reply]:
-                return render_pages(await summaries.get(db, digest))
+                return render_pages(await summaries.get(db, digest), site=settings.web.public_url)
 
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             notification_sender = NotificationSender(db, outbound, settings.subscriptions,
@@ -187,6 +189,16 @@ class App:
         self._polling.start()
         log.info("fetching %s", ", ".join(self._poller.names))
 
+    async def start_web(self, host: str | None = None, port: int | None = None) -> str:
+        """Serve the read-only web archive over this app's services (`[web] host`/`port` unless
+        given); returns the address it listens at. Raises WebServerError when it cannot listen."""
+        from bot.web.server import WebServer
+
+        web = self.settings.web
+        self._web = await WebServer.start(self.services, web.host if host is None else host,
+                                          web.port if port is None else port)
+        return self._web.url
+
     async def _notify_forever(self, interval: float) -> None:
         while True:
             # The first round runs at once: a digest whose matching a crash interrupted, and
@@ -204,6 +216,8 @@ class App:
             self._wake.clear()
 
     async def close(self) -> None:
+        if self._web is not None:
+            await self._web.close()  # first: its requests read the database
         if self._polling is not None:
             self._polling.shutdown(wait=False)
         if self._poller is not None:

@@ -70,6 +70,11 @@ def _database_address(text: str) -> str | None:
     return address_problem(text)
 
 
+def host_problem(text: str) -> str | None:
+    ok = re.fullmatch(r"[A-Za-z0-9.:-]+|\[[0-9A-Fa-f:.]+\]", text.strip())
+    return None if ok else "is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)"
+
+
 def _category(text: str) -> str | None:
     ok = re.fullmatch(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?", text)
     return None if ok else "is not an arXiv category like cs.LG"
@@ -314,6 +319,19 @@ class LoggingSettings:
 
 
 @dataclass(slots=True)
+class WebSettings:
+    # Serve the read-only web archive inside `paperboy run` (`paperboy web` serves it on its own).
+    enabled: bool = False
+    # The address it listens on: 127.0.0.1 is this machine only (put a reverse proxy in front), 0.0.0.0 every interface.
+    host: str = setting("127.0.0.1", form=host_problem, nonempty=True)
+    # The TCP port it listens on.
+    port: int = setting(8080, 1, 65535)
+    # Where people reach it, e.g. https://papers.example.org. When set, Discord paper cards and daily
+    # posts link to its pages, and feeds use it for their links. Empty: no links from Discord.
+    public_url: str = setting("", form=_url("http", "https"))
+
+
+@dataclass(slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -322,6 +340,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def db_address(self) -> str:

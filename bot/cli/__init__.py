@@ -32,6 +32,8 @@ COMMANDS: dict[str, Command] = {
                        "paperboy console --sample --admin"),
     "run": Command("run", "run the Discord bot (slash commands, daily posts, notifications, fetching)",
                    "DISCORD_TOKEN=... paperboy run"),
+    "web": Command("web", "serve the read-only web archive: digests, papers, search, feeds, JSON, metrics",
+                   "paperboy web --port 8080"),
     "sync-commands": Command("run", "register the slash commands with Discord now",
                              "paperboy sync-commands --guild 123456789012345678"),
     "ingest": Command("archive", "load digests from files, URLs or standard input",

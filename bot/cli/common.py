@@ -99,10 +99,10 @@ def check_sqlite(version: str | None = None) -> None:
 def print_json(obj: Any) -> None:
     """The `--json` contract: JSON Lines, one object per line; a list prints one line per item."""
     for item in obj if isinstance(obj, list) else [obj]:
-        sys.stdout.write(json.dumps(item, ensure_ascii=False, default=_json_default) + "\n")
+        sys.stdout.write(json.dumps(item, ensure_ascii=False, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

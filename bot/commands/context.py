@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.commands.timing import LatencyHistogram
 from bot.config import Settings
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
@@ -21,7 +22,8 @@ from storage.loader import Loader
 @dataclass(slots=True)
 class Services:
     """The long-lived parts commands use. `clock` is simulated in the console (`/tick`);
-    `summaries` keeps composed digest summaries for /digest's pages and the daily post."""
+    `summaries` keeps composed digest summaries for /digest's pages and the daily post (and the
+    web archive's digest pages); `latency` counts how long interactions take to answer."""
 
     db: Database
     settings: Settings
@@ -29,6 +31,7 @@ class Services:
     loader: Loader
     clock: Clock = field(default=system_clock)
     summaries: SummaryCache = field(default_factory=SummaryCache)
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,8 @@ async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
 
 
 async def pages(ctx: Context, digest: DigestInfo) -> list[Reply]:
-    return render_pages(await ctx.services.summaries.get(ctx.services.db, digest))
+    return render_pages(await ctx.services.summaries.get(ctx.services.db, digest),
+                        site=ctx.services.settings.web.public_url)
 
 
 async def run_digest(ctx: Context, options: Mapping[str, Any]) -> Reply:

@@ -51,6 +51,11 @@ def check_access(top: CommandSpec, ctx: Context) -> None:
 
 async def dispatch(name: str, options: Mapping[str, Any], ctx: Context) -> Reply:
     """Run the command `name` ("search", "setup channel") with its option values."""
+    with ctx.services.latency.timed("command"):
+        return await _dispatch(name, options, ctx)
+
+
+async def _dispatch(name: str, options: Mapping[str, Any], ctx: Context) -> Reply:
     qualified = normalise(name)
     try:
         spec, top = find(qualified)
@@ -67,6 +72,11 @@ async def dispatch(name: str, options: Mapping[str, Any], ctx: Context) -> Reply
 
 async def suggest(name: str, option: str, partial: str, ctx: Context) -> list[Choice]:
     """As-you-type choices for `option` of command `name` (Discord autocomplete; console tab)."""
+    with ctx.services.latency.timed("suggest"):
+        return await _suggest(name, option, partial, ctx)
+
+
+async def _suggest(name: str, option: str, partial: str, ctx: Context) -> list[Choice]:
     try:
         spec, top = find(name)
         check_access(top, ctx)
@@ -84,6 +94,11 @@ async def suggest(name: str, option: str, partial: str, ctx: Context) -> list[Ch
 
 async def press(action_id: str, ctx: Context) -> Reply:
     """The reply to a button whose action id is `action_id` (a page of results, another paper)."""
+    with ctx.services.latency.timed("press"):
+        return await _press(action_id, ctx)
+
+
+async def _press(action_id: str, ctx: Context) -> Reply:
     prefix = action_id.partition(":")[0]
     try:
         handler = ACTIONS.get(prefix)

@@ -6,7 +6,9 @@ Other close matches come as buttons ("paper:<ref>", e.g. "paper:arxiv:2401.15024
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.chat import limits
@@ -17,8 +19,11 @@ from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.lookup.service import MAX_QUERY
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
+from bot.tex import tex_to_text
 from bot.titles import shown_title
+from bot.web.addresses import absolute, paper_path
 from storage import papers as paper_repo
+from storage.db import Database
 from storage.records import StoredPaper
 
 ACTION = "paper"
@@ -31,16 +36,59 @@ async def suggest_title(ctx: Context, partial: str) -> list[Choice]:
     return await ctx.services.lookup.autocomplete(partial)
 
 
-def _links(paper: StoredPaper) -> str:
+@dataclass(frozen=True, slots=True)
+class PaperFacts:
+    """What a paper's card shows, before any transport renders it (the /paper card, the web page).
+
+    Text is as shown to people (title and abstract with TeX made readable, white space collapsed)
+    but not escaped: each renderer escapes it its own way."""
+
+    paper: StoredPaper
+    title: str
+    abstract: str
+    takeaway: str
+    authors: list[str]
+    links: dict[str, str]  # shown name ("arXiv", "PDF", "code", "project") -> URL, unsafe ones left out
+    listings: list[paper_repo.Listing]  # oldest first
+
+    @property
+    def first_listed(self) -> dt.date | None:
+        return self.listings[0].date if self.listings else None
+
+    @property
+    def url(self) -> str | None:
+        """The paper's own page (arXiv's abstract page when it has an id)."""
+        paper = self.paper
+        url = paper.links.get("arxiv") or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+        return url if url_ok(url) else None
+
+
+def _links(paper: StoredPaper) -> dict[str, str]:
     links = dict(paper.links)
     if paper.arxiv_id and "arxiv" not in links:
         links["arxiv"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
-    shown = [f"[{_LINK_NAMES.get(k, limits.safe(k, 20))}]({u})" for k, u in links.items() if url_ok(u)]
-    return " · ".join(shown)
+    shown: dict[str, str] = {}
+    for kind, url in links.items():
+        name = _LINK_NAMES.get(kind, kind)
+        if url_ok(url) and name not in shown:
+            shown[name] = url
+    return shown
+
+
+async def paper_facts(db: Database, paper: StoredPaper) -> PaperFacts:
+    return PaperFacts(paper, shown_title(paper.title) or "(untitled)", shown_abstract(paper.abstract),
+                      takeaway(paper.abstract), [" ".join(a.split()) for a in paper.authors], _links(paper),
+                      await paper_repo.listings(db, paper.id))
+
+
+def shown_abstract(abstract: str) -> str:
+    """An abstract as shown: TeX as Unicode ("$\\alpha$" as "α"), on one line."""
+    return " ".join(tex_to_text(" ".join(abstract.split())).split())
 
 
 async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
-    listings = await paper_repo.listings(ctx.services.db, paper.id)
+    facts = await paper_facts(ctx.services.db, paper)
+    listings = facts.listings
     fields: list[Field] = []
     dates = []
     if paper.published:
@@ -51,13 +99,16 @@ async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
         dates.append(f"arXiv {paper.arxiv_id}")
     if dates:
         fields.append(Field("Dates", " · ".join(dates)))
-    if paper.authors:
-        authors = ", ".join(" ".join(a.split()) for a in paper.authors)
-        fields.append(Field("Authors", limits.safe(authors, limits.FIELD_VALUE)))
-    summary = takeaway(paper.abstract)
-    if summary.strip():
-        fields.append(Field("Takeaway", limits.safe(summary, limits.FIELD_VALUE)))
-    links = _links(paper)
+    if facts.authors:
+        fields.append(Field("Authors", limits.safe(", ".join(facts.authors), limits.FIELD_VALUE)))
+    if facts.takeaway.strip():
+        fields.append(Field("Takeaway", limits.safe(facts.takeaway, limits.FIELD_VALUE)))
+    shown = [f"[{limits.safe(name, 20)}]({url})" for name, url in facts.links.items()]
+    site = ctx.services.settings.web.public_url
+    page = absolute(site, paper_path(paper.arxiv_id, paper.id)) if site else None
+    if page and url_ok(page):
+        shown.append(f"[archive page]({page})")
+    links = " · ".join(shown)
     if links and len(links) <= limits.FIELD_VALUE:
         fields.append(Field("Links", links))
     if listings:
@@ -68,10 +119,8 @@ async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
         more = f"\n… and {len(listings) - 8} earlier" if len(listings) > 8 else ""
         fields.append(Field(f"Listed in {len(listings)} digest{'s' if len(listings) != 1 else ''}",
                             "\n".join(lines) + more))
-    url = paper.links.get("arxiv") or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
-    return Card(title=limits.safe(shown_title(paper.title), limits.EMBED_TITLE) or "(untitled)",
-                description=limits.safe(" ".join(paper.abstract.split()), _ABSTRACT),
-                url=url if url_ok(url) else None, fields=fields)
+    return Card(title=limits.safe(facts.title, limits.EMBED_TITLE) or "(untitled)",
+                description=limits.safe(facts.abstract, _ABSTRACT), url=facts.url, fields=fields)
 
 
 async def run_paper(ctx: Context, options: Mapping[str, Any]) -> Reply:

@@ -20,6 +20,6 @@ __all__ = ["Figure", "Group", "Highlight", "PaperItem", "Summary", "Theme", "com
            "parse_action", "render_digest", "render_pages", "render_text", "to_json"]
 
 
-async def render_digest(db: Database, digest: DigestInfo, *, highlights: int = 5) -> list[Reply]:
+async def render_digest(db: Database, digest: DigestInfo, *, highlights: int = 5, site: str = "") -> list[Reply]:
     """The pages of `digest`'s daily post (`functools.partial(render_digest, db)` is a poster `Render`)."""
-    return render_pages(await compose(db, digest, highlights=highlights))
+    return render_pages(await compose(db, digest, highlights=highlights), site=site)

@@ -15,6 +15,7 @@ from typing import Any
 from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
 from bot.summary.compose import Highlight, PaperItem, Summary
+from bot.web.addresses import absolute, digest_path, paper_path
 
 ACTION_PREFIX = "digest"
 _ACTION = re.compile(r"^digest:(\d{1,19}):p(\d{1,6})$")  # SQLite ids < 2**63
@@ -74,7 +75,7 @@ def _counts_line(summary: Summary) -> str:
     return f"**{_papers(summary.papers)}**, {summary.new} new to the archive"
 
 
-def _header_card(summary: Summary) -> Card:
+def _header_card(summary: Summary, site: str) -> Card:
     lines = [_counts_line(summary)]
     if summary.themes:
         lines += ["", "**Themes of the day**"]
@@ -84,16 +85,21 @@ def _header_card(summary: Summary) -> Card:
                               600)]
     if summary.highlights:
         lines += ["", f"**Highlights** (by {summary.ranked_by})"]
-    return Card(title=_heading(summary), description=limits.truncate("\n".join(lines), 1500))
+    page = absolute(site, digest_path(summary.date, summary.source)) if site else None
+    return Card(title=_heading(summary), description=limits.truncate("\n".join(lines), 1500),
+                url=page if url_ok(page) else None)
 
 
-def _highlight_card(h: Highlight, rank: int, takeaway_limit: int) -> Card:
+def _highlight_card(h: Highlight, rank: int, takeaway_limit: int, site: str) -> Card:
     parts = []
     if takeaway_limit and h.takeaway:
         parts.append(limits.safe(h.takeaway, takeaway_limit))
     if h.figures and takeaway_limit >= 120:
         parts.append(_inline("Figures: ", " · ".join(limits.truncate(f.text, 80) for f in h.figures), 260))
     links = _links_md(h.paper)
+    page = absolute(site, paper_path(h.paper.arxiv_id, h.paper.paper_id)) if site else None
+    if page and url_ok(page):
+        links += (" · " if links else "") + f"[archive page]({page})"
     if links:
         parts.append(links)
     footer = f"#{rank}" + (f" · ▲ {h.paper.upvotes} upvotes" if h.paper.upvotes is not None else "")
@@ -102,14 +108,14 @@ def _highlight_card(h: Highlight, rank: int, takeaway_limit: int) -> Card:
                 description="\n".join(parts), url=url if url_ok(url) else None, footer=footer)
 
 
-def _post(summary: Summary, list_pages: int) -> Reply:
-    header = _header_card(summary)
+def _post(summary: Summary, list_pages: int, site: str) -> Reply:
+    header = _header_card(summary, site)
     shown = list(summary.highlights[:limits.EMBEDS_PER_MESSAGE - 1])
     cards: list[Card] = [header]
     # Shorter takeaways until the whole post fits; then fewer highlights, never a broken post.
     while True:
         for limit in _TAKEAWAY_LIMITS:
-            cards = [header] + [_highlight_card(h, i, limit) for i, h in enumerate(shown, 1)]
+            cards = [header] + [_highlight_card(h, i, limit, site) for i, h in enumerate(shown, 1)]
             if sum(c.size() for c in cards) <= _POST_BUDGET:
                 break
         if sum(c.size() for c in cards) <= _POST_BUDGET or not shown:
@@ -161,11 +167,13 @@ def _list_bodies(summary: Summary) -> list[str]:
     return pages
 
 
-def render_pages(summary: Summary) -> list[Reply]:
-    """Page 1: the post (header, themes, highlights, a button to the list); then the full list."""
+def render_pages(summary: Summary, *, site: str = "") -> list[Reply]:
+    """Page 1: the post (header, themes, highlights, a button to the list); then the full list.
+    `site`: the web archive's public address ([web] public_url); the header then links to the
+    digest's page and each highlight to its paper's page."""
     bodies = _list_bodies(summary)
     total = len(bodies) + 1
-    replies = [_post(summary, len(bodies))]
+    replies = [_post(summary, len(bodies), site)]
     for n, body in enumerate(bodies, 2):
         buttons = [Button("◀ Previous" if n > 2 else "◀ Summary", action=page_action(summary.digest_id, n - 1))]
         if n < total:

@@ -6,6 +6,7 @@ Importing the package registers its implementations of the repository functions 
 
 from storage.postgres import (  # noqa: F401  - registers the implementations
     app_state,
+    archive_calendar,
     db,
     digests,
     fetch_state,
@@ -25,6 +26,7 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
 
 __all__ = [
     "app_state",
+    "archive_calendar",
     "db",
     "digests",
     "fetch_state",

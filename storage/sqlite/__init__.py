@@ -5,6 +5,7 @@ Importing the package registers its implementations of the repository functions 
 
 from storage.sqlite import (  # noqa: F401  - registers the implementations
     app_state,
+    archive_calendar,
     db,
     digests,
     fetch_state,
@@ -24,6 +25,7 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
 
 __all__ = [
     "app_state",
+    "archive_calendar",
     "db",
     "digests",
     "fetch_state",

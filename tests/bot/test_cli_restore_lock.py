@@ -49,11 +49,12 @@ COMMANDS = [
 def test_every_command_that_opens_the_database_is_checked() -> None:
     from bot.cli import COMMANDS as ALL
 
-    # demo, console and run hold the lock through App.open (tests/storage/test_backup.py);
+    # demo, console, run and web hold the lock through App.open (tests/storage/test_backup.py,
+    # tests/bot/web/test_serving.py);
     # sync-commands opens the database as the others do but needs Discord; config opens nothing;
     # restore is the other side; migrate-db names its own databases, holding FROM shared and TO
     # alone (tests/bot/cli/test_migrate_db.py).
-    elsewhere = {"demo", "console", "run", "sync-commands", "config", "restore", "migrate-db"}
+    elsewhere = {"demo", "console", "run", "web", "sync-commands", "config", "restore", "migrate-db"}
     assert {argv[0] for argv in COMMANDS} == set(ALL) - elsewhere
 
 

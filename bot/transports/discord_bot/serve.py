@@ -43,6 +43,8 @@ async def serve(settings: Settings, token: str, stop: asyncio.Event, *, force_sy
         app = await App.open(settings, client.outbound, platform="discord")
         client.attach(app)
         try:
+            if settings.web.enabled:
+                await _start_web(app)
             await _until_stopped(client, token, stop)
         finally:
             await client.close()
@@ -50,6 +52,17 @@ async def serve(settings: Settings, token: str, stop: asyncio.Event, *, force_sy
             log.info("stopped; database closed")
     finally:
         restore()
+
+
+async def _start_web(app: App) -> None:
+    """The web archive, before connecting: a port already taken stops the start with one line."""
+    from bot.web.server import WebServerError
+
+    try:
+        url = await app.start_web()
+    except WebServerError as exc:
+        raise BotStopped(f"{exc} ([web] host and port)") from None
+    log.info("web archive at %s", url)
 
 
 async def _until_stopped(client: PaperboyClient, token: str, stop: asyncio.Event) -> None:

@@ -1,0 +1,222 @@
+"""The web archive's page latency against a running server, beside a static file it serves.
+
+For each corpus size the database of `bench.corpus.ensure_database(size)` (built by the real
+`paperboy ingest`, with the 144-paper sample digest of 2025-09-09) is copied, and `paperboy web
+--port 0` serves the copy in its own process, as in production. The bench is the client:
+
+- one client, REPEAT rounds of each page kind: home (`/`), the sample digest's page, a paper page
+  (a different paper each request), a search page (a query mix of bench.search's kinds); p50/p95
+  per kind, the first request of each kind (cold: compose, page cache) reported apart;
+- the baseline, same server same run: `/static/style.css`, which runs no Paperboy code;
+- a load generator: CONCURRENCY clients (default 50, then 200) each sending the mix of the four
+  page kinds for a fixed number of requests; p50/p95 per request, errors (any status but 200, or a
+  failed connection), requests/s, with the static file's p95 under the same load beside it.
+
+The server's CPU is read from /proc before and after, so CPU per page is shown beside wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bench.common import OUT, PYTHON, REPO, BenchError, Machine, Row, remove_database
+from bench.corpus import ensure_database
+
+NAME = "web"
+DESCRIPTION = "web archive page latency (home, digest, paper, search) at 1 and N clients vs a static file"
+TARGET_P95_MS = 50.0
+SEARCHES = ["diffusion", "language models", '"large language models"', "model -diffusion", "quantiz*",
+            "title:diffusion", "transformer OR attention", "hyperpriors", "zzqxj"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(sizes=[100_000])
+    parser.add_argument("--repeat", type=int, default=30, help="requests of each page kind, one client")
+    parser.add_argument("--concurrency", default="50,200", help="clients of the load runs (default: %(default)s)")
+    parser.add_argument("--requests", type=int, default=1000, help="requests in each load run")
+    parser.add_argument("--db", type=Path, help="serve this database (a copy of it) instead of the corpus one")
+
+
+def _percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))] if ordered else 0.0
+
+
+def _paper_refs(path: Path, n: int, seed: int) -> list[str]:
+    """Papers' page addresses (their arXiv id, else id:N), `n` of them at random."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        rows = [r[0] for r in conn.execute("SELECT COALESCE(arxiv_id, 'id:' || id) FROM papers"
+                                           " ORDER BY random() LIMIT ?", (n,))]
+    random.Random(seed).shuffle(rows)
+    return rows[:n]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """`paperboy web --port 0` on a copy of the database, in its own process."""
+
+    def __init__(self, source: Path) -> None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.db = OUT / f"web-bench-{os.getpid()}.db"
+        remove_database(self.db)
+        shutil.copy(source, self.db)
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> Server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+        env.update(PYTHONPATH=str(REPO), PAPERBOY_LOGGING_FILE=str(OUT / "web-bench.log"))
+        self.process = await asyncio.create_subprocess_exec(
+            PYTHON, "-m", "bot", "--db", str(self.db), "web", "--port", "0", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert self.process.stdout is not None
+        line = (await asyncio.wait_for(self.process.stdout.readline(), timeout=600)).decode()
+        if " at " not in line:
+            err = (await self.process.stderr.read()).decode() if self.process.stderr else ""
+            raise BenchError(f"paperboy web did not start: {line}{err}")
+        self.url = line.split(" at ", 1)[1].split("/ ", 1)[0]
+        return self
+
+    @property
+    def cpu(self) -> float:
+        assert self.process is not None
+        return _cpu_seconds(self.process.pid)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.communicate(), timeout=30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        remove_database(self.db)
+
+
+async def _get(session: aiohttp.ClientSession, url: str) -> tuple[float, bool]:
+    started = time.perf_counter()
+    try:
+        async with session.get(url) as response:
+            await response.read()
+            ok = response.status == 200
+    except aiohttp.ClientError:
+        ok = False
+    return time.perf_counter() - started, ok
+
+
+def _paths(kind: str, n: int, ids: list[str]) -> list[str]:
+    if kind == "home":
+        return ["/"] * n
+    if kind == "digest":
+        return ["/digests/2025-09-09?source=hf-daily"] * n
+    if kind == "paper":
+        return [f"/papers/{ids[i % len(ids)]}" for i in range(n)]
+    if kind == "search":
+        return [f"/search?q={aiohttp.helpers.quote(SEARCHES[i % len(SEARCHES)])}" for i in range(n)]
+    return ["/static/style.css"] * n
+
+
+KINDS = ("home", "digest", "paper", "search")
+
+
+async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    ids = _paper_refs(path, 2000, args.seed)
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        size = int(conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+    machine = Machine()
+    async with Server(path) as server:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for kind in (*KINDS, "static file"):
+                paths = _paths(kind, args.repeat + 1, ids)
+                cold, ok = await _get(session, server.url + paths[0])
+                if not ok:
+                    raise BenchError(f"{kind}: {paths[0]} did not answer 200")
+                cpu = server.cpu
+                times = []
+                for p in paths[1:]:
+                    seconds, ok = await _get(session, server.url + p)
+                    if not ok:
+                        raise BenchError(f"{kind}: {p} did not answer 200")
+                    times.append(seconds)
+                cpu = (server.cpu - cpu) / len(times)
+                p95 = _percentile(times, 95) * 1000
+                rows.append(Row(NAME, f"{size:,} {kind}, 1 client", {
+                    "requests": len(times), "p50 ms": statistics.median(times) * 1000, "p95 ms": p95,
+                    "server CPU ms": cpu * 1000, "cold ms": cold * 1000, "errors": 0,
+                    f"p95 <= {TARGET_P95_MS:.0f} ms": p95 <= TARGET_P95_MS if kind in KINDS else None}))
+            for clients in (int(c) for c in args.concurrency.split(",") if c.strip()):
+                mix = [p for kind in KINDS for p in _paths(kind, args.requests // len(KINDS), ids)]
+                random.Random(args.seed).shuffle(mix)
+                static = _paths("static", max(args.requests // 10, 1), ids)
+                queue = [(p, "page") for p in mix] + [(p, "static") for p in static]
+                random.Random(args.seed + 1).shuffle(queue)
+                cpu = server.cpu
+                started = time.perf_counter()
+                results, errors = await _load(session, server.url, queue, clients)
+                wall = time.perf_counter() - started
+                pages, statics = results["page"], results["static"]
+                rows.append(Row(NAME, f"{size:,} page mix, {clients} clients", {
+                    "requests": len(pages) + len(statics), "p50 ms": statistics.median(pages) * 1000,
+                    "p95 ms": _percentile(pages, 95) * 1000,
+                    "server CPU ms": (server.cpu - cpu) / (len(pages) + len(statics)) * 1000,
+                    "static p95 ms": _percentile(statics, 95) * 1000, "errors": errors,
+                    "requests/s": (len(pages) + len(statics)) / wall}))
+    for row in rows:
+        row.values.update(machine.values())
+    return rows
+
+
+async def _load(session: aiohttp.ClientSession, base: str, queue: list[tuple[str, str]],
+                clients: int) -> tuple[dict[str, list[float]], int]:
+    """`clients` clients sharing out `queue`, each sending its next request when the last answered."""
+    results: dict[str, list[float]] = {"page": [], "static": []}
+    errors = 0
+
+    async def client(work: list[tuple[str, str]]) -> None:
+        nonlocal errors
+        for path, what in work:
+            seconds, ok = await _get(session, base + path)
+            results[what].append(seconds)
+            errors += 0 if ok else 1
+
+    await asyncio.gather(*(client(queue[i::clients]) for i in range(clients)))
+    return results, errors
+
+
+def _database(size: int, seed: int) -> Path:
+    path = ensure_database(size, seed)
+    if not path.exists():
+        raise BenchError(f"no database for {size:,} papers")
+    return path
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    for size in args.sizes:
+        rows += asyncio.run(_measure(args.db or _database(size, args.seed), size, args))
+        if args.db is not None:
+            break
+    return rows
+
+
+if __name__ == "__main__":
+    print("run it as: python -m bench web", file=sys.stderr)

@@ -1,0 +1,177 @@
+"""The web archive's aiohttp application: routes, templates, and what every response gets.
+
+Every response carries a Content-Security-Policy that allows only this server's own styles and
+script (no CDN, nothing inline), and no framing. Pages and JSON are answered with an ETag (a hash
+of the body: a reader asking again with If-None-Match gets 304) and a Cache-Control fit for how
+often they change. Errors are short pages (or JSON under /api/) saying what was wrong: 400 for a
+bad parameter, 404 for an unknown date, paper or address; anything else is logged and answered
+with a 500 that shows no traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from bot import __version__
+from bot.commands.context import Services
+from bot.commands.timing import LatencyHistogram
+from bot.search import QueryError, mark
+from bot.summary.render import url_ok
+from bot.titles import shown_title
+from bot.web import addresses
+from bot.web.params import BadRequest, PageNotFound
+from storage.search.fts import Marked
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SERVICES = web.AppKey("services", Services)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+REQUESTS = web.AppKey("requests", LatencyHistogram)
+PUBLIC_URL = web.AppKey("public_url", str)
+
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PAGE_CACHE = "public, max-age=60"
+STATIC_CACHE = "public, max-age=86400"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _mark(marked: Marked) -> Markup:
+    """Matched words in <mark>, every character of the text escaped."""
+    return Markup(mark(marked, "<mark>", "</mark>", lambda s: str(escape(s))))
+
+
+def _links_ok(links: dict[str, str]) -> dict[str, str]:
+    """Only links a page may hold: http(s), no quotes or brackets (the summary's own rule); a
+    `javascript:` link a digest carries is left out."""
+    return {name: url for name, url in links.items() if url_ok(url)}
+
+
+def _long_date(day: Any) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["marked"] = _mark
+    env.filters["long_date"] = _long_date
+    env.filters["links_ok"] = _links_ok
+    env.globals.update(paper_path=addresses.paper_path, digest_path=addresses.digest_path,
+                       month_path=addresses.month_path, search_path=addresses.search_path,
+                       source_feed_path=addresses.source_feed_path, search_feed_path=addresses.search_feed_path,
+                       shown=shown_title, version=__version__)
+    return env
+
+
+def render(request: web.Request, template: str, *, status: int = 200, cache: str = PAGE_CACHE,
+           **context: Any) -> web.Response:
+    body = request.app[TEMPLATES].get_template(template).render(request=request, **context)
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = cache if status == 200 else "no-store"
+    return response
+
+
+def base_url(request: web.Request) -> str:
+    """Where links in feeds point: [web] public_url, else the address this request came to."""
+    return request.app[PUBLIC_URL].rstrip("/") or str(request.url.origin())
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz",)
+
+
+def _error(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    if _wants_json(request):
+        response = web.json_response({"error": message, "status": status}, status=status)
+    elif request.path.startswith("/feeds/") or request.path == "/metrics":
+        response = web.Response(text=message + "\n", status=status, content_type="text/plain")
+    else:
+        response = render(request, "error.html", status=status, title=title, message=message)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except (BadRequest, QueryError) as exc:
+        return _error(request, 400, "That request cannot be answered", str(exc))
+    except PageNotFound as exc:
+        return _error(request, 404, "Not found", str(exc))
+    except web.HTTPNotFound:
+        return _error(request, 404, "Not found", f"Nothing lives at {request.path[:200]}.")
+    except web.HTTPMethodNotAllowed:
+        return _error(request, 405, "Read only", "This archive only answers GET and HEAD requests.")
+    except web.HTTPException:
+        raise  # redirects, and what aiohttp answers itself
+    except Exception:  # noqa: BLE001 - the edge: a reader never sees a traceback
+        log.exception("web request %s failed", request.path_qs[:300])
+        return _error(request, 500, "Something went wrong",
+                      "This page could not be built; the error has been logged. Try again later.")
+
+
+@web.middleware
+async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        request.app[REQUESTS].observe(name, time.perf_counter() - started)
+
+
+@web.middleware
+async def etags(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if (request.method in ("GET", "HEAD") and response.status == 200 and isinstance(response, web.Response)
+            and isinstance(response.body, bytes) and response.headers.get("Cache-Control") != "no-store"):
+        tag = hashlib.sha256(response.body).hexdigest()[:24]
+        response.etag = tag
+        if tag in {t.value for t in request.if_none_match or ()}:
+            not_modified = web.Response(status=304)
+            not_modified.etag = tag
+            not_modified.headers["Cache-Control"] = response.headers.get("Cache-Control", PAGE_CACHE)
+            return not_modified
+        response.headers.setdefault("Cache-Control", PAGE_CACHE)
+    return response
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = STATIC_CACHE
+
+
+def make_app(services: Services, *, public_url: str | None = None) -> web.Application:
+    """The archive over `services` (read only: it never writes to the database)."""
+    from bot.web import api, feeds, metrics, pages
+
+    app = web.Application(middlewares=[timing, errors, etags], client_max_size=64 * 1024)
+    app[SERVICES] = services
+    app[TEMPLATES] = environment()
+    app[REQUESTS] = LatencyHistogram()
+    app[PUBLIC_URL] = services.settings.web.public_url if public_url is None else public_url
+    app.on_response_prepare.append(_security_headers)
+    pages.add_routes(app.router)
+    api.add_routes(app.router)
+    feeds.add_routes(app.router)
+    metrics.add_routes(app.router)
+    app.router.add_static("/static/", HERE / "static", append_version=False)
+    return app
