@@ -4,6 +4,6 @@ and SQL, beside the SQLite modules (storage/sqlite/) that hold the same data the
 Importing the package registers its implementations of the repository functions (storage/dispatch.py).
 """
 
-from storage.postgres import app_state, db  # noqa: F401  - registers the implementations
+from storage.postgres import app_state, db, llm_cache  # noqa: F401  - registers the implementations
 
-__all__ = ["app_state", "db"]
+__all__ = ["app_state", "db", "llm_cache"]

@@ -3,6 +3,6 @@
 Importing the package registers its implementations of the repository functions (storage/dispatch.py).
 """
 
-from storage.sqlite import app_state, db  # noqa: F401  - registers the implementations
+from storage.sqlite import app_state, db, llm_cache  # noqa: F401  - registers the implementations
 
-__all__ = ["app_state", "db"]
+__all__ = ["app_state", "db", "llm_cache"]
