@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.lookup.service import LookupService
@@ -17,11 +18,15 @@ from bot.summary.cache import SummaryCache
 from storage.db import Database
 from storage.loader import Loader
 
+if TYPE_CHECKING:
+    from bot.llm.service import LlmService
+
 
 @dataclass(slots=True)
 class Services:
     """The long-lived parts commands use. `clock` is simulated in the console (`/tick`);
-    `summaries` keeps composed digest summaries for /digest's pages and the daily post."""
+    `summaries` keeps composed digest summaries for /digest's pages and the daily post; `llm`
+    lends them the model's cached summaries and writes a card's TL;DR (None: [llm] is off)."""
 
     db: Database
     settings: Settings
@@ -29,6 +34,7 @@ class Services:
     loader: Loader
     clock: Clock = field(default=system_clock)
     summaries: SummaryCache = field(default_factory=SummaryCache)
+    llm: LlmService | None = None
 
 
 @dataclass(frozen=True, slots=True)
