@@ -57,6 +57,7 @@ class Usage:
     extractive_posts: int = 0  # daily posts rendered without (all of) the model's text
     last_problem: str | None = None
     last_problem_at: dt.datetime | None = None
+    last_post_note: str | None = None  # why the last post went out without (all) the model's text
 
     @property
     def tokens(self) -> int:
@@ -82,8 +83,10 @@ async def put_cached(db: Database, kind: str, subject_id: int, model: str, promp
 @per_backend
 async def add_usage(db: Database, day: dt.date, model: str, *, requests: int = 0, prompt_tokens: int = 0,
                     completion_tokens: int = 0, failures: int = 0, rejected: int = 0, extractive_posts: int = 0,
-                    problem: str | None = None, now: dt.datetime | None = None) -> None:
-    """Add to the day's counters of `model`; `problem`, when given, becomes the last problem met."""
+                    problem: str | None = None, post_note: str | None = None,
+                    now: dt.datetime | None = None) -> None:
+    """Add to the day's counters of `model`; `problem`, when given, becomes the last problem met,
+    and `post_note` the reason the last post went out without the model's text."""
     raise NotImplementedError
 
 

@@ -52,6 +52,7 @@ class FakeLlm:
     usage: bool = True  # report token usage (some servers do not)
     gullible: bool = False
     answered: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first request
 
     @property
     def tokens(self) -> int:
@@ -61,6 +62,7 @@ class FakeLlm:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
+        self.arrived.set()
         step = self.script.pop(0) if self.script else Answer()
         if self.gate is not None:
             await self.gate.wait()

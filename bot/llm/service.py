@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 # not news); `paperboy summarize --date` does any day.
 MAX_AGE_DAYS = 3
 SOURCE_SUMMARY_ORIGIN = "source"
+# A post that found texts missing has them written again in the background, at most this often
+# per digest: a server that is down is not asked again by every post of the day.
+RETRY_INTERVAL = dt.timedelta(minutes=10)
 
 Check = Callable[[str, str], Verdict]
 
@@ -89,6 +92,7 @@ class LlmService:
         self.background = background
         self.budget = Budget(db, daily_token_budget, clock)
         self._tasks: dict[int, asyncio.Task[DigestRun]] = {}  # digest id -> its summaries being written
+        self._started: dict[int, dt.datetime] = {}  # digest id -> when its summaries were last asked for
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings, *, api_key: str | None = None, clock: Clock = system_clock,
@@ -130,6 +134,7 @@ class LlmService:
 
     def _spawn(self, digest: DigestInfo) -> None:
         running = self._tasks.get(digest.id)
+        self._started[digest.id] = self.clock()
 
         async def work() -> DigestRun:
             if running is not None:  # the digest changed again while being summarised: after that run
@@ -247,9 +252,11 @@ class LlmService:
         problem = (f"daily post of {summary.source} {summary.date.isoformat()} went out with the extractive "
                    f"summary ({missing} text{'s' if missing != 1 else ''} missing: {why})")
         log.info("%s", problem)
-        await llm_cache.add_usage(self.db, self.clock().date(), self.model, extractive_posts=1, problem=problem,
+        await llm_cache.add_usage(self.db, self.clock().date(), self.model, extractive_posts=1, post_note=problem,
                                   now=self.clock())
-        if self.background and summary.digest_id not in self._tasks:
+        last = self._started.get(summary.digest_id)
+        if self.background and summary.digest_id not in self._tasks and (
+                last is None or self.clock() - last >= RETRY_INTERVAL):
             digest = await digest_repo.get_digest(self.db, summary.digest_id)
             if digest is not None:
                 self._spawn(digest)  # for the posts and pages still to come
@@ -297,6 +304,8 @@ class LlmReport:
                 f"{u.failures} failed, {u.rejected} dropped by the checks")
         if u.extractive_posts:
             line += f", {u.extractive_posts} post{'s' if u.extractive_posts != 1 else ''} without model text"
+        if u.last_post_note:
+            line += f"\nLast post without it: {redact(u.last_post_note)}"
         if u.last_problem:
             line += f"\nLast problem: {redact(u.last_problem)}"
         return line
@@ -310,7 +319,8 @@ class LlmReport:
                 "completion_tokens": u.completion_tokens, "failures": u.failures, "rejected": u.rejected,
                 "extractive_posts": u.extractive_posts,
                 "last_problem": redact(u.last_problem) if u.last_problem else None,
-                "last_problem_at": u.last_problem_at}
+                "last_problem_at": u.last_problem_at,
+                "last_post_note": redact(u.last_post_note) if u.last_post_note else None}
 
 
 async def report(db: Database, settings: Settings, now: dt.datetime) -> LlmReport | None:

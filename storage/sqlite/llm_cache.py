@@ -14,11 +14,12 @@ from storage.sqlite.db import SqliteDatabase
 _COUNTERS = ("requests", "prompt_tokens", "completion_tokens", "failures", "rejected", "extractive_posts")
 # Counters add up; the last problem is replaced only by a newer one.
 _ADD_USAGE = (
-    f"INSERT INTO llm_usage (day, model, {', '.join(_COUNTERS)}, last_problem, last_problem_at)"  # noqa: S608
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET "
+    f"INSERT INTO llm_usage (day, model, {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note)"  # noqa: S608
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET "
     + ", ".join(f"{c} = llm_usage.{c} + excluded.{c}" for c in _COUNTERS)
     + ", last_problem = COALESCE(excluded.last_problem, llm_usage.last_problem),"
-      " last_problem_at = COALESCE(excluded.last_problem_at, llm_usage.last_problem_at)")
+      " last_problem_at = COALESCE(excluded.last_problem_at, llm_usage.last_problem_at),"
+      " last_post_note = COALESCE(excluded.last_post_note, llm_usage.last_post_note)")
 
 
 @llm_cache.get_cached.register(SqliteDatabase)
@@ -52,22 +53,23 @@ async def put_cached(db: SqliteDatabase, kind: str, subject_id: int, model: str,
 @llm_cache.add_usage.register(SqliteDatabase)
 async def add_usage(db: SqliteDatabase, day: dt.date, model: str, *, requests: int = 0, prompt_tokens: int = 0,
                     completion_tokens: int = 0, failures: int = 0, rejected: int = 0, extractive_posts: int = 0,
-                    problem: str | None = None, now: dt.datetime | None = None) -> None:
+                    problem: str | None = None, post_note: str | None = None,
+                    now: dt.datetime | None = None) -> None:
     counts = (requests, prompt_tokens, completion_tokens, failures, rejected, extractive_posts)
     at = iso(now or now_utc()) if problem is not None else None
-    await db.execute(_ADD_USAGE, (day.isoformat(), model, *counts, problem, at))
+    await db.execute(_ADD_USAGE, (day.isoformat(), model, *counts, problem, at, post_note))
 
 
 @llm_cache.get_usage.register(SqliteDatabase)
 async def get_usage(db: SqliteDatabase, day: dt.date, model: str) -> Usage:
     row = await db.fetchone(
-        f"SELECT {', '.join(_COUNTERS)}, last_problem, last_problem_at FROM llm_usage"  # noqa: S608
+        f"SELECT {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note FROM llm_usage"  # noqa: S608
         " WHERE day = ? AND model = ?", (day.isoformat(), model))
     if row is None:
         return Usage(day, model)
     counts = [int(row[c]) for c in _COUNTERS]
     return Usage(day, model, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], row["last_problem"],
-                 parse_iso(row["last_problem_at"]) if row["last_problem_at"] else None)
+                 parse_iso(row["last_problem_at"]) if row["last_problem_at"] else None, row["last_post_note"])
 
 
 @llm_cache.tokens_on.register(SqliteDatabase)

@@ -64,11 +64,12 @@ async def test_usage_adds_up_per_day_and_model(db: Database) -> None:
     assert await llm_cache.get_usage(db, day, "m1") == llm_cache.Usage(day, "m1")
     await llm_cache.add_usage(db, day, "m1", requests=2, prompt_tokens=300, completion_tokens=40, now=NOW)
     await llm_cache.add_usage(db, day, "m1", requests=1, failures=1, problem="timed out after 20 s", now=NOW)
-    await llm_cache.add_usage(db, day, "m1", rejected=1, extractive_posts=1)
+    await llm_cache.add_usage(db, day, "m1", rejected=1, extractive_posts=1, post_note="went out extractive")
     await llm_cache.add_usage(db, day, "m2", requests=1, prompt_tokens=10, completion_tokens=5, now=NOW)
     await llm_cache.add_usage(db, day + dt.timedelta(days=1), "m1", requests=1, prompt_tokens=7)
     usage = await llm_cache.get_usage(db, day, "m1")
-    assert usage == llm_cache.Usage(day, "m1", 3, 300, 40, 1, 1, 1, "timed out after 20 s", NOW)
+    assert usage == llm_cache.Usage(day, "m1", 3, 300, 40, 1, 1, 1, "timed out after 20 s", NOW,
+                                   "went out extractive")
     assert usage.tokens == 340
     assert await llm_cache.tokens_on(db, day) == 355
     assert await llm_cache.tokens_on(db, day - dt.timedelta(days=1)) == 0

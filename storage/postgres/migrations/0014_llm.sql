@@ -35,5 +35,6 @@ CREATE TABLE llm_usage (
     extractive_posts  integer NOT NULL DEFAULT 0,
     last_problem      text,
     last_problem_at   timestamptz,
+    last_post_note    text,
     PRIMARY KEY (day, model)
 );

@@ -42,5 +42,6 @@ CREATE TABLE llm_usage (
     extractive_posts  INTEGER NOT NULL DEFAULT 0,
     last_problem      TEXT,
     last_problem_at   TEXT,
+    last_post_note    TEXT,             -- why the last post went out without (all) model text
     PRIMARY KEY (day, model)
 );

@@ -130,7 +130,7 @@ async def test_a_server_that_is_down_is_counted_and_nothing_is_cached(db: Databa
     usage = await llm_cache.get_usage(db, NOW.date(), "fake-model")
     assert (usage.requests, usage.failures, usage.extractive_posts) == (6, 6, 1)
     assert "went out with the extractive summary (6 texts missing: unreachable: cannot reach" in (
-        usage.last_problem or "")
+        usage.last_post_note or "")
 
 
 async def test_a_dry_run_asks_nothing(db: Database, sample: DigestInfo, server: FakeLlm) -> None:
