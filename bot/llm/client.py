@@ -129,7 +129,7 @@ class ChatClient:
                 wait = retry.after if retry.after is not None else BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
                 if attempt >= len(BACKOFF_S) or time.monotonic() + wait >= deadline:
                     raise retry.error from None
-                log.info("the model server said %s; asking again in %.1f s", retry.error, wait)
+                log.info("%s; asking again in %.1f s", retry.error, wait)
                 attempt += 1
                 await self._sleep(wait)
 
