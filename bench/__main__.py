@@ -20,6 +20,7 @@ from bench import (
     discord_latency,
     fuzzy,
     ingest,
+    llm,
     pg_drivers,
     posting,
     relevance,
@@ -45,6 +46,7 @@ BENCHES: list[ModuleType] = [
     resilience,
     startup,
     pg_drivers,
+    llm,
 ]
 
 
