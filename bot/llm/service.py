@@ -303,7 +303,8 @@ class LlmReport:
                 f"{u.requests} request{'s' if u.requests != 1 else ''}, {u.tokens:,} of {self.budget:,} tokens, "
                 f"{u.failures} failed, {u.rejected} dropped by the checks")
         if u.extractive_posts:
-            line += f", {u.extractive_posts} post{'s' if u.extractive_posts != 1 else ''} without model text"
+            times = "once" if u.extractive_posts == 1 else f"{u.extractive_posts} times"
+            line += f"; daily posts went out without model text {times}"
         if u.last_post_note:
             line += f"\nLast post without it: {redact(u.last_post_note)}"
         if u.last_problem:
