@@ -82,8 +82,6 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
         listeners.append(lookup.after_commit)
     if runner is not None:
         listeners.append(runner.on_digest_loaded)
-    if llm is not None:
-        listeners.append(llm.after_commit)
     # After the title index and the daily post (quick), before waking the deliverer (what it sends).
     listeners.append((notifications or NotificationQueue(db, clock=clock)).after_commit)
     if wake is not None:
@@ -94,6 +92,8 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
                 event.set()
 
         listeners.append(wake_deliverer)
+    if llm is not None:  # last: in a one-shot command it writes before returning, after everything else
+        listeners.append(llm.after_commit)
     return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
                          after_commit=listeners)
 

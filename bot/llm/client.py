@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 BACKOFF_S = (0.5, 1.0, 2.0)  # waits before the retries of a 5xx or a dropped connection
 MAX_ANSWER_CHARS = 20_000  # a runaway answer is cut off: no summary is that long
+MAX_BODY_BYTES = 1_000_000  # a larger body is refused unread: no chat completion of a summary is that big
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -148,11 +149,16 @@ class ChatClient:
                                    + (" (is the model name right?)" if response.status == 404 else ""))
                 if self.stream:
                     return await _read_stream(response, body)
-                return _read_body(await response.text(), body)
+                raw = await response.content.read(MAX_BODY_BYTES + 1)
+                if len(raw) > MAX_BODY_BYTES:
+                    raise LlmError("malformed", f"the model server's answer is larger than {MAX_BODY_BYTES:,} bytes")
+                return _read_body(raw.decode("utf-8", errors="replace"), body)
         except aiohttp.ClientConnectorError as exc:
             raise LlmError("unreachable", f"cannot reach the model server: {exc.strerror or exc}") from None
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             raise _Retry(LlmError("unreachable", f"the connection to the model server dropped: {exc}"), None) from None
+        except aiohttp.ClientError as exc:  # anything else aiohttp refuses (a malformed status line, headers)
+            raise LlmError("http", f"the model server's answer could not be read: {exc.__class__.__name__}") from None
 
 
 class _Retry(Exception):
@@ -188,10 +194,13 @@ def _read_body(raw: str, body: dict[str, Any]) -> Completion:
 
 async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
     """The data of each server-sent event (`data: ...` lines; comments and other fields skipped)."""
-    async for raw in response.content:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if line.startswith("data:"):
-            yield line[5:].strip()
+    try:
+        async for raw in response.content:
+            line = raw.decode("utf-8", errors="replace").strip()
+            if line.startswith("data:"):
+                yield line[5:].strip()
+    except ValueError:  # aiohttp: a line longer than its buffer
+        raise LlmError("malformed", "the model server's stream holds a line too long to read") from None
 
 
 async def _read_stream(response: aiohttp.ClientResponse, body: dict[str, Any]) -> Completion:

@@ -98,6 +98,7 @@ async def test_a_server_that_never_answers_times_out() -> None:
 @pytest.mark.parametrize(("stream", "raw"), [
     (False, "{not json"), (False, '{"choices": []}'), (False, '{"choices": [{"message": {"content": 7}}]}'),
     (True, "data: {oops\n\n"), (True, ": keep-alive\n\n"),
+    (False, "{" + " " * 1_000_001 + "}"),  # larger than any answer: refused unread
 ])
 async def test_malformed_answers_are_errors_not_crashes(stream: bool, raw: str) -> None:
     async with fake_llm() as server:
