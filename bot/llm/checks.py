@@ -20,14 +20,16 @@ _MIN = 15
 
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:tl;?dr|summary|today in papers)(?:\*\*)?\s*[:\-–—]\s*", re.IGNORECASE)
 _QUOTES = "\"'“”‘’`"
-_MENTION = re.compile(r"@(?:everyone|here)\b|<[@#][!&]?\d*>?|(?<![\w.])@[A-Za-z0-9_]")
-_LINK = re.compile(r"\b(?:https?|ftp)://|\bwww\.|\b[\w-]+\.(?:com|org|net|io|ai|dev|app|xyz|ly|co|gg|me|info|biz)\b"
-                   r"|\[[^\]]*\]\(", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_SENTENCE_END = re.compile(r"[.!?](?:[\"'”’)\]]*)(?=\s+[A-Z\"“(]|\s*$)")
+# Every repetition is bounded: an answer is untrusted text, and an unbounded run would make a
+# search over a long one quadratic.
+_MENTION = re.compile(r"@(?:everyone|here)\b|<[@#][!&]?\d{0,20}>?|(?<![\w.])@[A-Za-z0-9_]")
+_LINK = re.compile(r"\b(?:https?|ftp)://|\bwww\.|(?<![\w-])[\w-]{1,63}\.(?:com|org|net|io|ai|dev|app|xyz|ly|co|gg|me"
+                   r"|info|biz)\b|\[[^\]\n]{0,200}\]\(", re.IGNORECASE)
+_NUMBER = re.compile(r"\d{1,40}(?:[.,]\d{1,40}){0,10}")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]{0,4}(?=\s{1,8}[A-Z\"“(]|\s{0,8}$)")
 _REFUSAL = re.compile(r"^(?:i'?m sorry|sorry|i cannot|i can'?t|i am unable|as an ai|i will not|i won'?t)\b",
                       re.IGNORECASE)
-_MARKUP = re.compile(r"```|^#{1,6}\s|<\s*/?\s*paper\b|\n\s*[-*•]\s", re.IGNORECASE | re.MULTILINE)
+_MARKUP = re.compile(r"```|^#{1,6}\s|<\s{0,8}/?\s{0,8}paper\b|\n[^\S\n]{0,8}[-*•]\s", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(slots=True, frozen=True)

@@ -35,7 +35,8 @@ TLDR_TASK = ("Write a one-sentence TL;DR of this paper for a non-specialist: at 
 OVERVIEW_TASK = ("Write a 2-3 sentence paragraph called 'today in papers': what today's papers were "
                  "about as a whole, naming the main themes. Do not list every paper.")
 
-_MARKER = re.compile(r"<\s*/?\s*paper\b[^>]*>", re.IGNORECASE)
+# Bounded repetitions: abstracts are untrusted, and an unbounded run would make the search quadratic.
+_MARKER = re.compile(r"<\s{0,8}/?\s{0,8}paper\b[^>]{0,200}>", re.IGNORECASE)
 
 
 def quoted(text: str, limit: int) -> str:
