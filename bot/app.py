@@ -11,8 +11,10 @@ Shared by the console, the Discord transport and `paperboy run`:
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
-keep the title index in step and wake the daily-post runner and the notification sender. The loader stamps
-loads with the app's clock, so simulated time in the console stays consistent.
+keep the title index in step, wake the daily-post runner and the notification sender and, with `[llm]` on,
+start writing the model's summaries in the background (bot.llm: the post only reads what is
+cached, so it never waits for the model). The loader stamps loads with the app's clock, so
+simulated time in the console stays consistent.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import TYPE_CHECKING
 from bot.chat.outbound import Outbound
 from bot.chat.replies import Reply
 from bot.commands.context import Context, Services
-from bot.config import Settings
+from bot.config import Settings, llm_api_key
+from bot.llm.service import LlmService
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
@@ -66,14 +69,15 @@ class ClockedLoader(Loader):
 def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,
                  lookup: LookupService | None = None, runner: PostingRunner | None = None,
                  wake: asyncio.Event | None = None,
-                 notifications: NotificationQueue | None = None) -> ClockedLoader:
+                 notifications: NotificationQueue | None = None, llm: LlmService | None = None) -> ClockedLoader:
     """The loader every load goes through, with what every feature does on a load: a digest that
     is news is marked for subscription matching in the load's transaction. Once it committed, a
     process that keeps a title index (`lookup`) or runs the daily post (`runner`) is told, the
     subscribers' notifications are queued (by `notifications`, else a queue of its own: a batch of
-    users per transaction), and a process that sends them (`wake`) is woken. A one-shot command
-    (`paperboy ingest`, `paperboy fetch`) has no index, post or sender: a running bot finds its
-    loads by polling the archive."""
+    users per transaction), and a process that sends them (`wake`) is woken; `llm` writes the
+    model's summaries of a recent daily digest (in the background in the bot, before a one-shot
+    command ends). A one-shot command (`paperboy ingest`, `paperboy fetch`) has no index, post or
+    sender: a running bot finds its loads by polling the archive."""
     listeners: list[AfterCommit] = []
     if lookup is not None:
         listeners.append(lookup.after_commit)
@@ -89,8 +93,20 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
                 event.set()
 
         listeners.append(wake_sender)
+    if llm is not None:  # last: in a one-shot command it writes before returning, after everything else
+        listeners.append(llm.after_commit)
     return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
                          after_commit=listeners)
+
+
+def llm_from(db: Database, settings: Settings, *, clock: Clock = system_clock, summaries: SummaryCache | None = None,
+             background: bool = True) -> LlmService | None:
+    """The model's summaries service when `[llm] enabled`, else None (the key: PAPERBOY_LLM_API_KEY)."""
+    if not settings.llm.enabled:
+        return None
+    key = llm_api_key()
+    return LlmService.from_settings(db, settings, api_key=key.value if key else None, clock=clock,
+                                    summaries=summaries, background=background)
 
 
 @dataclass(slots=True)
@@ -126,9 +142,13 @@ class App:
             lookup = LookupService(db)
 
             summaries = SummaryCache()
+            llm = llm_from(db, settings, clock=clock, summaries=summaries)
 
             async def render(digest: DigestInfo) -> list[Reply]:
-                return render_pages(await summaries.get(db, digest), site=settings.web.public_url)
+                summary = await summaries.get(db, digest)
+                if llm is not None:  # what the model wrote so far; the post never waits for more
+                    summary = await llm.enrich(summary, post=True)
+                return render_pages(summary, site=settings.web.public_url)
 
             runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
             notification_sender = NotificationSender(db, outbound, settings.subscriptions,
@@ -136,13 +156,15 @@ class App:
             wake = asyncio.Event()
             notifications = NotificationQueue(db, clock=clock)
             loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake,
-                                  notifications=notifications)
+                                  notifications=notifications, llm=llm)
             await lookup.start()
         except BaseException:
+            if llm is not None:
+                await llm.close()
             await db.close()
             in_use.release()
             raise
-        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries), runner, notification_sender,
+        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries, llm), runner, notification_sender,
                   notifications, outbound, clock, wake)
         app._in_use = in_use
         return app
@@ -226,6 +248,8 @@ class App:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.runner.stop()
+        if self.services.llm is not None:
+            await self.services.llm.close()  # summaries being written stop; the next load writes them
         await self.services.lookup.close()  # a title-index snapshot being written finishes first
         await self.db.close()
         if self._in_use is not None:

@@ -332,6 +332,24 @@ class WebSettings:
 
 
 @dataclass(slots=True)
+class LlmSettings:
+    # Write a "today in papers" paragraph and one-line TL;DRs with a model (off: the extractive summary only).
+    enabled: bool = False
+    # The OpenAI-compatible API's base URL, up to /v1 (Ollama, vLLM, llama.cpp's server, OpenAI).
+    base_url: str = setting("http://127.0.0.1:11434/v1", form=_url("http", "https"), nonempty=True)
+    # The model's name as the server knows it.
+    model: str = setting("llama3.2", nonempty=True, form=lambda text: None if text.strip() else "must not be blank")
+    # The longest one answer may take, retries included, in seconds; past it the post keeps the extractive text.
+    timeout_seconds: float = setting(30.0, 0, 3600, above=True)
+    # Requests to the server at the same time at most.
+    max_concurrency: int = setting(4, 1, 64)
+    # Tokens (prompt and answer) spent at most per UTC day; past it nothing more is asked until the next day.
+    daily_token_budget: int = setting(200_000, 1, 10**10)
+    # Ask for the answer as a stream of server-sent events (stream: true) rather than in one body.
+    stream: bool = False
+
+
+@dataclass(slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -341,6 +359,7 @@ class Settings:
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
 
     @property
     def db_address(self) -> str:
@@ -545,7 +564,7 @@ class _Builder:
 
     def apply_env(self, env: Mapping[str, str]) -> list[str]:
         """Apply PAPERBOY_<SECTION>_<KEY> (and aliases); returns PAPERBOY_* names that match nothing."""
-        known = {CONFIG_VARIABLE, *ENV_ALIASES}
+        known = {CONFIG_VARIABLE, LLM_KEY_VARIABLE, *ENV_ALIASES}
         for old, canonical in ENV_ALIASES.items():
             if old in env and canonical in env and env[old] != env[canonical]:
                 raise ConfigError(f"environment: {old} and {canonical} name the same setting with different "
@@ -600,6 +619,8 @@ def origin_of(resolved: Resolved, section: str, key: str) -> Origin:
 # -- secrets ------------------------------------------------------------------------------------
 
 TOKEN_VARIABLE = "DISCORD_TOKEN"
+# The model server's API key: from this variable only (never a setting, never in the file).
+LLM_KEY_VARIABLE = "PAPERBOY_LLM_API_KEY"
 TOKEN_FILE_VARIABLE = "DISCORD_TOKEN_FILE"
 TOKEN_CREDENTIAL = "discord_token"
 
@@ -645,6 +666,14 @@ def discord_token(env: Mapping[str, str] | None = None) -> Secret | None:
         where = Path(credentials) / TOKEN_CREDENTIAL
         return Secret(_read_secret(where, "systemd credential " + TOKEN_CREDENTIAL), Origin("credential", str(where)))
     return None
+
+
+def llm_api_key(env: Mapping[str, str] | None = None) -> Secret | None:
+    """The model server's API key from $PAPERBOY_LLM_API_KEY, or None (local servers need none).
+    Registered as a secret: no log line, error or status shows it."""
+    env = os.environ if env is None else env
+    value = env.get(LLM_KEY_VARIABLE, "").strip()
+    return Secret(value, Origin("env", LLM_KEY_VARIABLE)) if value else None
 
 
 def readable_by_others(path: str) -> bool:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import ConfigError, Settings
+from bot.llm.service import LlmReport
+from bot.llm.service import report as llm_report
 from bot.redact import redact
 from bot.schedule.settings import describe
 from bot.summary.render import EMPTY_DAY
@@ -47,6 +49,7 @@ class StatusReport:
     guild_id: str | None = None
     schedule: GuildSchedule | None = None
     last_post: PostRecord | None = None
+    llm: LlmReport | None = None  # None: [llm] is off
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
@@ -60,6 +63,7 @@ class StatusReport:
             "errors": self.errors,
             "sources": [source_json(s, self.enabled_sources, self.now) for s in self.sources],
             "sources_problem": self.sources_problem,
+            "llm": self.llm.to_json() if self.llm else {"enabled": False},
         }
 
 
@@ -97,7 +101,7 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
         waiting_notifications=len(await notification_repo.notifications_in_status(db, ["pending", "sending"])),
         failed_posts=len(broken), failed_notifications=len(undelivered), errors=errors,
         sources=await fetch_state.source_status(db, names), enabled_sources=names, sources_problem=problem,
-        guild_id=guild_id, schedule=schedule, last_post=last_post)
+        guild_id=guild_id, schedule=schedule, last_post=last_post, llm=await llm_report(db, settings, now))
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -160,6 +164,8 @@ def sections(report: StatusReport) -> list[tuple[str, str]]:
             text += f"\nLast: {last.post_date.isoformat()} {last.status}" + (f" ({last.reason})" if last.reason else "")
         out.append(("This server's daily post", text))
     out.append(("Sources", sources_text(report)))
+    if report.llm is not None:
+        out.append(("Model summaries", report.llm.text()))
     out.append(("Waiting to be sent", f"{_count(report.waiting_posts, 'daily post')}, "
                                       f"{_count(report.waiting_notifications, 'topic notification')}"))
     errors = list(report.errors)

@@ -53,6 +53,8 @@ COMMANDS: dict[str, Command] = {
                      "paperboy paper 'flash att'"),
     "digest": Command("summary", "show a digest's daily summary (the latest by default)",
                       "paperboy digest --date 2025-09-09"),
+    "summarize": Command("summarize", "write (or, with --dry-run, show) the model's summaries of a digest",
+                         "paperboy summarize --date 2025-09-09 --dry-run"),
     "schedule": Command("schedule", "when and where each server gets its daily post",
                         "paperboy schedule set discord:123 --channel papers --time 09:00 --tz Europe/Berlin"),
     "posts": Command("schedule", "the post log: server, channel, digest, status, time",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used, so that a command loads only what it needs
     from bot.config import Settings
+    from bot.llm.service import LlmService
     from storage.db import Database
     from storage.instance_lock import UseLock
     from storage.loader import Loader
@@ -42,6 +43,7 @@ class CliContext:
     args: argparse.Namespace
     _db: Database | None = field(default=None, repr=False)
     _in_use: UseLock | None = field(default=None, repr=False)
+    _llm: LlmService | None = field(default=None, repr=False)
 
     def hold_database(self) -> None:
         """Mark the database as in use until the command ends, as the bot and the console do
@@ -67,15 +69,27 @@ class CliContext:
     async def loader(self) -> Loader:
         """The app's loader for a one-shot command (`bot.app.build_loader`): subscribers'
         notifications are queued once each digest committed, as the bot's are (a digest a crash
-        left unmatched too); a running bot sends them."""
+        left unmatched too); a running bot sends them. With [llm] on, the model's summaries of a
+        recent digest are written before the command ends."""
         from bot.app import build_loader
 
-        return build_loader(await self.db(), self.settings)
+        return build_loader(await self.db(), self.settings, llm=await self.llm())
+
+    async def llm(self) -> LlmService | None:
+        """The model's summaries service (writing before it returns), None when [llm] is off."""
+        if self._llm is None:
+            from bot.app import llm_from
+
+            self._llm = llm_from(await self.db(), self.settings, background=False)
+        return self._llm
 
     async def run(self, handler: Handler) -> int:
         try:
             return await handler(self)
         finally:
+            if self._llm is not None:
+                await self._llm.close()
+                self._llm = None
             if self._db is not None:
                 await self._db.close()
                 self._db = None

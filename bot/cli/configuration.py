@@ -11,10 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.cli.common import CliContext, add_json_flag, print_json
-from bot.config import ConfigError, Origin, Resolved, Secret, discord_token, origin_of, resolve
+from bot.config import ConfigError, Origin, Resolved, Secret, discord_token, llm_api_key, origin_of, resolve
 from bot.log_setup import STDERR_ONLY, log_path
 
-_SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
+# A key naming a secret ("token", "api_key"), not one that merely mentions one ("daily_token_budget").
+_SECRET_KEY = re.compile(r"(?:^|_)(?:token|secret|password|api_key)$", re.IGNORECASE)
 HIDDEN = "********"
 
 
@@ -63,9 +64,11 @@ async def run_config(ctx: CliContext) -> int:
                   for section in dataclasses.fields(settings)}
         secret = ({"set": True, **_where(token.origin)} if token else
                   {"set": False, **({"problem": token_problem} if token_problem else {})})
+        llm_key = llm_api_key()
         print_json({"config_file": str(resolved.config_file) if resolved.config_file else None,
                     "searched": resolved.searched, "database": settings.db_shown, "log": log,
-                    "settings": values, "secrets": {"discord_token": secret},
+                    "settings": values, "secrets": {"discord_token": secret, "llm_api_key": (
+                        {"set": True, **_where(llm_key.origin)} if llm_key else {"set": False})},
                     "ignored_environment": resolved.ignored_env})
         return 0
     for line in _header(resolved, log, token, token_problem):
@@ -96,6 +99,8 @@ def _header(resolved: Resolved, log: str, token: Secret | None, token_problem: s
         lines.append(f"Discord token: {token.masked()}, from {token.origin}")
     else:
         lines.append(f"Discord token: {token_problem or 'not set'}")
+    llm_key = llm_api_key()
+    lines.append(f"LLM API key: {llm_key.masked()}, from {llm_key.origin}" if llm_key else "LLM API key: not set")
     if resolved.ignored_env:
         lines.append("ignored (no such setting): " + ", ".join(resolved.ignored_env))
     return lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.commands.timing import LatencyHistogram
 from bot.config import Settings
@@ -18,12 +19,16 @@ from bot.summary.cache import SummaryCache
 from storage.db import Database
 from storage.loader import Loader
 
+if TYPE_CHECKING:
+    from bot.llm.service import LlmService
+
 
 @dataclass(slots=True)
 class Services:
     """The long-lived parts commands use. `clock` is simulated in the console (`/tick`);
     `summaries` keeps composed digest summaries for /digest's pages and the daily post (and the
-    web archive's digest pages); `latency` counts how long interactions take to answer."""
+    web archive's digest pages); `llm` lends them the model's cached summaries and writes a
+    card's TL;DR (None: [llm] is off); `latency` counts how long interactions take to answer."""
 
     db: Database
     settings: Settings
@@ -31,6 +36,7 @@ class Services:
     loader: Loader
     clock: Clock = field(default=system_clock)
     summaries: SummaryCache = field(default_factory=SummaryCache)
+    llm: LlmService | None = None
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 

@@ -37,8 +37,10 @@ async def suggest_date(ctx: Context, partial: str) -> list[Choice]:
 
 
 async def pages(ctx: Context, digest: DigestInfo) -> list[Reply]:
-    return render_pages(await ctx.services.summaries.get(ctx.services.db, digest),
-                        site=ctx.services.settings.web.public_url)
+    summary = await ctx.services.summaries.get(ctx.services.db, digest)
+    if ctx.services.llm is not None:  # the model's paragraph and TL;DRs, when written
+        summary = await ctx.services.llm.enrich(summary)
+    return render_pages(summary, site=ctx.services.settings.web.public_url)
 
 
 async def run_digest(ctx: Context, options: Mapping[str, Any]) -> Reply:

@@ -1,7 +1,9 @@
 """/paper: find a paper by its title as remembered (suggestions as you type) and show its card.
 
 The card: title, dates, authors, takeaway, abstract, links, and the digests that listed it.
-Other close matches come as buttons ("paper:<ref>", e.g. "paper:arxiv:2401.15024").
+Other close matches come as buttons ("paper:<ref>", e.g. "paper:arxiv:2401.15024"). With [llm]
+on, a "TL;DR" button ("tldr:<paper id>") shows the card again with a one-line TL;DR: the
+source's own summary, the cached one, or one the model writes then (bot.llm).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from storage.db import Database
 from storage.records import StoredPaper
 
 ACTION = "paper"
+TLDR_ACTION = "tldr"
 ALTERNATIVES = 4
 _ABSTRACT = 2000
 _LINK_NAMES = {"arxiv": "arXiv", "pdf": "PDF", "github": "code", "code": "code", "project": "project"}
@@ -86,10 +89,10 @@ def shown_abstract(abstract: str) -> str:
     return " ".join(tex_to_text(" ".join(abstract.split())).split())
 
 
-async def paper_card(ctx: Context, paper: StoredPaper) -> Card:
+async def paper_card(ctx: Context, paper: StoredPaper, *, tldr: Field | None = None) -> Card:
     facts = await paper_facts(ctx.services.db, paper)
     listings = facts.listings
-    fields: list[Field] = []
+    fields: list[Field] = [tldr] if tldr is not None else []
     dates = []
     if paper.published:
         dates.append(f"published {paper.published.isoformat()}")
@@ -130,7 +133,7 @@ async def run_paper(ctx: Context, options: Mapping[str, Any]) -> Reply:
     lookup = ctx.services.lookup
     exact = await lookup.resolve(query)
     if exact is not None:
-        return Reply(cards=[await paper_card(ctx, exact)])
+        return Reply(cards=[await paper_card(ctx, exact)], buttons=_tldr_button(ctx, exact))
     hits = await lookup.lookup(query, 1 + ALTERNATIVES)
     if not hits:
         raise NotFound(f"No paper in the archive resembles '{query}'. Try /search with a few words of it.")
@@ -141,14 +144,37 @@ async def run_paper(ctx: Context, options: Mapping[str, Any]) -> Reply:
                       action=f"{ACTION}:{h.value}")
                for h in hits[1:] if len(h.value) + len(ACTION) + 1 <= limits.CUSTOM_ID]
     text = "Other close matches are the buttons below the card." if buttons else ""
-    return Reply(text=text, cards=[await paper_card(ctx, paper)], buttons=buttons)
+    return Reply(text=text, cards=[await paper_card(ctx, paper)], buttons=_tldr_button(ctx, paper) + buttons)
 
 
 async def press_paper(ctx: Context, action: str) -> Reply:
     paper = await ctx.services.lookup.resolve(action.partition(":")[2])
     if paper is None:
         raise NotFound("That paper is no longer in the archive.")
-    return Reply(cards=[await paper_card(ctx, paper)])
+    return Reply(cards=[await paper_card(ctx, paper)], buttons=_tldr_button(ctx, paper))
+
+
+def _tldr_button(ctx: Context, paper: StoredPaper) -> list[Button]:
+    return [Button("TL;DR", action=f"{TLDR_ACTION}:{paper.id}")] if ctx.services.llm is not None else []
+
+
+async def press_tldr(ctx: Context, action: str) -> Reply:
+    """The card with its TL;DR; when none can be had, the card says why (the takeaway stays)."""
+    llm = ctx.services.llm
+    if llm is None:
+        raise NotFound("TL;DRs are off on this bot ([llm] enabled = false).")
+    ref = action.partition(":")[2]
+    paper = await paper_repo.get_paper(ctx.services.db, int(ref)) if ref.isdigit() and len(ref) <= 19 else None
+    if paper is None:
+        raise NotFound("That paper is no longer in the archive.")
+    outcome = await llm.paper_tldr(paper)
+    if outcome.text is not None:
+        who = "the source's summary" if outcome.status == "source" else f"written by {llm.model}"
+        field = Field(f"TL;DR ({limits.truncate(who, 100)})", limits.safe(outcome.text, limits.FIELD_VALUE))
+    else:
+        field = Field("TL;DR", limits.safe(f"none this time: {outcome.problem or outcome.status}. "
+                                           "The takeaway below is the abstract's own sentence.", limits.FIELD_VALUE))
+    return Reply(cards=[await paper_card(ctx, paper, tldr=field)])
 
 
 SPECS = (
@@ -159,4 +185,4 @@ SPECS = (
         handler=run_paper,
     ),
 )
-ACTIONS = {ACTION: press_paper}
+ACTIONS = {ACTION: press_paper, TLDR_ACTION: press_tldr}

@@ -41,6 +41,7 @@ class Highlight:
     paper: PaperItem
     takeaway: str  # the abstract's result sentence
     figures: tuple[takeaways.Figure, ...]
+    tldr: str | None = None  # a one-line TL;DR, when [llm] is on and one is cached (bot.llm)
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,6 +64,7 @@ class Summary:
     keywords: tuple[tuple[str, int], ...]  # the source's own keywords with their paper counts
     highlights: tuple[Highlight, ...]
     groups: tuple[Group, ...]
+    overview: str | None = None  # "today in papers", when [llm] is on and one is cached (bot.llm)
 
 
 def _links(entry: DigestEntry) -> dict[str, str]:

@@ -75,8 +75,13 @@ def _counts_line(summary: Summary) -> str:
     return f"**{_papers(summary.papers)}**, {summary.new} new to the archive"
 
 
+OVERVIEW_HEADING = "**Today in papers** (written by a model from the abstracts)"
+
+
 def _header_card(summary: Summary, site: str) -> Card:
     lines = [_counts_line(summary)]
+    if summary.overview:
+        lines += ["", OVERVIEW_HEADING, limits.safe(summary.overview, 700)]
     if summary.themes:
         lines += ["", "**Themes of the day**"]
         lines += [_inline("• ", t.label, 80) + f" — {_papers(t.papers)}" for t in summary.themes]
@@ -85,13 +90,17 @@ def _header_card(summary: Summary, site: str) -> Card:
                               600)]
     if summary.highlights:
         lines += ["", f"**Highlights** (by {summary.ranked_by})"]
+    # The paragraph gets room of its own: it never pushes the themes out of the header.
+    room = 1500 + (len(OVERVIEW_HEADING) + 704 if summary.overview else 0)
     page = absolute(site, digest_path(summary.date, summary.source)) if site else None
-    return Card(title=_heading(summary), description=limits.truncate("\n".join(lines), 1500),
+    return Card(title=_heading(summary), description=limits.truncate("\n".join(lines), room),
                 url=page if url_ok(page) else None)
 
 
 def _highlight_card(h: Highlight, rank: int, takeaway_limit: int, site: str) -> Card:
     parts = []
+    if h.tldr and takeaway_limit >= 120:
+        parts.append(_inline("TL;DR: ", h.tldr, 300))
     if takeaway_limit and h.takeaway:
         parts.append(limits.safe(h.takeaway, takeaway_limit))
     if h.figures and takeaway_limit >= 120:
@@ -192,6 +201,8 @@ def render_text(summary: Summary) -> str:
     """The whole summary for a terminal: header, themes, highlights, then every paper by theme."""
     out = [f"{_plain(summary.source)} · {_date(summary)}: " + (
         f"{summary.papers} papers, {summary.new} new to the archive" if summary.papers else _EMPTY_NOTE)]
+    if summary.overview:
+        out += ["", "Today in papers (written by a model from the abstracts)", f"  {_plain(summary.overview)}"]
     if summary.themes:
         out += ["", "Themes of the day"]
         out += [f"  - {_plain(t.label)} ({t.papers} papers)" for t in summary.themes]
@@ -202,6 +213,8 @@ def render_text(summary: Summary) -> str:
         for i, h in enumerate(summary.highlights, 1):
             votes = f"  [{h.paper.upvotes} upvotes]" if h.paper.upvotes is not None else ""
             out.append(f"{i}. {_plain(h.paper.title)}{votes}")
+            if h.tldr:
+                out.append(f"   TL;DR: {_plain(h.tldr)}")
             if h.takeaway:
                 out.append(f"   {_plain(h.takeaway)}")
             if h.figures:
@@ -235,7 +248,9 @@ def to_json(summary: Summary) -> dict[str, Any]:
                    for t in summary.themes],
         "keywords": [{"keyword": k, "papers": n} for k, n in summary.keywords],
         "highlights": [{**_paper_json(h.paper), "takeaway": h.takeaway,
-                        "figures": [{"value": f.value, "text": f.text} for f in h.figures]}
+                        "figures": [{"value": f.value, "text": f.text} for f in h.figures],
+                        **({"tldr": h.tldr} if h.tldr else {})}
                        for h in summary.highlights],
         "groups": [{"theme": g.label, "papers": [_paper_json(p) for p in g.papers]} for g in summary.groups],
+        **({"overview": summary.overview} if summary.overview else {}),
     }

@@ -42,7 +42,7 @@ COMMANDS = [
     ["paper", "flash attention"],  # may save the title index snapshot
     ["backup", "BACKUP"],
     ["search", "diffusion"], ["digest"], ["digests"], ["export"], ["stats"], ["status"], ["sources"],
-    ["posts"], ["deliveries"], ["schedule", "list"], ["subscriptions"],
+    ["posts"], ["deliveries"], ["schedule", "list"], ["subscriptions"], ["summarize", "--dry-run"],
 ]
 
 

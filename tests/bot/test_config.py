@@ -165,6 +165,10 @@ def test_a_named_config_file_must_exist(home: Path, monkeypatch: pytest.MonkeyPa
     ("PAPERBOY_FETCH_ARXIV_RSS_CATEGORIES", "cs.LG, cs LG", "'cs LG' is not an arXiv category"),
     ("PAPERBOY_LOGGING_LEVEL", "loud", 'must be one of "debug", "info", "warning", "error"'),
     ("PAPERBOY_LOGGING_DESTINATION", "syslog", 'must be one of "file", "stderr"'),
+    ("PAPERBOY_LLM_BASE_URL", "localhost:11434/v1", "is not a URL starting with http:// or https://"),
+    ("PAPERBOY_LLM_MODEL", " ", "must not be blank"),
+    ("PAPERBOY_LLM_MAX_CONCURRENCY", "0", "must be a whole number from 1 to 64"),
+    ("PAPERBOY_LLM_ENABLED", "maybe", "expected true or false"),
 ])
 def test_a_setting_out_of_range_stops_the_cli_with_one_line_naming_it(
         home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -220,6 +224,16 @@ def test_values_that_must_be_in_order_are_named_together(home: Path) -> None:
 
 
 # -- the token --------------------------------------------------------------------------------
+
+def test_the_llm_api_key_comes_from_its_variable_only_and_is_not_a_setting(home: Path) -> None:
+    assert config.llm_api_key({}) is None and config.llm_api_key({"PAPERBOY_LLM_API_KEY": "  "}) is None
+    key = config.llm_api_key({"PAPERBOY_LLM_API_KEY": "sk-abcdef0123456789"})
+    assert key is not None and key.value == "sk-abcdef0123456789" and str(key.origin) == "env PAPERBOY_LLM_API_KEY"
+    assert "sk-abcdef0123456789" not in repr(key)
+    resolved = resolve(env={"PAPERBOY_LLM_API_KEY": "sk-abcdef0123456789"})
+    assert resolved.ignored_env == [] and not hasattr(resolved.settings.llm, "api_key")
+    assert resolved.settings.llm.enabled is False  # off by default
+
 
 def test_the_token_comes_from_the_environment_a_file_or_a_systemd_credential(tmp_path: Path) -> None:
     secret_file = _write(tmp_path / "token", TOKEN + "\n")

@@ -109,3 +109,24 @@ def test_status_hides_the_user_info_stored_in_an_old_error(tmp_path: Path, capsy
     assert main(["--db", str(db), "status", "--json"]) in (0, 1)
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert rows and "hunter22" not in json.dumps(rows)
+
+
+def test_status_hides_the_model_servers_user_info_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #19: the [llm] server's URL may carry a password, and PAPERBOY_LLM_API_KEY is a secret."""
+    key = "sk-llm-key-for-the-status-test-0123456789"
+    monkeypatch.setenv("PAPERBOY_LLM_ENABLED", "true")
+    monkeypatch.setenv("PAPERBOY_LLM_BASE_URL", "https://proxy:hunter22@llm.example/v1")
+    monkeypatch.setenv("PAPERBOY_LLM_API_KEY", key)
+    register_secret(key)
+    db = tmp_path / "p.db"
+    assert main(["--db", str(db), "status"]) in (0, 1)
+    assert main(["--db", str(db), "status", "--json"]) in (0, 1)
+    status = capsys.readouterr().out
+    assert "Model summaries\n  llama3.2 at https://***@llm.example/v1" in status
+    assert '"base_url": "https://***@llm.example/v1"' in status
+    assert main(["--db", str(db), "config"]) == 0
+    config = capsys.readouterr().out
+    assert 'base_url = "https://proxy:********@llm.example/v1"' in config
+    for text in (status, config):
+        assert "hunter22" not in text and key not in text

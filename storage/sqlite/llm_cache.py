@@ -1,0 +1,79 @@
+"""storage/llm_cache.py on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from storage import llm_cache
+from storage.db import iso, now_utc, parse_iso
+from storage.llm_cache import Cached, Usage, table_of
+from storage.sqlite.db import SqliteDatabase
+
+_COUNTERS = ("requests", "prompt_tokens", "completion_tokens", "failures", "rejected", "extractive_posts")
+# Counters add up; the last problem is replaced only by a newer one.
+_ADD_USAGE = (
+    f"INSERT INTO llm_usage (day, model, {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note)"  # noqa: S608
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET "
+    + ", ".join(f"{c} = llm_usage.{c} + excluded.{c}" for c in _COUNTERS)
+    + ", last_problem = COALESCE(excluded.last_problem, llm_usage.last_problem),"
+      " last_problem_at = COALESCE(excluded.last_problem_at, llm_usage.last_problem_at),"
+      " last_post_note = COALESCE(excluded.last_post_note, llm_usage.last_post_note)")
+
+
+@llm_cache.get_cached.register(SqliteDatabase)
+async def get_cached(db: SqliteDatabase, kind: str, subject_ids: Sequence[int], model: str,
+                     prompt_version: int) -> dict[int, Cached]:
+    table, column = table_of(kind)
+    if not subject_ids:
+        return {}
+    rows = await db.fetchall(
+        f"SELECT {column} AS subject, input_hash, text, problem, origin, tokens, created_at FROM {table}"  # noqa: S608
+        f" WHERE model = ? AND prompt_version = ? AND {column} IN (SELECT value FROM json_each(?))",
+        (model, prompt_version, json.dumps([int(i) for i in subject_ids])))
+    return {int(r["subject"]): Cached(int(r["subject"]), r["input_hash"], r["text"], r["problem"], r["origin"],
+                                      int(r["tokens"]), parse_iso(r["created_at"])) for r in rows}
+
+
+@llm_cache.put_cached.register(SqliteDatabase)
+async def put_cached(db: SqliteDatabase, kind: str, subject_id: int, model: str, prompt_version: int, *,
+                     input_hash: str, text: str | None, problem: str | None = None, origin: str = "model",
+                     tokens: int = 0, now: dt.datetime | None = None) -> None:
+    table, column = table_of(kind)
+    await db.execute(
+        f"INSERT INTO {table} ({column}, model, prompt_version, input_hash, text, problem, origin, tokens,"  # noqa: S608
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" ON CONFLICT ({column}, model, prompt_version) DO UPDATE SET input_hash = excluded.input_hash,"
+        " text = excluded.text, problem = excluded.problem, origin = excluded.origin, tokens = excluded.tokens,"
+        " created_at = excluded.created_at",
+        (subject_id, model, prompt_version, input_hash, text, problem, origin, tokens, iso(now or now_utc())))
+
+
+@llm_cache.add_usage.register(SqliteDatabase)
+async def add_usage(db: SqliteDatabase, day: dt.date, model: str, *, requests: int = 0, prompt_tokens: int = 0,
+                    completion_tokens: int = 0, failures: int = 0, rejected: int = 0, extractive_posts: int = 0,
+                    problem: str | None = None, post_note: str | None = None,
+                    now: dt.datetime | None = None) -> None:
+    counts = (requests, prompt_tokens, completion_tokens, failures, rejected, extractive_posts)
+    at = iso(now or now_utc()) if problem is not None else None
+    await db.execute(_ADD_USAGE, (day.isoformat(), model, *counts, problem, at, post_note))
+
+
+@llm_cache.get_usage.register(SqliteDatabase)
+async def get_usage(db: SqliteDatabase, day: dt.date, model: str) -> Usage:
+    row = await db.fetchone(
+        f"SELECT {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note FROM llm_usage"  # noqa: S608
+        " WHERE day = ? AND model = ?", (day.isoformat(), model))
+    if row is None:
+        return Usage(day, model)
+    counts = [int(row[c]) for c in _COUNTERS]
+    return Usage(day, model, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], row["last_problem"],
+                 parse_iso(row["last_problem_at"]) if row["last_problem_at"] else None, row["last_post_note"])
+
+
+@llm_cache.tokens_on.register(SqliteDatabase)
+async def tokens_on(db: SqliteDatabase, day: dt.date) -> int:
+    row = await db.fetchone("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM llm_usage"
+                            " WHERE day = ?", (day.isoformat(),))
+    return int(row[0]) if row else 0
