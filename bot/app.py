@@ -164,8 +164,8 @@ class App:
             await db.close()
             in_use.release()
             raise
-        app = cls(settings, db, Services(db, settings, lookup, loader, clock, summaries, llm), runner, notification_sender,
-                  notifications, outbound, clock, wake)
+        services = Services(db, settings, lookup, loader, clock, summaries, llm)
+        app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake)
         app._in_use = in_use
         return app
 

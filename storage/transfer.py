@@ -24,10 +24,11 @@ order rows are read in (the backends need not sort text alike), still changed by
 missing or extra row.
 
 Not copied: each backend's own bookkeeping (schema_migrations, SQLite's FTS5 tables; PostgreSQL's
-search column is generated) and two caches, emptied on the target and rebuilt when next needed:
-title_snapshot (the title index's saved image; the next start builds the index from the papers)
-and summary_term_counts (the daily summary's term counts, which each backend counts with its own
-stemming).
+generated search column and its search_versions) and three caches, emptied on the target and
+rebuilt when next needed: title_snapshot (the title index's saved image; the next start builds
+the index from the papers), title_changes (the log title indexes catch up from, kept by each
+backend in its own form) and summary_term_counts (the daily summary's term counts, which each
+backend counts with its own stemming).
 """
 
 from __future__ import annotations
@@ -97,7 +98,6 @@ TABLES: tuple[Table, ...] = (
            identity="id"),
     _table("digest_entries", "digest_id:int paper_id:int position:int upvotes:int comments:int",
            key="digest_id paper_id"),
-    _table("title_changes", "seq:int paper_id:int", key="seq", identity="seq"),
     _table("subscription_users", f"user_id paused:bool delivery fallback:bool guild_id cap:int {_STAMPS}",
            key="user_id"),
     _table("subscriptions", "id:int user_id topic query created_at:time", identity="id"),
@@ -116,10 +116,19 @@ TABLES: tuple[Table, ...] = (
     _table("app_state", "key value updated_at:time", key="key"),
     _table("pending_matches", "id:int digest_id:int paper_ids:json_spaced done_through created_at:time",
            identity="id"),
+    _table("llm_tldrs", "paper_id:int model prompt_version:int input_hash text problem origin tokens:int "
+                        "created_at:time", key="paper_id model prompt_version"),
+    _table("llm_overviews", "digest_id:int model prompt_version:int input_hash text problem origin tokens:int "
+                            "created_at:time", key="digest_id model prompt_version"),
+    _table("llm_usage", "day:date model requests:int prompt_tokens:int completion_tokens:int failures:int "
+                        "rejected:int extractive_posts:int last_problem last_problem_at:time last_post_note",
+           key="day model"),
 )
 
 # Caches: emptied on the target (never copied), rebuilt when next needed.
-CACHES = ("title_snapshot", "summary_term_counts")
+# The title log is one of them: each backend keeps it in its own form (PostgreSQL orders it by
+# commit), and a target's title indexes start from scratch anyway.
+CACHES = ("title_snapshot", "summary_term_counts", "title_changes")
 
 
 # -- the canonical form -------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from bot import __version__
 from bot.commands.timing import LatencyHistogram
 from bot.status import enabled_sources
 from bot.web.app import REQUESTS, SERVICES
-from storage import deliveries as delivery_repo
 from storage import fetch_state
+from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import posts as post_repo
 
@@ -88,7 +88,7 @@ async def metrics(request: web.Request) -> web.Response:
         out.sample("paperboy_posts", len(await post_repo.posts_in_status(db, [status])), status=status)
     out.metric("paperboy_notifications", "gauge", "Topic notifications in the delivery log by status.")
     for status in ("pending", "sending", "failed", "unknown"):
-        out.sample("paperboy_notifications", len(await delivery_repo.deliveries_in_status(db, [status])),
+        out.sample("paperboy_notifications", len(await notification_repo.notifications_in_status(db, [status])),
                    status=status)
     out.histogram("paperboy_interaction_latency_seconds", "Time to answer chat interactions in this process.",
                   services.latency, "kind")

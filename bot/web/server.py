@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.chat.outbound import DeliveryError, Sent
+from bot.chat.outbound import SendError, Sent
 from bot.chat.replies import Reply
 from bot.commands.context import Services
 from bot.config import Settings
@@ -66,8 +66,8 @@ class NoOutbound:
         raise _refused()
 
 
-def _refused() -> DeliveryError:
-    error = DeliveryError("`paperboy web` sends no messages")
+def _refused() -> SendError:
+    error = SendError("`paperboy web` sends no messages")
     error.permanent = True
     return error
 

@@ -87,7 +87,7 @@ async def stored_columns(db: PostgresDatabase) -> dict[str, set[str]]:
         "SELECT c.table_name, c.column_name FROM information_schema.columns c"
         " JOIN information_schema.tables t USING (table_schema, table_name)"
         " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
-        " AND c.is_generated = 'NEVER' AND c.table_name <> 'schema_migrations'")
+        " AND c.is_generated = 'NEVER' AND c.table_name NOT IN ('schema_migrations', 'search_versions')")
     found: dict[str, set[str]] = {}
     for row in rows:
         found.setdefault(row["table_name"], set()).add(row["column_name"])
