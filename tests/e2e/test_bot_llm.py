@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from tests.e2e.test_bot_delivery import NINE_BERLIN, set_up_daily_post
+from tests.e2e.test_bot_notifications import NINE_BERLIN, set_up_daily_post
 
 from bot.config import Settings
 from testkit.llm_fake import closed_port_url, fake_llm
