@@ -85,6 +85,20 @@ def sqlite_path(address: str | Path) -> str:
     return text
 
 
+def known_error(exc: BaseException, address: str) -> Exception | None:
+    """A database engine's error that escaped the storage layer (a damaged page or a failing disk
+    met by a statement it did not expect to fail), as the one-line storage error it stands for,
+    or None when it is no error a user can act on."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from storage.sqlite.db import translate_error
+
+    translated = translate_error(exc, address)
+    return None if translated is exc else translated
+
+
 class Database(abc.ABC):
     """One open archive. `await Database.open(address)`; close with `await db.close()`.
 

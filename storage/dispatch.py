@@ -33,10 +33,6 @@ class per_backend(Generic[P, R]):  # noqa: N801 - used as a decorator, named lik
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self._dispatch(*args, **kwargs)  # type: ignore[no-any-return]
 
-    def supports(self, backend: type) -> bool:
-        """Whether databases of type `backend` have an implementation."""
-        return self._dispatch.dispatch(backend) != self._missing
-
     def register(self, backend: type) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorate the implementation for databases of type `backend`."""
         def register(implementation: Callable[..., R]) -> Callable[..., R]:

@@ -20,6 +20,22 @@ from storage.dispatch import per_backend
 # kind -> (table, the column naming what it summarises); names are fixed here, never user input.
 TABLES = {"tldr": ("llm_tldrs", "paper_id"), "overview": ("llm_overviews", "digest_id")}
 ORIGINS = ("model", "source")
+USAGE_COUNTERS = ("requests", "prompt_tokens", "completion_tokens", "failures", "rejected", "extractive_posts")
+
+
+def add_usage_sql(marks: Sequence[str]) -> str:
+    """The statement adding one call's counts to the day's row, with each backend's placeholders
+    (`marks`, one per value: day, model, the counters, problem, its time, post note). Counters add
+    up; the last problem and note are replaced only by newer ones. Both backends speak this SQL."""
+    columns = ("day", "model", *USAGE_COUNTERS, "last_problem", "last_problem_at", "last_post_note")
+    if len(marks) != len(columns):
+        raise ValueError(f"add_usage_sql needs {len(columns)} placeholders, got {len(marks)}")
+    return (f"INSERT INTO llm_usage ({', '.join(columns)}) VALUES ({', '.join(marks)})"  # noqa: S608
+            " ON CONFLICT (day, model) DO UPDATE SET "
+            + ", ".join(f"{c} = llm_usage.{c} + excluded.{c}" for c in USAGE_COUNTERS)
+            + ", last_problem = COALESCE(excluded.last_problem, llm_usage.last_problem),"
+              " last_problem_at = COALESCE(excluded.last_problem_at, llm_usage.last_problem_at),"
+              " last_post_note = COALESCE(excluded.last_post_note, llm_usage.last_post_note)")
 
 
 def table_of(kind: str) -> tuple[str, str]:

@@ -141,7 +141,9 @@ async def match_details(db: Database, paper_ids: Sequence[int]) -> dict[int, Mat
 
 @per_backend
 async def save_snapshot(db: Database, parts: Mapping[str, bytes]) -> int:
-    """Replace the stored snapshot with `parts`, in one transaction; returns the bytes written."""
+    """Replace the stored snapshot with `parts`, in one transaction; returns the bytes written.
+    A database that refuses the write (read-only, busy, a user without write rights) raises
+    DatabaseUnavailable on either backend: the snapshot is only a cache."""
     raise NotImplementedError
 
 

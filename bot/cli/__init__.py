@@ -175,19 +175,6 @@ def _fail(message: str) -> None:
     print(redact(message), file=sys.stderr)
 
 
-def _database_error(exc: Exception, db_path: str) -> Exception | None:
-    """SQLite's error as the one-line storage error it stands for (damaged, not writable, disk
-    full...), or None for an unexpected one."""
-    import sqlite3
-
-    if not isinstance(exc, sqlite3.Error):
-        return None
-    from storage.sqlite.db import translate_error
-
-    translated = translate_error(exc, db_path)
-    return None if translated is exc else translated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_word(argv)
@@ -210,6 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.cli.common import EXIT_INTERRUPTED, check_sqlite
     from bot.config import ConfigError, load_settings
     from bot.log_setup import setup_logging
+    from storage.db import known_error
     from storage.errors import StorageError
 
     log = logging.getLogger("paperboy")
@@ -248,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         _fail(f"paperboy: {exc}")
         return EXIT_NOT_FOUND
     except Exception as exc:  # noqa: BLE001 - the edge: a user never sees a traceback
-        known = _database_error(exc, settings.db_path)
+        known = known_error(exc, settings.db_path)
         if known is not None:  # a damaged page or a failing disk met outside the storage layer's checks
             log.debug("failed", exc_info=True)
             _fail(f"paperboy: {known}")

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -157,7 +156,7 @@ class LookupService:
     async def _save_snapshot(self) -> int:
         try:
             return await self.sync.save()
-        except (sqlite3.Error, DatabaseUnavailable, ValueError) as exc:
+        except (DatabaseUnavailable, ValueError) as exc:
             # Only a cache: the next start-up replays a little more, or builds.
             log.warning("title index snapshot not saved: %s", exc)
             return 0

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from dataclasses import dataclass
 
 from bot.lookup.index import ImageError, TitleIndex
@@ -78,7 +77,7 @@ class TitleIndexSync:
         if save and self.snapshot_due():
             try:
                 saved = await self.save()
-            except (sqlite3.Error, DatabaseUnavailable) as exc:
+            except DatabaseUnavailable as exc:
                 # Only a cache (a read-only or busy database): the next start-up builds again.
                 log.warning("title index snapshot not saved: %s", exc)
         return StartReport(index is not None, replayed, saved)

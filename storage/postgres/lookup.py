@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from storage import lookup
+from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, TitleChanges, TitleRow, snapshot_parts, snapshot_rows, title_row
 from storage.postgres.db import PostgresDatabase
 
@@ -131,9 +132,12 @@ async def match_details(db: PostgresDatabase, paper_ids: Sequence[int]) -> dict[
 @lookup.save_snapshot.register(PostgresDatabase)
 async def save_snapshot(db: PostgresDatabase, parts: Mapping[str, bytes]) -> int:
     rows = snapshot_rows(parts)
-    async with db.transaction() as conn:
-        await conn.execute("DELETE FROM title_snapshot")
-        await conn.executemany("INSERT INTO title_snapshot (part, chunk, data) VALUES ($1, $2, $3)", rows)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("DELETE FROM title_snapshot")
+            await conn.executemany("INSERT INTO title_snapshot (part, chunk, data) VALUES ($1, $2, $3)", rows)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailable(f"the title snapshot was not written: {exc}") from exc
     return sum(len(r[2]) for r in rows)
 
 

@@ -8,18 +8,10 @@ from collections.abc import Sequence
 
 from storage import llm_cache
 from storage.db import iso, now_utc, parse_iso
-from storage.llm_cache import Cached, Usage, table_of
+from storage.llm_cache import USAGE_COUNTERS, Cached, Usage, add_usage_sql, table_of
 from storage.sqlite.db import SqliteDatabase
 
-_COUNTERS = ("requests", "prompt_tokens", "completion_tokens", "failures", "rejected", "extractive_posts")
-# Counters add up; the last problem is replaced only by a newer one.
-_ADD_USAGE = (
-    f"INSERT INTO llm_usage (day, model, {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note)"  # noqa: S608
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET "
-    + ", ".join(f"{c} = llm_usage.{c} + excluded.{c}" for c in _COUNTERS)
-    + ", last_problem = COALESCE(excluded.last_problem, llm_usage.last_problem),"
-      " last_problem_at = COALESCE(excluded.last_problem_at, llm_usage.last_problem_at),"
-      " last_post_note = COALESCE(excluded.last_post_note, llm_usage.last_post_note)")
+_ADD_USAGE = add_usage_sql(["?"] * 11)
 
 
 @llm_cache.get_cached.register(SqliteDatabase)
@@ -63,11 +55,11 @@ async def add_usage(db: SqliteDatabase, day: dt.date, model: str, *, requests: i
 @llm_cache.get_usage.register(SqliteDatabase)
 async def get_usage(db: SqliteDatabase, day: dt.date, model: str) -> Usage:
     row = await db.fetchone(
-        f"SELECT {', '.join(_COUNTERS)}, last_problem, last_problem_at, last_post_note FROM llm_usage"  # noqa: S608
+        f"SELECT {', '.join(USAGE_COUNTERS)}, last_problem, last_problem_at, last_post_note FROM llm_usage"  # noqa: S608
         " WHERE day = ? AND model = ?", (day.isoformat(), model))
     if row is None:
         return Usage(day, model)
-    counts = [int(row[c]) for c in _COUNTERS]
+    counts = [int(row[c]) for c in USAGE_COUNTERS]
     return Usage(day, model, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], row["last_problem"],
                  parse_iso(row["last_problem_at"]) if row["last_problem_at"] else None, row["last_post_note"])
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from storage import lookup
+from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, TitleChanges, TitleRow, snapshot_parts, snapshot_rows, title_row
 from storage.sqlite.db import SqliteDatabase
 
@@ -98,9 +100,12 @@ async def match_details(db: SqliteDatabase, paper_ids: Sequence[int]) -> dict[in
 @lookup.save_snapshot.register(SqliteDatabase)
 async def save_snapshot(db: SqliteDatabase, parts: Mapping[str, bytes]) -> int:
     rows = snapshot_rows(parts)
-    async with db.transaction() as conn:
-        await conn.execute("DELETE FROM title_snapshot")
-        await conn.executemany("INSERT INTO title_snapshot(part, chunk, data) VALUES (?, ?, ?)", rows)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("DELETE FROM title_snapshot")
+            await conn.executemany("INSERT INTO title_snapshot(part, chunk, data) VALUES (?, ?, ?)", rows)
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(f"the title snapshot was not written: {exc}") from exc
     return sum(len(r[2]) for r in rows)
 
 

@@ -8,12 +8,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from tests.e2e.test_bot_notifications import NINE_BERLIN, set_up_daily_post
 
 from bot.config import Settings
 from testkit.llm_fake import closed_port_url, fake_llm
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.e2e.bot_harness import World, bounded, load_sample, running_bot
+from tests.e2e.test_bot_notifications import NINE_BERLIN, set_up_daily_post
 
 
 def _text(message: Any) -> str:

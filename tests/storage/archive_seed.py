@@ -12,7 +12,6 @@ import asyncpg
 from storage.db import Database, now_utc
 from storage.loader import Loader
 from storage.normalize import title_key
-from storage.postgres.db import PostgresDatabase
 from storage.records import PaperRecord, ParsedDigest
 
 
@@ -40,11 +39,3 @@ async def pg_insert_paper(conn: asyncpg.Connection, p: PaperRecord, listed: dt.d
         p.arxiv_id, title_key(p.title), p.title, p.abstract, json.dumps(p.authors), json.dumps(p.links),
         json.dumps(p.categories), json.dumps(p.keywords), p.ai_summary, p.published, listed, now))
 
-
-async def execute(db: Database, sql: str, params: tuple[object, ...] = ()) -> int:
-    """Run a statement written with SQLite's `?` placeholders on either backend (PostgreSQL's are
-    $1, $2, …): for tests that change the archive behind the repositories' back."""
-    if isinstance(db, PostgresDatabase):
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${n}{rest}" for n, rest in enumerate(parts[1:], 1))
-    return await db.execute(sql, params)

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.db import Database
+from storage.db import Database, iso
 from storage.postgres.db import PostgresDatabase
 from storage.sqlite.db import SqliteDatabase
 
@@ -106,3 +106,17 @@ async def count_elsewhere(db: Database, table: str) -> int:
     assert isinstance(db, SqliteDatabase)
     with closing(sqlite3.connect(db.path)) as conn:
         return int(conn.execute(sql).fetchone()[0])
+
+
+AT = dt.datetime(2025, 9, 10, 6, tzinfo=dt.UTC)
+
+
+async def insert_digest(db: Database, source: str, day: dt.date, *, papers: int = 1, at: dt.datetime = AT,
+                        format: str = "test") -> int:
+    """A digest row that arrived at `at`, counting `papers` papers (no papers behind it), for tests
+    whose setup would otherwise go through a repository they do not test; its id."""
+    day_value, at_value = (day, at) if on_postgres(db) else (day.isoformat(), iso(at))
+    found = await value(db, "INSERT INTO digests (source, date, format, paper_count, fetched_at, updated_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                        source, day_value, format, papers, at_value, at_value)
+    return int(found)

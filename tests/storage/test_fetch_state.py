@@ -9,7 +9,7 @@ import pytest
 from storage import fetch_state
 from storage.db import Database
 from storage.fetch_state import Validator
-from tests.storage.raw_rows import insert_digest
+from tests.storage.raw import insert_digest
 
 pytestmark = pytest.mark.both_backends
 

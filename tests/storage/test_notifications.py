@@ -10,7 +10,7 @@ import pytest
 from storage import notifications as repo
 from storage.db import Database
 from storage.notifications import Notification, QueuedPaper
-from tests.storage.raw_rows import insert_digest
+from tests.storage.raw import insert_digest
 
 pytestmark = pytest.mark.both_backends
 

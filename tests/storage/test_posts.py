@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from storage import posts, sendlog
+from storage import posts
 from storage.db import Database
-from tests.storage.raw_rows import insert_digest, skip_unless_ported
+from tests.storage.raw import insert_digest
 
 pytestmark = pytest.mark.both_backends
 
@@ -32,7 +32,6 @@ async def test_a_servers_day_is_claimed_once(db: Database) -> None:
 
 
 async def test_status_changes_are_compare_and_set(db: Database) -> None:
-    skip_unless_ported(db, sendlog.update_row)
     row = await claim(db)
     assert row is not None
     assert await posts.update_post(db, row.id, expect="pending", status="sending", attempts=1)

@@ -11,7 +11,7 @@ from storage import subscriptions as repo
 from storage.db import Database, iso
 from storage.postgres.db import PostgresDatabase
 from storage.subscriptions import PaperText, Posting
-from tests.storage.raw_rows import AT, insert_digest
+from tests.storage.raw import AT, insert_digest
 
 pytestmark = pytest.mark.both_backends
 

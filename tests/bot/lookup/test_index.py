@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.loader import Loader
 from storage.lookup import TitleRow
 from storage.records import PaperRecord, ParsedDigest
-from tests.storage.archive_seed import execute
+from tests.storage.raw import execute
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DAY = dt.date(2025, 9, 9)
@@ -146,7 +146,7 @@ async def test_sync_follows_loads_changes_and_deletions(db: Database) -> None:
     assert sync.index.search("quamba2", 1)[0].title.startswith("Quamba2")
     hit = sync.index.search("SliceGPT compress large language models", 5)
     assert [m.title for m in hit] == ["SliceGPT: Compress Large Language Models", "SliceGPT: Compress Models"]
-    await execute(db, "DELETE FROM papers WHERE arxiv_id = ?", ("2503.22879",))
+    await execute(db, "DELETE FROM papers WHERE arxiv_id = ?", "2503.22879")
     await sync.refresh()
     assert sync.index.search("quamba2", 1) == []
 

@@ -17,7 +17,7 @@ from storage.loader import Loader
 from storage.lookup import TitleRow
 from storage.records import PaperRecord, ParsedDigest
 from tests.bot.lookup.test_index import sample_titles
-from tests.storage.archive_seed import execute
+from tests.storage.raw import execute
 
 DAY = dt.date(2025, 9, 9)
 
@@ -51,8 +51,8 @@ async def test_stale_snapshot_plus_replay_answers_like_a_full_build(db: Database
     assert not first.from_snapshot and first.saved_bytes > 0
     # After the snapshot: new papers, a retitled one, a deleted one.
     await load(db, DAY + dt.timedelta(days=1), titles[100:])
-    await execute(db, "UPDATE papers SET title = ? WHERE title = ?", ("SliceGPT: A Retitled Paper", titles[3]))
-    await execute(db, "DELETE FROM papers WHERE title = ?", (titles[7],))
+    await execute(db, "UPDATE papers SET title = ? WHERE title = ?", "SliceGPT: A Retitled Paper", titles[3])
+    await execute(db, "DELETE FROM papers WHERE title = ?", titles[7])
 
     sync = TitleIndexSync(db)
     report = await sync.start(save=False)

@@ -11,7 +11,7 @@ from bot.chat.replies import Reply
 from storage import digests as digest_repo
 from storage.db import Database
 from storage.records import DigestInfo
-from tests.storage.raw_rows import insert_digest
+from tests.storage.raw import insert_digest
 
 
 class Crash(BaseException):

@@ -14,15 +14,12 @@ from bot.schedule.clock import ManualClock
 from bot.schedule.decide import Policy
 from bot.schedule.runner import PostingRunner
 from bot.schedule.settings import set_schedule
-from storage import digests as digest_repo
 from storage import guilds as guild_repo
 from storage import posts as post_repo
-from storage import sendlog
 from storage.db import Database
 from storage.posts import PostRecord
 from storage.records import DigestInfo
 from tests.bot.schedule.fakes import Crash, FakeOutbound, render_pages, store_digest, utc
-from tests.storage.raw_rows import skip_unless_ported
 
 pytestmark = pytest.mark.both_backends
 
@@ -30,11 +27,6 @@ DAY = dt.date(2025, 9, 10)
 SLOT = utc(2025, 9, 10, 7)  # 09:00 in Berlin
 POLICY = Policy(late_cutoff=dt.timedelta(hours=6), grace=dt.timedelta(hours=3),
                 resend_window=dt.timedelta(minutes=2), retry_attempts=3)
-
-
-@pytest.fixture(autouse=True)
-def _ported(db: Database) -> None:
-    skip_unless_ported(db, sendlog.update_rows, digest_repo.find_digest, digest_repo.get_digest)
 
 
 def runner(db: Database, outbound: FakeOutbound, start: dt.datetime = SLOT, **kw: object) -> PostingRunner:

@@ -17,13 +17,11 @@ import pytest
 
 from bot.chat.outbound import Sent
 from bot.chat.replies import Reply
-from storage import digests as digest_repo
 from storage import posts as post_repo
-from storage import sendlog
 from storage.db import Database
 from tests.bot.schedule.fakes import Crash, FakeOutbound
 from tests.bot.schedule.test_runner import DAY, SLOT, DyingOutbound, berlin, runner
-from tests.storage.raw_rows import insert_digest, skip_unless_ported
+from tests.storage.raw import insert_digest
 
 SERVERS = 30
 
@@ -36,10 +34,6 @@ async def other(db_address: str, db: Database) -> AsyncIterator[Database]:
         yield second
     finally:
         await second.close()
-
-
-def ported(db: Database) -> None:
-    skip_unless_ported(db, sendlog.update_rows, digest_repo.find_digest, digest_repo.get_digest)
 
 
 async def servers(db: Database, count: int = SERVERS) -> None:
@@ -57,7 +51,6 @@ EVERY_CHANNEL = sorted(f"discord:{i}0" for i in range(1, SERVERS + 1))
 
 @pytest.mark.both_backends
 async def test_two_processes_due_at_the_same_moment_post_each_server_once(db: Database, other: Database) -> None:
-    ported(db)
     await servers(db)
     out = FakeOutbound(honour_keys=False)
     first, second = await asyncio.gather(runner(db, out, concurrency=4).run_due(SLOT),
@@ -69,7 +62,6 @@ async def test_two_processes_due_at_the_same_moment_post_each_server_once(db: Da
 
 @pytest.mark.both_backends
 async def test_a_process_killed_mid_fan_out_is_finished_by_another(db_address: str, other: Database) -> None:
-    ported(other)
     doomed = await Database.open(db_address)
     await servers(doomed)
     dying = DyingOutbound(dies_at=7)
@@ -102,7 +94,6 @@ class SlowOutbound(FakeOutbound):
 @pytest.mark.both_backends
 async def test_a_process_starting_while_another_sends_leaves_its_posts_alone(db_address: str, db: Database) -> None:
     async with await Database.open(db_address) as other:
-        ported(db)
         await servers(db)
         slow = SlowOutbound()
         sending = asyncio.ensure_future(runner(db, slow, concurrency=4).run_due(SLOT))

@@ -13,14 +13,12 @@ from bot.subscriptions import notify, service
 from bot.subscriptions.notify import NotificationQueue, notification_hook
 from bot.subscriptions.send import NotificationSender
 from storage import notifications as notification_repo
-from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord
 from tests.bot.schedule.fakes import Crash
 from tests.bot.subscriptions.helpers import DAY, NOW, PAPERS, SETTINGS, Outbox, digest, load, loader, titles_in
-from tests.storage.raw_rows import skip_unless_ported
 
 pytestmark = pytest.mark.both_backends
 
@@ -32,7 +30,6 @@ async def follow(db: Database, user: str, *topics: str) -> None:
 
 
 async def test_one_notification_per_user_grouped_by_topic(db: Database) -> None:
-    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "speculative decoding", "kv cache -vision", "decoding")
     await follow(db, "console:bob", "gaussian splatting")
     await follow(db, "console:carol", "protein folding")
@@ -110,7 +107,6 @@ async def test_a_failed_load_queues_nothing(db: Database) -> None:
 
 
 async def test_a_crash_before_sending_resumes_and_after_sending_never_repeats(db: Database) -> None:
-    skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
     await follow(db, "console:alice", "decoding")
     await follow(db, "console:bob", "gaussian")
     await load(db)

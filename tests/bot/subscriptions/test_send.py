@@ -14,13 +14,11 @@ from bot.subscriptions import service
 from bot.subscriptions.send import NotificationSender, notification_key
 from storage import guilds as guild_repo
 from storage import notifications as notification_repo
-from storage import papers as paper_repo
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import PaperRecord
 from tests.bot.schedule.fakes import Crash
 from tests.bot.subscriptions.helpers import NOW, SETTINGS, Outbox, load, titles_in
-from tests.storage.raw_rows import skip_unless_ported
 
 
 def sender(db: Database, outbox: Outbox, at: dt.datetime = NOW) -> NotificationSender:
@@ -166,7 +164,6 @@ async def test_two_processes_draining_the_same_log_send_each_notification_once(p
     """PostgreSQL only: several processes share a database there (SQLite serves one process)."""
     db, other = await Database.open(pg_url), await Database.open(pg_url)  # two processes' handles
     try:
-        skip_unless_ported(db, paper_repo.get_papers)  # sending reads the papers
         users = [f"console:u{i:02}" for i in range(30)]
         for user in users:
             await service.subscribe(db, SETTINGS, user, "decoding")
