@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "bench" / "out"  # git-ignored: corpora, databases, profiles
+# git-ignored: corpora, databases, profiles; PAPERBOY_BENCH_OUT lets several checkouts share one cache
+OUT = Path(os.environ.get("PAPERBOY_BENCH_OUT") or REPO / "bench" / "out")
 FIXTURES = REPO / "tests" / "fixtures"
 SAMPLE_DIGEST = FIXTURES / "hf-daily-papers-page-sep-9.txt"
 SAMPLE_DATE = "2025-09-09"
