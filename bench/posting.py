@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from bench.common import OUT, BenchError, Row, remove_database
 from bench.write_stalls import WriteLog, percentile
 from bot.chat.outbound import Sent
+from bot.chat.ratelimit import TokenBucket
 from bot.chat.replies import Reply
 from bot.config import ScheduleSettings
-from bot.ratelimit import TokenBucket
 from bot.schedule.clock import ManualClock
 from bot.schedule.runner import PostingRunner, policy_from
 from bot.schedule.settings import set_schedule

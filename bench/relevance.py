@@ -5,7 +5,7 @@ two queries each: the words of its title (papers whose title another paper share
 no query can tell them apart), and 3-5 distinctive words of its abstract (see `_distinctive`:
 rare words that together single the paper out; the synthetic abstracts are recombined real
 sentences, so a paper's rarest words often come from one sentence that thousands share). Each query runs through
-`bot.search.search` and through two baselines on the same open database:
+`bot.search.service.search` and through two baselines on the same open database:
 
 - **exact BM25**: `ORDER BY bm25(papers_fts, 10.0, 1.0) LIMIT 10`, every match scored (Paperboy's
   title weight); its success is what a ranking of all matches gets, its time what that costs;
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.common import Machine, Row, Value, spread
 from bench.search import MIX, _database, _percentile
-from bot.search import search
+from bot.search.service import search
 from storage.db import Database
 from storage.search import fts, parse
 from storage.search.query import words_in

@@ -2,7 +2,7 @@
 each against its backend's plain ranking.
 
 For each corpus size, a fixed mix of queries (terms in most abstracts, phrases, exclusions, OR,
-prefixes, title-only, rare terms, filters, a second page) runs `bot.search.search` REPEAT times
+prefixes, title-only, rare terms, filters, a second page) runs `bot.search.service.search` REPEAT times
 each on one open database; the baseline is `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?
 ORDER BY rank LIMIT 10` with the same compiled MATCH expression (no filters, no snippets).
 The summary row gives p95 over every run of the mix and the baseline/search ratio. Search keeps
@@ -37,7 +37,7 @@ import asyncpg
 from bench.common import OUT, BenchError, Row, remove_database
 from bench.corpus import ensure_database, generate
 from bench.pg_archive import copy_archive
-from bot.search import SearchFilters, search
+from bot.search.service import SearchFilters, search
 from storage.db import Database
 from storage.loader import Loader
 from storage.postgres import search as pg_search

@@ -195,8 +195,8 @@ def _run(args: argparse.Namespace) -> int:
     import logging
 
     from bot.cli.common import EXIT_INTERRUPTED, check_sqlite
+    from bot.cli.log_setup import setup_logging
     from bot.config import ConfigError, load_settings
-    from bot.log_setup import setup_logging
     from storage.db import known_error
     from storage.errors import StorageError
 

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.cli.common import CliContext, add_json_flag, print_json
+from bot.cli.log_setup import STDERR_ONLY, log_path
 from bot.config import ConfigError, Origin, Resolved, Secret, discord_token, llm_api_key, origin_of, resolve
-from bot.log_setup import STDERR_ONLY, log_path
 
 # A key naming a secret ("token", "api_key"), not one that merely mentions one ("daily_token_budget").
 _SECRET_KEY = re.compile(r"(?:^|_)(?:token|secret|password|api_key)$", re.IGNORECASE)

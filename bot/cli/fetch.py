@@ -118,7 +118,7 @@ async def run_fetch(ctx: CliContext) -> int:
 
 
 async def run_sources(ctx: CliContext) -> int:
-    from bot.status import enabled_sources, source_json, source_line
+    from bot.status.report import enabled_sources, source_json, source_line
 
     names, problem = enabled_sources(ctx.settings)
     if problem:

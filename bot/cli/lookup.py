@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, CliError, add_json_flag, positive_int, print_json
+from bot.display.titles import shown_title
 from bot.lookup.service import LookupHit, LookupService
-from bot.titles import shown_title
 
 MAX_LIMIT = 100
 

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, add_json_flag, date_arg, positive_int, print_json
-from bot.search import QueryError, SearchFilters, SearchResult, listing_dates, mark, search
+from bot.search.service import QueryError, SearchFilters, SearchResult, listing_dates, mark, search
 from storage.db import Database
 
 _HELP = """\

@@ -8,7 +8,7 @@ import argparse
 import datetime as dt
 
 from bot.cli.common import CliContext, add_json_flag, print_json
-from bot.status import gather, sections, when
+from bot.status.report import gather, sections, when
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

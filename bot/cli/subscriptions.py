@@ -7,11 +7,11 @@ import argparse
 from typing import Any
 
 from bot.cli.common import CliContext, CliError, add_json_flag, date_arg, positive_int, print_json
+from bot.display.titles import shown_title
 from bot.subscriptions import service
 from bot.subscriptions.explain import Explanation, explain
 from bot.subscriptions.service import Preview
 from bot.subscriptions.topics import SubscriptionError, parse_user
-from bot.titles import shown_title
 from storage import notifications as notification_repo
 from storage.notifications import STATUSES, NotificationRecord
 from storage.subscriptions import DELIVERY_KINDS, Subscription, UserPrefs

@@ -17,7 +17,7 @@ import logging
 from bot.chat import limits
 from bot.chat.replies import Reply
 from bot.schedule.settings import ScheduleError
-from bot.search import QueryError
+from bot.search.service import QueryError
 from bot.sources.errors import DownloadError
 from bot.subscriptions.topics import SubscriptionError
 from storage.errors import DatabaseUnavailable, InputError, NotPaperboyDatabase

@@ -18,11 +18,11 @@ from bot.chat.replies import Button, Card, Choice, Field, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.display.tex import tex_to_text
+from bot.display.titles import shown_title
 from bot.lookup.service import MAX_QUERY
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
-from bot.tex import tex_to_text
-from bot.titles import shown_title
 from bot.web.addresses import absolute, paper_path
 from storage import papers as paper_repo
 from storage.db import Database

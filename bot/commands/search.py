@@ -18,7 +18,7 @@ from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
-from bot.search import SearchFilters, SearchHit, listing_dates, mark, search
+from bot.search.service import SearchFilters, SearchHit, listing_dates, mark, search
 from bot.summary.render import url_ok
 from storage.search.fts import MAX_LIMIT
 

@@ -1,5 +1,5 @@
 """/status (server admins): the archive's last digest, this server's daily post, the digest
-sources' health, what is waiting to be sent and what failed (gathered by bot.status)."""
+sources' health, what is waiting to be sent and what failed (gathered by bot.status.report)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bot.chat import limits
 from bot.chat.replies import Card, Field, Reply
 from bot.commands.context import Context
 from bot.commands.specs import CommandSpec
-from bot.status import gather, sections, when
+from bot.status.report import gather, sections, when
 
 
 async def run_status(ctx: Context, options: Mapping[str, Any]) -> Reply:

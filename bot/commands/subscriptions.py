@@ -15,10 +15,10 @@ from bot.commands.context import Context
 from bot.commands.errors import NotAllowed, NotFound
 from bot.commands.lookup import suggest_title
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.display.titles import shown_title
 from bot.subscriptions import explain as explainer
 from bot.subscriptions import service
 from bot.subscriptions.service import MAX_CAP
-from bot.titles import shown_title
 from storage.subscriptions import UserPrefs
 
 MAX_TOPIC = 200

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from bot.chat.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from bot.chat.replies import Choice
+from bot.display.titles import shown_title
 from bot.lookup.index import TitleMatch
+from bot.lookup.reference import find_by_reference
 from bot.lookup.sync import StartReport, TitleIndexSync
-from bot.paper_ref import find_by_reference
-from bot.titles import shown_title
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, match_details, paper_dates, watch_titles

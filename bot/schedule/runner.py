@@ -30,8 +30,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat.outbound import Outbound
+from bot.chat.ratelimit import TokenBucket
 from bot.config import ScheduleSettings
-from bot.ratelimit import TokenBucket
 from bot.schedule import decide as rules
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.poster import Poster, Render, Report

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot import __version__
-from bot.ratelimit import TokenBucket
+from bot.chat.ratelimit import TokenBucket
 from bot.sources.addresses import is_public_address
 from bot.sources.errors import DownloadError as DownloadError  # re-exported; defined apart to stay cheap
 from storage.fetch_state import Validator

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.config import SubscriptionSettings
-from bot.paper_ref import FORMS, find_by_reference
+from bot.lookup.reference import FORMS, find_by_reference
 from bot.subscriptions.matching import DigestIndex, prepare
 from bot.subscriptions.notify import BULK_FORMATS
 from bot.subscriptions.topics import SubscriptionError, parse_topic, parse_user, query_of
@@ -40,7 +40,7 @@ class Explanation:
 
 
 async def find_paper(db: Database, ref: str) -> StoredPaper:
-    """A paper as any command prints one (bot.paper_ref: "id:123", "123", an arXiv id or URL)."""
+    """A paper as any command prints one (bot.lookup.reference: "id:123", "123", an arXiv id or URL)."""
     paper = await find_by_reference(db, ref)
     if paper is None:
         raise SubscriptionError(f"no paper '{ref}' in the archive: give {FORMS}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.chat import limits
 from bot.chat.replies import Card, Field, Reply, violations
-from bot.titles import shown_title
+from bot.display.titles import shown_title
 from storage.notifications import NotificationRecord
 from storage.records import StoredPaper
 

@@ -12,8 +12,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.display.titles import shown_title
 from bot.summary import takeaways, themes
-from bot.titles import shown_title
 from storage import digests as digest_repo
 from storage.db import Database
 from storage.normalize import links_in_text

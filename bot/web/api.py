@@ -18,7 +18,7 @@ from bot.cli.common import json_default
 from bot.cli.lookup import hit_json
 from bot.cli.search import result_json
 from bot.commands.lookup import paper_facts
-from bot.search import SearchFilters, search
+from bot.search.service import SearchFilters, search
 from bot.summary import to_json
 from bot.web import addresses, params
 from bot.web.app import SERVICES

@@ -24,9 +24,9 @@ from markupsafe import Markup, escape
 from bot import __version__
 from bot.commands.context import Services
 from bot.commands.timing import LatencyHistogram
-from bot.search import QueryError, mark
+from bot.display.titles import shown_title
+from bot.search.service import QueryError, mark
 from bot.summary.render import url_ok
-from bot.titles import shown_title
 from bot.web import addresses
 from bot.web.params import BadRequest, PageNotFound
 from storage.search.fts import Marked

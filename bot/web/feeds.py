@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from aiohttp import web
 
 from bot import __version__
-from bot.search import SearchFilters, listing_dates, search
-from bot.titles import shown_title
+from bot.display.titles import shown_title
+from bot.search.service import SearchFilters, listing_dates, search
 from bot.web import addresses, params
 from bot.web.app import SERVICES, base_url
 from bot.web.params import PageNotFound

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot import __version__
 from bot.commands.timing import LatencyHistogram
-from bot.status import enabled_sources
+from bot.status.report import enabled_sources
 from bot.web.app import REQUESTS, SERVICES
 from storage import fetch_state
 from storage import notifications as notification_repo

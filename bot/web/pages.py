@@ -1,7 +1,7 @@
 """The HTML pages: home (the latest digest), a digest, the calendar, a paper, search, title look-up.
 
 Each page is built from the same transport-free code as the chat commands: the daily summary
-(bot.summary, composed once per digest through the shared cache), search (bot.search), the title
+(bot.summary, composed once per digest through the shared cache), search (bot.search.service), the title
 look-up (bot.lookup) and the paper card's facts (bot.commands.lookup). Every page works without
 JavaScript; bot/web/static/suggest.js only adds as-you-type title suggestions.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.commands.lookup import paper_facts
-from bot.paper_ref import find_by_reference
-from bot.search import SearchFilters, search
+from bot.lookup.reference import find_by_reference
+from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
 from bot.web import addresses, params
 from bot.web.app import SERVICES, render

@@ -181,8 +181,8 @@ def test_a_disk_that_fails_on_reading_is_one_clear_line(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
 def test_a_log_file_on_a_full_disk_adds_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli.log_setup import setup_logging
     from bot.config import Settings
-    from bot.log_setup import setup_logging
 
     settings = Settings()
     settings.logging.file = "/dev/full"

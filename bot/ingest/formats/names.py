@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.tex import has_tex, tex_to_text
+from bot.display.tex import has_tex, tex_to_text
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # An affiliation cut off before its closing parenthesis: everything from the first bracket on goes. No

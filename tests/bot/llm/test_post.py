@@ -16,7 +16,7 @@ from bot.ingest.load import IngestOptions, ingest
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
 from bot.schedule.clock import ManualClock
 from bot.schedule.settings import set_schedule
-from bot.status import gather, sections
+from bot.status.report import gather, sections
 from storage import digests
 from testkit.llm_fake import Answer, closed_port_url, fake_llm
 from tests.bot.schedule.fakes import FakeOutbound

@@ -14,8 +14,8 @@ import pytest
 from bot.cli.common import CliContext, CliError
 from bot.cli.lookup import run_paper
 from bot.config import Settings
+from bot.display.tex import tex_to_text
 from bot.lookup.service import LookupService
-from bot.tex import tex_to_text
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest

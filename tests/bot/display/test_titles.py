@@ -19,13 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
-from bot.search import mark
-from bot.titles import shown_marked, shown_title
+from bot.display.titles import shown_marked, shown_title
+from bot.search.service import mark
 from bot.transports.console import Session, candidates, run
 from storage.search.fts import Marked
 from tests.bot.commands.conftest import open_app
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "hf-api-latex-titles.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "ingest" / "hf-api-latex-titles.json"
 DAY = "2026-03-02"
 SHOWN = [  # the fixture's titles as shown, in its order
     "Δ-DiT: A Training-Free Acceleration Method Tailored for Diffusion Transformers",

@@ -3,7 +3,7 @@
 Transports (the CLI, Discord, the console) render the result; matched words come as spans
 (`Marked`), and `mark()` wraps them in whatever a renderer wants after it has escaped the
 text its own way, so markdown inside an abstract never breaks the highlighting. A hit's title
-comes as shown (`bot.titles`: TeX as Unicode), its spans moved onto that text.
+comes as shown (`bot.display.titles`: TeX as Unicode), its spans moved onto that text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.titles import shown_marked
+from bot.display.titles import shown_marked
 from storage.db import Database
 from storage.search import QueryError, parse
 from storage.search.fts import MAX_LIMIT, Marked, SearchFilters, SearchHit

@@ -1,10 +1,10 @@
-"""bot.tex: TeX in names and titles shown as Unicode text (issues #13 and #20)."""
+"""bot.display.tex: TeX in names and titles shown as Unicode text (issues #13 and #20)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.tex import tex_to_text
+from bot.display.tex import tex_to_text
 
 
 @pytest.mark.parametrize(("written", "shown"), [

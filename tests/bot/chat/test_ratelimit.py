@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.ratelimit import TokenBucket
+from bot.chat.ratelimit import TokenBucket
 
 
 class FakeTime:

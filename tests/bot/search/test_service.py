@@ -12,7 +12,7 @@ import pytest
 from bot.cli.common import CliContext
 from bot.cli.search import register, run_search
 from bot.config import Settings
-from bot.search import QueryError, SearchFilters, mark, search
+from bot.search.service import QueryError, SearchFilters, mark, search
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest

@@ -17,7 +17,7 @@ import unicodedata
 from functools import lru_cache
 
 from bot.chat.limits import clean_user_text
-from bot.tex import has_tex, tex_to_text
+from bot.display.tex import has_tex, tex_to_text
 from storage.search.fts import Marked
 
 __all__ = ["shown_marked", "shown_title"]

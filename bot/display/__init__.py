@@ -1,0 +1,5 @@
+"""How stored text is shown to people, the same on every surface (chat, CLI, web, feeds).
+
+- `titles.py`: a stored title as display text, and search's marks carried over onto it;
+- `tex.py`: TeX in titles and names written as Unicode (ingest also stores author names through it).
+"""
