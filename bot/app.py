@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from bot.sources.poller import Poller
     from bot.web.server import WebServer
 from storage.db import Database
-from storage.instance_lock import UseLock, hold_shared
+from storage.instance_lock import UseLock, open_held
 from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
 from storage.notifications import NotificationRecord
 from storage.records import DigestInfo, LoadResult, ParsedDigest
@@ -132,12 +132,7 @@ class App:
         """`platform` ("console", "discord") limits the daily posts and notifications this process
         sends to that transport's servers and users, so a console on the bot's database sends
         nothing on Discord's behalf."""
-        in_use = hold_shared(settings.db_address)  # `paperboy restore` refuses while this is held
-        try:
-            db = await Database.open(settings.db_address, busy_timeout_ms=settings.database.busy_timeout_ms)
-        except BaseException:
-            in_use.release()
-            raise
+        db, in_use = await open_held(settings.db_address, busy_timeout_ms=settings.database.busy_timeout_ms)
         try:
             lookup = LookupService(db)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storage.db import is_postgres, sqlite_path
+from storage.db import Database, is_postgres, sqlite_path
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,20 @@ def hold_shared(db_path: str | Path) -> UseLock:
         raise DatabaseInUse(f"{db_path}: a restore is replacing this database; try again when it has "
                             "finished") from None
     return UseLock(fd)
+
+
+async def open_held(address: str, *, busy_timeout_ms: int,
+                    held: UseLock | None = None) -> tuple[Database, UseLock]:
+    """The database opened (and migrated) the way every process that uses it opens it: held first
+    (`hold_shared`), so a restore never replaces it while it is open and it is never opened while a
+    restore runs. `held`: a hold the caller took already. A failed open lets go of the hold it took."""
+    in_use = held if held is not None else hold_shared(address)
+    try:
+        return await Database.open(address, busy_timeout_ms=busy_timeout_ms), in_use
+    except BaseException:
+        if held is None:
+            in_use.release()
+        raise
 
 
 @contextmanager

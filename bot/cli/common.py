@@ -59,11 +59,10 @@ class CliContext:
     async def db(self) -> Database:
         """The database, opened (and migrated) on first use, held until the command ends."""
         if self._db is None:
-            from storage.db import Database
+            from storage.instance_lock import open_held
 
-            self.hold_database()
-            self._db = await Database.open(self.settings.db_address,
-                                           busy_timeout_ms=self.settings.database.busy_timeout_ms)
+            self._db, self._in_use = await open_held(self.settings.db_address, held=self._in_use,
+                                                     busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
 
     async def loader(self) -> Loader:
