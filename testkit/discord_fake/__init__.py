@@ -1,7 +1,9 @@
 """A loopback Discord (REST + gateway) for driving the real discord.py client in tests.
 
 See ``server.DiscordFake`` for the API, ``patching.point_discord_py_at`` to aim discord.py at it,
-and ``fixtures`` for pytest fixtures (``discord_fake``) and ``running_client``.
+and ``fixtures`` for pytest fixtures (``discord_fake``) and ``running_client``. Inside:
+``state.py`` holds the Discord it plays, ``rest.py`` and ``gateway.py`` serve that state,
+``wire.py`` shapes what goes on the wire, and ``server.DiscordFake`` runs them.
 """
 
 from .limits import FieldError
@@ -17,7 +19,8 @@ from .models import (
 )
 from .patching import configure_discord_endpoints, point_discord_py_at
 from .records import FakeMessage, InteractionHandle, RecordedRequest, ResponseAttempt
-from .server import DiscordFake, Fault
+from .server import DiscordFake
+from .state import Fault
 
 __all__ = [
     "ADMINISTRATOR",

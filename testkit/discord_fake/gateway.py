@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
-    from .server import DiscordFake
+    from .state import DiscordState
 
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, ACK = (
     0,
@@ -65,7 +65,7 @@ class Session:
 
 
 class Gateway:
-    def __init__(self, fake: DiscordFake, *, heartbeat_interval_ms: int, compression: bool) -> None:
+    def __init__(self, fake: DiscordState, *, heartbeat_interval_ms: int, compression: bool) -> None:
         self.fake = fake
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.compression = compression

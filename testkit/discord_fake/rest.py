@@ -25,10 +25,10 @@ from .records import (
     RecordedRequest,
     ResponseAttempt,
 )
-from .server import API_PREFIX, GATEWAY_PATH, error_response, form_error, json_response
+from .wire import API_PREFIX, GATEWAY_PATH, error_response, form_error, json_response
 
 if TYPE_CHECKING:
-    from .server import DiscordFake
+    from .state import DiscordState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,7 +61,7 @@ async def _read_body(request: web.Request) -> Any:
 
 
 class Rest:
-    def __init__(self, fake: DiscordFake) -> None:
+    def __init__(self, fake: DiscordState) -> None:
         self.fake = fake
 
     # -- plumbing -------------------------------------------------------------------------
@@ -587,12 +587,13 @@ class Rest:
         return error_response(404, 0, "404: Not Found")
 
 
-def build_app(fake: DiscordFake) -> web.Application:
+def build_app(fake: DiscordState, gateway: Handler) -> web.Application:
+    """The fake's routes: Discord's REST API over `fake`, and `gateway` serving the websocket."""
     rest = Rest(fake)
     app = web.Application(middlewares=[rest.middleware], client_max_size=64 * 1024 * 1024)
     r = app.router
     p = API_PREFIX
-    r.add_get(GATEWAY_PATH, fake.gateway.handle)
+    r.add_get(GATEWAY_PATH, gateway)
     r.add_get(p + "/users/@me", rest.get_me)
     r.add_post(p + "/users/@me/channels", rest.create_dm)
     r.add_get(p + "/users/{user_id}", rest.get_user)
