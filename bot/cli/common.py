@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from bot.display.as_json import json_text
 
 if TYPE_CHECKING:  # imported where used, so that a command loads only what it needs
     from bot.config import Settings
@@ -112,13 +113,7 @@ def check_sqlite(version: str | None = None) -> None:
 def print_json(obj: Any) -> None:
     """The `--json` contract: JSON Lines, one object per line; a list prints one line per item."""
     for item in obj if isinstance(obj, list) else [obj]:
-        sys.stdout.write(json.dumps(item, ensure_ascii=False, default=json_default) + "\n")
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+        sys.stdout.write(json_text(item) + "\n")
 
 
 def date_arg(text: str) -> dt.date:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, CliError, add_json_flag, positive_int, print_json
 from bot.display.titles import shown_title
-from bot.lookup.service import LookupHit, LookupService
+from bot.lookup.service import LookupHit, LookupService, hit_json
 
 MAX_LIMIT = 100
 
@@ -24,10 +23,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_paper)
 
-
-def hit_json(hit: LookupHit) -> dict[str, Any]:
-    return {"paper_id": hit.paper_id, "title": shown_title(hit.title), "arxiv_id": hit.arxiv_id, "value": hit.value,
-            "published": hit.published, "first_listed": hit.first_listed, "score": round(hit.score, 1)}
 
 
 def _print_hits(query: str, hits: list[LookupHit], *, header: bool) -> None:

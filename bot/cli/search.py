@@ -6,10 +6,9 @@ import argparse
 import os
 import shlex
 import sys
-from typing import Any
 
 from bot.cli.common import EXIT_NOT_FOUND, CliContext, add_json_flag, date_arg, positive_int, print_json
-from bot.search.service import QueryError, SearchFilters, SearchResult, listing_dates, mark, search
+from bot.search.service import QueryError, SearchFilters, SearchResult, listing_dates, mark, result_json, search
 from storage.db import Database
 
 _HELP = """\
@@ -47,22 +46,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_search)
 
-
-def result_json(text: str, result: SearchResult) -> dict[str, Any]:
-    return {
-        "query": text, "parsed": result.query, "count": result.count,
-        "count_is_lower_bound": result.count_is_lower_bound, "exact": result.exact,
-        "next_cursor": result.next_cursor,
-        "hits": [{
-            "paper_id": h.paper_id, "arxiv_id": h.arxiv_id, "title": h.title.text,
-            "title_spans": [list(s) for s in h.title.spans],
-            "dates": [d.isoformat() for d in listing_dates(h)],
-            "sources": sorted({listing.source for listing in h.listings}),
-            "score": h.score, "relevance": h.relevance,
-            "snippet": h.snippet.text, "snippet_spans": [list(s) for s in h.snippet.spans],
-            "links": h.links,
-        } for h in result.hits],
-    }
 
 
 def result_text(text: str, result: SearchResult, *, bold: bool, offset: int = 0, more: str = "") -> str:

@@ -1,5 +1,6 @@
-"""How stored text is shown to people, the same on every surface (chat, CLI, web, feeds).
+"""How stored text is shown to people, the same on every surface (chat, CLI, web, feeds, JSON).
 
 - `titles.py`: a stored title as display text, and search's marks carried over onto it;
-- `tex.py`: TeX in titles and names written as Unicode (ingest also stores author names through it).
+- `tex.py`: TeX in titles and names written as Unicode (ingest also stores author names through it);
+- `as_json.py`: Paperboy's JSON, the same from `--json` and from the web API.
 """

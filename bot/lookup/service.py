@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from bot.chat.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from bot.chat.replies import Choice
@@ -58,6 +59,13 @@ class LookupHit:
     def value(self) -> str:
         """The paper's exact reference: "arxiv:2401.15024", or "id:12345" without an arXiv id."""
         return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"id:{self.paper_id}"
+
+
+
+def hit_json(hit: LookupHit) -> dict[str, Any]:
+    """A hit as `paperboy paper --json` and the web API's /api/paper give it."""
+    return {"paper_id": hit.paper_id, "title": shown_title(hit.title), "arxiv_id": hit.arxiv_id, "value": hit.value,
+            "published": hit.published, "first_listed": hit.first_listed, "score": round(hit.score, 1)}
 
 
 class LookupService:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.display.titles import shown_marked
 from storage.db import Database
@@ -65,3 +66,21 @@ def mark(marked: Marked, open_: str, close: str, escape: Callable[[str], str] = 
 def listing_dates(hit: SearchHit) -> list[dt.date]:
     """The distinct dates a hit was listed on, oldest first."""
     return sorted({listing.date for listing in hit.listings})
+
+
+def result_json(text: str, result: SearchResult) -> dict[str, Any]:
+    """A result as `paperboy search --json` and the web API's /api/search give it."""
+    return {
+        "query": text, "parsed": result.query, "count": result.count,
+        "count_is_lower_bound": result.count_is_lower_bound, "exact": result.exact,
+        "next_cursor": result.next_cursor,
+        "hits": [{
+            "paper_id": h.paper_id, "arxiv_id": h.arxiv_id, "title": h.title.text,
+            "title_spans": [list(s) for s in h.title.spans],
+            "dates": [d.isoformat() for d in listing_dates(h)],
+            "sources": sorted({listing.source for listing in h.listings}),
+            "score": h.score, "relevance": h.relevance,
+            "snippet": h.snippet.text, "snippet_spans": [list(s) for s in h.snippet.spans],
+            "links": h.links,
+        } for h in result.hits],
+    }

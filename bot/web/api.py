@@ -9,16 +9,14 @@ title suggestions the pages show as you type.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
-from bot.cli.common import json_default
-from bot.cli.lookup import hit_json
-from bot.cli.search import result_json
 from bot.commands.lookup import paper_facts
-from bot.search.service import SearchFilters, search
+from bot.display.as_json import json_text
+from bot.lookup.service import hit_json
+from bot.search.service import SearchFilters, result_json, search
 from bot.summary import to_json
 from bot.web import addresses, params
 from bot.web.app import SERVICES
@@ -34,13 +32,9 @@ MAX_DIGESTS = 1000
 
 
 def _json(data: Any, cache: str = API_CACHE) -> web.Response:
-    response = web.json_response(data, dumps=_dumps)
+    response = web.json_response(data, dumps=json_text)
     response.headers["Cache-Control"] = cache
     return response
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, default=json_default)
 
 
 async def search_api(request: web.Request) -> web.Response:
