@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
+from typing import TYPE_CHECKING
 
 from bot.cli.common import CliContext, CliError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _port(text: str) -> int:
@@ -28,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def run_web(ctx: CliContext) -> int:
     from bot.config import host_problem
-    from bot.web.server import WebServerError, serve
+    from bot.web.server import WebServerError
 
     host = ctx.args.host if ctx.args.host is not None else ctx.settings.web.host
     problem = host_problem(host)
@@ -40,10 +47,25 @@ async def run_web(ctx: CliContext) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await serve(ctx.settings, host, port, stop)
+        await _serve(ctx.settings, host, port, stop)
     except WebServerError as exc:
         raise CliError(str(exc), status=1) from None
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+async def _serve(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve the archive over an App of its own until `stop` is set."""
+    from bot.app import App
+    from bot.web.server import NoOutbound
+
+    app = await App.open(settings, NoOutbound(), platform="web")
+    try:
+        url = await app.start_web(host, port)
+        print(f"Serving the archive at {url}/ (Ctrl-C stops it)", flush=True)
+        log.info("web archive at %s", url)
+        await stop.wait()
+    finally:
+        await app.close()

@@ -2,14 +2,12 @@
 
 `WebServer.start(services, host, port)` listens at once, so a port already taken is an error
 before anything else starts; `close()` stops listening and lets requests under way finish.
-`serve(settings, host, port, stop)` is `paperboy web`: the archive over an App of its own (no
-transport: it sends nothing, and runs no daily post, notifications or fetching).
+`NoOutbound` is the outbound of `paperboy web` (bot/cli/web.py), the archive over an App of its
+own: it sends nothing, and runs no daily post, notifications or fetching.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -17,10 +15,7 @@ from aiohttp import web
 from bot.chat.outbound import SendError, Sent
 from bot.chat.replies import Reply
 from bot.commands.context import Services
-from bot.config import Settings
 from bot.web.app import make_app
-
-log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 5.0
 
@@ -70,17 +65,3 @@ def _refused() -> SendError:
     error = SendError("`paperboy web` sends no messages")
     error.permanent = True
     return error
-
-
-async def serve(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:
-    """`paperboy web`: serve the archive until `stop` is set."""
-    from bot.app import App
-
-    app = await App.open(settings, NoOutbound(), platform="web")
-    try:
-        url = await app.start_web(host, port)
-        print(f"Serving the archive at {url}/ (Ctrl-C stops it)", flush=True)
-        log.info("web archive at %s", url)
-        await stop.wait()
-    finally:
-        await app.close()
