@@ -1,5 +1,7 @@
-"""Paperboy's data layer: SQLite through one long-lived aiosqlite connection.
+"""Paperboy's data layer: the archive on SQLite (the embedded default) or PostgreSQL.
 
 Nothing here imports `bot` or `discord`. All SQL lives in this package, behind small repository
-functions, so another backend can be added without touching the assistant.
+functions declared once (`storage/*.py`, with `@per_backend`) and written per backend side by side
+(`storage/sqlite/`, `storage/postgres/`); `Database.open(address)` is the one place a backend is
+chosen.
 """
