@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
+from bot.community.actions import vote_action
 from bot.summary.compose import Highlight, PaperItem, Summary
 from bot.web.addresses import absolute, digest_path, paper_path
 
@@ -131,7 +132,9 @@ def _post(summary: Summary, list_pages: int, site: str) -> Reply:
             break
         shown.pop()
     label = f"Full list · {_papers(summary.papers)}"
-    buttons = [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
+    # ▲ n votes for highlight n in the server that pressed it (bot/community/actions.py).
+    buttons = [Button(f"▲ {rank}", action=vote_action(h.paper.paper_id)) for rank, h in enumerate(shown, 1)]
+    buttons += [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
     return Reply(cards=cards, buttons=buttons)
 
 
