@@ -4,7 +4,8 @@ Page 1 is the daily post: a header card (counts, themes, the source's keywords) 
 highlight, with a button to the full list. Pages 2… are the full list grouped by theme. Every
 page fits Discord's limits whatever the papers say: untrusted text goes through `limits.safe`,
 URLs that could break markdown are dropped, and long content is cut or moved to the next page.
-Page buttons carry "digest:<id>:p<n>", so a click can be served after a restart by composing again.
+Page buttons carry "digest:<id>:p<n>", so a click can be served after a restart by composing again;
+the post's "▲ n" buttons carry "vote:<paper id>" (a vote for highlight n, bot/community/actions.py).
 """
 
 from __future__ import annotations
@@ -132,9 +133,9 @@ def _post(summary: Summary, list_pages: int, site: str) -> Reply:
             break
         shown.pop()
     label = f"Full list · {_papers(summary.papers)}"
+    buttons = [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
     # ▲ n votes for highlight n in the server that pressed it (bot/community/actions.py).
-    buttons = [Button(f"▲ {rank}", action=vote_action(h.paper.paper_id)) for rank, h in enumerate(shown, 1)]
-    buttons += [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
+    buttons += [Button(f"▲ {rank}", action=vote_action(h.paper.paper_id)) for rank, h in enumerate(shown, 1)]
     return Reply(cards=cards, buttons=buttons)
 
 
