@@ -277,8 +277,9 @@ async def _export_query(ctx: CliContext, db: Database) -> int:
             break
     if args.format == "jsonl":
         for paper in await paper_repo.get_papers(db, ids):
-            listed: list[dict[str, object]] = [{"source": x.source, "date": x.date.isoformat(), "format": x.format, "position": x.position,
-                       "upvotes": x.upvotes, "comments": x.comments} for x in await paper_repo.listings(db, paper.id)]
+            listed: list[dict[str, object]] = [
+                {"source": x.source, "date": x.date.isoformat(), "format": x.format, "position": x.position,
+                 "upvotes": x.upvotes, "comments": x.comments} for x in await paper_repo.listings(db, paper.id)]
             out.write(json.dumps(paper_repo.export_object(paper, listed), ensure_ascii=False) + "\n")
     else:
         items = await CommunityService(db, LookupService(db)).items(ids)

@@ -78,7 +78,9 @@ async def run_top(ctx: Context, options: Mapping[str, Any]) -> Reply:
         url = e.paper.links.get("arxiv") or (f"https://arxiv.org/abs/{e.paper.arxiv_id}" if e.paper.arxiv_id else None)
         title = _title(e.paper, 180)
         shown = f"[{title}]({url})" if url_ok(url) else title
-        facts = [f"▲ {_votes(e.votes)}"] + ([f"{e.upvotes:,} upvotes at the source"] if e.upvotes else [])
+        facts = [f"▲ {_votes(e.votes)}"]
+        if e.upvotes:
+            facts.append(f"{e.upvotes:,} upvote{'s' if e.upvotes != 1 else ''} at the source")
         lines.append(f"**{n}.** {shown}\n{' · '.join(facts)}")
     card = Card(title=f"Top papers in this server, {when}", description=limits.truncate("\n".join(lines), 4000),
                 footer="Ranked by votes + log10(1 + the source's upvotes); ▲ n votes for paper n")

@@ -3,8 +3,9 @@
 BibTeX: one `@misc` entry per paper with a key unique within the file (first author's surname,
 year, first title word: `vaswani2017attention`, then `…b`, `…c` on a clash), fields LaTeX-safe
 (the ten special characters written as commands whose braces balance, since BibTeX counts every
-brace whatever precedes it), the title TeX turned into Unicode first (as every reader sees it) and
-double-braced so styles keep its capitals; arXiv papers carry `eprint`, `archivePrefix = {arXiv}`
+brace whatever precedes it; each field on one line, so an "@" in a title never starts a line),
+the title's TeX turned into Unicode first (as every reader sees it) and double-braced so styles
+keep its capitals; arXiv papers carry `eprint`, `archivePrefix = {arXiv}`
 and `primaryClass`. Names holding " and " or a comma are braced, so BibTeX reads them as one name.
 
 CSV: one row per paper; a text cell that a spreadsheet would run as a formula (starting with =, +,
@@ -34,8 +35,6 @@ MEDIA_TYPES = {"bibtex": "application/x-bibtex", "csv": "text/csv", "jsonl": "ap
 _LATEX = {
     "\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "%": r"\%", "&": r"\&",
     "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    # Not special to LaTeX, but some BibTeX readers start a new entry at any "@".
-    "@": r"{\char64}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -84,6 +83,8 @@ def _ascii_word(text: str) -> str:
 
 def _surname(name: str) -> str:
     name = _one_line(name)
+    if re.search(r"\band\b", name, re.IGNORECASE):  # an organisation ("Smith and Sons"): its first word
+        return name.split(" ")[0]
     if "," in name:
         return name.split(",", 1)[0]
     parts = name.split(" ")

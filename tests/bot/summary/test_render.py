@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.chat.replies import Reply, violations
+from bot.community.actions import paper_of
 from bot.summary import (
     Group,
     Highlight,
@@ -24,7 +25,6 @@ from bot.summary import (
     to_json,
 )
 from bot.summary.takeaways import figures, takeaway
-from bot.community.actions import paper_of
 from storage.db import Database
 from storage.papers import get_paper
 from storage.records import DigestInfo, PaperRecord
