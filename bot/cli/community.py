@@ -159,7 +159,8 @@ async def run_library(ctx: CliContext) -> int:
                 sys.stdout.write(text)
             return 0
         if args.action in ("add", "remove"):
-            paper = await service.find_paper(args.paper)
+            paper = await (service.find_saved_paper(user, args.paper) if args.action == "remove"
+                           else service.find_paper(args.paper))
             outcome = await service.save(user, paper.id, now=dt.datetime.now(dt.UTC), want=args.action == "add")
             if args.json:
                 print_json({**_paper_json(paper), "user": user, "saved": outcome.saved, "changed": outcome.changed,

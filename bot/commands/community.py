@@ -115,7 +115,8 @@ async def run_library_save(ctx: Context, options: Mapping[str, Any]) -> Reply:
 
 
 async def run_library_remove(ctx: Context, options: Mapping[str, Any]) -> Reply:
-    return await _save_reply(ctx, await ctx.services.community.find_paper(str(options["paper"])), False)
+    paper = await ctx.services.community.find_saved_paper(ctx.user_id, str(options["paper"]))
+    return await _save_reply(ctx, paper, False)
 
 
 def _library_reply(shown: LibraryPage) -> Reply:

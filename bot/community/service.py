@@ -16,6 +16,7 @@ from bot.community import export
 from bot.community.export import ExportItem
 from bot.community.top import TopEntry, top
 from bot.lookup.service import MAX_QUERY, LookupService
+from bot.titles import shown_title
 from storage import library as library_repo
 from storage import lookup as lookup_repo
 from storage import papers as paper_repo
@@ -76,6 +77,17 @@ class CommunityService:
         if paper is None:
             raise CommunityError(f"no paper in the archive matches '{_shown(query)}' (give {PAPER_FORMS})")
         return paper
+
+    async def find_saved_paper(self, user_id: str, text: str) -> StoredPaper:
+        """As `find_paper`, but a title is looked for among the user's saved papers first (most
+        recently saved first): "flash" removes the FlashAttention paper they saved, not the best
+        "flash" title of the whole archive."""
+        query = " ".join(clean_user_text(text).split()).casefold()
+        if query and await self.lookup.resolve(query) is None:
+            for _, paper in (await self.library_page(user_id, 1, MAX_SAVED)).entries:
+                if query in shown_title(paper.title).casefold():
+                    return paper
+        return await self.find_paper(text)
 
     async def paper(self, paper_id: int) -> StoredPaper:
         """The paper a button names; CommunityError when it left the archive."""

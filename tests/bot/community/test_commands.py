@@ -18,7 +18,7 @@ import pytest
 
 from bot.app import App
 from bot.chat.replies import Reply, violations
-from bot.commands import Context, dispatch, press
+from bot.commands import Context, dispatch, press, suggest
 from bot.community.actions import save_action, vote_action
 from bot.config import Settings
 from bot.schedule.clock import ManualClock
@@ -164,10 +164,13 @@ async def test_library_add_remove_and_export_hostile_titles(app: App) -> None:
     assert "Took" in fits(await press(save_action(ids[3]), alice)).text
     choices = await app.services.community.library_page(alice.user_id, 1, 200)
     assert len(choices.entries) == 3
-    from bot.commands import suggest
     suggested = await suggest("library remove", "paper", "ωmega", alice)
     assert [c.value for c in suggested] == [f"id:{ids[1]}"]
     assert "Took" in fits(await dispatch("library remove", {"paper": suggested[0].value}, alice)).text
+    # A title to remove is looked for among the saved papers first ("deep" is the saved "Deep nets, again",
+    # not the archive's best match for "deep").
+    await app.services.community.save(alice.user_id, ids[4], now=NOW)
+    assert "Took **Deep nets, again**" in fits(await dispatch("library remove", {"paper": "deep"}, alice)).text
     # The library is the user's own: bob's is empty.
     assert "empty" in (await dispatch("library list", {}, member(app, "bob"))).text
     for paper_id in ids:
