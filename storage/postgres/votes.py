@@ -53,10 +53,15 @@ async def period_votes(db: PostgresDatabase, guild_id: str | None, since: dt.dat
 
 @votes.top_upvoted.register(PostgresDatabase)
 async def top_upvoted(db: PostgresDatabase, since: dt.date | None, limit: int) -> list[tuple[int, int]]:
-    rows = await db.fetchall(
-        "SELECT e.paper_id, max(e.upvotes) AS up FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
-        " WHERE e.upvotes IS NOT NULL AND ($1::date IS NULL OR d.date >= $1)"
-        " GROUP BY e.paper_id ORDER BY up DESC, e.paper_id LIMIT $2", (since, limit))
+    if since is None:  # all time: the partial index of upvoted listings alone
+        rows = await db.fetchall(
+            "SELECT paper_id, max(upvotes) AS up FROM digest_entries WHERE upvotes IS NOT NULL"
+            " GROUP BY paper_id ORDER BY up DESC, paper_id LIMIT $1", (limit,))
+    else:  # a period: the period's digests first, then their listings
+        rows = await db.fetchall(
+            "SELECT e.paper_id, max(e.upvotes) AS up FROM digests AS d JOIN digest_entries AS e ON e.digest_id = d.id"
+            " WHERE d.date >= $1 AND e.upvotes IS NOT NULL GROUP BY e.paper_id ORDER BY up DESC, e.paper_id LIMIT $2",
+            (since, limit))
     return [(int(r[0]), int(r[1])) for r in rows]
 
 
@@ -64,8 +69,8 @@ async def top_upvoted(db: PostgresDatabase, since: dt.date | None, limit: int) -
 async def upvotes_of(db: PostgresDatabase, paper_ids: Sequence[int], since: dt.date | None) -> dict[int, int]:
     rows = await db.fetchall(
         "SELECT e.paper_id, max(e.upvotes) FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
-        " WHERE e.paper_id = ANY($1::bigint[]) AND e.upvotes IS NOT NULL AND ($2::date IS NULL OR d.date >= $2)"
-        " GROUP BY e.paper_id", (list(paper_ids), since))
+        " WHERE e.paper_id = ANY($1::bigint[]) AND e.upvotes IS NOT NULL AND d.date >= $2"
+        " GROUP BY e.paper_id", (list(paper_ids), since or dt.date.min))
     return {int(r[0]): int(r[1]) for r in rows}
 
 

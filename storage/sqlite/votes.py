@@ -55,11 +55,16 @@ async def period_votes(db: SqliteDatabase, guild_id: str | None, since: dt.datet
 
 @votes.top_upvoted.register(SqliteDatabase)
 async def top_upvoted(db: SqliteDatabase, since: dt.date | None, limit: int) -> list[tuple[int, int]]:
-    rows = await db.fetchall(
-        "SELECT e.paper_id, max(e.upvotes) AS up FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
-        " WHERE e.upvotes IS NOT NULL AND (?1 IS NULL OR d.date >= ?1)"
-        " GROUP BY e.paper_id ORDER BY up DESC, e.paper_id LIMIT ?2",
-        (since.isoformat() if since is not None else None, limit))
+    if since is None:  # all time: the partial index of upvoted listings alone
+        rows = await db.fetchall(
+            "SELECT paper_id, max(upvotes) AS up FROM digest_entries INDEXED BY digest_entries_upvoted"
+            " WHERE upvotes IS NOT NULL GROUP BY paper_id ORDER BY up DESC, paper_id LIMIT ?", (limit,))
+    else:  # a period: the period's digests first, then their listings
+        rows = await db.fetchall(
+            "SELECT e.paper_id, max(e.upvotes) AS up FROM digests AS d"
+            " JOIN digest_entries AS e ON e.digest_id = d.id"
+            " WHERE d.date >= ? AND e.upvotes IS NOT NULL GROUP BY e.paper_id ORDER BY up DESC, e.paper_id LIMIT ?",
+            (since.isoformat(), limit))
     return [(int(r[0]), int(r[1])) for r in rows]
 
 
@@ -67,9 +72,9 @@ async def top_upvoted(db: SqliteDatabase, since: dt.date | None, limit: int) -> 
 async def upvotes_of(db: SqliteDatabase, paper_ids: Sequence[int], since: dt.date | None) -> dict[int, int]:
     rows = await db.fetchall(
         "SELECT e.paper_id, max(e.upvotes) FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
-        " WHERE e.paper_id IN (SELECT value FROM json_each(?1)) AND e.upvotes IS NOT NULL"
-        " AND (?2 IS NULL OR d.date >= ?2) GROUP BY e.paper_id",
-        (json.dumps(list(paper_ids)), since.isoformat() if since is not None else None))
+        " WHERE e.paper_id IN (SELECT value FROM json_each(?)) AND e.upvotes IS NOT NULL"
+        " AND d.date >= ? GROUP BY e.paper_id",
+        (json.dumps(list(paper_ids)), since.isoformat() if since is not None else ""))
     return {int(r[0]): int(r[1]) for r in rows}
 
 

@@ -11,6 +11,8 @@ CREATE INDEX votes_guild_time ON votes (guild_id, created_at);
 CREATE INDEX votes_user ON votes (user_id, created_at);
 CREATE INDEX votes_paper ON votes (paper_id);
 
+CREATE INDEX digest_entries_upvoted ON digest_entries (paper_id, upvotes) WHERE upvotes IS NOT NULL;
+
 CREATE TABLE library (
     user_id  text NOT NULL,
     paper_id bigint NOT NULL REFERENCES papers (id) ON DELETE CASCADE,

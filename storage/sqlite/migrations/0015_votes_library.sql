@@ -17,6 +17,10 @@ CREATE INDEX votes_guild_time ON votes(guild_id, created_at);
 CREATE INDEX votes_user ON votes(user_id, created_at);
 CREATE INDEX votes_paper ON votes(paper_id);
 
+-- /top's source upvotes of all time: only the listings that have upvotes (Hugging Face's), each
+-- paper's together, without reading the rest (arXiv feeds, the snapshot's millions).
+CREATE INDEX digest_entries_upvoted ON digest_entries(paper_id, upvotes) WHERE upvotes IS NOT NULL;
+
 -- A user's library: the papers they saved, wherever they saved them (it follows the user, not a server).
 CREATE TABLE library (
     user_id  TEXT NOT NULL,
