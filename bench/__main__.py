@@ -31,6 +31,7 @@ from bench import (
     startup,
     subscriptions,
     summary,
+    top,
     web,
 )
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
@@ -52,6 +53,7 @@ BENCHES: list[ModuleType] = [
     llm,
     lookup_backends,
     migrate_db,
+    top,
     web,
 ]
 

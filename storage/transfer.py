@@ -123,6 +123,8 @@ TABLES: tuple[Table, ...] = (
     _table("llm_usage", "day:date model requests:int prompt_tokens:int completion_tokens:int failures:int "
                         "rejected:int extractive_posts:int last_problem last_problem_at:time last_post_note",
            key="day model"),
+    _table("votes", "guild_id paper_id:int user_id created_at:time", key="guild_id paper_id user_id"),
+    _table("library", "user_id paper_id:int saved_at:time", key="user_id paper_id"),
 )
 
 # Caches: emptied on the target (never copied), rebuilt when next needed.

@@ -31,6 +31,10 @@ ACTION_ROWS = 5
 BUTTONS_PER_ROW = 5
 CUSTOM_ID = 100
 BUTTON_LABEL = 80
+# Files: at most 10 per message, and 10 MiB each on a server without boosts (Discord's upload limit
+# since 2024; boosted servers allow more, but a bot cannot count on it).
+ATTACHMENTS_PER_MESSAGE = 10
+ATTACHMENT_BYTES = 10 * 1024 * 1024
 COMMAND_NAME_RE = re.compile(r"^[-_\w]{1,32}$")  # \w is Unicode letters, digits and _ in Python
 
 ELLIPSIS = "…"

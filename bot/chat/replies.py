@@ -101,6 +101,11 @@ def violations(reply: Reply) -> list[str]:
         check("button label", b.label, limits.BUTTON_LABEL)
         if b.url is None and not 1 <= len(b.action) <= limits.CUSTOM_ID:
             problems.append(f"button action id is {len(b.action)} characters (1 to {limits.CUSTOM_ID})")
+    if len(reply.attachments) > limits.ATTACHMENTS_PER_MESSAGE:
+        problems.append(f"{len(reply.attachments)} attachments (limit {limits.ATTACHMENTS_PER_MESSAGE})")
+    for a in reply.attachments:
+        if len(a.data) > limits.ATTACHMENT_BYTES:
+            problems.append(f"attachment {a.filename!r} is {len(a.data):,} bytes (limit {limits.ATTACHMENT_BYTES:,})")
     if not (reply.text.strip() or reply.cards or reply.attachments):
         problems.append("the reply is empty")
     return problems

@@ -4,24 +4,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from bot.cli.common import EXIT_INTERRUPTED, CliContext, CliError, add_json_flag, date_arg, print_json
+from bot.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    CliContext,
+    CliError,
+    add_json_flag,
+    date_arg,
+    positive_int,
+    print_json,
+)
 from bot.cli.progress import LoadProgress
+from bot.community import CommunityService, export
 from bot.ingest.formats import format_names
 from bot.ingest.load import DigestSummary, IngestOptions, IngestOutcome, ingest
 from bot.lookup import sync as title_sync
+from bot.lookup.service import LookupService
 from bot.samples import SAMPLE_DATE, SAMPLE_DIGEST
+from bot.search.service import SearchFilters, search
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import papers as paper_repo
-from storage.records import ARCHIVE_FORMATS
+from storage.db import Database
+from storage.records import ARCHIVE_FORMATS, StoredPaper
+from storage.search.fts import MAX_LIMIT
 
 # Above this many digests in one input (a snapshot), text output summarises instead of listing.
 _LIST_LIMIT = 20
+# `export --query`: papers written by default, and at most (searches page 100 at a time).
+_QUERY_LIMIT = 1000
+_QUERY_MAX = 10_000
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,9 +66,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_digests)
 
-    p = sub.add_parser("export")
+    p = sub.add_parser("export", description="Write papers to standard output: every paper listed in the date "
+                                             "range, or with --query the papers a search finds (best first).")
     p.add_argument("--since", type=date_arg, help="papers listed on or after this date")
     p.add_argument("--until", type=date_arg, help="papers listed on or before this date")
+    p.add_argument("--format", choices=("jsonl", *(f for f in export.FORMATS if f != "jsonl")), default="jsonl",
+                   help="jsonl: Paperboy export objects, which `paperboy ingest` reads back (default); "
+                        "bibtex: @misc entries (arXiv eprints); csv: one row per paper")
+    p.add_argument("--query", metavar="QUERY", help="only the papers this search finds (as `paperboy search`)")
+    p.add_argument("--limit", type=positive_int, default=_QUERY_LIMIT,
+                   help=f"with --query: at most this many papers (default {_QUERY_LIMIT:,}, "
+                        f"at most {_QUERY_MAX:,})")
     p.set_defaults(handler=run_export)
 
     p = sub.add_parser("stats")
@@ -205,10 +231,60 @@ async def run_digests(ctx: CliContext) -> int:
 
 
 async def run_export(ctx: CliContext) -> int:
-    out = sys.stdout
-    async for row in paper_repo.export_rows(await ctx.db(), ctx.args.since, ctx.args.until):
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    args, out = ctx.args, sys.stdout
+    db = await ctx.db()
+    if args.query is not None:
+        return await _export_query(ctx, db)
+    if args.format == "jsonl":
+        async for row in paper_repo.export_rows(db, args.since, args.until):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    writer = export.Writer(args.format)
+    out.write(writer.header())
+    batch: list[export.ExportItem] = []
+    async for row in paper_repo.export_rows(db, args.since, args.until):
+        batch.append(_export_item(row))
+        if len(batch) == 2000:
+            out.write(writer.chunk(batch))
+            batch.clear()
+    out.write(writer.chunk(batch))
     return 0
+
+
+def _export_item(row: dict[str, Any]) -> export.ExportItem:
+    """An export object (storage.papers.export_object, which carries no database id) as an item."""
+    published = row.get("published")
+    days = [str(listing["date"]) for listing in row.get("listings") or []]
+    paper = StoredPaper(0, str(row["title"]), str(row["abstract"]), row.get("arxiv_id"), list(row["authors"]),
+                        dict(row["links"]), list(row["categories"]), list(row["keywords"]), row.get("ai_summary"),
+                        dt.date.fromisoformat(str(published)) if published else None)
+    return export.ExportItem(paper, dt.date.fromisoformat(min(days)) if days else None, known_id=False)
+
+
+async def _export_query(ctx: CliContext, db: Database) -> int:
+    """The papers a search finds, best first, in the asked format."""
+    args, out = ctx.args, sys.stdout
+    if args.limit > _QUERY_MAX:
+        raise CliError(f"--limit must be at most {_QUERY_MAX:,}, got {args.limit:,}")
+    filters = SearchFilters(since=args.since, until=args.until)
+    ids: list[int] = []
+    cursor = None
+    while len(ids) < args.limit:
+        result = await search(db, args.query, filters, limit=min(MAX_LIMIT, args.limit - len(ids)), cursor=cursor)
+        ids += [hit.paper_id for hit in result.hits]
+        cursor = result.next_cursor
+        if cursor is None or not result.hits:
+            break
+    if args.format == "jsonl":
+        for paper in await paper_repo.get_papers(db, ids):
+            listed: list[dict[str, object]] = [
+                {"source": x.source, "date": x.date.isoformat(), "format": x.format, "position": x.position,
+                 "upvotes": x.upvotes, "comments": x.comments} for x in await paper_repo.listings(db, paper.id)]
+            out.write(json.dumps(paper_repo.export_object(paper, listed), ensure_ascii=False) + "\n")
+    else:
+        items = await CommunityService(db, LookupService(db)).items(ids)
+        out.write(export.render(items, args.format))
+    return 0 if ids else EXIT_NOT_FOUND
 
 
 async def run_stats(ctx: CliContext) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.commands.timing import LatencyHistogram
+from bot.community.service import CommunityService
 from bot.config import Settings
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
@@ -38,6 +39,11 @@ class Services:
     summaries: SummaryCache = field(default_factory=SummaryCache)
     llm: LlmService | None = None
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    @property
+    def community(self) -> CommunityService:
+        """Votes, /top and libraries (bot/community/): a view over the database and the look-up."""
+        return CommunityService(self.db, self.lookup)
 
 
 @dataclass(frozen=True, slots=True)

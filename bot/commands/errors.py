@@ -16,6 +16,7 @@ import logging
 
 from bot.chat import limits
 from bot.chat.replies import Reply
+from bot.community.service import CommunityError
 from bot.schedule.settings import ScheduleError
 from bot.search.service import QueryError
 from bot.sources.errors import DownloadError
@@ -45,7 +46,7 @@ class NotFound(CommandError):
 
 # Service errors whose message is already a short sentence for the user.
 USER_ERRORS: tuple[type[Exception], ...] = (CommandError, QueryError, ScheduleError, InputError, DownloadError,
-                                            SubscriptionError)
+                                            SubscriptionError, CommunityError)
 
 
 def refusal(message: str) -> Reply:

@@ -18,6 +18,7 @@ from bot.chat.replies import Button, Card, Choice, Field, Reply
 from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.community.actions import paper_buttons
 from bot.display.tex import tex_to_text
 from bot.display.titles import shown_title
 from bot.lookup.service import MAX_QUERY
@@ -155,7 +156,9 @@ async def press_paper(ctx: Context, action: str) -> Reply:
 
 
 def _tldr_button(ctx: Context, paper: StoredPaper) -> list[Button]:
-    return [Button("TL;DR", action=f"{TLDR_ACTION}:{paper.id}")] if ctx.services.llm is not None else []
+    """The card's own buttons: ▲ Vote and ☆ Save (bot/community/actions.py), and TL;DR with [llm] on."""
+    tldr = [Button("TL;DR", action=f"{TLDR_ACTION}:{paper.id}")] if ctx.services.llm is not None else []
+    return tldr + paper_buttons(paper.id)
 
 
 async def press_tldr(ctx: Context, action: str) -> Reply:
@@ -174,7 +177,7 @@ async def press_tldr(ctx: Context, action: str) -> Reply:
     else:
         field = Field("TL;DR", limits.safe(f"none this time: {outcome.problem or outcome.status}. "
                                            "The takeaway below is the abstract's own sentence.", limits.FIELD_VALUE))
-    return Reply(cards=[await paper_card(ctx, paper, tldr=field)])
+    return Reply(cards=[await paper_card(ctx, paper, tldr=field)], buttons=paper_buttons(paper.id))
 
 
 SPECS = (

@@ -18,6 +18,7 @@ from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.options import parse_date
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.community.actions import save_action
 from bot.search.service import SearchFilters, SearchHit, listing_dates, mark, search
 from bot.summary.render import url_ok
 from storage.search.fts import MAX_LIMIT
@@ -79,14 +80,15 @@ async def _page(ctx: Context, text: str, since: dt.date | None, until: dt.date |
     body = "\n\n".join(_hit_lines(n, h) for n, h in enumerate(hits, first))
     heading = f"{result.count_text} papers match {result.query}{span}"
     more = result.next_cursor is not None or result.count > page * PER_PAGE
-    buttons = []
+    # ☆ n saves result n to the presser's library (bot/community/actions.py).
+    buttons = [Button(f"☆ {n}", action=save_action(h.paper_id)) for n, h in enumerate(hits, first)]
     previous = page_action(page - 1, result.query, since, until) if page > 1 else None
     following = page_action(page + 1, result.query, since, until) if more and page < MAX_PAGES else None
     if previous:
         buttons.append(Button("◀ Previous", action=previous))
     if following:
         buttons.append(Button("Next ▶", action=following))
-    footer = f"Results {first}–{first + len(hits) - 1} · page {page}"
+    footer = f"Results {first}–{first + len(hits) - 1} · page {page} · ☆ n saves result n to your library"
     if more and not following:
         footer += " · refine the search to see more"
     card = Card(title=limits.safe(heading, limits.EMBED_TITLE), description=limits.truncate(body, 4000),

@@ -198,6 +198,16 @@ class LookupService:
         """The paper a choice value (or an arXiv id or URL) names."""
         return await find_by_reference(self.db, value, bare_number=False)
 
+    async def find_paper(self, text: str) -> StoredPaper | None:
+        """The one paper `text` names, for commands that take a PAPER: a reference (id:N, an arXiv
+        id or URL, arxiv:ID) exactly, else the best title match, as /paper and `paperboy paper`
+        pick it. None when nothing resembles it."""
+        exact = await self.resolve(text)
+        if exact is not None:
+            return exact
+        hits = await self.lookup(text, 1)
+        return await self.resolve(hits[0].value) if hits else None
+
     async def _find(self, query: str, limit: int, *, prefix: bool, on_loop: bool | None = None) -> list[LookupHit]:
         query = clean_user_text(query).strip()[:MAX_QUERY]
         if not query or limit < 1:

@@ -4,7 +4,8 @@ Page 1 is the daily post: a header card (counts, themes, the source's keywords) 
 highlight, with a button to the full list. Pages 2… are the full list grouped by theme. Every
 page fits Discord's limits whatever the papers say: untrusted text goes through `limits.safe`,
 URLs that could break markdown are dropped, and long content is cut or moved to the next page.
-Page buttons carry "digest:<id>:p<n>", so a click can be served after a restart by composing again.
+Page buttons carry "digest:<id>:p<n>", so a click can be served after a restart by composing again;
+the post's "▲ n" buttons carry "vote:<paper id>" (a vote for highlight n, bot/community/actions.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
+from bot.community.actions import vote_action
 from bot.summary.compose import Highlight, PaperItem, Summary
 from bot.web.addresses import absolute, digest_path, paper_path
 
@@ -132,6 +134,8 @@ def _post(summary: Summary, list_pages: int, site: str) -> Reply:
         shown.pop()
     label = f"Full list · {_papers(summary.papers)}"
     buttons = [Button(label, action=page_action(summary.digest_id, 2))] if list_pages else []
+    # ▲ n votes for highlight n in the server that pressed it (bot/community/actions.py).
+    buttons += [Button(f"▲ {rank}", action=vote_action(h.paper.paper_id)) for rank, h in enumerate(shown, 1)]
     return Reply(cards=cards, buttons=buttons)
 
 

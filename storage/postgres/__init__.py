@@ -11,6 +11,7 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
     digests,
     fetch_state,
     guilds,
+    library,
     llm_cache,
     loader,
     lookup,
@@ -23,6 +24,7 @@ from storage.postgres import (  # noqa: F401  - registers the implementations
     subscriptions,
     summary_stats,
     transfer,
+    votes,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "digests",
     "fetch_state",
     "guilds",
+    "library",
     "llm_cache",
     "loader",
     "lookup",
@@ -44,4 +47,5 @@ __all__ = [
     "subscriptions",
     "summary_stats",
     "transfer",
+    "votes",
 ]

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from storage import loader
+from storage import library, loader, votes
 from storage.loader import Listing, StoredDigest, authority
 from storage.postgres.db import PostgresDatabase
 from storage.records import PaperRecord, ParsedDigest
@@ -285,6 +285,9 @@ async def merge_title_twins(db: PostgresDatabase, keys: list[str]) -> int:
         await db.execute(
             "UPDATE papers SET first_listed = LEAST(first_listed, (SELECT first_listed FROM papers WHERE id = $1))"
             " WHERE id = $2", (orphan, keeper))
+        # Members' votes and saves follow the paper into its twin rather than vanish with it.
+        await votes.move_votes(db, orphan, keeper)
+        await library.move_saves(db, orphan, keeper)
         await db.execute("DELETE FROM papers WHERE id = $1", (orphan,))
     return len(pairs)
 

@@ -10,6 +10,7 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
     digests,
     fetch_state,
     guilds,
+    library,
     llm_cache,
     loader,
     lookup,
@@ -22,6 +23,7 @@ from storage.sqlite import (  # noqa: F401  - registers the implementations
     subscriptions,
     summary_stats,
     transfer,
+    votes,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "digests",
     "fetch_state",
     "guilds",
+    "library",
     "llm_cache",
     "loader",
     "lookup",
@@ -43,4 +46,5 @@ __all__ = [
     "subscriptions",
     "summary_stats",
     "transfer",
+    "votes",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage import loader
+from storage import library, loader, votes
 from storage.db import iso
 from storage.loader import Listing, StoredDigest, authority, compact_json
 from storage.records import PaperRecord, ParsedDigest
@@ -263,6 +263,9 @@ async def merge_title_twins(db: SqliteDatabase, keys: list[str]) -> int:
         await conn.execute(
             "UPDATE papers SET first_listed = MIN(first_listed, (SELECT first_listed FROM papers WHERE id = ?))"
             " WHERE id = ?", (orphan, keeper))
+        # Members' votes and saves follow the paper into its twin rather than vanish with it.
+        await votes.move_votes(db, orphan, keeper)
+        await library.move_saves(db, orphan, keeper)
         await conn.execute("DELETE FROM papers WHERE id = ?", (orphan,))
     return len(pairs)
 

@@ -41,6 +41,9 @@ COMMAND_CHOICE_NAME = 100
 COMMAND_CHOICE_VALUE = 100
 COMMAND_TOTAL = 8000
 CHAT_INPUT_COMMANDS = 100
+# Files on one message: count, and bytes each on a server without boosts (10 MiB since 2024).
+ATTACHMENTS_PER_MESSAGE = 10
+ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 # --- interactions ---------------------------------------------------------------------------
 INTERACTION_DEADLINE_S = 3.0
@@ -252,6 +255,13 @@ def validate_message(payload: Mapping[str, Any], *, require_body: bool = True) -
     _max_len(errors, ("content",), content, MESSAGE_CONTENT)
     errors.extend(validate_embeds(payload.get("embeds")))
     errors.extend(validate_components(payload.get("components"), int(payload.get("flags") or 0)))
+    sizes = list(payload.get("_file_sizes") or [])
+    if len(sizes) > ATTACHMENTS_PER_MESSAGE:
+        errors.append(FieldError(("files",), "BASE_TYPE_MAX_LENGTH",
+                                 f"Must be {ATTACHMENTS_PER_MESSAGE} or fewer in length."))
+    for i, size in enumerate(sizes):
+        if size > ATTACHMENT_BYTES:
+            errors.append(FieldError(("files", i), "BASE_TYPE_MAX_LENGTH", "File exceeds maximum size."))
     return errors
 
 

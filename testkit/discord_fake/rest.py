@@ -49,13 +49,16 @@ async def _read_body(request: web.Request) -> Any:
     if ctype.startswith("multipart/"):
         body: dict[str, Any] = {}
         files: list[str] = []
+        sizes: list[int] = []
         form = await request.post()
         for key, value in form.items():
             if key == "payload_json":
                 body.update(json.loads(str(value)))
             elif hasattr(value, "filename"):
                 files.append(str(value.filename))
+                sizes.append(len(value.file.read()))
         body["_files"] = files
+        body["_file_sizes"] = sizes
         return body
     return (await request.read()).decode("utf-8", "replace")
 

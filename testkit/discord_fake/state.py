@@ -353,7 +353,7 @@ class DiscordState:
             "mentions": mentions,
             "mention_roles": mention_roles,
             "mention_channels": [],
-            "attachments": list(body.get("attachments") or []),
+            "attachments": self._attachments_of(body),
             "embeds": [self._normalise_embed(e) for e in body.get("embeds") or []],
             "reactions": [],
             "pinned": False,
@@ -381,6 +381,19 @@ class DiscordState:
         channel.last_message_id = mid
         return msg
 
+    def _attachments_of(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The message's attachments as Discord returns them (complete, for discord.py): the files
+        uploaded with it, else the attachments the body keeps."""
+        files, sizes = list(body.get("_files") or []), list(body.get("_file_sizes") or [])
+        if not files:
+            return list(body.get("attachments") or [])
+        out = []
+        for filename, size in zip(files, sizes or [0] * len(files), strict=True):
+            aid = snowflake()
+            url = f"{self.base_url}/attachments/{aid}/{filename}"
+            out.append({"id": str(aid), "filename": filename, "size": size, "url": url, "proxy_url": url})
+        return out
+
     def edit_message(self, msg: FakeMessage, body: Mapping[str, Any]) -> FakeMessage:
         msg.edits.append(dict(body))
         data = msg.data
@@ -390,8 +403,8 @@ class DiscordState:
             data["embeds"] = [self._normalise_embed(e) for e in body.get("embeds") or []]
         if "components" in body:
             data["components"] = list(body.get("components") or [])
-        if "attachments" in body:
-            data["attachments"] = list(body.get("attachments") or [])
+        if "attachments" in body or body.get("_files"):
+            data["attachments"] = self._attachments_of(body)
         if "flags" in body and body["flags"] is not None:
             # Only SUPPRESS_EMBEDS can be toggled by an edit; ephemeral/loading stay as they were.
             keep = data.get("flags", 0) & ~(1 << 2)

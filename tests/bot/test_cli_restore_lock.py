@@ -40,9 +40,11 @@ COMMANDS = [
     ["schedule", "pause", "console:lab"],
     ["schedule", "remove", "console:lab"],
     ["paper", "flash attention"],  # may save the title index snapshot
+    ["vote", "console:alice", "flash attention"],
+    ["library", "console:alice", "add", "flash attention"],
     ["backup", "BACKUP"],
     ["search", "diffusion"], ["digest"], ["digests"], ["export"], ["stats"], ["status"], ["sources"],
-    ["posts"], ["deliveries"], ["schedule", "list"], ["subscriptions"], ["summarize", "--dry-run"],
+    ["posts"], ["deliveries"], ["schedule", "list"], ["subscriptions"], ["summarize", "--dry-run"], ["top", "--json"],
 ]
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from bot.cli import main
 from bot.samples import SAMPLE_DIGEST
-from storage import app_state, fetch_state, llm_cache, pending_matches
+from storage import app_state, fetch_state, library, llm_cache, pending_matches, votes
 from storage.db import Database
 from storage.fetch_state import Validator
 from storage.transfer import CACHES, TABLES, TableSum, read_tables, table_sum
@@ -66,6 +66,8 @@ async def _more_state(path: Path) -> None:
         await llm_cache.put_cached(db, "overview", int(digest["id"]), "llama3.2", 1, input_hash="h2", text=None,
                                    problem="states a figure the abstracts do not", now=NOW)
         await llm_cache.add_usage(db, dt.date(2025, 9, 9), "llama3.2", requests=2, prompt_tokens=900)
+        await votes.cast(db, "console:lab", "console:alice", 1, now=NOW)
+        await library.save(db, "console:alice", 2, now=NOW)
     finally:
         await db.close()
 

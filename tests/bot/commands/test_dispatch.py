@@ -133,8 +133,8 @@ async def test_an_unexpected_error_is_logged_and_answered_briefly(member: Contex
 
 async def test_search_pages_forward_and_back_from_button_actions_alone(member: Context) -> None:
     first = await dispatch("search", {"query": "diffusion"}, member)
-    assert [b.label for b in first.buttons] == ["Next ▶"]
-    second = await press(first.buttons[0].action, member)
+    assert [b.label for b in first.buttons] == ["☆ 1", "☆ 2", "☆ 3", "☆ 4", "☆ 5", "Next ▶"]
+    second = await press(first.buttons[-1].action, member)
     assert "Results 6–10" in check(second)
     back = await press(next(b.action for b in second.buttons if "Previous" in b.label), member)
     assert text_of(back) == text_of(first)
@@ -144,11 +144,11 @@ async def test_search_pages_forward_and_back_from_button_actions_alone(member: C
 
 async def test_digest_pages_and_paper_buttons(member: Context) -> None:
     post = await dispatch("digest", {}, member)
-    page2 = await press(post.buttons[0].action, member)
+    page2 = await press(next(b.action for b in post.buttons if b.action.startswith("digest:")), member)
     assert "Page 2 of" in check(page2)
     assert "That digest has" in check(await press("digest:1:p99", member))
     found = await dispatch("paper", {"title": "diffusion language"}, member)
-    other = await press(found.buttons[0].action, member)
+    other = await press(next(b.action for b in found.buttons if b.action.startswith("paper:")), member)
     assert other.cards and other.cards[0].title != found.cards[0].title
 
 
@@ -156,7 +156,8 @@ async def test_suggestions(member: Context, admin: Context) -> None:
     titles = await suggest("paper", "title", "flash att", member)
     assert titles and any("FlashAttention" in c.name for c in titles) and len(titles) <= 25
     resolved = await dispatch("paper", {"title": titles[0].value}, member)
-    assert not resolved.buttons  # an exact choice: no "other matches"
+    # An exact choice: no "other matches", only the card's own ▲ Vote and ☆ Save.
+    assert [b.label for b in resolved.buttons] == ["▲ Vote", "☆ Save"]
     assert await suggest("setup channel", "timezone", "berl", member) == []  # not an admin
     assert [c.value for c in await suggest("setup channel", "timezone", "berl", admin)] == ["Europe/Berlin"]
     assert [c.value for c in await suggest("digest", "date", "2025-09", member)] == ["2025-09-09"]

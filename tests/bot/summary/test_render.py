@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.chat.replies import Reply, violations
+from bot.community.actions import paper_of
 from bot.summary import (
     Group,
     Highlight,
@@ -25,6 +26,7 @@ from bot.summary import (
 )
 from bot.summary.takeaways import figures, takeaway
 from storage.db import Database
+from storage.papers import get_paper
 from storage.records import DigestInfo, PaperRecord
 from tests.bot.summary.conftest import load
 
@@ -72,7 +74,7 @@ def test_every_page_fits_discord_and_defuses_mentions(summary: Summary) -> None:
         assert "@everyone" not in shown(reply) and "@here" not in shown(reply)
         assert "\u202e" not in shown(reply)
         for button in reply.buttons:
-            assert parse_action(button.action) is not None
+            assert parse_action(button.action) is not None or paper_of(button.action) is not None
     listed = "\n".join(c.description for page in pages[1:] for c in page.cards)
     assert listed.count("\n• ") + listed.startswith("• ") == summary.papers
 
@@ -98,7 +100,12 @@ async def test_the_sample_post_and_its_pages(db: Database, sample: DigestInfo) -
         "Unified Multivariate Gaussian Mixture for Efficient Neural Image Compression",
         "A-SDM: Accelerating Stable Diffusion through Redundancy Removal and Performance Optimization"]
     assert "Figures: 3.18× compression speed up" in post.cards[1].description
-    assert [parse_action(b.action) for b in post.buttons] == [(sample.id, 2)]
+    assert [parse_action(b.action) for b in post.buttons][:1] == [(sample.id, 2)]
+    # ▲ n: a vote for highlight n.
+    highlights = [c.title for c in post.cards[1:]]
+    assert [b.label for b in post.buttons[1:]] == [f"▲ {n}" for n in range(1, len(highlights) + 1)]
+    voted = await get_paper(db, paper_of(post.buttons[1].action) or 0)
+    assert voted is not None and voted.title == highlights[0]
     assert [parse_action(b.action) for b in pages[-1].buttons] == [(sample.id, len(pages) - 1)]
     assert all(violations(p) == [] for p in pages)
 
