@@ -264,6 +264,9 @@ class App:
             # the first interval.
             try:
                 await self.notifications.drain()
+                # What a process that died mid-send left (another one's, sharing the database),
+                # as the daily post's runs do; rows a live process is sending are its own.
+                await self.notification_sender.recover()
                 await self.notification_sender.send_pending()
             except Exception:  # noqa: BLE001 - one failed round must not stop notifications
                 log.exception("sending notifications failed; trying again later")
