@@ -31,6 +31,7 @@ from bench import (
     startup,
     subscriptions,
     summary,
+    takeover,
     web,
 )
 from bench.common import BenchError, Row, format_table, parse_sizes, rows_json
@@ -53,6 +54,7 @@ BENCHES: list[ModuleType] = [
     lookup_backends,
     migrate_db,
     web,
+    takeover,
 ]
 
 
