@@ -6,9 +6,9 @@ process after a stall, stops at once), and asks for each lease it does not hold 
 it gets starts at once). A process killed while holding a lease stops renewing it; the lease
 expires `lease_seconds` after its last renewal and the next process to ask takes it, so its work
 is taken over within `lease_seconds + heartbeat_seconds`. A process that cannot reach the
-database stops its leased work once its last renewal is `lease_seconds` old, since another process
-may have taken the lease by then. A clean stop stops the work and deletes the row with its leases,
-so another process takes them over at its next heartbeat.
+database (or whose heartbeat hangs) stops its leased work once its last renewal is `lease_seconds`
+old, since another process may have taken the lease by then. A clean stop stops the work and
+deletes the row with its leases, so another process takes them over at its next heartbeat.
 
 The holder of the upkeep lease also forgets processes not heard of for `forget_after_seconds`.
 A process on this machine whose pid no longer exists is known dead at once: a restarted bot frees
@@ -139,7 +139,9 @@ class Coordinator:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             now = self.clock()
             try:
-                await self.beat(now)
+                # Bounded: a beat stuck on a silent network must not keep this process's leased
+                # work running past the lease, while another process may have taken it over.
+                await asyncio.wait_for(self.beat(now), timeout=self.settings.lease_seconds)
             except Exception as exc:  # noqa: BLE001 - the database away: keep trying, stop what may be another's
                 log.warning("heartbeat failed (%s: %s); trying again in %gs", type(exc).__name__, exc,
                             self.settings.heartbeat_seconds)

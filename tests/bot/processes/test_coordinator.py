@@ -190,3 +190,26 @@ async def test_a_restarted_process_frees_what_its_dead_predecessor_held_at_once(
         assert [p.id for p in await processes.list_processes(db)] == [elsewhere, a.process_id]
     finally:
         await a.close()
+
+
+async def test_a_process_whose_heartbeat_hangs_stops_its_leased_work(db: Database,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    quick = ProcessSettings(heartbeat_seconds=0.01, lease_seconds=0.2, forget_after_seconds=3600)
+    a, a_fetch, _ = process(db, "alpha", clock, quick)
+    await a.start()
+    try:
+        async def silent_network(*args: object, **kwargs: object) -> bool:
+            await asyncio.Event().wait()  # a statement whose answer never comes
+            return True
+
+        monkeypatch.setattr(processes, "heartbeat", silent_network)
+        clock.advance(1)
+        for _ in range(500):
+            if not a_fetch.running:
+                break
+            await asyncio.sleep(0.01)
+        assert a.holds == set() and not a_fetch.running
+    finally:
+        monkeypatch.undo()
+        await a.close()
