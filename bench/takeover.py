@@ -6,7 +6,8 @@ Two `paperboy run` processes share a fresh database and the loopback Discord fak
 the upkeep lease, which every process asks for, stands for both leases). Once both run, the
 holder is SIGKILLed; the time until the other one holds the lease is taken on the wall clock, and
 what the database recorded is reported beside it (the lease's `acquired_at` minus the dead
-process's last heartbeat, in whole seconds). Expected: between the lease (30 s) and the lease
+process's last heartbeat, in whole seconds). The kill comes at a random moment of the heartbeat
+period (seeded by --seed), as a real one would. Expected: between the lease (30 s) and the lease
 plus a heartbeat (40 s) after the last heartbeat, so 20 to 40 s after the kill.
 """
 
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from bench.common import BenchError, Row
+from bot.config import ProcessSettings
 from storage import processes
 from storage.db import Database, is_postgres
 from storage.processes import UPKEEP
@@ -55,7 +58,7 @@ async def _until(check: object, what: str, limit: float = 120.0) -> object:
     raise BenchError(f"waited {limit:.0f} s for {what}")
 
 
-async def _one(folder: Path, address: str) -> tuple[float, float]:
+async def _one(folder: Path, address: str, pause: float) -> tuple[float, float]:
     """(wall seconds from the kill to the takeover, stored acquired_at - last heartbeat)."""
     where = {"PAPERBOY_DATABASE_URL": address} if is_postgres(address) else {"PAPERBOY_DATABASE_PATH": address}
     async with DiscordFake() as fake, await Database.open(address) as db:
@@ -70,6 +73,7 @@ async def _one(folder: Path, address: str) -> tuple[float, float]:
             await _until(lambda: _count(db, 2), "the second process to register")
             pids = {p.id: p.pid for p in await processes.list_processes(db)}
             doomed = next(b for b in bots if b.process is not None and b.process.pid == pids[first])  # type: ignore[index]
+            await asyncio.sleep(pause)
             await doomed.kill()
             killed = time.monotonic()
             second = await _until(lambda: _other(db, first), "the other process to take the lease")
@@ -93,6 +97,8 @@ async def _other(db: Database, first: object) -> int | None:
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows = []
+    chance = random.Random(args.seed)
+    heartbeat = ProcessSettings().heartbeat_seconds
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     server = pg_server.start() if "postgres" in backends else None
     try:
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                         address = server.database_url(name)
                     else:
                         address = str(Path(folder) / "bot.db")
-                    wall, gap = asyncio.run(_one(Path(folder), address))
+                    wall, gap = asyncio.run(_one(Path(folder), address, chance.uniform(0, heartbeat)))
                 walls.append(wall)
                 stored.append(gap)
             rows.append(Row(NAME, backend, {
