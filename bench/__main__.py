@@ -31,6 +31,7 @@ from bench import (
     startup,
     subscriptions,
     summary,
+    takeover,
     top,
     web,
 )
@@ -55,6 +56,7 @@ BENCHES: list[ModuleType] = [
     migrate_db,
     top,
     web,
+    takeover,
 ]
 
 

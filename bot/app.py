@@ -8,6 +8,10 @@ Shared by the console, the Discord transport and `paperboy run`:
     await app.start()         # bot: start the background jobs instead (posts, notifications, fetching)
     await app.close()
 
+A started app registers in the process table and runs fetching and the upkeep (title-index
+snapshots, the title log's and the process table's pruning) only while it holds their leases, so
+that of several processes sharing a database exactly one does each (bot.processes).
+
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
@@ -32,6 +36,7 @@ from bot.commands.context import Context, Services
 from bot.config import Settings, llm_api_key
 from bot.llm.service import LlmService
 from bot.lookup.service import LookupService
+from bot.processes.coordinator import Coordinator, Leased
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
 from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
@@ -48,6 +53,7 @@ from storage.db import Database
 from storage.instance_lock import UseLock, open_held
 from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
 from storage.notifications import NotificationRecord
+from storage.processes import FETCH, UPKEEP
 from storage.records import DigestInfo, LoadResult, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -125,13 +131,16 @@ class App:
     _poller: Poller | None = None
     _polling: AsyncIOScheduler | None = None
     _web: WebServer | None = None
+    shards: str | None = None  # the shard range this process connects, as `paperboy status` shows it
+    _coordinator: Coordinator | None = None
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
-                   platform: str | None = None) -> App:
+                   platform: str | None = None, shards: str | None = None) -> App:
         """`platform` ("console", "discord") limits the daily posts and notifications this process
         sends to that transport's servers and users, so a console on the bot's database sends
-        nothing on Discord's behalf."""
+        nothing on Discord's behalf. `shards` names the shard range it connects (default: the
+        settings' `[discord] shard_ids`, when there are such settings)."""
         db, in_use = await open_held(settings.db_address, busy_timeout_ms=settings.database.busy_timeout_ms)
         try:
             lookup = LookupService(db)
@@ -162,6 +171,7 @@ class App:
         services = Services(db, settings, lookup, loader, clock, summaries, llm)
         app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake)
         app._in_use = in_use
+        app.shards = shards if shards is not None else _configured_shards(settings)
         return app
 
     @property
@@ -183,28 +193,54 @@ class App:
     async def start(self, *, notify_interval: float = 30.0) -> None:
         """Start the background jobs on the running event loop: the daily-post scheduler,
         notifications queued and sent after each load and every `notify_interval` seconds
-        (resuming digests a crash left unmatched, retries), and fetching from the sources that
-        `[fetch]` enables."""
+        (resuming digests a crash left unmatched, retries), and, while this process holds their
+        leases, fetching from the sources that `[fetch]` enables and the upkeep."""
         topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
         log.info("%d subscribed topics ready for matching", topics)
         await self.notification_sender.recover()
         await self.runner.start()
         self._tasks.append(asyncio.create_task(self._notify_forever(notify_interval)))
+        work = [Leased(UPKEEP, self._start_upkeep, self._stop_upkeep)]
         if self.settings.fetch.enabled:
-            await self._start_fetching()
+            from bot.sources.poller import poller_from
+
+            self._poller = poller_from(self.settings, self.db, self.loader, clock=self.clock)
+            if self._poller.names:
+                work.append(Leased(FETCH, self._start_fetching, self._stop_fetching))
+        self.services.lookup.sync.upkeep = False  # until this process holds the upkeep lease
+        # The wall clock, not the app's: the processes compare their times with each other's.
+        self._coordinator = Coordinator(self.db, self.settings.processes, work, shards=self.shards)
+        await self._coordinator.start()
+
+    @property
+    def holds(self) -> set[str]:
+        """The leases this process holds (the work it runs for all processes)."""
+        return set(self._coordinator.holds) if self._coordinator is not None else set()
 
     async def _start_fetching(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-        from bot.sources.poller import poller_from, schedule_polling
+        from bot.sources.poller import schedule_polling
 
-        self._poller = poller_from(self.settings, self.db, self.loader, clock=self.clock)
-        if not self._poller.names:
-            return
+        assert self._poller is not None
         self._polling = AsyncIOScheduler(timezone="UTC")
         schedule_polling(self._polling, self._poller)
         self._polling.start()
         log.info("fetching %s", ", ".join(self._poller.names))
+
+    async def _stop_fetching(self) -> None:
+        if self._polling is not None:
+            self._polling.shutdown(wait=False)
+            self._polling = None
+        if self._poller is not None:
+            await self._poller.stop()  # a poll in flight ends quietly
+        log.info("fetching stopped in this process")
+
+    async def _start_upkeep(self) -> None:
+        self.services.lookup.sync.upkeep = True
+
+    async def _stop_upkeep(self) -> None:
+        self.services.lookup.sync.upkeep = False
 
     async def start_web(self, host: str | None = None, port: int | None = None) -> str:
         """Serve the read-only web archive over this app's services (`[web] host`/`port` unless
@@ -223,6 +259,9 @@ class App:
             # the first interval.
             try:
                 await self.notifications.drain()
+                # What a process that died mid-send left (another one's, sharing the database),
+                # as the daily post's runs do; rows a live process is sending are its own.
+                await self.notification_sender.recover()
                 await self.notification_sender.send_pending()
             except Exception:  # noqa: BLE001 - one failed round must not stop notifications
                 log.exception("sending notifications failed; trying again later")
@@ -235,6 +274,8 @@ class App:
     async def close(self) -> None:
         if self._web is not None:
             await self._web.close()  # first: its requests read the database
+        if self._coordinator is not None:
+            await self._coordinator.close()  # leased work stops; another process takes it over at once
         if self._polling is not None:
             self._polling.shutdown(wait=False)
         if self._poller is not None:
@@ -249,3 +290,11 @@ class App:
         await self.db.close()
         if self._in_use is not None:
             self._in_use.release()
+
+
+def _configured_shards(settings: Settings) -> str | None:
+    """`[discord] shard_ids` as text ("0-3"), for builds whose settings have it."""
+    shard_ids = getattr(settings.discord, "shard_ids", None)
+    if shard_ids is None or shard_ids == "" or shard_ids == []:
+        return None
+    return shard_ids if isinstance(shard_ids, str) else ",".join(str(i) for i in shard_ids)

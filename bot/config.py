@@ -350,6 +350,18 @@ class LlmSettings:
 
 
 @dataclass(slots=True)
+class ProcessSettings:
+    # How often each `paperboy run` tells the others it is alive (its row in `paperboy status`) and
+    # renews the leases it holds (fetching, the upkeep); the others try to take a free lease as often.
+    heartbeat_seconds: float = setting(10.0, 0, 3600, above=True)
+    # How long a lease lasts unrenewed: a process killed while holding one has its work taken over by
+    # another within this plus one heartbeat, and is shown as gone once its heartbeat is this old.
+    lease_seconds: float = setting(30.0, 0, DAY_S, above=True)
+    # A process not heard of for this long is dropped from `paperboy status`.
+    forget_after_seconds: float = setting(86_400.0, 0, 30 * DAY_S, above=True)
+
+
+@dataclass(slots=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -360,6 +372,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     web: WebSettings = field(default_factory=WebSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)
 
     @property
     def db_address(self) -> str:
@@ -388,7 +401,9 @@ class Settings:
 ORDERED = [("fetch", "retry_base_seconds", "retry_max_seconds"),
            ("fetch", "failure_backoff_minutes", "failure_backoff_max_minutes"),
            ("schedule", "retry_base_seconds", "retry_max_seconds"),
-           ("subscriptions", "retry_base_seconds", "retry_max_seconds")]
+           ("subscriptions", "retry_base_seconds", "retry_max_seconds"),
+           ("processes", "heartbeat_seconds", "lease_seconds"),
+           ("processes", "lease_seconds", "forget_after_seconds")]
 
 # Older, shorter names kept working: the same setting at the same (environment) precedence.
 ENV_ALIASES = {"PAPERBOY_DB": "PAPERBOY_DATABASE_PATH", "PAPERBOY_LOG_FILE": "PAPERBOY_LOGGING_FILE"}

@@ -10,7 +10,10 @@ Exactly once, by construction:
 * the sender moves a row pending → sending (compare-and-set; on PostgreSQL the claim skips rows
   another process is claiming, FOR UPDATE SKIP LOCKED, so several processes draining the log
   never both take one) before the request and to sent or failed after, as the post log does
-  (storage.posts); a crash leaves 'sending', which recovery resolves without sending blindly twice.
+  (storage.posts); a crash leaves 'sending', which recovery resolves without sending blindly twice;
+* a sender holds the rows it sends (`hold_notifications`, as `storage.posts.hold_posts` holds
+  posts) until their outcome is written, so recovery settles only the 'sending' rows of a process
+  that died, never those another live process is sending.
 
 The SQL: storage/sqlite/notifications.py, storage/postgres/notifications.py.
 """
@@ -110,6 +113,20 @@ async def queue(db: Database, digest_id: int, notifications: Sequence[Notificati
 
 
 # -- the sender's side ----------------------------------------------------------------------------
+
+@per_backend
+async def hold_notifications(db: Database, notification_ids: Sequence[int]) -> set[int]:
+    """Take these notifications in hand before sending or recovering them: the ids taken. One
+    another task or process holds is left out. Held until `release_notifications`, or until the
+    process ends however it ends (see storage.posts.hold_posts)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def release_notifications(db: Database, notification_ids: Sequence[int]) -> None:
+    """Let go of notifications taken with `hold_notifications` (ids not held are ignored)."""
+    raise NotImplementedError
+
 
 async def update_notification(db: Database, delivery_id: int, *, expect: str | Sequence[str] | None = None,
                           now: dt.datetime | None = None, **values: Any) -> bool:

@@ -28,7 +28,9 @@ generated search column and its search_versions) and three caches, emptied on th
 rebuilt when next needed: title_snapshot (the title index's saved image; the next start builds
 the index from the papers), title_changes (the log title indexes catch up from, kept by each
 backend in its own form) and summary_term_counts (the daily summary's term counts, which each
-backend counts with its own stemming).
+backend counts with its own stemming). Nor is the runtime state of the processes using a
+database (processes, leases: storage/processes.py), also emptied on the target: the processes
+that will run against it register themselves.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ TABLES: tuple[Table, ...] = (
 # Caches: emptied on the target (never copied), rebuilt when next needed.
 # The title log is one of them: each backend keeps it in its own form (PostgreSQL orders it by
 # commit), and a target's title indexes start from scratch anyway.
-CACHES = ("title_snapshot", "summary_term_counts", "title_changes")
+# So is the processes' runtime state: who runs and who holds which lease belongs to the source.
+CACHES = ("title_snapshot", "summary_term_counts", "title_changes", "processes", "leases")
 
 
 # -- the canonical form -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`paperboy status`: what `/status` shows a server admin, for the operator's terminal or a
 monitoring script (`--json`): the archive, the digest sources' health, what waits to be sent,
-what failed, and with `--guild` that server's daily post."""
+what failed, the processes running (host, pid, shards, heartbeat age, the leases each holds), and
+with `--guild` that server's daily post."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def run_status(ctx: CliContext) -> int:
     else:
         print(f"Paperboy status, as of {when(report.now)}")
         print(f"\nDatabase\n  {db.backend} at {db.location}")
-        for name, text in sections(report):
+        for name, text in sections(report, operator=True):
             print(f"\n{name}\n  " + text.replace("\n", "\n  "))
     failing = any(s.consecutive_failures for s in report.sources if s.source in report.enabled_sources)
     return 1 if report.failed_posts or report.failed_notifications or failing or report.sources_problem else 0

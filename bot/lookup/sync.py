@@ -51,6 +51,9 @@ class TitleIndexSync:
         self.index = index or TitleIndex()
         self.last_change = 0
         self.unsaved = 0  # papers (re)indexed since the stored snapshot; past SNAPSHOT_AFTER it is rewritten
+        # Whether this process writes the snapshot and prunes the title log: of several processes
+        # sharing a database, only the holder of the upkeep lease does (bot.processes).
+        self.upkeep = True
         self._lock = asyncio.Lock()
 
     async def start(self, *, save: bool = True) -> StartReport:
@@ -83,7 +86,7 @@ class TitleIndexSync:
         return StartReport(index is not None, replayed, saved)
 
     def snapshot_due(self) -> bool:
-        return self.unsaved >= SNAPSHOT_AFTER
+        return self.upkeep and self.unsaved >= SNAPSHOT_AFTER
 
     async def save(self) -> int:
         """Write the index as the snapshot; returns the bytes written."""
@@ -138,5 +141,6 @@ class TitleIndexSync:
         # paper the index already found by id) is left alone: re-adding it would look like a change.
         fresh = [r for r in current if not self.index.holds(r)]
         self.index.add(fresh)
-        await stored.prune_title_changes(self.db, self.last_change - KEEP_CHANGES)
+        if self.upkeep:
+            await stored.prune_title_changes(self.db, self.last_change - KEEP_CHANGES)
         return len(gone) + len(fresh)

@@ -119,12 +119,19 @@ class Poller:
 
     async def close(self) -> None:
         """Stop a scheduled poll in flight (it ends quietly, before the database closes) and the client."""
+        await self.stop()
+        self._closing = True
+        await self.client.close()
+
+    async def stop(self) -> None:
+        """Stop a scheduled poll in flight; it ends quietly (the process is closing, or another one
+        fetches now). The poller can be scheduled again."""
         self._closing = True
         running = [task for task in self._kicks if task is not asyncio.current_task()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        await self.client.close()
+        self._closing = False
 
     async def status(self) -> list[SourceStatus]:
         """Every source's health, the configured ones included even before their first fetch."""

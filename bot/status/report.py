@@ -1,5 +1,5 @@
 """How the bot is doing, for operators: the archive, a server's daily post, what waits to be sent,
-what failed, and each digest source's health.
+what failed, each digest source's health, and the processes running (bot.processes.report).
 
 One report, gathered here without any transport, shown three ways: `/status` (server admins, a
 card), `paperboy status` (text or JSON) and, for the sources part, `paperboy sources`.
@@ -14,6 +14,7 @@ from typing import Any
 from bot.config import ConfigError, Settings
 from bot.llm.service import LlmReport
 from bot.llm.service import report as llm_report
+from bot.processes.report import ProcessesReport, gather_processes
 from bot.redact import redact
 from bot.schedule.settings import describe
 from bot.summary.render import EMPTY_DAY
@@ -23,10 +24,11 @@ from storage import guilds as guild_repo
 from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import posts as post_repo
-from storage.db import Database
+from storage.db import Database, now_utc
 from storage.fetch_state import SourceStatus
 from storage.guilds import GuildSchedule
 from storage.posts import PostRecord
+from storage.processes import FETCH, UPKEEP
 from storage.records import DigestInfo
 
 MAX_ERRORS = 3  # failed posts and notifications shown (the newest); the CLI logs have them all
@@ -50,6 +52,7 @@ class StatusReport:
     schedule: GuildSchedule | None = None
     last_post: PostRecord | None = None
     llm: LlmReport | None = None  # None: [llm] is off
+    processes: ProcessesReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
@@ -64,6 +67,7 @@ class StatusReport:
             "sources": [source_json(s, self.enabled_sources, self.now) for s in self.sources],
             "sources_problem": self.sources_problem,
             "llm": self.llm.to_json() if self.llm else {"enabled": False},
+            **(self.processes.to_json() if self.processes else {}),
         }
 
 
@@ -81,7 +85,9 @@ def enabled_sources(settings: Settings) -> tuple[list[str], str | None]:
     return names, None
 
 
-async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id: str | None = None) -> StatusReport:
+async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id: str | None = None,
+                 wall: dt.datetime | None = None) -> StatusReport:
+    """As of `now` (the app's clock); heartbeats are aged by `wall`, the real time (default: now)."""
     stats = await paper_repo.stats(db)
     names, problem = enabled_sources(settings)
     broken = await post_repo.posts_in_status(db, ["failed", "unknown"])
@@ -101,7 +107,9 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
         waiting_notifications=len(await notification_repo.notifications_in_status(db, ["pending", "sending"])),
         failed_posts=len(broken), failed_notifications=len(undelivered), errors=errors,
         sources=await fetch_state.source_status(db, names), enabled_sources=names, sources_problem=problem,
-        guild_id=guild_id, schedule=schedule, last_post=last_post, llm=await llm_report(db, settings, now))
+        guild_id=guild_id, schedule=schedule, last_post=last_post, llm=await llm_report(db, settings, now),
+        processes=await gather_processes(db, settings.processes, wall or now_utc(),
+                                         [UPKEEP, FETCH] if names else [UPKEEP]))
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -150,8 +158,9 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
-def sections(report: StatusReport) -> list[tuple[str, str]]:
-    """(heading, text) pairs in the order every front end shows them."""
+def sections(report: StatusReport, *, operator: bool = False) -> list[tuple[str, str]]:
+    """(heading, text) pairs in the order every front end shows them; `operator` (the CLI) names
+    each process's host and pid, which server admins do not see."""
     latest = report.latest
     out = [("Archive", f"{_count(report.papers, 'paper')} in {_count(report.digests, 'digest')}"),
            ("Last digest", "none yet: load one with /ingest" if latest is None else
@@ -173,4 +182,6 @@ def sections(report: StatusReport) -> list[tuple[str, str]]:
         need = f"{_count(report.failed_posts, 'post')} and {_count(report.failed_notifications, 'notification')}"
         errors.insert(0, f"{need} need attention (`paperboy posts`, `paperboy deliveries`); the latest:")
     out.append(("Errors", "\n".join(errors) if errors else "none"))
+    if report.processes is not None:
+        out.append(("Processes", report.processes.text(operator=operator)))
     return out

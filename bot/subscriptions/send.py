@@ -7,6 +7,10 @@ Order of writes, as for the daily post (bot.schedule.poster), so a crash never r
    leaves 'sending': `recover` re-sends it with its idempotency key (a channel mention and a
    direct message alike: Discord dedupes a message nonce in any channel) while the transport
    still dedupes it, and marks older ones 'unknown' (sending those again could repeat them).
+   A sender holds the rows it sends (storage.notifications.hold_notifications) from before
+   'sending' until the outcome is written; the holds of a process end when it dies. So `recover`,
+   run at start-up and before every round, settles only the rows of a process that died (another
+   one, or this one before a restart), never those a live process is sending.
 3. 'sent', or 'pending' again with a backoff after a temporary failure, or 'failed' with a reason.
 
 A round of notifications shares transactions as the daily post's runs do (storage.sendlog): 'sending'
@@ -88,6 +92,9 @@ class NotificationSender:
         now = self.clock()
         due = [d for d in await notification_repo.notifications_in_status(self.db, ["pending"])
                if d.next_attempt_at is None or d.next_attempt_at <= now]
+        # Only the rows this process takes in hand: another process sending them holds its own.
+        held = await notification_repo.hold_notifications(self.db, [d.id for d in due])
+        due = [d for d in due if d.id in held]
         gate = asyncio.Semaphore(max(self.settings.concurrency, 1))
         round_ = _Round(self.db)
         round_.starter.plan([(d.id, d.attempts) for d in due])
@@ -99,15 +106,28 @@ class NotificationSender:
         try:
             done = await asyncio.gather(*(one(d) for d in due))
         finally:
-            await round_.results.flush()  # written before the round reports them
+            try:
+                await round_.results.flush()  # written before the round reports them
+            finally:
+                # Also when cancelled: a hold kept by a live process hides its rows from recovery.
+                await asyncio.shield(notification_repo.release_notifications(self.db, list(held)))
         return [d for d in done if d is not None]
 
     async def recover(self) -> list[NotificationRecord]:
-        """At start-up: settle rows a crash left 'sending' (see the module docstring)."""
+        """Settle rows a crash left 'sending' (see the module docstring); rows a live task or
+        process holds are being sent, and are left to it."""
+        stuck = await notification_repo.notifications_in_status(self.db, ["sending"])
+        held = await notification_repo.hold_notifications(self.db, [d.id for d in stuck])
+        try:
+            return await self._recover([d for d in stuck if d.id in held])
+        finally:
+            await asyncio.shield(notification_repo.release_notifications(self.db, list(held)))
+
+    async def _recover(self, stuck: list[NotificationRecord]) -> list[NotificationRecord]:
         now = self.clock()
         window = dt.timedelta(seconds=self.settings.resend_window_seconds)
         settled = []
-        for d in await notification_repo.notifications_in_status(self.db, ["sending"]):
+        for d in stuck:
             if now - d.updated_at <= window:
                 await notification_repo.update_notification(self.db, d.id, expect="sending", status="pending", now=now,
                                                     reason="interrupted while sending; re-sent with its key")
@@ -125,11 +145,16 @@ class NotificationSender:
         """Send one pending row. None when another sender took it first. With a shared `round_`,
         the final 'sent' is written when the round flushes its results."""
         if round_ is None:
+            if not await notification_repo.hold_notifications(self.db, [record.id]):
+                return None  # another task or process is sending it
             round_ = _Round(self.db)
             try:
                 return await self.send_one(record, now, round_)
             finally:
-                await round_.results.flush()
+                try:
+                    await round_.results.flush()
+                finally:
+                    await asyncio.shield(notification_repo.release_notifications(self.db, [record.id]))
         attempts = record.attempts + 1
         if not await round_.starter.start(record.id, record.attempts, now):
             return None

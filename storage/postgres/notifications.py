@@ -22,6 +22,9 @@ from storage.postgres.db import PostgresDatabase
 # pg_advisory_xact_lock key of queueing batches: "paperboy" and 1 (the migration lock is "paperboy").
 _QUEUE_LOCK = 0x7061706572626F79 ^ 1
 
+# The space of the notifications' holds (PostgresDatabase.holds): "noti".
+_HOLDS = 0x6E6F7469
+
 _SELECT = (
     "SELECT n.*, d.source AS digest_source, d.date AS digest_date"
     " FROM deliveries AS n LEFT JOIN digests AS d ON d.id = n.digest_id"
@@ -128,3 +131,13 @@ async def notification_of(db: PostgresDatabase, user_id: str,
         return None
     record = await get_notification(db, row["delivery_id"])
     return (record, _paper(row), int(row["position"])) if record else None
+
+
+@notifications.hold_notifications.register(PostgresDatabase)
+async def hold_notifications(db: PostgresDatabase, notification_ids: Sequence[int]) -> set[int]:
+    return await db.holds.take(_HOLDS, notification_ids)
+
+
+@notifications.release_notifications.register(PostgresDatabase)
+async def release_notifications(db: PostgresDatabase, notification_ids: Sequence[int]) -> None:
+    await db.holds.release(_HOLDS, notification_ids)

@@ -12,6 +12,9 @@ from storage.db import iso, now_utc, parse_iso
 from storage.notifications import Notification, NotificationRecord, QueuedPaper, json_texts
 from storage.sqlite.db import SqliteDatabase
 
+# The space of the notifications' holds (storage/sqlite/holds.py): "noti".
+_HOLDS = 0x6E6F7469
+
 _SELECT = (
     "SELECT n.*, d.source AS digest_source, d.date AS digest_date"
     " FROM deliveries AS n LEFT JOIN digests AS d ON d.id = n.digest_id"
@@ -131,3 +134,13 @@ async def notification_of(db: SqliteDatabase, user_id: str,
         return None
     record = await get_notification(db, row["delivery_id"])
     return (record, _paper(row), int(row["position"])) if record else None
+
+
+@notifications.hold_notifications.register(SqliteDatabase)
+async def hold_notifications(db: SqliteDatabase, notification_ids: Sequence[int]) -> set[int]:
+    return db.holds.take(_HOLDS, notification_ids)
+
+
+@notifications.release_notifications.register(SqliteDatabase)
+async def release_notifications(db: SqliteDatabase, notification_ids: Sequence[int]) -> None:
+    db.holds.release(_HOLDS, notification_ids)

@@ -92,3 +92,16 @@ async def test_holds_go_on_after_the_session_is_cut(pg_url: str) -> None:
         assert await posts.hold_posts(other, [2]) == set()
         await posts.release_posts(db, [1, 2])  # 1 is no longer this process's: only 2 is let go
         assert await posts.hold_posts(other, [2]) == {2}
+
+
+async def test_notifications_are_held_apart_from_posts(db_address: str, db: Database) -> None:
+    """The notification log's holds (storage.notifications.hold_notifications): the same rules, and
+    a notification's id never collides with a post's."""
+    from storage import notifications
+
+    assert await posts.hold_posts(db, [1]) == {1}
+    assert await notifications.hold_notifications(db, [1, 2]) == {1, 2}
+    async with await Database.open(db_address) as other:
+        assert await notifications.hold_notifications(other, [2, 3]) == {3}
+        await notifications.release_notifications(db, [2])
+        assert await notifications.hold_notifications(other, [2]) == {2}
