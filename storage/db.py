@@ -30,8 +30,10 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+def iso(moment: dt.datetime, *, precise: bool = False) -> str:
+    """`moment` as stored text: UTC, to the second, or to the microsecond when order within a second matters."""
+    spec = "microseconds" if precise else "seconds"
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
 def parse_iso(text: str) -> dt.datetime:

@@ -15,7 +15,7 @@ from storage.sqlite.votes import move_rows
 async def save(db: SqliteDatabase, user_id: str, paper_id: int, *, now: dt.datetime) -> bool:
     return await db.execute(
         "INSERT INTO library (user_id, paper_id, saved_at) VALUES (?, ?, ?) ON CONFLICT (user_id, paper_id) DO NOTHING",
-        (user_id, paper_id, iso(now))) > 0
+        (user_id, paper_id, iso(now, precise=True))) > 0
 
 
 @library.remove.register(SqliteDatabase)

@@ -119,3 +119,12 @@ async def test_votes_and_saves_follow_a_paper_into_its_twin(db: Database) -> Non
     assert merged.merged == 1
     assert await votes.count(db, G, keeper) == 2
     assert await library.saved_paper_ids(db, "console:alice") == [keeper]
+
+
+async def test_saves_within_one_second_list_in_the_order_they_were_made(db: Database) -> None:
+    a, b, c, _ = await _papers(db)
+    for n, paper in enumerate((c, a, b)):
+        await library.save(db, "console:alice", paper, now=T0 + dt.timedelta(microseconds=1000 * n))
+    assert await library.saved_paper_ids(db, "console:alice") == [b, a, c]
+    newest = (await library.saved(db, "console:alice", limit=1))[0]
+    assert newest.saved_at == T0 + dt.timedelta(microseconds=2000)
