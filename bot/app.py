@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.chat.outbound import Outbound
+from bot.chat.ratelimit import TokenBucket
 from bot.chat.replies import Reply
+from bot.chat.shards import EVERY_SHARD, ShardSet
 from bot.commands.context import Context, Services
 from bot.config import Settings, llm_api_key
 from bot.llm.service import LlmService
@@ -126,21 +128,23 @@ class App:
     outbound: Outbound
     clock: Clock
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The Discord shards this process runs (every shard in the console and a one-process bot).
+    shards: ShardSet = EVERY_SHARD
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _in_use: UseLock | None = None
     _poller: Poller | None = None
     _polling: AsyncIOScheduler | None = None
     _web: WebServer | None = None
-    shards: str | None = None  # the shard range this process connects, as `paperboy status` shows it
     _coordinator: Coordinator | None = None
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
-                   platform: str | None = None, shards: str | None = None) -> App:
+                   platform: str | None = None, shards: ShardSet = EVERY_SHARD) -> App:
         """`platform` ("console", "discord") limits the daily posts and notifications this process
         sends to that transport's servers and users, so a console on the bot's database sends
-        nothing on Discord's behalf. `shards` names the shard range it connects (default: the
-        settings' `[discord] shard_ids`, when there are such settings)."""
+        nothing on Discord's behalf. `shards` (the bot: `settings.shards`) limits the daily posts
+        to the servers on this process's Discord shards, and gives its sends its share of the
+        global rate limit (bot.chat.ratelimit.share_of)."""
         db, in_use = await open_held(settings.db_address, busy_timeout_ms=settings.database.busy_timeout_ms)
         try:
             lookup = LookupService(db)
@@ -154,7 +158,8 @@ class App:
                     summary = await llm.enrich(summary, post=True)
                 return render_pages(summary, site=settings.web.public_url)
 
-            runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform)
+            runner = runner_from(settings.schedule, db, outbound, render, clock=clock, platform=platform,
+                                 shards=shards)
             notification_sender = NotificationSender(db, outbound, settings.subscriptions,
                                                      limiter=runner.poster.limiter, clock=clock)
             wake = asyncio.Event()
@@ -169,10 +174,17 @@ class App:
             in_use.release()
             raise
         services = Services(db, settings, lookup, loader, clock, summaries, llm)
-        app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake)
+        app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake,
+                  shards=shards)
         app._in_use = in_use
-        app.shards = shards if shards is not None else _configured_shards(settings)
         return app
+
+    @property
+    def limiter(self) -> TokenBucket | None:
+        """This process's share of the global request rate, shared by every sender (and charged by
+        the Discord transport for its other requests); None when the runner was given no bucket."""
+        limiter = self.runner.poster.limiter
+        return limiter if isinstance(limiter, TokenBucket) else None
 
     @property
     def loader(self) -> Loader:
@@ -209,7 +221,8 @@ class App:
                 work.append(Leased(FETCH, self._start_fetching, self._stop_fetching))
         self.services.lookup.sync.upkeep = False  # until this process holds the upkeep lease
         # The wall clock, not the app's: the processes compare their times with each other's.
-        self._coordinator = Coordinator(self.db, self.settings.processes, work, shards=self.shards)
+        self._coordinator = Coordinator(self.db, self.settings.processes, work,
+                                        shards=self.shards.label)
         await self._coordinator.start()
 
     @property
@@ -291,10 +304,3 @@ class App:
         if self._in_use is not None:
             self._in_use.release()
 
-
-def _configured_shards(settings: Settings) -> str | None:
-    """`[discord] shard_ids` as text ("0-3"), for builds whose settings have it."""
-    shard_ids = getattr(settings.discord, "shard_ids", None)
-    if shard_ids is None or shard_ids == "" or shard_ids == []:
-        return None
-    return shard_ids if isinstance(shard_ids, str) else ",".join(str(i) for i in shard_ids)

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
+from bot.chat.ratelimit import share_of
+from bot.chat.shards import ShardSet, item_problem, parse_ids
 from bot.redact import register_secret
 from storage.db import address_problem, is_postgres, shown_address, sqlite_path
 
@@ -73,6 +75,10 @@ def _database_address(text: str) -> str | None:
 def host_problem(text: str) -> str | None:
     ok = re.fullmatch(r"[A-Za-z0-9.:-]+|\[[0-9A-Fa-f:.]+\]", text.strip())
     return None if ok else "is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)"
+
+
+def _shard_item(text: str) -> str | None:
+    return item_problem(text)
 
 
 def _category(text: str) -> str | None:
@@ -252,6 +258,14 @@ class DiscordSettings:
     gateway_url: str = setting("wss://gateway.discord.gg/", form=_url("ws", "wss"), nonempty=True)
     # Register commands to this server only (fast updates while developing); 0 = global.
     dev_guild_id: int = setting(0, 0, 2**63 - 1)
+    # The shards this process connects and posts for: ids or ranges, e.g. "0-3" or [0, 1, 2, 3]
+    # (`paperboy run --shards`). Empty or "all": every shard, in this one process.
+    shard_ids: list[str] = setting(factory=list, form=_shard_item)
+    # Shards over all processes (`--shard-count`); the same in every process. 0: Discord's
+    # recommendation, with one process running them all (shard_ids then must be empty).
+    shard_count: int = setting(0, 0, 65_536)
+    # Seconds between two IDENTIFYs of this process's shards (Discord allows one per 5 s).
+    identify_interval_seconds: float = setting(5.0, 0, 60)
 
 
 @dataclass(slots=True)
@@ -392,6 +406,11 @@ class Settings:
         return os.path.expanduser(self.database.path) if self.database.path else default_db_path()
 
     @property
+    def shards(self) -> ShardSet:
+        """The Discord shards this process runs (`[discord] shard_ids` of `shard_count`)."""
+        return ShardSet.parse(self.discord.shard_ids, self.discord.shard_count)
+
+    @property
     def db_shown(self) -> str:
         """`db_address` fit to show: a PostgreSQL URL without its password."""
         return shown_address(self.db_address)
@@ -408,6 +427,8 @@ ORDERED = [("fetch", "retry_base_seconds", "retry_max_seconds"),
 # Older, shorter names kept working: the same setting at the same (environment) precedence.
 ENV_ALIASES = {"PAPERBOY_DB": "PAPERBOY_DATABASE_PATH", "PAPERBOY_LOG_FILE": "PAPERBOY_LOGGING_FILE"}
 CONFIG_VARIABLE = "PAPERBOY_CONFIG"
+# The command-line options that set a setting ("section.key"), named in errors and `paperboy config`.
+OPTION_FLAGS = {"database.url": "--db", "discord.shard_ids": "--shards", "discord.shard_count": "--shard-count"}
 SYSTEM_CONFIG = Path("/etc/paperboy/paperboy.toml")
 
 
@@ -604,6 +625,36 @@ class _Builder:
                 raise ConfigError(f"[{section}] {small} = {low:g} ({o_small}) is more than "
                                   f"{large} = {high:g} ({o_large}); it must not be")
 
+    def _named(self, dotted: str) -> str:
+        """Where a value came from, naming the option when it was the command line."""
+        origin = self.origins.get(dotted, DEFAULT)
+        return f"command line {OPTION_FLAGS[dotted]}" if origin.kind == "command line" else str(origin)
+
+    def check_shards(self) -> None:
+        """`[discord] shard_ids` against `shard_count`: each id below it, the count given with ids."""
+        discord = self.settings.discord
+        shown = ",".join(discord.shard_ids)
+        o_ids, o_count = self._named("discord.shard_ids"), self._named("discord.shard_count")
+        try:
+            ids = parse_ids(discord.shard_ids)
+        except ValueError as exc:
+            raise ConfigError(f"[discord] shard_ids = {shown!r} ({o_ids}): {exc}") from None
+        if ids is None:
+            return
+        count = discord.shard_count
+        if not count:
+            raise ConfigError(f"[discord] shard_ids = {shown!r} ({o_ids}) needs shard_count, the number of "
+                              "shards over all processes (e.g. --shard-count 8)")
+        if max(ids) >= count:
+            raise ConfigError(f"[discord] shard_ids = {shown!r} ({o_ids}) lists shard {max(ids)}, but "
+                              f"[discord] shard_count = {count} ({o_count}): shards are numbered 0 to {count - 1}")
+        schedule = self.settings.schedule
+        try:
+            share_of(schedule.rate_per_second, schedule.burst, len(ids) / count)
+        except ValueError as exc:
+            raise ConfigError(f"[discord] shard_ids = {shown!r} ({o_ids}) of shard_count = {count} ({o_count}) with "
+                              f"[schedule] rate_per_second and burst: {exc}") from None
+
 
 def resolve(path: str | Path | None = None, env: Mapping[str, str] | None = None,
             command_line: Mapping[str, Any] | None = None) -> Resolved:
@@ -617,8 +668,10 @@ def resolve(path: str | Path | None = None, env: Mapping[str, str] | None = None
     ignored = builder.apply_env(env)
     for dotted, value in (command_line or {}).items():
         section, key = dotted.split(".", 1)
-        builder.put(section, key, value, Origin("command line"), f"command line ({section}.{key})")
+        flag = OPTION_FLAGS.get(dotted, dotted)
+        builder.put(section, key, value, Origin("command line"), f"command line ({flag})")
     builder.check_order()
+    builder.check_shards()
     return Resolved(builder.settings, builder.origins, found, searched, ignored)
 
 

@@ -23,7 +23,7 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from testkit.discord_fake import DiscordFake, RecordedRequest
@@ -43,10 +43,18 @@ def environment(folder: Path, fake: DiscordFake, token: str | None) -> dict[str,
 
 
 class BotProcess:
-    def __init__(self, folder: Path, fake: DiscordFake, *, rate: float = 100.0, **env: str) -> None:
+    def __init__(self, folder: Path, fake: DiscordFake, *, rate: float = 100.0, nice: int = 0,
+                 args: Sequence[str] = (), send_stamps: Path | None = None, **env: str) -> None:
         self.folder = folder
+        self.args = list(args)  # after `paperboy run`
+        # Raised niceness: the fake (in the calling process) then comes first when the machine is
+        # busy, so its own scheduling delays do not bunch the requests it time-stamps.
+        self.nice = nice
         self.fake = fake
         self.env = {**environment(folder, fake, fake.token), "PAPERBOY_SCHEDULE_RATE_PER_SECOND": str(rate), **env}
+        if send_stamps is not None:  # every REST request written there as it leaves (testkit/send_stamps)
+            self.env |= {"TESTKIT_SEND_STAMPS": str(send_stamps),
+                         "PYTHONPATH": f"{ROOT / 'testkit' / 'send_stamps'}{os.pathsep}{self.env['PYTHONPATH']}"}
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.kills = 0
@@ -63,8 +71,9 @@ class BotProcess:
     async def start(self) -> None:
         assert self.process is None or self.process.returncode is not None, "already running"
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=self.folder, env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            *(["nice", "-n", str(self.nice)] if self.nice else []), sys.executable, "-m", "bot", "run",
+            *self.args, cwd=self.folder, env=self.env, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
         self.starts += 1
 
     async def kill(self) -> None:
@@ -132,6 +141,13 @@ class BotProcess:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.returncode is None
+
+
+def send_stamps(path: Path) -> list[float]:
+    """The times (time.monotonic) of the requests a process wrote with `send_stamps=path`."""
+    if not path.exists():
+        return []
+    return [float(line.split(" ", 1)[0]) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def query(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

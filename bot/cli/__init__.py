@@ -195,6 +195,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args)
 
 
+# Options that set a setting (bot.config.OPTION_FLAGS): "section.key" -> the attribute argparse fills.
+_SETTING_OPTIONS = {"database.url": "db", "discord.shard_ids": "shards", "discord.shard_count": "shard_count"}
+
+
+def _setting_options(args: argparse.Namespace) -> dict[str, object] | None:
+    """The settings given as options, for bot.config.resolve (command line beats everything)."""
+    given = {dotted: value for dotted, attr in _SETTING_OPTIONS.items()
+             if (value := getattr(args, attr, None)) not in (None, "")}
+    return given or None
+
+
 def _run(args: argparse.Namespace) -> int:
     # Imported after parsing: `--help` and usage errors need none of this.
     import asyncio
@@ -209,9 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("paperboy")
     try:
         check_sqlite()
-        db_option = getattr(args, "db", None)
-        settings = load_settings(getattr(args, "config", None),
-                                 command_line={"database.url": db_option} if db_option else None)
+        settings = load_settings(getattr(args, "config", None), command_line=_setting_options(args))
     except CliError as exc:
         _fail(f"paperboy: {exc}")
         return exc.status

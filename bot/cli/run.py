@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 
-from bot.cli.common import CliContext, CliError
+from bot.cli.common import CliContext, CliError, positive_int
 from bot.config import (
     TOKEN_CREDENTIAL,
     TOKEN_FILE_VARIABLE,
@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "digest fetching when [fetch] enables sources.")
     p.add_argument("--sync-commands", action="store_true",
                    help="register the slash commands even if their definitions did not change")
+    p.add_argument("--shards", metavar="IDS",
+                   help="the Discord shards this process runs, e.g. 0-3 or 0,1,5 (default: every shard; "
+                        "[discord] shard_ids); needs --shard-count")
+    p.add_argument("--shard-count", type=positive_int, metavar="N",
+                   help="shards over all processes, the same in each (default: Discord's recommendation, "
+                        "one process; [discord] shard_count)")
     p.set_defaults(handler=run_bot)
     p = sub.add_parser("sync-commands",
                        description="Register every slash command (globally, or with [discord] dev_guild_id to "

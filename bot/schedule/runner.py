@@ -11,6 +11,10 @@ calls `start()`, which adds thin APScheduler 3.x triggers that only call `kick()
   by another process (the CLI);
 * a one-off job at the next retry time;
 * a job right after a digest is loaded (`on_digest_loaded`, a Loader `after_commit` listener).
+
+Several processes may share the database, each running some of the Discord shards
+(bot.chat.shards): a runner built with `shards` decides, sends, recovers and wakes only for the
+servers on them, and leaves every other server's rows alone (not "skipped", not "missed").
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,7 +34,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat.outbound import Outbound
-from bot.chat.ratelimit import TokenBucket
+from bot.chat.ratelimit import TokenBucket, share_of
+from bot.chat.shards import EVERY_SHARD, ShardSet
 from bot.config import ScheduleSettings
 from bot.schedule import decide as rules
 from bot.schedule.clock import Clock, system_clock
@@ -45,6 +50,8 @@ from storage.records import DigestInfo, LoadResult
 from storage.sendlog import RowUpdate
 
 log = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row", GuildSchedule, PostRecord)
 
 
 @dataclass(slots=True)
@@ -63,11 +70,15 @@ class PostingRunner:
     def __init__(self, db: Database, outbound: Outbound, render: Render, *, clock: Clock = system_clock,
                  policy: rules.Policy = rules.Policy(), limiter: AbstractAsyncContextManager[Any] | None = None,
                  concurrency: int = 25, sweep_seconds: float = 60.0, report: Report | None = None,
-                 platform: str | None = None) -> None:
+                 platform: str | None = None, shards: ShardSet = EVERY_SHARD) -> None:
         self.db = db
         # Only this platform's servers ("console", "discord"): a console opened on the bot's
         # database must not post (or mark as posted) a Discord server's day.
         self.platform = platform
+        # Only the servers on this process's shards: the other processes sharing the database post
+        # (and record as skipped or missed) the others'. Every read of schedules and posts below
+        # goes through `_ours`, so this process neither sends nor judges another one's rows.
+        self.shards = shards
         self.clock = clock
         self.policy = policy
         self.poster = Poster(db, outbound, render, policy=policy, limiter=limiter, report=report)
@@ -103,7 +114,7 @@ class PostingRunner:
                     made_up.add(record.id)
             due = []
             not_sendable = []
-            for record in await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform):
+            for record in self._ours(await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform)):
                 schedule = by_guild.get(record.guild_id)
                 reason = self._not_sendable(record, schedule, now)
                 if reason is not None:
@@ -129,6 +140,12 @@ class PostingRunner:
             await self._wake_for_retries()
             return report
 
+    def _ours(self, rows: list[_Row]) -> list[_Row]:
+        """The schedules or posts of servers on this process's shards."""
+        if self.shards.every:
+            return rows
+        return [r for r in rows if self.shards.owns(r.guild_id)]
+
     def _not_sendable(self, record: PostRecord, schedule: GuildSchedule | None, now: dt.datetime) -> str | None:
         if schedule is None:
             return "the server's schedule was paused or removed before the post went out"
@@ -141,7 +158,7 @@ class PostingRunner:
         # One transaction so the reads agree with each other, and so a digest load in progress
         # (its after_load hook wakes us) has committed before we look.
         async with self.db.atomic() as db:
-            schedules = await guild_repo.list_schedules(db, active_only=True, platform=self.platform)
+            schedules = self._ours(await guild_repo.list_schedules(db, active_only=True, platform=self.platform))
             digests = {key: await digest_repo.find_digest(db, date=key[0], source=key[1])
                        for key in rules.digest_keys(schedules, now, self.policy)}
             # A day earlier than any zone's local day of `now - lookback` (zones span UTC-12..+14).
@@ -179,7 +196,7 @@ class PostingRunner:
         'unknown' (an operator checks the channel). Returns the unknown ones. Rows a live task or
         process holds (storage.posts.hold_posts) are being sent, and are left to it."""
         now = now or self.clock()
-        stuck = await post_repo.posts_in_status(self.db, ["sending"], platform=self.platform)
+        stuck = self._ours(await post_repo.posts_in_status(self.db, ["sending"], platform=self.platform))
         held = await post_repo.hold_posts(self.db, [r.id for r in stuck])
         try:
             return await self._recover(now, [r for r in stuck if r.id in held])
@@ -249,7 +266,8 @@ class PostingRunner:
         if scheduler is None:
             return
         wanted = {s.guild_id: (s.post_time, s.timezone)
-                  for s in await guild_repo.list_schedules(self.db, active_only=True, platform=self.platform)}
+                  for s in self._ours(await guild_repo.list_schedules(self.db, active_only=True,
+                                                                      platform=self.platform))}
         for guild_id in set(self._jobs) - set(wanted):
             scheduler.remove_job(f"post:{guild_id}")
             del self._jobs[guild_id]
@@ -264,7 +282,7 @@ class PostingRunner:
     async def _wake_for_retries(self) -> None:
         if self._scheduler is None:
             return
-        pending = await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform)
+        pending = self._ours(await post_repo.posts_in_status(self.db, ["pending"], platform=self.platform))
         waiting = [r.next_attempt_at for r in pending if r.next_attempt_at is not None]
         if waiting:
             self._scheduler.add_job(self.kick, DateTrigger(run_date=min(waiting)), id="retry",
@@ -282,10 +300,13 @@ def policy_from(settings: ScheduleSettings) -> rules.Policy:
 
 def runner_from(settings: ScheduleSettings, db: Database, outbound: Outbound, render: Render, *,
                 limiter: TokenBucket | None = None, clock: Clock = system_clock,
-                report: Report | None = None, platform: str | None = None) -> PostingRunner:
-    """A runner configured from `[schedule]`. Pass the process's shared `limiter` when the
-    transport has one; otherwise one is made at the configured rate."""
+                report: Report | None = None, platform: str | None = None,
+                shards: ShardSet = EVERY_SHARD) -> PostingRunner:
+    """A runner configured from `[schedule]`, for the servers on `shards`. Pass the process's
+    shared `limiter` when the transport has one; otherwise one is made at this process's share of
+    the configured rate (bot.chat.ratelimit.share_of: the processes' shares add up to the global limit)."""
     return PostingRunner(db, outbound, render, clock=clock, policy=policy_from(settings),
-                         limiter=limiter or TokenBucket(settings.rate_per_second, settings.burst),
+                         limiter=limiter or TokenBucket(*share_of(settings.rate_per_second, settings.burst,
+                                                                  shards.share)),
                          concurrency=settings.concurrency, sweep_seconds=settings.sweep_seconds, report=report,
-                         platform=platform)
+                         platform=platform, shards=shards)

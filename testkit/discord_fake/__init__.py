@@ -20,7 +20,7 @@ from .models import (
 from .patching import configure_discord_endpoints, point_discord_py_at
 from .records import FakeMessage, InteractionHandle, RecordedRequest, ResponseAttempt
 from .server import DiscordFake
-from .state import Fault
+from .state import Endpoint, Fault
 
 __all__ = [
     "ADMINISTRATOR",
@@ -33,6 +33,7 @@ __all__ = [
     "FakeMessage",
     "FakeRole",
     "FakeUser",
+    "Endpoint",
     "Fault",
     "FieldError",
     "InteractionHandle",

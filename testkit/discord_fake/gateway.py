@@ -1,5 +1,12 @@
 """The fake gateway: HELLO → IDENTIFY → READY → GUILD_CREATE, heartbeats, RESUME, dispatch.
 
+Shards: an IDENTIFY may carry ``shard: [shard_id, shard_count]`` (none means ``[0, 1]``). Each
+shard has its own session; READY and GUILD_CREATE carry only the guilds on that shard (Discord's
+rule, ``(guild_id >> 22) % shard_count == shard_id``), and an event about a guild goes to the
+session of its shard (direct messages go to shard 0), like Discord. An IDENTIFY whose shard is
+not a pair of whole numbers with ``0 <= shard_id < shard_count`` is closed with 4010 (Invalid
+shard). A new IDENTIFY for a shard replaces that shard's previous connection, not the others.
+
 Frames are plain JSON text by default (discord.py decompresses only binary frames). With
 ``compression=True`` and ``compress=zlib-stream`` in the query, frames are sent as binary through
 one shared ``zlib.compressobj`` per connection, each flushed with ``Z_SYNC_FLUSH`` like Discord.
@@ -59,6 +66,7 @@ class Connection:
 class Session:
     id: str
     intents: int
+    shard: tuple[int, int] = (0, 1)  # (shard_id, shard_count) as sent in IDENTIFY
     seq: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # sent dispatches, for RESUME replay
     connection: Connection | None = None
@@ -70,7 +78,10 @@ class Gateway:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.compression = compression
         self.sessions: dict[str, Session] = {}
-        self.current: Session | None = None
+        self.current: Session | None = None  # the last session identified or resumed
+        self.by_shard: dict[tuple[int, int], Session] = {}  # (shard_id, shard_count) -> its latest session
+        self.identified_shards: list[tuple[int, int]] = []  # every accepted IDENTIFY's shard, in order
+        self.rejected_shards: list[Any] = []  # the `shard` of IDENTIFYs refused with 4010
         self.connections: list[Connection] = []
         self.identifies = 0
         self.resumes = 0
@@ -134,25 +145,34 @@ class Gateway:
         if data.get("token") != self.fake.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        shard = _shard(data.get("shard"))
+        if shard is None:
+            self.rejected_shards.append(data.get("shard"))
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
         self.identifies += 1
-        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents") or 0))
+        self.identified_shards.append(shard)
+        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents") or 0), shard=shard)
         self.sessions[session.id] = session
-        if self.current is not None and self.current.connection is not None:
-            old = self.current.connection
-            self.current.connection = None
+        previous = self.by_shard.get(shard)
+        if previous is not None and previous.connection is not None:
+            old = previous.connection
+            previous.connection = None
             await old.ws.close(code=4000)
+        self.by_shard[shard] = session
         self.current = session
         session.connection = conn
         conn.session = session
         fake = self.fake
+        guilds = [g for g in fake.guilds.values() if fake.shard_of(g.id, shard[1]) == shard[0]]
         ready = {
             "v": 10,
             "user": fake.bot_user.me_payload(),
-            "guilds": [{"id": str(g), "unavailable": True} for g in fake.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "resume_gateway_url": fake.gateway_url,
             "session_type": "normal",
-            "shard": [0, 1],
+            "shard": list(shard),
             "application": {"id": str(fake.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -163,7 +183,7 @@ class Gateway:
             "_trace": ["fake-gateway"],
         }
         await self._send_dispatch(session, "READY", ready)
-        for guild in fake.guilds.values():
+        for guild in guilds:
             await self._send_dispatch(session, "GUILD_CREATE", guild.payload())
 
     async def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
@@ -179,6 +199,7 @@ class Gateway:
         session.connection = conn
         conn.session = session
         self.current = session
+        self.by_shard[session.shard] = session
         last = int(data.get("seq") or 0)
         for event in session.events:
             if event["s"] > last:
@@ -209,11 +230,28 @@ class Gateway:
             if conn is not None and not conn.ws.closed:
                 await conn.send(frame)
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send to the current session; if it is disconnected the event waits for RESUME."""
+    def session_for(self, guild_id: int | None) -> Session:
+        """The session an event about `guild_id` goes to: its shard's (shard 0 for no guild)."""
         if self.current is None:
             raise RuntimeError("no client has identified with the fake gateway yet")
-        await self._send_dispatch(self.current, event, data)
+        if len(self.by_shard) == 1:
+            return self.current
+        for (shard_id, count), session in self.by_shard.items():
+            wanted = 0 if guild_id is None else self.fake.shard_of(guild_id, count)
+            if shard_id == wanted:
+                return session
+        raise RuntimeError(f"no session identified for the shard of guild {guild_id}")
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send to the session of the event's guild (shard 0 for a direct message); if it is
+        disconnected the event waits for RESUME."""
+        guild_id = data.get("guild_id") if isinstance(data, dict) else None
+        await self._send_dispatch(self.session_for(int(guild_id) if guild_id else None), event, data)
+
+    @property
+    def connected_shards(self) -> set[tuple[int, int]]:
+        """The shards with a live connection."""
+        return {shard for shard, s in self.by_shard.items() if s.connection is not None and not s.connection.ws.closed}
 
     async def drop(self, code: int = 4000) -> None:
         """Close the current connection; the client should reconnect and RESUME."""
@@ -238,6 +276,17 @@ class Gateway:
         for conn in list(self.connections):
             if not conn.ws.closed:
                 await conn.ws.close(code=1001, message=b"fake shutting down")
+
+
+def _shard(value: Any) -> tuple[int, int] | None:
+    """(shard_id, shard_count) from an IDENTIFY's `shard`, [0, 1] when absent; None when invalid."""
+    if value is None:
+        return (0, 1)
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        return None
+    shard_id, count = value
+    return (shard_id, count) if count >= 1 and 0 <= shard_id < count else None
 
 
 def _redact(data: Any) -> Any:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,8 @@ class RecordedRequest:
     response: Any = None
     matched_route: str | None = None  # None: unknown route (answered 404)
     injected: bool = False  # answered by a queued fault (429/5xx)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic, this process)
+    client: str = ""  # the named endpoint it came through (DiscordFake.endpoint), "" for the fake's own port
 
 
 @dataclass

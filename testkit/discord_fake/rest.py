@@ -63,6 +63,11 @@ async def _read_body(request: web.Request) -> Any:
     return (await request.read()).decode("utf-8", "replace")
 
 
+def _local_port(request: web.Request) -> int:
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    return int(sockname[1]) if sockname else 0
+
+
 class Rest:
     def __init__(self, fake: DiscordState) -> None:
         self.fake = fake
@@ -72,7 +77,7 @@ class Rest:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         fake = self.fake
-        if request.path.startswith(GATEWAY_PATH):
+        if request.path.rstrip("/") == GATEWAY_PATH.rstrip("/"):
             return await handler(request)
         rel = request.path[len(API_PREFIX) :] if request.path.startswith(API_PREFIX) else request.path
         try:
@@ -87,6 +92,7 @@ class Rest:
             json=body,
             headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
             had_authorization=auth is not None,
+            client=fake.client_at(_local_port(request)),
         )
         resource = request.match_info.route.resource
         canonical = resource.canonical if resource is not None else None
@@ -149,7 +155,7 @@ class Rest:
             200,
             {
                 "url": self.fake.gateway_url.rstrip("/"),
-                "shards": 1,
+                "shards": self.fake.recommended_shards,
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
             },
         )
@@ -597,6 +603,7 @@ def build_app(fake: DiscordState, gateway: Handler) -> web.Application:
     r = app.router
     p = API_PREFIX
     r.add_get(GATEWAY_PATH, gateway)
+    r.add_get(GATEWAY_PATH.rstrip("/"), gateway)  # as GET /gateway/bot spells it, like Discord
     r.add_get(p + "/users/@me", rest.get_me)
     r.add_post(p + "/users/@me/channels", rest.create_dm)
     r.add_get(p + "/users/{user_id}", rest.get_user)

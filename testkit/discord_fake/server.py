@@ -42,7 +42,7 @@ from .records import (
     FakeMessage,
     InteractionHandle,
 )
-from .state import DiscordState, id_of
+from .state import DiscordState, Endpoint, id_of
 
 _OPTION_TYPES: dict[type, int] = {str: 3, int: 4, bool: 5, float: 10}
 
@@ -55,7 +55,7 @@ class DiscordFake(DiscordState):
     """
 
     def __init__(self, *, heartbeat_interval_ms: int = 41250, gateway_compression: bool = False, **state: Any) -> None:
-        """``state``: ``DiscordState``'s ``token``, ``bot_name`` and ``deadline_scale``."""
+        """``state``: ``DiscordState``'s ``token``, ``bot_name``, ``deadline_scale`` and ``recommended_shards``."""
         super().__init__(**state)
         self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms, compression=gateway_compression)
         self._runner: web.AppRunner | None = None
@@ -75,6 +75,19 @@ class DiscordFake(DiscordState):
         sockets = getattr(server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1])
         return self
+
+    async def endpoint(self, name: str) -> Endpoint:
+        """Another port serving the same fake, named `name`: point one client (one bot process)
+        at its `api_base` and `gateway_url`, and every request it makes is recorded with
+        ``client == name``, so a test can tell which process sent what."""
+        assert self._runner is not None, "start the fake first"
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = int((getattr(server, "sockets", None) or [])[0].getsockname()[1])
+        self.endpoints[port] = found = Endpoint(name, self.host, port)
+        return found
 
     async def stop(self) -> None:
         await self.gateway.close_all()

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import fnmatch
 import re
 import secrets
@@ -86,6 +87,23 @@ class Fault:
         return json_response(self.status, body)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """A named port of the fake (`DiscordFake.endpoint`)."""
+
+    name: str
+    host: str
+    port: int
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{GATEWAY_PATH}"
+
+
 class DiscordState:
     """The Discord the fake plays: its users, servers, channels and messages, the requests it
     recorded and the faults queued for them. The REST routes and the gateway read and change it;
@@ -101,12 +119,15 @@ class DiscordState:
         token: str | None = None,
         bot_name: str = "paperboy",
         deadline_scale: float = 1.0,
+        recommended_shards: int = 1,
     ) -> None:
         self.token = token or "fake." + secrets.token_urlsafe(24)
         self.application_id = snowflake()
         self.bot_user = FakeUser(self.application_id, bot_name, bot=True)
         self.owner = FakeUser(snowflake(), "app-owner")
         self.deadline_scale = deadline_scale
+        self.recommended_shards = recommended_shards  # GET /gateway/bot's `shards`
+        self.endpoints: dict[int, Endpoint] = {}  # port -> a named endpoint (DiscordFake.endpoint)
         self.users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user, self.owner.id: self.owner}
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
@@ -146,8 +167,24 @@ class DiscordState:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str = "Test Guild", *, owner: FakeUser | None = None) -> FakeGuild:
+    @staticmethod
+    def shard_of(guild_id: int, shard_count: int) -> int:
+        """Discord's rule: the shard a guild's events arrive on."""
+        return (guild_id >> 22) % shard_count
+
+    def add_guild(
+        self, name: str = "Test Guild", *, owner: FakeUser | None = None, shard: tuple[int, int] | None = None
+    ) -> FakeGuild:
+        """A guild with an @everyone role, the bot and the owner as members. ``shard=(id, count)``
+        picks an id on that shard (snowflakes made in the same millisecond share a shard)."""
         gid = snowflake()
+        if shard is not None:
+            shard_id, count = shard
+            stamp = gid >> 22
+            stamp += (shard_id - stamp) % count
+            gid = (stamp << 22) | (gid & 0x3FFFFF)
+            while gid in self.guilds:
+                gid += 1  # the low bits: same timestamp, same shard
         owner = owner or self.owner
         guild = FakeGuild(gid, name, owner_id=owner.id)
         guild.roles[gid] = FakeRole(gid, "@everyone", EVERYONE_DEFAULT)
@@ -286,6 +323,17 @@ class DiscordState:
         return None
 
     # -- recording accessors --------------------------------------------------------------
+
+    def client_at(self, port: int) -> str:
+        """The name of the endpoint listening on `port` ("" for the fake's own)."""
+        known = self.endpoints.get(port)
+        return known.name if known is not None else ""
+
+    def max_requests_in(self, window: float = 1.0, requests: list[RecordedRequest] | None = None) -> int:
+        """The most requests (default: all recorded, from every client) that arrived within any
+        ``window`` seconds: what Discord's global rate limit (50 a second per token) counts."""
+        stamps = sorted(r.at for r in (self.requests if requests is None else requests))
+        return max((bisect.bisect_left(stamps, t + window) - i for i, t in enumerate(stamps)), default=0)
 
     def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and fnmatch.fnmatchcase(r.path, pattern)]

@@ -324,7 +324,7 @@ def test_a_bad_database_address_is_one_line_naming_it(home: Path, capsys: pytest
                                                       argv: list[str]) -> None:
     assert main([*argv, "stats"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("paperboy: command line (database.url): [database] url = ") and err.count("\n") == 1
+    assert err.startswith("paperboy: command line (--db): [database] url = ") and err.count("\n") == 1
 
 
 def test_a_password_in_the_config_file_or_on_the_command_line_is_refused_unshown(

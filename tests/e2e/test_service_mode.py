@@ -44,7 +44,7 @@ async def test_the_service_setup_runs_and_holds_its_database(tmp_path: Path) -> 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "DISCORD_"))}
         env.update(PYTHONPATH=str(ROOT), CREDENTIALS_DIRECTORY=str(credentials), JOURNAL_STREAM="8:1",
                    PAPERBOY_DATABASE_PATH=str(db), PAPERBOY_LOGGING_DESTINATION="stderr",
-                   PAPERBOY_DISCORD_SHARDS="main", PAPERBOY_FETCH_ENABLED="false",
+                   PAPERBOY_DISCORD_SHARD_IDS="main", PAPERBOY_FETCH_ENABLED="false",
                    PAPERBOY_DISCORD_API_BASE=fake.api_base, PAPERBOY_DISCORD_GATEWAY_URL=fake.gateway_url)
         async with _bot(env, tmp_path) as process:
             await fake.wait_until(lambda: bool(fake.registered_commands()), timeout=8,

@@ -1,7 +1,9 @@
 """The Discord transport (discord.py 2.7): the only part of Paperboy that imports `discord`.
 
-* client.py   — `PaperboyClient` (login, command sync, interactions, background jobs) and
+* client.py   — `PaperboyClient` (an AutoShardedClient on `settings.shards`: login, command sync
+                from the process holding shard 0, interactions, background jobs) and
                 `configure_endpoints` for `[discord] api_base` / `gateway_url`
+* budget.py   — every REST request drawn from the process's share of the global rate limit
 * commands.py — interactions → bot.commands dispatch / suggest / press, deferral, permissions
 * render.py   — Reply → content, embeds, buttons, files; safe `allowed_mentions`
 * outbound.py — `DiscordOutbound`, the `bot.chat.outbound.Outbound` for daily posts and notifications

@@ -6,6 +6,8 @@ Errors are translated for the senders (daily posts, notifications), which decide
 `TemporaryFailure`; any other refusal (a 400 for a malformed message) is `Rejected`, not retried.
 A channel post sends its idempotency key as the message nonce with `enforce_nonce`, so a retry
 after a lost response returns the first message instead of posting twice.
+Each method runs under the token its caller took from the shared rate limit (`prepaid`): a
+request beyond that one (opening a DM channel) is charged to it (budget.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import discord
 
 from bot.chat.outbound import RecipientUnreachable, SendError, Sent, TemporaryFailure
 from bot.chat.replies import Reply
+from bot.transports.discord_bot.budget import prepaid
 from bot.transports.discord_bot.render import render
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,8 @@ class DiscordOutbound:
         if key:
             kwargs["nonce"] = key[:NONCE_LIMIT]  # discord.py adds enforce_nonce
         try:
-            message = await channel.send(**kwargs)
+            with prepaid():
+                message = await channel.send(**kwargs)
         except _FAILURES as exc:
             raise translate(exc, f"posting to {channel_id}") from exc
         return Sent(channel_id, f"{PREFIX}{message.id}")
@@ -76,9 +80,10 @@ class DiscordOutbound:
     async def start_thread(self, message: Sent, name: str) -> str:
         channel = snowflake(message.channel_id, "channel")
         try:
-            data = await self.client.http.start_thread_with_message(
-                channel, snowflake(message.message_id, "message"), name=name or "Papers",
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+            with prepaid():
+                data = await self.client.http.start_thread_with_message(
+                    channel, snowflake(message.message_id, "message"), name=name or "Papers",
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES)
         except _FAILURES as exc:
             raise translate(exc, f"opening a thread in {message.channel_id}") from exc
         return f"{PREFIX}{data['id']}"
@@ -89,8 +94,9 @@ class DiscordOutbound:
         if key:
             kwargs["nonce"] = key[:NONCE_LIMIT]  # a DM channel dedupes a nonce like any channel
         try:
-            dm = await self.client.create_dm(user)  # type: ignore[arg-type]  # any Snowflake will do
-            message = await dm.send(**kwargs)
+            with prepaid():  # the message; opening the DM channel (when not known yet) is charged
+                dm = await self.client.create_dm(user)  # type: ignore[arg-type]  # any Snowflake will do
+                message = await dm.send(**kwargs)
         except _FAILURES as exc:
             raise translate(exc, f"a direct message to {user_id}") from exc
         return Sent(f"{PREFIX}{dm.id}", f"{PREFIX}{message.id}")

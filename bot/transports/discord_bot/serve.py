@@ -40,7 +40,7 @@ async def serve(settings: Settings, token: str, stop: asyncio.Event, *, force_sy
     restore = configure_endpoints(settings.discord)
     client = PaperboyClient(settings, force_sync=force_sync, guild_ready_timeout=guild_ready_timeout)
     try:
-        app = await App.open(settings, client.outbound, platform="discord")
+        app = await App.open(settings, client.outbound, platform="discord", shards=client.shard_set)
         client.attach(app)
         try:
             if settings.web.enabled:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.chat.ratelimit import TokenBucket
+from bot.chat.ratelimit import SPLIT_MARGIN, TokenBucket, share_of
 
 
 class FakeTime:
@@ -43,3 +43,37 @@ async def test_a_fan_out_stays_under_the_rate_in_every_window(rate: float, burst
 def test_nonsense_limits_are_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate, burst)
+
+
+@pytest.mark.parametrize("shares", [[1 / 3] * 3, [3 / 9, 2 / 9, 4 / 9], [1 / 8] * 8, [1 / 2, 1 / 4, 1 / 4], [1.0]])
+@pytest.mark.parametrize(("rate", "burst"), [(45.0, 5), (50.0, 1), (30.0, 20)])
+def test_the_processes_shares_add_up_to_the_global_budget(shares: list[float], rate: float, burst: int) -> None:
+    """Each process's one-second budget (burst + rate) is its share of the global one, so however
+    the processes' fan-outs line up, no second holds more than the global burst + rate."""
+    split = [share_of(rate, burst, s) for s in shares]
+    total = sum(r + b for r, b in split)
+    if shares == [1.0]:
+        assert total == rate + burst
+    else:  # less the margin for requests that leave a little late and arrive bunched
+        assert total == pytest.approx((rate + burst) * (1 - SPLIT_MARGIN))
+    assert all(r > 0 and b >= 1 for r, b in split)
+    assert share_of(rate, burst, 1.0) == (rate, burst)
+
+
+async def test_requests_charged_outside_the_bucket_delay_the_next_ones() -> None:
+    clock = FakeTime()
+    bucket = TokenBucket(10.0, 2, clock=clock, sleep=clock.sleep)
+    bucket.charge(3)  # logging in: three requests nobody waited for
+    stamps = []
+    for _ in range(3):
+        await bucket.acquire()
+        stamps.append(clock.now)
+    # 2 - 3 = -1 token: the first acquisition owes 2, i.e. 0.2 s; then one every 0.1 s.
+    assert stamps == [pytest.approx(0.2), pytest.approx(0.3), pytest.approx(0.4)]
+
+
+def test_a_share_too_small_to_send_is_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="too few to send at all"):
+        share_of(45.0, 5, 1 / 64)
+    with pytest.raises(ValueError, match="above 0 and at most 1"):
+        share_of(45.0, 5, 0)
