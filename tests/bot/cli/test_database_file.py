@@ -22,7 +22,7 @@ import pytest
 
 from bot.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def paperboy(db: Path, *argv: str, env: dict[str, str] | None = None, stdin: str | None = None,

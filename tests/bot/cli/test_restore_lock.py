@@ -23,7 +23,7 @@ from bot.cli import main
 from storage.backup import backup
 from storage.instance_lock import exclusive
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURE = ROOT / "tests" / "fixtures" / "ingest" / "hf-api-latex-titles.json"
 SAMPLE = ROOT / "tests" / "fixtures" / "hf-daily-papers-page-sep-9.txt"
 RESTORING = "a restore is replacing this database; try again when it has finished"
