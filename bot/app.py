@@ -15,7 +15,8 @@ that of several processes sharing a database exactly one does each (bot.processe
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
-keep the title index in step, wake the daily-post runner and the notification sender and, with `[llm]` on,
+keep the title index in step, wake the daily-post runner and the notification sender, weigh the new
+papers for /similar and /recommend and, with `[llm]` on,
 start writing the model's summaries in the background (bot.llm: the post only reads what is
 cached, so it never waits for the model). The loader stamps loads with the app's clock, so
 simulated time in the console stays consistent.
@@ -41,6 +42,7 @@ from bot.lookup.service import LookupService
 from bot.processes.coordinator import Coordinator, Leased
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
+from bot.similar.index import SimilarIndex
 from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
 from bot.subscriptions.send import NotificationSender
 from bot.summary import render_pages
@@ -101,6 +103,8 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
                 event.set()
 
         listeners.append(wake_sender)
+    # The similarity index weighs the load's new papers (bot.similar.index), also in a one-shot command.
+    listeners.append(SimilarIndex(db).after_commit)
     if llm is not None:  # last: in a one-shot command it writes before returning, after everything else
         listeners.append(llm.after_commit)
     return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
