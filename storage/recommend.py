@@ -41,8 +41,9 @@ async def is_weekly(db: Database, user_id: str) -> bool:
 
 
 @per_backend
-async def weekly_members(db: Database, prefix: str) -> list[str]:
-    """The opted-in members whose id starts with `prefix` ("discord:"), in id order."""
+async def weekly_due(db: Database, prefix: str, week: str, limit: int) -> list[str]:
+    """Opted-in members whose id starts with `prefix` ("discord:") and who have no row for `week`
+    yet, in id order (at most `limit`)."""
     raise NotImplementedError
 
 

@@ -20,6 +20,7 @@ from bot.similar.index import SimilarIndex
 from bot.similar.vectors import centroid, contributions, dot
 from storage import library as library_repo
 from storage import papers as paper_repo
+from storage import recommend as recommend_repo
 from storage import similar as similar_repo
 from storage import votes as vote_repo
 from storage.db import Database
@@ -95,6 +96,13 @@ class SimilarService:
                         key=lambda x: (-x[0], x[1]))
         ranked = [(s, i) for s, i in ranked[:limit] if s > 0]
         return Recommendations(await self._matches(ranked, profile, recent), len(seeds), days, len(recent))
+
+    async def set_weekly(self, user_id: str, on: bool, *, now: dt.datetime) -> bool:
+        """Opt the member in (or out of) the weekly message (bot/similar/weekly.py); True when changed."""
+        return await recommend_repo.set_weekly(self.db, user_id, on, now=now)
+
+    async def weekly(self, user_id: str) -> bool:
+        return await recommend_repo.is_weekly(self.db, user_id)
 
     async def _matches(self, ranked: list[tuple[float, int]], query: dict[int, float],
                        stored: dict[int, list[tuple[int, int]]]) -> list[Match]:

@@ -25,10 +25,12 @@ async def is_weekly(db: PostgresDatabase, user_id: str) -> bool:
     return await db.fetchone("SELECT 1 FROM recommend_weekly WHERE user_id = $1", (user_id,)) is not None
 
 
-@recommend.weekly_members.register(PostgresDatabase)
-async def weekly_members(db: PostgresDatabase, prefix: str) -> list[str]:
-    rows = await db.fetchall("SELECT user_id FROM recommend_weekly WHERE starts_with(user_id, $1) ORDER BY user_id",
-                             (prefix,))
+@recommend.weekly_due.register(PostgresDatabase)
+async def weekly_due(db: PostgresDatabase, prefix: str, week: str, limit: int) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT w.user_id FROM recommend_weekly w WHERE starts_with(w.user_id, $1) AND NOT EXISTS"
+        " (SELECT 1 FROM recommend_sends s WHERE s.user_id = w.user_id AND s.week = $2) ORDER BY w.user_id LIMIT $3",
+        (prefix, week, limit))
     return [str(r[0]) for r in rows]
 
 

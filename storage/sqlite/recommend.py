@@ -26,10 +26,12 @@ async def is_weekly(db: SqliteDatabase, user_id: str) -> bool:
     return await db.fetchone("SELECT 1 FROM recommend_weekly WHERE user_id = ?", (user_id,)) is not None
 
 
-@recommend.weekly_members.register(SqliteDatabase)
-async def weekly_members(db: SqliteDatabase, prefix: str) -> list[str]:
-    rows = await db.fetchall("SELECT user_id FROM recommend_weekly WHERE substr(user_id, 1, ?) = ? ORDER BY user_id",
-                             (len(prefix), prefix))
+@recommend.weekly_due.register(SqliteDatabase)
+async def weekly_due(db: SqliteDatabase, prefix: str, week: str, limit: int) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT w.user_id FROM recommend_weekly w WHERE substr(w.user_id, 1, ?) = ? AND NOT EXISTS"
+        " (SELECT 1 FROM recommend_sends s WHERE s.user_id = w.user_id AND s.week = ?) ORDER BY w.user_id LIMIT ?",
+        (len(prefix), prefix, week, limit))
     return [str(r[0]) for r in rows]
 
 
