@@ -40,7 +40,7 @@ async def claim_week(db: SqliteDatabase, user_id: str, week: str, *, now: dt.dat
     async with db.transaction() as conn, conn.execute(
             "INSERT INTO recommend_sends (user_id, week, status, created_at, updated_at)"
             " VALUES (?, ?, 'sending', ?, ?) ON CONFLICT (user_id, week) DO NOTHING",
-            (user_id, week, iso(now, precise=True), iso(now, precise=True))) as cursor:
+            (user_id, week, iso(now), iso(now))) as cursor:
         return cursor.lastrowid if cursor.rowcount > 0 else None
 
 
@@ -51,7 +51,7 @@ async def finish_week(db: SqliteDatabase, row_id: int, status: str, *, now: dt.d
     return await db.execute(
         f"UPDATE recommend_sends SET status = ?, papers = ?, reason = ?, updated_at = ?"  # noqa: S608 - placeholders
         f" WHERE id = ? AND status IN ({marks})",
-        (status, papers, reason, iso(now, precise=True), row_id, *expect)) > 0
+        (status, papers, reason, iso(now), row_id, *expect)) > 0
 
 
 @recommend.weekly_sends.register(SqliteDatabase)
