@@ -129,7 +129,8 @@ async def _size(db: Database) -> int:
 
 
 def _digest(texts: list[tuple[str, str]], n: int) -> ParsedDigest:
-    papers = [PaperRecord(title=f"Bench {n}-{i}: {title}", abstract=abstract, arxiv_id=f"2612.{n:02d}{i:03d}")
+    """The n-th digest of new papers this bench loads into the cached database (ids never reused)."""
+    papers = [PaperRecord(title=f"Bench {n}-{i}: {title}", abstract=abstract, arxiv_id=f"2611.{n * 150 + i:05d}")
               for i, (title, abstract) in enumerate(texts)]
     return ParsedDigest("bench-similar", dt.date(2026, 12, 1) + dt.timedelta(days=n), "hf-api", papers)
 
@@ -167,8 +168,10 @@ async def _speed(path: Path, size: int, built: float | None, args: argparse.Name
         texts = [(p.title, p.abstract) for p in await get_papers(db, [rnd.randint(1, top) for _ in range(
             150 * args.digests * 2)])]
         updates = []
+        done = int((await db.fetchone("SELECT count(*) FROM digests WHERE source = 'bench-similar'"))[0])
         for n in range(args.digests):
-            result = await Loader(db).load(_digest(texts[n * 150:(n + 1) * 150], n))
+            result = await Loader(db).load(_digest(texts[n * 150:(n + 1) * 150], done + n))
+            assert len(result.paper_ids) == 150 and result.new == 150, result
             started = time.perf_counter()
             await SimilarIndex(db).index(list(result.paper_ids))
             updates.append((time.perf_counter() - started) * 1000)
