@@ -29,6 +29,7 @@ from bench import (
     resilience,
     search,
     sharded_posting,
+    similar,
     startup,
     subscriptions,
     summary,
@@ -59,6 +60,7 @@ BENCHES: list[ModuleType] = [
     top,
     web,
     takeover,
+    similar,
 ]
 
 

@@ -15,7 +15,8 @@ that of several processes sharing a database exactly one does each (bot.processe
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
-keep the title index in step, wake the daily-post runner and the notification sender and, with `[llm]` on,
+keep the title index in step, wake the daily-post runner and the notification sender, weigh the new
+papers for /similar and /recommend and, with `[llm]` on,
 start writing the model's summaries in the background (bot.llm: the post only reads what is
 cached, so it never waits for the model). The loader stamps loads with the app's clock, so
 simulated time in the console stays consistent.
@@ -41,6 +42,8 @@ from bot.lookup.service import LookupService
 from bot.processes.coordinator import Coordinator, Leased
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
+from bot.similar.index import SimilarIndex
+from bot.similar.weekly import WeeklyRecommendations
 from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
 from bot.subscriptions.send import NotificationSender
 from bot.summary import render_pages
@@ -101,6 +104,8 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
                 event.set()
 
         listeners.append(wake_sender)
+    # The similarity index weighs the load's new papers (bot.similar.index), also in a one-shot command.
+    listeners.append(SimilarIndex(db).after_commit)
     if llm is not None:  # last: in a one-shot command it writes before returning, after everything else
         listeners.append(llm.after_commit)
     return ClockedLoader(db, clock, after_load=[notification_hook(settings.subscriptions, clock=clock)],
@@ -136,6 +141,7 @@ class App:
     _polling: AsyncIOScheduler | None = None
     _web: WebServer | None = None
     _coordinator: Coordinator | None = None
+    weekly: WeeklyRecommendations | None = None  # the opt-in weekly "for you" messages (bot.similar.weekly)
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -177,6 +183,9 @@ class App:
         app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake,
                   shards=shards)
         app._in_use = in_use
+        app.weekly = WeeklyRecommendations(
+            db, outbound, clock, prefix=f"{platform}:" if platform else "", limiter=runner.poster.limiter,
+            resend_window=dt.timedelta(seconds=settings.subscriptions.resend_window_seconds))
         return app
 
     @property
@@ -197,10 +206,13 @@ class App:
     async def settle(self) -> tuple[RunReport, list[NotificationRecord]]:
         """Do what the background jobs would have done by the clock's time: send the due daily
         posts, then queue what a load left to match and send the pending notifications (which may
-        mention users in a post's thread)."""
+        mention users in a post's thread), then the week's "for you" messages."""
         report = await self.runner.run_due(self.clock())
         await self.notifications.drain()
-        return report, await self.notification_sender.send_pending()
+        sent = await self.notification_sender.send_pending()
+        if self.weekly is not None:
+            await self.weekly.send_due()
+        return report, sent
 
     async def start(self, *, notify_interval: float = 30.0) -> None:
         """Start the background jobs on the running event loop: the daily-post scheduler,
@@ -210,6 +222,8 @@ class App:
         topics = await warm_up(self.db)  # the first digest's matching then finds every topic parsed
         log.info("%d subscribed topics ready for matching", topics)
         await self.notification_sender.recover()
+        if self.weekly is not None:
+            await self.weekly.recover()
         await self.runner.start()
         self._tasks.append(asyncio.create_task(self._notify_forever(notify_interval)))
         work = [Leased(UPKEEP, self._start_upkeep, self._stop_upkeep)]
@@ -278,6 +292,11 @@ class App:
                 await self.notification_sender.send_pending()
             except Exception:  # noqa: BLE001 - one failed round must not stop notifications
                 log.exception("sending notifications failed; trying again later")
+            try:
+                if self.weekly is not None:
+                    await self.weekly.send_due()
+            except Exception:  # noqa: BLE001 - nor the weekly messages
+                log.exception("sending the weekly recommendations failed; trying again later")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)  # set once a load committed
             except TimeoutError:

@@ -128,13 +128,17 @@ TABLES: tuple[Table, ...] = (
            key="day model"),
     _table("votes", "guild_id paper_id:int user_id created_at:time", key="guild_id paper_id user_id"),
     _table("library", "user_id paper_id:int saved_at:time_us", key="user_id paper_id"),
+    _table("recommend_weekly", "user_id created_at:time", key="user_id"),
+    _table("recommend_sends", f"id:int user_id week status papers:int reason {_STAMPS}", identity="id"),
 )
 
 # Caches: emptied on the target (never copied), rebuilt when next needed.
 # The title log is one of them: each backend keeps it in its own form (PostgreSQL orders it by
 # commit), and a target's title indexes start from scratch anyway.
 # So is the processes' runtime state: who runs and who holds which lease belongs to the source.
-CACHES = ("title_snapshot", "summary_term_counts", "title_changes", "processes", "leases")
+# The similarity index too: `paperboy similar --rebuild` (or the bot's catch-up) weighs it again.
+CACHES = ("title_snapshot", "summary_term_counts", "title_changes", "processes", "leases",
+          "paper_terms", "similar_vectors", "similar_terms")
 
 
 # -- the canonical form -------------------------------------------------------------------------

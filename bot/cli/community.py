@@ -19,15 +19,15 @@ from bot.subscriptions.topics import SubscriptionError, parse_user
 from storage.records import StoredPaper
 
 CONSOLE_SERVER = "console:lab"  # the console's server: what `paperboy vote` does shows in the console
-_PAPER_HELP = "the paper: id:N, an arXiv id or URL, arxiv:ID, or part of its title (as `paperboy paper` finds it)"
-_USER_HELP = "user id: discord:123 (bare digits mean Discord) or console:NAME"
+PAPER_HELP = "the paper: id:N, an arXiv id or URL, arxiv:ID, or part of its title (as `paperboy paper` finds it)"
+USER_HELP = "user id: discord:123 (bare digits mean Discord) or console:NAME"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("vote", description="Vote for a paper as a member of a server (one vote per member per "
                                            "paper per server), or take the vote back with --undo.")
-    p.add_argument("user", metavar="USER", help=_USER_HELP)
-    p.add_argument("paper", metavar="PAPER", help=_PAPER_HELP)
+    p.add_argument("user", metavar="USER", help=USER_HELP)
+    p.add_argument("paper", metavar="PAPER", help=PAPER_HELP)
     p.add_argument("--server", default=CONSOLE_SERVER,
                    help=f"the server the vote counts in: discord:123 or console:NAME (default {CONSOLE_SERVER})")
     p.add_argument("--undo", action="store_true", help="take the vote back")
@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("library", description="A user's saved papers: list them, add or remove one, or export "
                                               "them as BibTeX, CSV or JSON Lines.")
-    p.add_argument("user", metavar="USER", help=_USER_HELP)
+    p.add_argument("user", metavar="USER", help=USER_HELP)
     p.add_argument("action", nargs="?", choices=("list", "add", "remove", "export"), default="list",
                    help="what to do (default: list)")
-    p.add_argument("paper", metavar="PAPER", nargs="?", help=f"for add and remove: {_PAPER_HELP}")
+    p.add_argument("paper", metavar="PAPER", nargs="?", help=f"for add and remove: {PAPER_HELP}")
     p.add_argument("--format", choices=export.FORMATS, default="bibtex", help="for export (default: bibtex)")
     p.add_argument("--output", "-o", metavar="FILE", help="for export: write to FILE (default: standard output)")
     add_json_flag(p)
@@ -72,7 +72,7 @@ async def community(ctx: CliContext, *, titles: bool) -> AsyncIterator[Community
         await lookup.close()
 
 
-def _user(text: str) -> str:
+def user_arg(text: str) -> str:
     try:
         return parse_user(text)
     except SubscriptionError as exc:
@@ -86,27 +86,27 @@ def _server(text: str) -> str:
         raise CliError(str(exc)) from None
 
 
-def _paper_json(paper: StoredPaper) -> dict[str, Any]:
+def paper_json(paper: StoredPaper) -> dict[str, Any]:
     return {"paper_id": paper.id, "arxiv_id": paper.arxiv_id, "title": shown_title(paper.title)}
 
 
-def _ref(paper: StoredPaper) -> str:
+def paper_ref(paper: StoredPaper) -> str:
     return paper.arxiv_id or f"id:{paper.id}"
 
 
 async def run_vote(ctx: CliContext) -> int:
     args = ctx.args
-    user, server = _user(args.user), _server(args.server)
+    user, server = user_arg(args.user), _server(args.server)
     async with community(ctx, titles=True) as service:
         paper = await service.find_paper(args.paper)
         outcome = await service.vote(server, user, paper.id, now=dt.datetime.now(dt.UTC), want=not args.undo)
     if args.json:
-        print_json({**_paper_json(paper), "server": server, "user": user, "voted": outcome.voted,
+        print_json({**paper_json(paper), "server": server, "user": user, "voted": outcome.voted,
                     "changed": outcome.changed, "votes": outcome.count})
         return 0
     done = ("voted for" if outcome.changed else "had already voted for") if outcome.voted else \
         ("took back the vote for" if outcome.changed else "had no vote for")
-    print(f"{user} {done} {shown_title(paper.title)} [{_ref(paper)}] in {server}: "
+    print(f"{user} {done} {shown_title(paper.title)} [{paper_ref(paper)}] in {server}: "
           f"{outcome.count} vote{'s' if outcome.count != 1 else ''}")
     return 0
 
@@ -127,7 +127,7 @@ async def run_top(ctx: CliContext) -> int:
     async with community(ctx, titles=False) as service:
         entries = await service.top(server, since, args.limit)
     if args.json:
-        print_json([{"rank": n, **_paper_json(e.paper), "votes": e.votes, "upvotes": e.upvotes,
+        print_json([{"rank": n, **paper_json(e.paper), "votes": e.votes, "upvotes": e.upvotes,
                      "score": round(e.score, 4)} for n, e in enumerate(entries, 1)])
         return 0
     if not entries:
@@ -136,15 +136,15 @@ async def run_top(ctx: CliContext) -> int:
     for n, e in enumerate(entries, 1):
         upvotes = f", {e.upvotes} upvotes" if e.upvotes is not None else ""
         votes = f"{e.votes} vote{'s' if e.votes != 1 else ''}"
-        print(f"{n:>3}. {e.score:6.2f}  {shown_title(e.paper.title)}  [{_ref(e.paper)}; {votes}{upvotes}]")
+        print(f"{n:>3}. {e.score:6.2f}  {shown_title(e.paper.title)}  [{paper_ref(e.paper)}; {votes}{upvotes}]")
     return 0
 
 
 async def run_library(ctx: CliContext) -> int:
     args = ctx.args
-    user = _user(args.user)
+    user = user_arg(args.user)
     if args.action in ("add", "remove") and not args.paper:
-        raise CliError(f"library {args.action} needs PAPER: {_PAPER_HELP}")
+        raise CliError(f"library {args.action} needs PAPER: {PAPER_HELP}")
     if args.action in ("list", "export") and args.paper:
         raise CliError(f"library {args.action} takes no PAPER")
     async with community(ctx, titles=args.action in ("add", "remove")) as service:
@@ -163,20 +163,20 @@ async def run_library(ctx: CliContext) -> int:
                            else service.find_paper(args.paper))
             outcome = await service.save(user, paper.id, now=dt.datetime.now(dt.UTC), want=args.action == "add")
             if args.json:
-                print_json({**_paper_json(paper), "user": user, "saved": outcome.saved, "changed": outcome.changed,
+                print_json({**paper_json(paper), "user": user, "saved": outcome.saved, "changed": outcome.changed,
                             "papers": outcome.size})
             else:
                 done = {(True, True): "saved", (True, False): "already had",
                         (False, True): "removed", (False, False): "did not have"}[(outcome.saved, outcome.changed)]
-                print(f"{user} {done} {shown_title(paper.title)} [{_ref(paper)}] ({outcome.size} saved)")
+                print(f"{user} {done} {shown_title(paper.title)} [{paper_ref(paper)}] ({outcome.size} saved)")
             return 0
         items = await service.library_items(user)
     if args.json:
-        print_json([{**_paper_json(i.paper), "saved_at": i.saved_at} for i in items])
+        print_json([{**paper_json(i.paper), "saved_at": i.saved_at} for i in items])
         return 0
     if not items:
         print(f"{user} has saved no papers")
     for i in items:
         saved = i.saved_at.date().isoformat() if i.saved_at else "-"
-        print(f"{saved}  {shown_title(i.paper.title)}  [{_ref(i.paper)}]")
+        print(f"{saved}  {shown_title(i.paper.title)}  [{paper_ref(i.paper)}]")
     return 0

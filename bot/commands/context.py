@@ -16,6 +16,7 @@ from bot.community.service import CommunityService
 from bot.config import Settings
 from bot.lookup.service import LookupService
 from bot.schedule.clock import Clock, system_clock
+from bot.similar.service import SimilarService
 from bot.summary.cache import SummaryCache
 from storage.db import Database
 from storage.loader import Loader
@@ -44,6 +45,11 @@ class Services:
     def community(self) -> CommunityService:
         """Votes, /top and libraries (bot/community/): a view over the database and the look-up."""
         return CommunityService(self.db, self.lookup)
+
+    @property
+    def similar(self) -> SimilarService:
+        """Similar papers and recommendations (bot/similar/): a view over the database."""
+        return SimilarService(self.db)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ after a restart, by any process, with no state kept in memory.
 
     vote:<paper id>                 vote for the paper in this server, or take the vote back
     save:<paper id>                 save the paper to the presser's library, or take it out
+    like:<paper id>                 the papers most like it (/similar)
     lib:p<page>                     a page of the presser's library (/library list)
     lib:rm:<paper id>:p<page>       remove that paper, then show that page again
 
@@ -19,8 +20,9 @@ from bot.chat.replies import Button
 VOTE = "vote"
 SAVE = "save"
 LIBRARY = "lib"
+SIMILAR = "like"
 
-_PAPER = re.compile(r"^(vote|save):(\d{1,19})$")
+_PAPER = re.compile(r"^(vote|save|like):(\d{1,19})$")
 _LIBRARY = re.compile(r"^lib:(?:rm:(\d{1,19}):)?p(\d{1,6})$")
 
 
@@ -32,6 +34,10 @@ def save_action(paper_id: int) -> str:
     return f"{SAVE}:{paper_id}"
 
 
+def similar_action(paper_id: int) -> str:
+    return f"{SIMILAR}:{paper_id}"
+
+
 def library_page_action(page: int) -> str:
     return f"{LIBRARY}:p{page}"
 
@@ -41,12 +47,13 @@ def library_remove_action(paper_id: int, page: int) -> str:
 
 
 def paper_buttons(paper_id: int) -> list[Button]:
-    """The ▲ Vote and ☆ Save buttons of a paper's card."""
-    return [Button("▲ Vote", action=vote_action(paper_id)), Button("☆ Save", action=save_action(paper_id))]
+    """The ▲ Vote, ☆ Save and ≈ More like this buttons of a paper's card."""
+    return [Button("▲ Vote", action=vote_action(paper_id)), Button("☆ Save", action=save_action(paper_id)),
+            Button("≈ More like this", action=similar_action(paper_id))]
 
 
 def paper_of(action: str) -> int | None:
-    """The paper id of a vote or save button, None when `action` is not one."""
+    """The paper id of a vote, save or more-like-this button, None when `action` is not one."""
     m = _PAPER.match(action)
     return int(m.group(2)) if m else None
 

@@ -22,7 +22,7 @@ import pytest
 
 from bot.cli import main
 from bot.samples import SAMPLE_DIGEST
-from storage import app_state, fetch_state, library, llm_cache, pending_matches, votes
+from storage import app_state, fetch_state, library, llm_cache, pending_matches, recommend, votes
 from storage.db import Database
 from storage.fetch_state import Validator
 from storage.transfer import CACHES, TABLES, TableSum, read_tables, table_sum
@@ -68,6 +68,10 @@ async def _more_state(path: Path) -> None:
         await llm_cache.add_usage(db, dt.date(2025, 9, 9), "llama3.2", requests=2, prompt_tokens=900)
         await votes.cast(db, "console:lab", "console:alice", 1, now=NOW)
         await library.save(db, "console:alice", 2, now=NOW)
+        await recommend.set_weekly(db, "console:alice", True, now=NOW)
+        row = await recommend.claim_week(db, "console:alice", "2025-W37", now=NOW)
+        assert row is not None
+        await recommend.finish_week(db, row, "sent", now=NOW, papers=3)
     finally:
         await db.close()
 

@@ -42,9 +42,11 @@ COMMANDS = [
     ["paper", "flash attention"],  # may save the title index snapshot
     ["vote", "console:alice", "flash attention"],
     ["library", "console:alice", "add", "flash attention"],
+    ["similar", "--rebuild"],
     ["backup", "BACKUP"],
     ["search", "diffusion"], ["digest"], ["digests"], ["export"], ["stats"], ["status"], ["sources"],
     ["posts"], ["deliveries"], ["schedule", "list"], ["subscriptions"], ["summarize", "--dry-run"], ["top", "--json"],
+    ["similar", "flash attention"], ["recommend", "console:alice", "--json"],
 ]
 
 

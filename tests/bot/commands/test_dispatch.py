@@ -157,7 +157,7 @@ async def test_suggestions(member: Context, admin: Context) -> None:
     assert titles and any("FlashAttention" in c.name for c in titles) and len(titles) <= 25
     resolved = await dispatch("paper", {"title": titles[0].value}, member)
     # An exact choice: no "other matches", only the card's own ▲ Vote and ☆ Save.
-    assert [b.label for b in resolved.buttons] == ["▲ Vote", "☆ Save"]
+    assert [b.label for b in resolved.buttons] == ["▲ Vote", "☆ Save", "≈ More like this"]
     assert await suggest("setup channel", "timezone", "berl", member) == []  # not an admin
     assert [c.value for c in await suggest("setup channel", "timezone", "berl", admin)] == ["Europe/Berlin"]
     assert [c.value for c in await suggest("digest", "date", "2025-09", member)] == ["2025-09-09"]

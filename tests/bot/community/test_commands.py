@@ -77,8 +77,8 @@ def fits(reply: Reply) -> Reply:
 async def test_the_vote_button_toggles_and_shows_the_count(app: App) -> None:
     ids = await _load(app)
     card = fits(await dispatch("paper", {"title": f"id:{ids[1]}"}, member(app)))
-    assert [b.label for b in card.buttons][-2:] == ["▲ Vote", "☆ Save"]
-    vote = card.buttons[-2].action
+    assert [b.label for b in card.buttons][-3:] == ["▲ Vote", "☆ Save", "≈ More like this"]
+    vote = card.buttons[-3].action
     assert vote == vote_action(ids[1])
     first = fits(await press(vote, member(app)))
     assert first.private and "You voted for" in first.text and "1 vote in this server" in first.text

@@ -1,0 +1,116 @@
+"""Keeping the similarity index current: a load's new papers are weighed and stored after it
+commits, without touching the rest; `rebuild` weighs the whole archive again.
+
+A load adds its new papers' terms to the document frequencies and weighs them against the
+frequencies as they are then (bot/similar/vectors.py says why that is good enough); a paper whose
+title or abstract changed (a Hugging Face listing, then arXiv's text) is weighed again, its terms
+not counted twice. Loads of an archive format (the arXiv snapshot: up to millions of papers in one
+import) are left to `rebuild`, which counts the frequencies over every paper first and then weighs
+each paper once, far cheaper per paper than one load at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.similar.text import terms, text_hash
+from bot.similar.vectors import weigh
+from storage import similar as similar_repo
+from storage.db import Database
+from storage.records import ARCHIVE_FORMATS, LoadResult
+from storage.similar import PaperText, TermWeights, VectorRow
+
+log = logging.getLogger(__name__)
+
+_WRITE_BATCH = 1_000  # vectors per transaction
+_READ_BATCH = 5_000  # papers read at a time by a whole-archive pass
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    papers: int  # papers weighed
+    terms: int  # terms in the vocabulary
+
+
+@dataclass(slots=True)
+class SimilarIndex:
+    db: Database
+
+    async def after_commit(self, results: Sequence[LoadResult]) -> None:
+        """A Loader listener: weigh the papers a committed load listed that are new or changed."""
+        ids = sorted({i for r in results if not r.unchanged and r.format not in ARCHIVE_FORMATS
+                      for i in r.paper_ids})
+        if ids:
+            report = await self.index(ids)
+            log.debug("similarity index: %d papers weighed", report.papers)
+
+    async def index(self, paper_ids: Sequence[int]) -> IndexReport:
+        """Weigh these papers if they have no vector or their text changed since theirs."""
+        found = await similar_repo.texts(self.db, paper_ids)
+        hashes = await similar_repo.text_hashes(self.db, [p.paper_id for p in found])
+        todo = [(p, text_hash(p.title, p.abstract)) for p in found]
+        todo = [(p, h) for p, h in todo if hashes.get(p.paper_id) != h]
+        if not todo:
+            return IndexReport(0, 0)
+        counts = {p.paper_id: terms(p.title, p.abstract) for p, _ in todo}
+        new = Counter(t for p, _ in todo if p.paper_id not in hashes for t in counts[p.paper_id])
+        stats, corpus = await similar_repo.count_terms(
+            self.db, new, sum(1 for p, _ in todo if p.paper_id not in hashes))
+        rest = sorted({t for c in counts.values() for t in c} - stats.keys())
+        if rest:
+            stats.update((await similar_repo.term_stats(self.db, rest))[0])
+        rows = [VectorRow(p.paper_id, weigh(counts[p.paper_id], stats, corpus), corpus, h) for p, h in todo]
+        for start in range(0, len(rows), _WRITE_BATCH):
+            await similar_repo.write_vectors(self.db, rows[start:start + _WRITE_BATCH])
+        return IndexReport(len(rows), len(stats))
+
+    async def vector_of(self, paper: PaperText) -> TermWeights:
+        """The paper's stored vector, or (not indexed yet) one weighed now from outside the corpus."""
+        stored = await similar_repo.vectors(self.db, [paper.paper_id])
+        if paper.paper_id in stored:
+            return stored[paper.paper_id]
+        counts = terms(paper.title, paper.abstract)
+        stats, corpus = await similar_repo.term_stats(self.db, sorted(counts))
+        return weigh(counts, stats, corpus, counted=False)
+
+    async def rebuild(self, progress: Callable[[str, int], None] | None = None) -> IndexReport:
+        """Forget the index and weigh every paper against the whole archive's frequencies."""
+        df: Counter[str] = Counter()
+        corpus = 0
+        async for batch in self._all_papers():
+            for paper in batch:
+                df.update(terms(paper.title, paper.abstract).keys())
+            corpus += len(batch)
+            if progress is not None:
+                progress("counted", corpus)
+        shared = {t: n for t, n in df.items() if n > 1}  # a term of one paper links it to nothing
+        del df
+        ids = await similar_repo.set_terms(self.db, shared, corpus)
+        stats = {t: (ids[t], n) for t, n in shared.items()}
+        weighed = 0
+        async for batch in self._all_papers():
+            rows = [VectorRow(p.paper_id, weigh(terms(p.title, p.abstract), stats, corpus), corpus,
+                              text_hash(p.title, p.abstract)) for p in batch]
+            await similar_repo.write_vectors(self.db, rows)
+            weighed += len(rows)
+            if progress is not None:
+                progress("weighed", weighed)
+        return IndexReport(weighed, len(stats))
+
+    async def catch_up(self, limit: int = _READ_BATCH) -> int:
+        """Weigh up to `limit` papers that have no vector (loaded before the index, or by an
+        archive import); how many were weighed."""
+        ids = await similar_repo.unindexed(self.db, 0, limit)
+        return (await self.index(ids)).papers if ids else 0
+
+    async def _all_papers(self) -> AsyncIterator[list[PaperText]]:
+        after = 0
+        while True:
+            batch = await similar_repo.texts_after(self.db, after, _READ_BATCH)
+            if not batch:
+                return
+            yield batch
+            after = batch[-1].paper_id
