@@ -19,8 +19,8 @@ from bot.lookup.reference import find_by_reference
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
 from bot.web import addresses, params
-from bot.web.app import SERVICES, render
 from bot.web.params import BadRequest, PageNotFound
+from bot.web.view import SERVICES, render
 from storage import archive_calendar
 from storage import digests as digest_repo
 from storage.archive_calendar import DigestDay
