@@ -3,7 +3,8 @@
 The metrics: papers and digests in the archive, each digest source's seconds since its last
 successful fetch, posts and notifications waiting to be sent (and those that failed), how long
 chat interactions took to answer (a histogram per kind: command, suggest, press; kept by this
-process, so `paperboy run` with `[web] enabled` has them), and how long this server took per route.
+process, so `paperboy run` with `[web] enabled` has them), how long this server took per route,
+and how many pages the page cache answered.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiohttp import web
 from bot import __version__
 from bot.commands.timing import LatencyHistogram
 from bot.status.report import enabled_sources
-from bot.web.view import REQUESTS, SERVICES
+from bot.web.view import PAGES, REQUESTS, SERVICES
 from storage import fetch_state
 from storage import notifications as notification_repo
 from storage import papers as paper_repo
@@ -94,6 +95,11 @@ async def metrics(request: web.Request) -> web.Response:
         out.sample("paperboy_notifications", notifications.get(status, 0), status=status)
     out.histogram("paperboy_interaction_latency_seconds", "Time to answer chat interactions in this process.",
                   services.latency, "kind")
+    pages = request.app[PAGES]
+    out.metric("paperboy_web_page_cache_requests_total", "counter",
+               "Web archive pages asked for by whether the page cache had them (hit) or built them (miss).")
+    out.sample("paperboy_web_page_cache_requests_total", pages.hits, result="hit")
+    out.sample("paperboy_web_page_cache_requests_total", pages.misses, result="miss")
     out.histogram("paperboy_web_request_duration_seconds", "Time to answer web archive requests, per route.",
                   request.app[REQUESTS], "route")
     response = web.Response(text=out.text())
