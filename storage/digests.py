@@ -60,8 +60,9 @@ async def get_digest(db: Database, digest_id: int) -> DigestInfo | None:
 @per_backend
 async def find_digest(db: Database, *, date: dt.date | None = None, source: str | None = None,
                       empty: bool = False) -> DigestInfo | None:
-    """The digest of `date` (latest when None) from `source` (the largest that day when None; ties
-    by source name).
+    """The digest of `date` (latest when None) from `source` (when None: the day's largest daily
+    digest, as a daily post shows it, before an archive import's day such as the arXiv
+    snapshot's; ties by source name).
 
     An empty day (a digest listing no papers: a weekend, an empty feed) is a digest like any other
     and `empty=True` finds it; by default only digests with papers count (what gets posted)."""

@@ -157,6 +157,13 @@ async def notifications_in_status(db: Database, statuses: Sequence[str]) -> list
 
 
 @per_backend
+async def count_by_status(db: Database) -> dict[str, int]:
+    """How many notifications the delivery log holds in each status (absent: none), counted by the
+    database rather than by loading the rows (/metrics asks every scrape)."""
+    raise NotImplementedError
+
+
+@per_backend
 async def list_notifications(db: Database, *, digest_date: dt.date | None = None, status: str | None = None,
                              user_id: str | None = None, digest_id: int | None = None,
                              limit: int | None = None) -> list[NotificationRecord]:

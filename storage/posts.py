@@ -144,6 +144,13 @@ async def posts_in_status(db: Database, statuses: Sequence[str], *,
 
 
 @per_backend
+async def count_by_status(db: Database) -> dict[str, int]:
+    """How many posts the log holds in each status (statuses without posts are absent), counted
+    by the database: /metrics asks it every scrape, and the log grows by a post a server a day."""
+    raise NotImplementedError
+
+
+@per_backend
 async def list_posts(db: Database, *, guild_id: str | None = None, status: str | None = None,
                      limit: int | None = None) -> list[PostRecord]:
     """The log, newest day first."""

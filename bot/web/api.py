@@ -19,9 +19,9 @@ from bot.lookup.service import hit_json
 from bot.search.service import SearchFilters, result_json, search
 from bot.summary import to_json
 from bot.web import addresses, params
-from bot.web.app import SERVICES
 from bot.web.pages import resolve_paper
 from bot.web.params import PageNotFound
+from bot.web.view import SERVICES
 from storage import digests as digest_repo
 from storage import papers as paper_repo
 from storage.search.fts import MAX_LIMIT

@@ -13,79 +13,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
 
-import jinja2
 from aiohttp import web
-from markupsafe import Markup, escape
 
-from bot import __version__
 from bot.commands.context import Services
 from bot.commands.timing import LatencyHistogram
-from bot.display.titles import shown_title
-from bot.search.service import QueryError, mark
-from bot.summary.render import url_ok
-from bot.web import addresses
+from bot.search.service import QueryError
+from bot.web import api, feeds, metrics, pages
+from bot.web.page_cache import PageCache
 from bot.web.params import BadRequest, PageNotFound
-from storage.search.fts import Marked
+from bot.web.view import HERE, PAGE_CACHE, PAGES, PUBLIC_URL, REQUESTS, SERVICES, TEMPLATES, environment, render
+from storage import digests as digest_repo
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).parent
-SERVICES = web.AppKey("services", Services)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
-REQUESTS = web.AppKey("requests", LatencyHistogram)
-PUBLIC_URL = web.AppKey("public_url", str)
-
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-PAGE_CACHE = "public, max-age=60"
 STATIC_CACHE = "public, max-age=86400"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _mark(marked: Marked) -> Markup:
-    """Matched words in <mark>, every character of the text escaped."""
-    return Markup(mark(marked, "<mark>", "</mark>", lambda s: str(escape(s))))
-
-
-def _links_ok(links: dict[str, str]) -> dict[str, str]:
-    """Only links a page may hold: http(s), no quotes or brackets (the summary's own rule); a
-    `javascript:` link a digest carries is left out."""
-    return {name: url for name, url in links.items() if url_ok(url)}
-
-
-def _long_date(day: Any) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["marked"] = _mark
-    env.filters["long_date"] = _long_date
-    env.filters["links_ok"] = _links_ok
-    env.globals.update(paper_path=addresses.paper_path, digest_path=addresses.digest_path,
-                       month_path=addresses.month_path, search_path=addresses.search_path,
-                       source_feed_path=addresses.source_feed_path, search_feed_path=addresses.search_feed_path,
-                       shown=shown_title, version=__version__)
-    return env
-
-
-def render(request: web.Request, template: str, *, status: int = 200, cache: str = PAGE_CACHE,
-           **context: Any) -> web.Response:
-    body = request.app[TEMPLATES].get_template(template).render(request=request, **context)
-    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
-    response.headers["Cache-Control"] = cache if status == 200 else "no-store"
-    return response
-
-
-def base_url(request: web.Request) -> str:
-    """Where links in feeds point: [web] public_url, else the address this request came to."""
-    return request.app[PUBLIC_URL].rstrip("/") or str(request.url.origin())
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -150,6 +97,19 @@ async def etags(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+UNKEPT = ("/static/", "/metrics", "/healthz")
+
+
+@web.middleware
+async def kept_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pages answered from bot.web.page_cache while the archive has not changed since they were
+    built (the day is part of the key: a digest page's Cache-Control depends on it)."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(UNKEPT):
+        return await handler(request)
+    key = (request.path_qs, request.host, request.app[SERVICES].clock().date())
+    return await request.app[PAGES].get(key, lambda: handler(request))
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -161,13 +121,16 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def make_app(services: Services, *, public_url: str | None = None) -> web.Application:
     """The archive over `services` (read only: it never writes to the database)."""
-    from bot.web import api, feeds, metrics, pages
-
-    app = web.Application(middlewares=[timing, errors, etags], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[timing, errors, etags, kept_pages], client_max_size=64 * 1024)
     app[SERVICES] = services
     app[TEMPLATES] = environment()
     app[REQUESTS] = LatencyHistogram()
     app[PUBLIC_URL] = services.settings.web.public_url if public_url is None else public_url
+
+    async def marker() -> Hashable:
+        return await digest_repo.archive_version(services.db)
+
+    app[PAGES] = PageCache(marker)
     app.on_response_prepare.append(_security_headers)
     pages.add_routes(app.router)
     api.add_routes(app.router)

@@ -21,8 +21,8 @@ from bot import __version__
 from bot.display.titles import shown_title
 from bot.search.service import SearchFilters, listing_dates, search
 from bot.web import addresses, params
-from bot.web.app import SERVICES, base_url
 from bot.web.params import PageNotFound
+from bot.web.view import SERVICES, base_url
 from storage import digests as digest_repo
 
 ATOM = "http://www.w3.org/2005/Atom"

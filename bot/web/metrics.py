@@ -3,7 +3,8 @@
 The metrics: papers and digests in the archive, each digest source's seconds since its last
 successful fetch, posts and notifications waiting to be sent (and those that failed), how long
 chat interactions took to answer (a histogram per kind: command, suggest, press; kept by this
-process, so `paperboy run` with `[web] enabled` has them), and how long this server took per route.
+process, so `paperboy run` with `[web] enabled` has them), how long this server took per route,
+and how many pages the page cache answered.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from aiohttp import web
 from bot import __version__
 from bot.commands.timing import LatencyHistogram
 from bot.status.report import enabled_sources
-from bot.web.app import REQUESTS, SERVICES
+from bot.web.view import PAGES, REQUESTS, SERVICES
 from storage import fetch_state
 from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import posts as post_repo
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STATUSES = ("pending", "sending", "failed", "unknown")  # waiting, then the ones an operator looks at
 
 
 def _label(value: str) -> str:
@@ -84,14 +86,20 @@ async def metrics(request: web.Request) -> web.Response:
     for s in sources:
         out.sample("paperboy_source_consecutive_failures", s.consecutive_failures, source=s.source)
     out.metric("paperboy_posts", "gauge", "Daily posts in the post log by status (waiting: pending or sending).")
-    for status in ("pending", "sending", "failed", "unknown"):
-        out.sample("paperboy_posts", len(await post_repo.posts_in_status(db, [status])), status=status)
+    posts = await post_repo.count_by_status(db)
+    for status in STATUSES:
+        out.sample("paperboy_posts", posts.get(status, 0), status=status)
     out.metric("paperboy_notifications", "gauge", "Topic notifications in the delivery log by status.")
-    for status in ("pending", "sending", "failed", "unknown"):
-        out.sample("paperboy_notifications", len(await notification_repo.notifications_in_status(db, [status])),
-                   status=status)
+    notifications = await notification_repo.count_by_status(db)
+    for status in STATUSES:
+        out.sample("paperboy_notifications", notifications.get(status, 0), status=status)
     out.histogram("paperboy_interaction_latency_seconds", "Time to answer chat interactions in this process.",
                   services.latency, "kind")
+    pages = request.app[PAGES]
+    out.metric("paperboy_web_page_cache_requests_total", "counter",
+               "Web archive pages asked for by whether the page cache had them (hit) or built them (miss).")
+    out.sample("paperboy_web_page_cache_requests_total", pages.hits, result="hit")
+    out.sample("paperboy_web_page_cache_requests_total", pages.misses, result="miss")
     out.histogram("paperboy_web_request_duration_seconds", "Time to answer web archive requests, per route.",
                   request.app[REQUESTS], "route")
     response = web.Response(text=out.text())

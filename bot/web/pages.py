@@ -8,6 +8,7 @@ JavaScript; bot/web/static/suggest.js only adds as-you-type title suggestions.
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import datetime as dt
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.commands.lookup import paper_facts
+from bot.display.titles import shown_title
 from bot.lookup.reference import find_by_reference
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
 from bot.web import addresses, params
-from bot.web.app import SERVICES, render
 from bot.web.params import BadRequest, PageNotFound
+from bot.web.view import SERVICES, render
 from storage import archive_calendar
 from storage import digests as digest_repo
 from storage.archive_calendar import DigestDay
@@ -123,8 +125,9 @@ async def paper_page(request: web.Request) -> web.Response:
     if request.path != canonical:  # "2401.15024v2", an arXiv URL, id:N of a paper with an arXiv id
         raise web.HTTPMovedPermanently(canonical)
     services = request.app[SERVICES]
-    facts = await paper_facts(services.db, paper)
-    hits = await services.lookup.lookup(facts.title, CLOSE_MATCHES + 1)
+    # The close matches' title search runs in the look-up's thread while the card's facts are read.
+    facts, hits = await asyncio.gather(paper_facts(services.db, paper),
+                                       services.lookup.lookup(shown_title(paper.title), CLOSE_MATCHES + 1))
     close = [h for h in hits if h.paper_id != paper.id][:CLOSE_MATCHES]
     return render(request, "paper.html", facts=facts, close=close, cache=SETTLED_CACHE)
 

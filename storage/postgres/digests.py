@@ -46,8 +46,8 @@ async def find_digest(db: PostgresDatabase, *, date: dt.date | None = None, sour
     row = await db.fetchone(
         f"SELECT {DIGEST_COLUMNS} FROM digests"  # noqa: S608
         " WHERE ($1::date IS NULL OR date = $1) AND ($2::text IS NULL OR source = $2) AND ($3 OR paper_count > 0)"
-        ' ORDER BY date DESC, paper_count DESC, source COLLATE "C" LIMIT 1',
-        (date, source, empty),
+        ' ORDER BY date DESC, format = ANY($4::text[]), paper_count DESC, source COLLATE "C" LIMIT 1',
+        (date, source, empty, list(ARCHIVE_FORMATS)),
     )
     return digest_from_row(row) if row else None
 

@@ -110,6 +110,12 @@ async def notifications_in_status(db: PostgresDatabase, statuses: Sequence[str])
     return await _with_papers(db, rows)
 
 
+@notifications.count_by_status.register(PostgresDatabase)
+async def count_by_status(db: PostgresDatabase) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
+
+
 @notifications.list_notifications.register(PostgresDatabase)
 async def list_notifications(db: PostgresDatabase, *, digest_date: dt.date | None = None,
                              status: str | None = None, user_id: str | None = None, digest_id: int | None = None,

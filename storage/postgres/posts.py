@@ -117,6 +117,12 @@ async def posts_in_status(db: PostgresDatabase, statuses: Sequence[str], *,
     return [_from_row(r) for r in rows]
 
 
+@posts.count_by_status.register(PostgresDatabase)
+async def count_by_status(db: PostgresDatabase) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM posts GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
+
+
 @posts.list_posts.register(PostgresDatabase)
 async def list_posts(db: PostgresDatabase, *, guild_id: str | None = None, status: str | None = None,
                      limit: int | None = None) -> list[PostRecord]:

@@ -46,8 +46,8 @@ async def find_digest(db: SqliteDatabase, *, date: dt.date | None = None, source
     row = await db.fetchone(
         f"SELECT {DIGEST_COLUMNS} FROM digests"  # noqa: S608
         " WHERE (? IS NULL OR date = ?) AND (? IS NULL OR source = ?) AND (? OR paper_count > 0)"
-        " ORDER BY date DESC, paper_count DESC, source LIMIT 1",
-        (date and date.isoformat(), date and date.isoformat(), source, source, empty),
+        " ORDER BY date DESC, format IN (SELECT value FROM json_each(?)), paper_count DESC, source LIMIT 1",
+        (date and date.isoformat(), date and date.isoformat(), source, source, empty, json.dumps(ARCHIVE_FORMATS)),
     )
     return digest_from_row(row) if row else None
 

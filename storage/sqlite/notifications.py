@@ -112,6 +112,12 @@ async def notifications_in_status(db: SqliteDatabase, statuses: Sequence[str]) -
     return await _with_papers(db, rows)
 
 
+@notifications.count_by_status.register(SqliteDatabase)
+async def count_by_status(db: SqliteDatabase) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
+
+
 @notifications.list_notifications.register(SqliteDatabase)
 async def list_notifications(db: SqliteDatabase, *, digest_date: dt.date | None = None, status: str | None = None,
                              user_id: str | None = None, digest_id: int | None = None,

@@ -107,6 +107,12 @@ async def posts_in_status(db: SqliteDatabase, statuses: Sequence[str], *,
     return [_from_row(r) for r in rows]
 
 
+@posts.count_by_status.register(SqliteDatabase)
+async def count_by_status(db: SqliteDatabase) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM posts GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
+
+
 @posts.list_posts.register(SqliteDatabase)
 async def list_posts(db: SqliteDatabase, *, guild_id: str | None = None, status: str | None = None,
                      limit: int | None = None) -> list[PostRecord]:

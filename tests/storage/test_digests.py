@@ -60,6 +60,18 @@ async def test_find_digest_the_largest_of_a_day_unless_named(db: Database) -> No
     assert await digest_repo.find_digest(db, date=dt.date(2020, 1, 1), empty=True) is None
 
 
+async def test_find_digest_prefers_a_daily_digest_to_a_larger_archive_day(db: Database) -> None:
+    """The latest digest is what the daily post shows: the day's hf-daily listing, not the arXiv
+    snapshot's larger day of first versions."""
+    await load(db, digest([rec("Alpha", "2509.00001"), rec("Beta", "2509.00002"), rec("Gamma", "2509.00003")], D2,
+                          source="arxiv-snapshot", fmt="arxiv-snapshot"),
+               digest([rec("Delta", "2509.00004")], D2))
+    for found in (await digest_repo.find_digest(db), await digest_repo.find_digest(db, date=D2)):
+        assert found is not None and (found.source, found.papers) == ("hf-daily", 1)
+    snapshot = await digest_repo.find_digest(db, date=D2, source="arxiv-snapshot")
+    assert snapshot is not None and snapshot.kind == "archive"
+
+
 async def test_entries_in_listed_order_and_papers_seen_before(db: Database) -> None:
     await sample(db)
     d2 = await digest_repo.find_digest(db, date=D2, source="hf-daily")

@@ -84,6 +84,7 @@ async def test_ids_ascend_in_the_order_given_and_a_pair_is_logged_once(db: Datab
     assert first == sorted(first) and second[0] > first[-1]
     assert [n.user_id for n in await repo.notifications_in_status(db, ["pending"])] == [
         "console:c", "console:a", "console:b", "console:a"]
+    assert await repo.count_by_status(db) == {"pending": 4}
     again = await repo.get_notification(db, second[0])
     assert again is not None and [p.paper_id for p in again.papers] == [ids[1]]  # ids[0]: already told
     assert again.created_at == NOW and again.next_attempt_at is None

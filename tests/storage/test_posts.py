@@ -60,3 +60,4 @@ async def test_listing_names_the_digest_and_filters(db: Database) -> None:
     assert [p.guild_id for p in await posts.list_posts(db, status="skipped")] == ["discord:2"]
     assert [p.guild_id for p in await posts.list_posts(db, guild_id="discord:1")] == ["discord:1"]
     assert [p.status for p in await posts.posts_in_status(db, ["pending"])] == ["pending"]
+    assert await posts.count_by_status(db) == {"pending": 1, "skipped": 1}

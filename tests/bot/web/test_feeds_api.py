@@ -156,6 +156,7 @@ async def test_metrics_in_prometheus_text_format(client: Client, archive: App) -
     member = archive.context("console:alice", guild_id="console:lab", channel_id="console:general")
     await dispatch("search", {"query": "diffusion"}, member)
     await client.get("/")
+    await client.get("/")  # the second answered from the page cache
     response = await client.get("/metrics")
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await response.text()
@@ -168,6 +169,8 @@ async def test_metrics_in_prometheus_text_format(client: Client, archive: App) -
     assert samples['paperboy_interaction_latency_seconds_bucket{kind="command",le="+Inf"}'] == 1
     assert samples['paperboy_web_request_duration_seconds_count{route="/"}'] >= 1
     assert "# TYPE paperboy_interaction_latency_seconds histogram" in text
+    assert samples['paperboy_web_page_cache_requests_total{result="miss"}'] == 1
+    assert samples['paperboy_web_page_cache_requests_total{result="hit"}'] == 1
 
 
 def _parse_exposition(text: str) -> dict[str, float]:

@@ -10,7 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import App
-from tests.bot.web.conftest import MENTION_TITLE, SCRIPT_TITLE
+from storage.records import PaperRecord, ParsedDigest
+from tests.bot.web.conftest import HOSTILE_DAY, MENTION_TITLE, SCRIPT_TITLE
 
 Client = TestClient[object, object]
 
@@ -84,6 +85,18 @@ async def test_a_digest_page_has_themes_highlights_with_takeaways_and_the_full_l
     assert "/digests/2025-09-10" in page.links
     # The same page without ?source: the largest digest of the day.
     assert (await get_page(client, "/digests/2025-09-09")).visible == page.visible
+
+
+async def test_home_shows_the_daily_digest_not_a_larger_snapshot_day(archive: App, client: Client) -> None:
+    """An arXiv snapshot import's day is not what the daily post showed: the home page and the
+    day's page without ?source show the day's hf-daily digest even when the snapshot's is larger."""
+    snapshot = [PaperRecord(title=f"Snapshot paper number {i}", abstract="First versions.", arxiv_id=f"2509.1000{i}")
+                for i in range(5)]
+    await archive.loader.load(ParsedDigest("arxiv-snapshot", HOSTILE_DAY, "arxiv-snapshot", snapshot))
+    for path in ("/", f"/digests/{HOSTILE_DAY.isoformat()}"):
+        page = await get_page(client, path)
+        assert "Attention Is All You Need Again" in page.visible
+        assert "Snapshot paper number" not in page.visible
 
 
 async def _digest(archive: App, day: str):  # type: ignore[no-untyped-def]
