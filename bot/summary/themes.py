@@ -8,9 +8,10 @@ keeps the score sensible from an empty archive (every phrase gets the background
 most frequent non-generic phrases win) to a million papers (the archive's own rates dominate).
 
 Phrases are compared with the archive through the index's stems ("diffusion models" and
-"Diffusion Model" are one phrase). A phrase's archive frequency is estimated by its rarest word's:
-an upper bound, so phrases are never over-rated, at the cost of one lookup per word instead of a
-full-text query per phrase.
+"Diffusion Model" are one phrase), each by its exact archive frequency (a phrase query of the
+index; storage.summary_stats caches the costly ones). The rarest word's frequency, an upper bound
+that once stood in for it, under-rated every phrase of common words ("neural network training")
+and left themes of one rare word ("lies").
 """
 
 from __future__ import annotations
@@ -249,8 +250,8 @@ def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Can
            phrase_df: Mapping[Key, int] | None = None) -> list[Theme]:
     """The best `max_themes` non-overlapping phrases, each preferring its longer form when that
     covers most of the same papers. `archive_df` (per stem) and `archive_papers` include the
-    digest's own papers. `phrase_df` gives exact per-phrase counts instead of the rarest word's
-    (the benchmark's baseline measures them one query per phrase)."""
+    digest's own papers. `phrase_df` gives exact per-phrase counts (what `find` passes); without
+    it a phrase is rated by its rarest word's count, an upper bound."""
     digest_papers = len(prepared.docs)
     if digest_papers == 0 or max_themes <= 0:
         return []
@@ -313,8 +314,10 @@ def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[K
     return prepared, stems, candidates(prepared, stems)
 
 
-async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
-    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup.
+async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, cache: bool = True) -> list[Theme]:
+    """The themes of `docs` (a digest already in the archive), scored with each candidate phrase's
+    exact archive count: one stemming pass, one vocabulary lookup, the phrases' counts (cached
+    where costly, see storage.summary_stats.phrase_document_counts; `cache=False` counts all live).
 
     The in-memory work grows with the digest (seconds for tens of thousands of papers) and runs
     in a worker thread, so the event loop keeps answering meanwhile."""
@@ -325,6 +328,8 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -
     for word, stem in stems.items():
         if stem in terms:
             words.setdefault(stem, set()).add(word)
-    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words)
+    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words, cache=cache)
+    phrase_df = await summary_stats.phrase_document_counts(db, found, words=words, term_counts=df,
+                                                           archive_papers=size, cache=cache)
     return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
-                                   max_themes=max_themes)
+                                   max_themes=max_themes, phrase_df=phrase_df)
