@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import math
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 
 from storage.db import Database, now_utc
@@ -38,11 +39,27 @@ def stem_words(words: Iterable[str]) -> dict[str, str]:
 
     Words that are not exactly one token to the index (empty, punctuation, "speed-up") are left
     out. Runs on a private in-memory database: no I/O, and nothing shared with the archive's
-    connection, so it is safe inside or outside anyone's transaction.
+    connection, so it is safe inside or outside anyone's transaction. A word's stem never
+    changes, so the last `_STEMS_KEPT` words' stems are remembered (a digest's words are mostly
+    the previous digest's).
     """
-    unique = list(dict.fromkeys(w for w in words if w))
-    if not unique:
-        return {}
+    unique = [w for w in dict.fromkeys(words) if w]
+    with _stems_lock:  # composes run in worker threads
+        new = [w for w in unique if w not in _stems]
+        if new:
+            if len(_stems) + len(new) > _STEMS_KEPT:
+                _stems.clear()
+            _stems.update(dict.fromkeys(new))
+            _stems.update(_stem_now(new))
+        return {w: stem for w in unique if (stem := _stems.get(w)) is not None}
+
+
+_STEMS_KEPT = 200_000
+_stems: dict[str, str | None] = {}  # word -> its stem, None when it is not one token
+_stems_lock = threading.Lock()
+
+
+def _stem_now(unique: list[str]) -> dict[str, str]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(f"CREATE VIRTUAL TABLE w USING fts5(word, tokenize='{_TOKENIZE}')")

@@ -32,6 +32,7 @@ _PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says n
 _MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
 _BREAK = "|"  # in place of a word no phrase may hold
 _ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
+KEEP_UP_TO = 2_000  # a digest of at most this many papers keeps each paper's words and phrases
 
 _WORD = re.compile(r"[^\W_]+")  # what unicode61 calls a token, near enough
 # Words, and the punctuation phrases never cross ("…images. Models…" is not a phrase).
@@ -126,16 +127,38 @@ class Candidate:
 class Prepared:
     """A digest's papers and, once `candidates` ran, each paper's stems.
 
-    The words themselves are not kept: tokenised again where needed (counting shared words,
-    stemming, the chosen themes' labels), they cost a few passes of a regex; kept for every
-    paper of a large digest, hundreds of megabytes."""
+    A digest of up to `KEEP_UP_TO` papers (a day of any real source) keeps each paper's words
+    and phrases between the steps, so each paper is tokenised once and its phrases built once.
+    A larger one does not: tokenised again where needed (counting shared words, stemming, the
+    chosen themes' labels), they cost a few passes of a regex; kept for every paper of a large
+    digest, gigabytes."""
 
     docs: tuple[Document, ...]
     keys: list[list[str]] = field(default_factory=list)  # per doc: stems or _BREAK (set by `candidates`)
+    _words: list[tuple[list[str], list[str]]] | None = None  # per doc, when kept: (as written, lower-cased)
+
+    def __post_init__(self) -> None:
+        if len(self.docs) <= KEEP_UP_TO:
+            self._words = []
+            for d in self.docs:
+                words = _tokens(d)
+                self._words.append((words, _lowered(words)))
+
+    @property
+    def keeps(self) -> bool:
+        """Are the papers' words (and, in `candidates`, their phrases) kept between steps?"""
+        return self._words is not None
+
+    def words(self, index: int) -> tuple[list[str], list[str]]:
+        """The paper's tokens (`_tokens`) as written and lower-cased."""
+        if self._words is not None:
+            return self._words[index]
+        words = _tokens(self.docs[index])
+        return words, _lowered(words)
 
     def shared_words(self) -> set[str]:
         """Words in at least two papers (the only ones a candidate can hold), and the generic words."""
-        counts = Counter(chain.from_iterable(set(_lowered(_tokens(d))) for d in self.docs))
+        counts = Counter(chain.from_iterable(set(self.words(i)[1]) for i in range(len(self.docs))))
         return {w for w, n in counts.items() if n >= 2 and usable(w)} | GENERIC
 
 
@@ -173,21 +196,26 @@ def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2
     # This is compose's hot loop, so the work is pushed into C: words no phrase may hold become
     # "|", the stems of a paper are joined and split into runs at those marks (stems are single
     # alphanumeric tokens: never "|" or a space), and each run's n-grams are built by zip and
-    # counted by Counter. A paper's phrases are built twice (counted, then matched against the
-    # candidates) rather than kept: kept for every paper they take gigabytes in a large digest.
+    # counted by Counter. A large digest's papers' phrases are built twice (counted, then matched
+    # against the candidates) rather than kept: kept for every paper they take gigabytes.
     table = {w: stem for w, stem in stems.items() if usable(w)}
     get = table.get
     prepared.keys.clear()
+    keep = prepared.keeps
+    kept: list[set[Key]] = []
     counts: Counter[Key] = Counter()
-    for doc in prepared.docs:
-        seq = [get(w, _BREAK) for w in _lowered(_tokens(doc))]
+    for i in range(len(prepared.docs)):
+        seq = [get(w, _BREAK) for w in prepared.words(i)[1]]
         prepared.keys.append(seq)
-        counts.update(_phrases_of(seq))
+        phrases = _phrases_of(seq)
+        counts.update(phrases)
+        if keep:
+            kept.append(phrases)
     found = {k: Candidate(k) for k, n in counts.items() if n >= min_papers}
     del counts
     wanted = set(found)
-    for doc, seq in zip(prepared.docs, prepared.keys, strict=True):
-        for k in wanted.intersection(_phrases_of(seq)):
+    for i, (doc, seq) in enumerate(zip(prepared.docs, prepared.keys, strict=True)):
+        for k in wanted.intersection(kept[i] if keep else _phrases_of(seq)):
             found[k].papers.append(doc.paper_id)
     return found
 
@@ -221,11 +249,11 @@ def _labels(chosen: list[Candidate], prepared: Prepared) -> list[str]:
     for j, cand in enumerate(chosen):
         for pid in cand.papers:
             has.setdefault(pid, []).append(j)
-    for doc, keys in zip(prepared.docs, prepared.keys, strict=True):
+    for index, (doc, keys) in enumerate(zip(prepared.docs, prepared.keys, strict=True)):
         which = has.get(doc.paper_id)
         if not which:
             continue
-        words, in_title = _tokens(doc), len(_TOKEN.findall(doc.title))
+        words, in_title = prepared.words(index)[0], len(_TOKEN.findall(doc.title))
         for j in which:
             stems = chosen[j].stems
             first, n, i = stems[0], len(stems), -1
