@@ -32,6 +32,7 @@ _PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says n
 _MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
 _BREAK = "|"  # in place of a word no phrase may hold
 _ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
+EXACT_COUNTS = 5_000  # candidates counted exactly (the 144-paper sample has about 3,700)
 KEEP_UP_TO = 2_000  # a digest of at most this many papers keeps each paper's words and phrases
 
 _WORD = re.compile(r"[^\W_]+")  # what unicode61 calls a token, near enough
@@ -357,7 +358,14 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, c
         if stem in terms:
             words.setdefault(stem, set()).add(word)
     df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words, cache=cache)
-    phrase_df = await summary_stats.phrase_document_counts(db, found, words=words, term_counts=df,
-                                                           archive_papers=size, cache=cache)
+    # A very large digest (a snapshot's tens of thousands of papers) has millions of candidates:
+    # the most widely used `EXACT_COUNTS` are counted exactly, the rest keep the upper bound.
+    exact: Iterable[Key] = found
+    phrase_df: dict[Key, int] = {}
+    if len(found) > EXACT_COUNTS:
+        exact = sorted(found, key=lambda k: (-len(found[k].papers), k))[:EXACT_COUNTS]
+        phrase_df = {k: min(df.get(s, 0) for s in k) for k in found}
+    phrase_df.update(await summary_stats.phrase_document_counts(db, exact, words=words, term_counts=df,
+                                                                archive_papers=size, cache=cache))
     return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
                                    max_themes=max_themes, phrase_df=phrase_df)
