@@ -20,7 +20,7 @@ import asyncio
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -360,7 +360,7 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, c
     df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words, cache=cache)
     # A very large digest (a snapshot's tens of thousands of papers) has millions of candidates:
     # the most widely used `EXACT_COUNTS` are counted exactly, the rest keep the upper bound.
-    exact: Iterable[Key] = found
+    exact: Collection[Key] = found.keys()
     phrase_df: dict[Key, int] = {}
     if len(found) > EXACT_COUNTS:
         exact = sorted(found, key=lambda k: (-len(found[k].papers), k))[:EXACT_COUNTS]
