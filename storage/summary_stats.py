@@ -14,7 +14,8 @@ import datetime as dt
 import logging
 import math
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 
 from storage.db import Database, now_utc
 from storage.dispatch import per_backend
@@ -38,11 +39,27 @@ def stem_words(words: Iterable[str]) -> dict[str, str]:
 
     Words that are not exactly one token to the index (empty, punctuation, "speed-up") are left
     out. Runs on a private in-memory database: no I/O, and nothing shared with the archive's
-    connection, so it is safe inside or outside anyone's transaction.
+    connection, so it is safe inside or outside anyone's transaction. A word's stem never
+    changes, so the last `_STEMS_KEPT` words' stems are remembered (a digest's words are mostly
+    the previous digest's).
     """
-    unique = list(dict.fromkeys(w for w in words if w))
-    if not unique:
-        return {}
+    unique = [w for w in dict.fromkeys(words) if w]
+    with _stems_lock:  # composes run in worker threads
+        new = [w for w in unique if w not in _stems]
+        if new:
+            if len(_stems) + len(new) > _STEMS_KEPT:
+                _stems.clear()
+            _stems.update(dict.fromkeys(new))
+            _stems.update(_stem_now(new))
+        return {w: stem for w in unique if (stem := _stems.get(w)) is not None}
+
+
+_STEMS_KEPT = 200_000
+_stems: dict[str, str | None] = {}  # word -> its stem, None when it is not one token
+_stems_lock = threading.Lock()
+
+
+def _stem_now(unique: list[str]) -> dict[str, str]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(f"CREATE VIRTUAL TABLE w USING fts5(word, tokenize='{_TOKENIZE}')")
@@ -108,30 +125,98 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
     if not terms:
         return {}
     size = await archive_size(db) if archive_papers is None else archive_papers
+
+    async def live(batch: Sequence[str]) -> dict[str, int]:
+        return await live_term_counts(db, batch, words)
+
+    def common(term: str, doc: int) -> bool:
+        return doc >= max(_COMMON_MIN, size * _COMMON_SHARE)
+
+    return await _counts(db, sorted(terms), size, cache, live, common)
+
+
+async def _counts(db: Database, keys: Sequence[str], size: int, cache: bool,
+                  live_counts: Callable[[Sequence[str]], Awaitable[dict[str, int]]],
+                  worth_caching: Callable[[str, int], bool]) -> dict[str, int]:
+    """Counts of `keys` from summary_term_counts (scaled to `size`, the stalest few recounted) and,
+    for the rest, from `live_counts`, a few keys per statement; the live counts `worth_caching`
+    are saved."""
     counts: dict[str, int] = {}
     stale: list[tuple[float, str]] = []
     if cache:
-        for term, doc, then in await cached_term_counts(db, sorted(terms)):
+        for term, doc, then in await cached_term_counts(db, keys):
             then = max(then, 1)
             counts[term] = round(doc * size / then)
             if not then <= size <= then * _STALE_GROWTH:
                 stale.append((abs(math.log(size / then)) if size > 0 else math.inf, term))
     recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
-    missing = sorted((set(terms) - counts.keys()) | set(recount))
+    missing = sorted((set(keys) - counts.keys()) | set(recount))
     live: dict[str, int] = {}
     # A few terms per statement: a long count in one statement would hold up every interactive
     # read queued behind it (on SQLite, the one connection runs one statement at a time).
     for start in range(0, len(missing), _TERMS_PER_STATEMENT):
-        live.update(await live_term_counts(db, missing[start:start + _TERMS_PER_STATEMENT], words))
+        live.update(await live_counts(missing[start:start + _TERMS_PER_STATEMENT]))
     for term in recount:
         counts.pop(term, None)  # recounted: the live count, or gone from the index
     counts.update(live)
-    common = [(t, d, size) for t, d in live.items()
-              if d >= max(_COMMON_MIN, size * _COMMON_SHARE) or t in recount]
-    if cache and common:
+    saved = [(t, d, size) for t, d in live.items() if worth_caching(t, d) or t in recount]
+    if cache and saved:
         try:
-            await save_term_counts(db, common, now=now_utc())
+            await save_term_counts(db, saved, now=now_utc())
         except (StorageError, sqlite3.Error, OSError):
             # Only a cache: a locked or read-only database must not stop a summary.
-            log.info("could not save %d term counts; they will be counted again", len(common), exc_info=True)
+            log.info("could not save %d term counts; they will be counted again", len(saved), exc_info=True)
     return counts
+
+
+@per_backend
+async def live_phrase_counts(db: Database, phrases: Sequence[Sequence[Collection[str]]]) -> list[int]:
+    """How many papers hold each phrase, counted now from the index, in the order given.
+
+    A phrase is its positions, each the words its stem was made from (by `stem_words`): the
+    papers counted hold, at consecutive positions of the title or the abstract, a word of each
+    position's stem (SQLite: the phrase query of FTS5 on porter stems; PostgreSQL: `<->` of the
+    positions' words as 'english' stems them)."""
+    raise NotImplementedError
+
+
+def phrase_key(stems: Sequence[str]) -> str:
+    """A phrase's key in summary_term_counts: its stems joined by spaces (a term never holds one)."""
+    return " ".join(stems)
+
+
+async def phrase_document_counts(db: Database, phrases: Collection[tuple[str, ...]], *,
+                                 words: Mapping[str, Collection[str]], term_counts: Mapping[str, int],
+                                 archive_papers: int | None = None, cache: bool = True
+                                 ) -> dict[tuple[str, ...], int]:
+    """How many archive papers hold each phrase of stems, exactly (0 for none).
+
+    One word is its term count (`term_counts`, from `term_document_counts`). A longer phrase is
+    counted by a phrase query, whose cost grows with its words' counts, not with its own: a
+    phrase whose rarest word is in no paper is in none (no query), one whose rarest word is rare is
+    counted live each time (cheap), and the others are kept in summary_term_counts under
+    `phrase_key` like common terms, scaled to the archive's size and recounted a few at a time
+    once stale. `words`: each stem's words, as for `live_term_counts`."""
+    size = await archive_size(db) if archive_papers is None else archive_papers
+    result: dict[tuple[str, ...], int] = {}
+    by_key: dict[str, tuple[str, ...]] = {}
+    for stems in phrases:
+        bound = min(term_counts.get(s, 0) for s in stems)
+        if len(stems) == 1 or bound == 0:
+            result[stems] = bound
+        else:
+            by_key[phrase_key(stems)] = stems
+    if not by_key:
+        return result
+    threshold = max(_COMMON_MIN, size * _COMMON_SHARE)
+
+    async def live(batch: Sequence[str]) -> dict[str, int]:
+        found = await live_phrase_counts(db, [[words.get(s) or [s] for s in by_key[k]] for k in batch])
+        return dict(zip(batch, found, strict=True))
+
+    def expensive(key: str, doc: int) -> bool:
+        return min(term_counts.get(s, 0) for s in by_key[key]) >= threshold
+
+    counted = await _counts(db, sorted(by_key), size, cache, live, expensive)
+    result.update({by_key[k]: counted.get(k, 0) for k in by_key})
+    return result

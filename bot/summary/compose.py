@@ -1,7 +1,7 @@
 """The daily summary of one digest, as data: header, themes, highlights and the grouped full list.
 
-`compose` reads the digest and a few archive statistics (three small queries and one vocabulary
-lookup, whatever the archive's size) and does the rest in memory. Rendering lives in
+`compose` reads the digest and a few archive statistics (small queries, one vocabulary lookup and
+the candidate phrases' counts, cached where costly) and does the rest in memory. Rendering lives in
 bot.summary.render; the same `Summary` becomes Discord pages, plain text and JSON.
 """
 
@@ -128,16 +128,17 @@ def _grouped(found: list[themes.Theme], paper_ids: list[int]) -> tuple[list[them
     return grouped, theme_of
 
 
-async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_themes: int = 6) -> Summary:
+async def compose(db: Database, digest: DigestInfo, *, highlights: int = 5, max_themes: int = 6,
+                  cache: bool = True) -> Summary:
     """The summary of `digest` (deterministic: the same archive gives the same summary).
 
     The work in memory runs in worker threads (bot.summary.themes.find, then `_assemble`): a
     digest of tens of thousands of papers takes seconds, during which the event loop keeps
-    answering other commands."""
+    answering other commands. `cache=False`: every archive count taken afresh (the bench's baseline)."""
     entries = await digest_repo.digest_entries(db, digest.id)
     seen = await digest_repo.papers_seen_before(db, digest)
     docs = (themes.Document(e.paper.id, e.paper.title, e.paper.abstract) for e in entries)  # read in the thread
-    found = await themes.find(db, docs, max_themes=max_themes)
+    found = await themes.find(db, docs, max_themes=max_themes, cache=cache)
     return await asyncio.to_thread(_assemble, digest, entries, seen, found, highlights)
 
 

@@ -8,9 +8,10 @@ keeps the score sensible from an empty archive (every phrase gets the background
 most frequent non-generic phrases win) to a million papers (the archive's own rates dominate).
 
 Phrases are compared with the archive through the index's stems ("diffusion models" and
-"Diffusion Model" are one phrase). A phrase's archive frequency is estimated by its rarest word's:
-an upper bound, so phrases are never over-rated, at the cost of one lookup per word instead of a
-full-text query per phrase.
+"Diffusion Model" are one phrase), each by its exact archive frequency (a phrase query of the
+index; storage.summary_stats caches the costly ones). The rarest word's frequency, an upper bound
+that once stood in for it, under-rated every phrase of common words ("neural network training")
+and left themes of one rare word ("lies").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncio
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -31,6 +32,8 @@ _PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says n
 _MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
 _BREAK = "|"  # in place of a word no phrase may hold
 _ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
+EXACT_COUNTS = 5_000  # candidates counted exactly (the 144-paper sample has about 3,700)
+KEEP_UP_TO = 2_000  # a digest of at most this many papers keeps each paper's words and phrases
 
 _WORD = re.compile(r"[^\W_]+")  # what unicode61 calls a token, near enough
 # Words, and the punctuation phrases never cross ("…images. Models…" is not a phrase).
@@ -125,16 +128,38 @@ class Candidate:
 class Prepared:
     """A digest's papers and, once `candidates` ran, each paper's stems.
 
-    The words themselves are not kept: tokenised again where needed (counting shared words,
-    stemming, the chosen themes' labels), they cost a few passes of a regex; kept for every
-    paper of a large digest, hundreds of megabytes."""
+    A digest of up to `KEEP_UP_TO` papers (a day of any real source) keeps each paper's words
+    and phrases between the steps, so each paper is tokenised once and its phrases built once.
+    A larger one does not: tokenised again where needed (counting shared words, stemming, the
+    chosen themes' labels), they cost a few passes of a regex; kept for every paper of a large
+    digest, gigabytes."""
 
     docs: tuple[Document, ...]
     keys: list[list[str]] = field(default_factory=list)  # per doc: stems or _BREAK (set by `candidates`)
+    _words: list[tuple[list[str], list[str]]] | None = None  # per doc, when kept: (as written, lower-cased)
+
+    def __post_init__(self) -> None:
+        if len(self.docs) <= KEEP_UP_TO:
+            self._words = []
+            for d in self.docs:
+                words = _tokens(d)
+                self._words.append((words, _lowered(words)))
+
+    @property
+    def keeps(self) -> bool:
+        """Are the papers' words (and, in `candidates`, their phrases) kept between steps?"""
+        return self._words is not None
+
+    def words(self, index: int) -> tuple[list[str], list[str]]:
+        """The paper's tokens (`_tokens`) as written and lower-cased."""
+        if self._words is not None:
+            return self._words[index]
+        words = _tokens(self.docs[index])
+        return words, _lowered(words)
 
     def shared_words(self) -> set[str]:
         """Words in at least two papers (the only ones a candidate can hold), and the generic words."""
-        counts = Counter(chain.from_iterable(set(_lowered(_tokens(d))) for d in self.docs))
+        counts = Counter(chain.from_iterable(set(self.words(i)[1]) for i in range(len(self.docs))))
         return {w for w, n in counts.items() if n >= 2 and usable(w)} | GENERIC
 
 
@@ -172,21 +197,26 @@ def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2
     # This is compose's hot loop, so the work is pushed into C: words no phrase may hold become
     # "|", the stems of a paper are joined and split into runs at those marks (stems are single
     # alphanumeric tokens: never "|" or a space), and each run's n-grams are built by zip and
-    # counted by Counter. A paper's phrases are built twice (counted, then matched against the
-    # candidates) rather than kept: kept for every paper they take gigabytes in a large digest.
+    # counted by Counter. A large digest's papers' phrases are built twice (counted, then matched
+    # against the candidates) rather than kept: kept for every paper they take gigabytes.
     table = {w: stem for w, stem in stems.items() if usable(w)}
     get = table.get
     prepared.keys.clear()
+    keep = prepared.keeps
+    kept: list[set[Key]] = []
     counts: Counter[Key] = Counter()
-    for doc in prepared.docs:
-        seq = [get(w, _BREAK) for w in _lowered(_tokens(doc))]
+    for i in range(len(prepared.docs)):
+        seq = [get(w, _BREAK) for w in prepared.words(i)[1]]
         prepared.keys.append(seq)
-        counts.update(_phrases_of(seq))
+        phrases = _phrases_of(seq)
+        counts.update(phrases)
+        if keep:
+            kept.append(phrases)
     found = {k: Candidate(k) for k, n in counts.items() if n >= min_papers}
     del counts
     wanted = set(found)
-    for doc, seq in zip(prepared.docs, prepared.keys, strict=True):
-        for k in wanted.intersection(_phrases_of(seq)):
+    for i, (doc, seq) in enumerate(zip(prepared.docs, prepared.keys, strict=True)):
+        for k in wanted.intersection(kept[i] if keep else _phrases_of(seq)):
             found[k].papers.append(doc.paper_id)
     return found
 
@@ -220,11 +250,11 @@ def _labels(chosen: list[Candidate], prepared: Prepared) -> list[str]:
     for j, cand in enumerate(chosen):
         for pid in cand.papers:
             has.setdefault(pid, []).append(j)
-    for doc, keys in zip(prepared.docs, prepared.keys, strict=True):
+    for index, (doc, keys) in enumerate(zip(prepared.docs, prepared.keys, strict=True)):
         which = has.get(doc.paper_id)
         if not which:
             continue
-        words, in_title = _tokens(doc), len(_TOKEN.findall(doc.title))
+        words, in_title = prepared.words(index)[0], len(_TOKEN.findall(doc.title))
         for j in which:
             stems = chosen[j].stems
             first, n, i = stems[0], len(stems), -1
@@ -249,8 +279,8 @@ def select(prepared: Prepared, stems: Mapping[str, str], found: Mapping[Key, Can
            phrase_df: Mapping[Key, int] | None = None) -> list[Theme]:
     """The best `max_themes` non-overlapping phrases, each preferring its longer form when that
     covers most of the same papers. `archive_df` (per stem) and `archive_papers` include the
-    digest's own papers. `phrase_df` gives exact per-phrase counts instead of the rarest word's
-    (the benchmark's baseline measures them one query per phrase)."""
+    digest's own papers. `phrase_df` gives exact per-phrase counts (what `find` passes); without
+    it a phrase is rated by its rarest word's count, an upper bound."""
     digest_papers = len(prepared.docs)
     if digest_papers == 0 or max_themes <= 0:
         return []
@@ -313,8 +343,10 @@ def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[K
     return prepared, stems, candidates(prepared, stems)
 
 
-async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -> list[Theme]:
-    """The themes of `docs` (a digest already in the archive): one stemming pass, one vocabulary lookup.
+async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, cache: bool = True) -> list[Theme]:
+    """The themes of `docs` (a digest already in the archive), scored with each candidate phrase's
+    exact archive count: one stemming pass, one vocabulary lookup, the phrases' counts (cached
+    where costly, see storage.summary_stats.phrase_document_counts; `cache=False` counts all live).
 
     The in-memory work grows with the digest (seconds for tens of thousands of papers) and runs
     in a worker thread, so the event loop keeps answering meanwhile."""
@@ -325,6 +357,15 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6) -
     for word, stem in stems.items():
         if stem in terms:
             words.setdefault(stem, set()).add(word)
-    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words)
+    df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words, cache=cache)
+    # A very large digest (a snapshot's tens of thousands of papers) has millions of candidates:
+    # the most widely used `EXACT_COUNTS` are counted exactly, the rest keep the upper bound.
+    exact: Collection[Key] = found.keys()
+    phrase_df: dict[Key, int] = {}
+    if len(found) > EXACT_COUNTS:
+        exact = sorted(found, key=lambda k: (-len(found[k].papers), k))[:EXACT_COUNTS]
+        phrase_df = {k: min(df.get(s, 0) for s in k) for k in found}
+    phrase_df.update(await summary_stats.phrase_document_counts(db, exact, words=words, term_counts=df,
+                                                                archive_papers=size, cache=cache))
     return await asyncio.to_thread(select, prepared, stems, found, archive_df=df, archive_papers=size,
-                                   max_themes=max_themes)
+                                   max_themes=max_themes, phrase_df=phrase_df)

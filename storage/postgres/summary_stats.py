@@ -48,6 +48,20 @@ async def live_term_counts(db: PostgresDatabase, terms: Sequence[str],
     return {str(r["term"]): int(r["doc"]) for r in rows}
 
 
+@summary_stats.live_phrase_counts.register(PostgresDatabase)
+async def live_phrase_counts(db: PostgresDatabase, phrases: Sequence[Sequence[Collection[str]]]) -> list[int]:
+    if not phrases:
+        return []
+    # Each position any of its words, the positions joined by <->: a phrase query through the GIN
+    # index, rechecked against each candidate's positions.
+    queries = [" <-> ".join(f"({words_query(position)})" for position in phrase) for phrase in phrases]
+    rows = await db.fetchall(
+        "SELECT t.i, n.doc FROM unnest($1::text[]) WITH ORDINALITY AS t(query, i), LATERAL ("
+        " SELECT COUNT(*) AS doc FROM papers WHERE search @@ to_tsquery('english', t.query)) AS n ORDER BY t.i",
+        (queries,))
+    return [int(r["doc"]) for r in rows]
+
+
 @summary_stats.save_term_counts.register(PostgresDatabase)
 async def save_term_counts(db: PostgresDatabase, counts: Sequence[tuple[str, int, int]], *,
                            now: dt.datetime | None = None) -> None:

@@ -75,3 +75,31 @@ async def test_stale_counts_are_recounted_a_few_at_a_time(db: Database, monkeypa
         "diffus": 2, "graph": 2}
     assert await summary_stats.cached_term_counts(db, ["diffus", "graph", "absent"]) == [
         ("diffus", 2, 50), ("graph", 2, 50)]
+
+
+async def test_phrases_are_counted_exactly_and_the_costly_ones_cached(db: Database,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A phrase's count is the papers holding its words side by side (not its rarest word's count);
+    a phrase of a word in no paper is in none; one of common words is kept like a common term."""
+    await archive(db, ["neural networks learn", "a network of neural cells", "neural network pruning",
+                       "networks"])
+    stems = summary_stats.stem_words(["neural", "networks", "network", "learn", "absent"])
+    words: dict[str, set[str]] = {}
+    for word, stem in stems.items():
+        words.setdefault(stem, set()).add(word)
+    terms = await summary_stats.term_document_counts(db, set(words), words=words, cache=False)
+    assert terms == {"neural": 3, "network": 4, "learn": 1}
+    monkeypatch.setattr(summary_stats, "_COMMON_MIN", 3)
+    phrases = {("neural", "network"), ("network", "neural"), ("neural", "network", "learn"), ("neural",),
+               ("absent", "network")}
+    counts = await summary_stats.phrase_document_counts(db, phrases, words=words, term_counts=terms)
+    assert counts == {("neural", "network"): 2, ("network", "neural"): 0, ("neural", "network", "learn"): 1,
+                      ("neural",): 3, ("absent", "network"): 0}
+    # Only the phrases of common words (both in >= 3 papers) are kept, under their stems' key.
+    assert await summary_stats.cached_term_counts(db, ["neural network", "network neural", "neural network learn"]
+                                                  ) == [("network neural", 0, 4), ("neural network", 2, 4)]
+    await summary_stats.save_term_counts(db, [("neural network", 40, 4)])
+    assert (await summary_stats.phrase_document_counts(db, phrases, words=words, term_counts=terms)
+            )[("neural", "network")] == 40
+    assert (await summary_stats.phrase_document_counts(db, phrases, words=words, term_counts=terms, cache=False)
+            )[("neural", "network")] == 2

@@ -51,6 +51,25 @@ async def test_themes_are_what_is_unusual_compared_with_the_archive(db: Database
     assert not any("neural" in label.lower() for label in labels)  # frequent today, but always frequent
 
 
+async def test_themes_follow_the_exact_counts_of_phrases_whose_words_are_common(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every archive paper says "graph" and "kernel", none "graph kernel": the phrase is new today
+    though both its words are everywhere. Rated by its rarest word's count it looked as common as
+    "graph"; rated by its exact count (none outside today's papers) it is the day's theme."""
+    await load(db, [rec(i, f"Molecule Study {i}", f"Graph methods and kernel methods for molecule {i}.")
+                    for i in range(300)], D1)
+    texts = ["Graph kernels compare molecules.", "Fast graph kernels for proteins.", "Graph kernels, revisited.",
+             "Tides move sand.", "Owls hunt mice.", "Bees dance."]
+    names = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
+    digest = await load(db, [rec(500 + i, names[i], text) for i, text in enumerate(texts)], D2)
+    summary = await compose(db, digest)
+    assert [(t.label.lower(), t.papers) for t in summary.themes] == [("graph kernels", 3)]
+    assert [t.label.lower() for t in (await compose(db, digest, cache=False)).themes] == ["graph kernels"]
+    # Past `EXACT_COUNTS` candidates (a huge digest) a phrase keeps its rarest word's count: here, no theme.
+    monkeypatch.setattr(themes, "EXACT_COUNTS", 0)
+    assert (await compose(db, digest, cache=False)).themes == ()
+
+
 async def test_with_an_empty_archive_themes_are_the_frequent_phrases(db: Database) -> None:
     summary = await compose(db, await load(db, day_papers(), D2))
     labels = [t.label.lower() for t in summary.themes]
