@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
@@ -165,8 +166,12 @@ class _TitleListener:
             return
         try:
             await asyncio.wait_for(conn.close(), 5)
-        except (*LOST, asyncpg.PostgresError, TimeoutError):
+        except BaseException:
+            # Refused, timed out or cancelled (a CLI's loop closing): never leave it open, and
+            # let a cancellation go on.
             conn.terminate()
+            if not isinstance(sys.exc_info()[1], (*LOST, asyncpg.PostgresError, TimeoutError)):
+                raise
 
     async def close(self) -> None:
         self.closing = True
