@@ -8,6 +8,7 @@ PostgreSQL's timestamptz, date and jsonb and the other way round:
     int   int                         text  str
     bool  bool (SQLite: 0 or 1)       date  datetime.date (SQLite: YYYY-MM-DD)
     time  aware datetime in UTC (SQLite: YYYY-MM-DDTHH:MM:SSZ, as storage.db.iso writes it)
+    precise_time  the same, written to the microsecond on SQLite (library.saved_at: iso(precise=True))
     json  a JSON value (SQLite: text; compact with sorted keys, or with spaces, as each table's
           own module writes it, so a copy back to SQLite stores the same text)
 
@@ -68,7 +69,8 @@ class TargetNotEmpty(TransferError):
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
-    kind: str  # int, text, bool, date, time, json, json_spaced (json written with spaces on SQLite)
+    kind: str  # int, text, bool, date, time, precise_time (time written to the microsecond on SQLite), json,
+    # json_spaced (json written with spaces on SQLite)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ TABLES: tuple[Table, ...] = (
                         "rejected:int extractive_posts:int last_problem last_problem_at:time last_post_note",
            key="day model"),
     _table("votes", "guild_id paper_id:int user_id created_at:time", key="guild_id paper_id user_id"),
-    _table("library", "user_id paper_id:int saved_at:time", key="user_id paper_id"),
+    _table("library", "user_id paper_id:int saved_at:precise_time", key="user_id paper_id"),
 )
 
 # Caches: emptied on the target (never copied), rebuilt when next needed.
@@ -152,7 +154,7 @@ def parse_time(text: str) -> dt.datetime:
 def _canonical(kind: str, value: Any) -> Any:
     if value is None:
         return None
-    if kind == "time":
+    if kind in ("time", "precise_time"):
         return time_text(value)
     if kind == "date":
         return value.isoformat()

@@ -19,6 +19,7 @@ from typing import Any
 import aiosqlite
 
 from storage import transfer
+from storage.db import iso
 from storage.sqlite.db import SqliteDatabase
 from storage.transfer import CACHES, TABLES, Row, Table, TransferError, parse_time, time_text
 
@@ -44,11 +45,13 @@ def _text(value: Any) -> str:
 _READ: dict[str, Callable[[Any], Any]] = {
     "int": _whole, "text": _text, "bool": _flag,
     "date": lambda v: dt.date.fromisoformat(_text(v)), "time": lambda v: parse_time(_text(v)),
+    "precise_time": lambda v: parse_time(_text(v)),
     "json": lambda v: json.loads(_text(v)), "json_spaced": lambda v: json.loads(_text(v)),
 }
 
 _WRITE: dict[str, Callable[[Any], Any]] = {
     "int": int, "text": str, "bool": int, "date": lambda v: v.isoformat(), "time": time_text,
+    "precise_time": lambda v: iso(v, precise=True),  # as storage/sqlite/library.py writes saved_at
     # As storage/loader.py writes papers' lists and links, and storage/deliveries.py and
     # storage/pending_matches.py their JSON lists.
     "json": lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
