@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from bot.sources.poller import Poller
     from bot.web.server import WebServer
 from storage.db import Database
+from storage.errors import ConnectionLost
 from storage.instance_lock import UseLock, open_held
 from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
 from storage.notifications import NotificationRecord
@@ -290,6 +291,8 @@ class App:
                 # as the daily post's runs do; rows a live process is sending are its own.
                 await self.notification_sender.recover()
                 await self.notification_sender.send_pending()
+            except ConnectionLost as exc:  # the server restarting: nothing to debug
+                log.warning("sending notifications paused: %s", exc)
             except Exception:  # noqa: BLE001 - one failed round must not stop notifications
                 log.exception("sending notifications failed; trying again later")
             try:

@@ -160,6 +160,7 @@ class DatabaseSettings:
     # or ~/.pgpass (a URL holding a password in this file is refused).
     url: str = setting("", form=_database_address)
     # Where the SQLite file lives when `url` is empty. Empty: ~/.local/share/paperboy/paperboy.db ($XDG_DATA_HOME).
+    # With a PostgreSQL `url`, its folder still holds the log file, the inbox and console history.
     path: str = ""
     # How long a write waits for another process's lock before failing, in milliseconds.
     busy_timeout_ms: int = setting(5000, 0, 3_600_000)
@@ -391,19 +392,24 @@ class Settings:
     @property
     def db_address(self) -> str:
         """The database to open: `[database] url` when set, else the SQLite file `db_path`."""
-        url = self.database.url.strip()
-        return url if url else self.db_path
+        chosen = self.database.url.strip() or self.database.path.strip()
+        if is_postgres(chosen):  # a `path` that is a URL is the address: it has no file
+            return chosen
+        return self.database.url.strip() or self.db_path
 
     @property
     def db_path(self) -> str:
-        """The SQLite file of `db_address`; for PostgreSQL, the default file's path, whose folder
-        still holds what is kept beside the database (the log file, the inbox, console history)."""
+        """The SQLite file of `db_address`. For PostgreSQL there is no file, but its folder still
+        holds what is kept beside the database (the log file, the inbox, console history): the
+        folder of `[database] path` when that names a file (as the systemd unit sets it), else the
+        default file's. Never a path made of the URL (a `path` that is one is the address only)."""
         url = self.database.url.strip()
-        if url and is_postgres(url):
-            return default_db_path()
+        path = self.database.path.strip()
+        if (url and is_postgres(url)) or (not url and is_postgres(path)):
+            return os.path.expanduser(path) if path and not is_postgres(path) else default_db_path()
         if url:
             return os.path.expanduser(sqlite_path(url))
-        return os.path.expanduser(self.database.path) if self.database.path else default_db_path()
+        return os.path.expanduser(path) if path else default_db_path()
 
     @property
     def shards(self) -> ShardSet:

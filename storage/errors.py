@@ -5,7 +5,8 @@
     ├── NotPaperboyDatabase   the file is damaged, not SQLite, or another application's database
     ├── BadAddress            a database address that is neither a path nor a usable URL
     ├── DatabaseUnavailable   locked, not writable, disk I/O error
-    │   └── DiskFull          the disk filled while writing
+    │   ├── DiskFull          the disk filled while writing
+    │   └── ConnectionLost    the database server went away (restarting, shut down, unreachable)
     └── InputError            a digest that cannot be loaded
         ├── UnknownFormat     nothing recognises the content
         └── ParseError        a format recognised it but found something wrong
@@ -48,6 +49,12 @@ class DatabaseUnavailable(StorageError):
 
 class DiskFull(DatabaseUnavailable):
     """The disk filled while writing: the failed transaction was rolled back."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the database server was lost, or a new one refused: the server is
+    restarting, was shut down, or cannot be reached. What the statement was doing was rolled back;
+    the same call succeeds once the server is back (the PostgreSQL pool reconnects by itself)."""
 
 
 class InputError(StorageError):

@@ -35,7 +35,7 @@ from typing import Any
 
 from storage.db import Database, now_utc
 from storage.dispatch import per_backend
-from storage.normalize import identity_key
+from storage.normalize import identity_key, strip_nul
 from storage.records import LoadResult, PaperRecord, ParsedDigest
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ def _prepare_run(run: list[ParsedDigest]) -> PreparedRun:
     for digest in run:
         day = digest.date.isoformat()
         for r in digest.papers:
+            strip_nul(r)  # parsed input has none left (bounds), a record built in code may
             key = identity_key(r.title, r.authors, r.abstract)
             keys.append(key)
             rows.append(payload_row(r, key, day))
@@ -405,6 +406,8 @@ async def _write_entries(tx: Database, batches: list[Batch], max_before: int) ->
 
 
 async def _load_one(tx: Database, digest: ParsedDigest, now: dt.datetime, prune: bool = False) -> LoadResult:
+    for r in digest.papers:
+        strip_nul(r)  # parsed input has none left (bounds), a record built in code may
     fingerprint = content_hash(digest) if digest.complete else None
     existing = await stored_digest(tx, digest.source, digest.date)
     # Pruning a growing day always looks: a smaller capture merged before left its own fingerprint.

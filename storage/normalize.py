@@ -8,6 +8,8 @@ import json
 import re
 import unicodedata
 
+from storage.records import PaperRecord
+
 _WS = re.compile(r"\s+")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # New-style ids (0704.0001 onwards, 4 or 5 digits after the dot) and old-style ids (hep-th/9901001).
@@ -33,6 +35,37 @@ def clean_text(text: str) -> str:
     `str.split()` rather than a regex: it is faster on abstracts, the bulk loader's hot path.
     """
     return " ".join(html.unescape(text).split())
+
+
+NUL = "\x00"
+
+
+def strip_nul(paper: PaperRecord) -> list[str]:
+    """Remove NUL characters from every text of `paper`, in place; the names of the fields that
+    held one. A JSON digest can carry one ("\\u0000"); PostgreSQL's text refuses it and SQLite
+    would keep it, so both backends store the text without it."""
+    found: list[str] = []
+    if NUL in paper.title:
+        paper.title = paper.title.replace(NUL, "")
+        found.append("title")
+    if NUL in paper.abstract:
+        paper.abstract = paper.abstract.replace(NUL, "")
+        found.append("abstract")
+    if paper.arxiv_id is not None and NUL in paper.arxiv_id:
+        paper.arxiv_id = paper.arxiv_id.replace(NUL, "")
+        found.append("arxiv_id")
+    if paper.ai_summary is not None and NUL in paper.ai_summary:
+        paper.ai_summary = paper.ai_summary.replace(NUL, "")
+        found.append("ai_summary")
+    for name in ("authors", "categories", "keywords"):
+        items: list[str] = getattr(paper, name)
+        if any(NUL in item for item in items):
+            setattr(paper, name, [item.replace(NUL, "") for item in items])
+            found.append(name)
+    if any(NUL in kind or NUL in url for kind, url in paper.links.items()):
+        paper.links = {kind.replace(NUL, ""): url.replace(NUL, "") for kind, url in paper.links.items()}
+        found.append("links")
+    return found
 
 
 def title_key(title: str) -> str:

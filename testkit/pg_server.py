@@ -50,6 +50,7 @@ class Server:
     root: Path
     port: int
     bin_dir: Path
+    options: str = ""  # the server's command-line settings, used again by resume()
 
     @property
     def url(self) -> str:
@@ -57,6 +58,16 @@ class Server:
 
     def database_url(self, name: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def halt(self) -> None:
+        """Stop the server as an operator restarting it would (fast shutdown: sessions are ended
+        with 57P01 admin_shutdown), keeping its data for `resume()`."""
+        _run(self.bin_dir / "pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same data and port; returns once it accepts."""
+        _run(self.bin_dir / "pg_ctl", "-D", self.root / "data", "-o", self.options, "-l", self.root / "server.log",
+             "-w", "start")
 
     def stop(self) -> None:
         _run(self.bin_dir / "pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop", check=False)
@@ -92,7 +103,7 @@ def start() -> Server:
         log = (root / "server.log").read_text(errors="replace")[-500:] if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
         raise ServerUnavailable(f"PostgreSQL did not start: {log}") from None
-    return Server(root=root, port=port, bin_dir=bin_dir)
+    return Server(root=root, port=port, bin_dir=bin_dir, options=options)
 
 
 @contextlib.contextmanager

@@ -59,8 +59,7 @@ async def db(db_address: str) -> AsyncIterator[Database]:
         await database.close()
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[pg_server.Server]:
+def _pg_server() -> Iterator[pg_server.Server]:
     try:
         server = pg_server.start()
     except pg_server.ServerUnavailable as exc:
@@ -71,6 +70,18 @@ def pg_server_url() -> Iterator[pg_server.Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[pg_server.Server]:
+    """The session's shared server."""
+    yield from _pg_server()
+
+
+@pytest.fixture
+def own_pg_server() -> Iterator[pg_server.Server]:
+    """A server of the test's own, which it may halt and resume without disturbing the others."""
+    yield from _pg_server()
 
 
 async def _admin(server: pg_server.Server, statement: str) -> None:

@@ -40,11 +40,21 @@ async def run_paper(ctx: CliContext) -> int:
     args = ctx.args
     if args.limit > MAX_LIMIT:
         raise CliError(f"--limit must be at most {MAX_LIMIT}, got {args.limit}")
-    service = LookupService(await ctx.db())
-    await service.start()
     batch = args.query == "-"
     if not batch and not args.query.strip():
         raise CliError("QUERY is empty: give part of a title, a short name, or an arXiv id")
+    service = LookupService(await ctx.db())
+    await service.start()
+    try:  # closed: on PostgreSQL the service listens on a connection of its own
+        found_any = await _answer(service, args, batch)
+    finally:
+        await service.close()
+    # As `search` and `digest`: 1 when nothing was found (for several queries: by any of them).
+    return 0 if found_any else EXIT_NOT_FOUND
+
+
+async def _answer(service: LookupService, args: argparse.Namespace, batch: bool) -> bool:
+    """Print the hits of each query; whether any query found something."""
     queries = (line.rstrip("\r\n") for line in sys.stdin) if batch else iter([args.query])
     found_any = False
     for query in queries:
@@ -55,5 +65,4 @@ async def run_paper(ctx: CliContext) -> int:
         else:
             _print_hits(query, hits, header=batch)
         sys.stdout.flush()
-    # As `search` and `digest`: 1 when nothing was found (for several queries: by any of them).
-    return 0 if found_any else EXIT_NOT_FOUND
+    return found_any

@@ -19,6 +19,7 @@ from bot.commands.errors import NotAllowed, NotFound, UsageError, error_reply
 from bot.commands.options import convert
 from bot.commands.registry import ACTIONS, BY_NAME, TOP
 from bot.commands.specs import CommandSpec
+from storage.errors import ConnectionLost
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ async def _suggest(name: str, option: str, partial: str, ctx: Context) -> list[C
             return []
         choices = await wanted.suggest(ctx, limits.clean_user_text(str(partial))[:limits.CHOICE_VALUE * 3])
     except Exception as exc:  # noqa: BLE001 - suggestions are best effort
-        if not isinstance(exc, UsageError | NotAllowed):
+        if isinstance(exc, ConnectionLost):
+            log.warning("suggestions for /%s %s: %s", normalise(name), option, exc)
+        elif not isinstance(exc, UsageError | NotAllowed):
             log.error("suggestions for /%s %s failed", normalise(name), option, exc_info=exc)
         return []
     return [c for c in choices if 1 <= len(c.name) <= limits.CHOICE_NAME and 1 <= len(c.value) <= limits.CHOICE_VALUE

@@ -21,7 +21,7 @@ from bot.schedule.settings import ScheduleError
 from bot.search.service import QueryError
 from bot.sources.errors import DownloadError
 from bot.subscriptions.topics import SubscriptionError
-from storage.errors import DatabaseUnavailable, InputError, NotPaperboyDatabase
+from storage.errors import ConnectionLost, DatabaseUnavailable, InputError, NotPaperboyDatabase
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ USER_ERRORS: tuple[type[Exception], ...] = (CommandError, QueryError, ScheduleEr
                                             SubscriptionError, CommunityError)
 
 
+# The database server is restarting or unreachable: the pool reconnects by itself once it is back.
+BRIEFLY_UNAVAILABLE = "The archive is briefly unavailable; try again in a moment."
+
+
 def refusal(message: str) -> Reply:
     return Reply(text=limits.safe(message, MESSAGE_LIMIT) or "That did not work.", private=True)
 
@@ -57,6 +61,9 @@ def error_reply(exc: BaseException, command: str) -> Reply:
     """The reply for an exception raised while running `command` (its qualified name)."""
     if isinstance(exc, USER_ERRORS):
         return refusal(str(exc))
+    if isinstance(exc, ConnectionLost):
+        log.warning("/%s: %s", command, exc)
+        return refusal(BRIEFLY_UNAVAILABLE)
     if isinstance(exc, DatabaseUnavailable):
         log.warning("/%s: database unavailable: %s", command, exc)
         if "locked" in str(exc):

@@ -5,16 +5,22 @@ lock: the first process to start applies what is missing while the others wait, 
 nothing to do. A schema holding a migration this build does not know (a newer Paperboy wrote
 it) is refused, as on SQLite. Connection failures become DatabaseUnavailable with the address
 shown without its password.
+
+A server that goes away under a running process (restarted, shut down by an operator, the network
+gone) makes the statement under way, and every one tried until it is back, raise ConnectionLost;
+the pool drops the dead connections and opens new ones on the next acquire, so the process carries
+on by itself once the server answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -23,13 +29,45 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from storage.db import Database, Params
-from storage.errors import DatabaseUnavailable, SchemaTooNew
+from storage.errors import ConnectionLost, DatabaseUnavailable, SchemaTooNew
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # pg_advisory_xact_lock key: "paperboy" migrations, so unrelated users of the server never collide.
 _MIGRATION_LOCK = 0x7061706572626F79
+
+
+# What asyncpg raises when the server is gone or not accepting connections yet: the connection
+# closed under a statement (ConnectionDoesNotExistError, InterfaceError "connection is closed"),
+# the server shutting down (57P01 admin_shutdown, crash_shutdown: OperatorInterventionError) or
+# starting (57P03 cannot_connect_now), the socket refused or reset (OSError); and the pool's reset
+# of a connection that died mid-statement, on its release ("cannot switch to state …").
+LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError,
+        asyncpg.InternalClientError)
+
+
+def is_lost(exc: BaseException) -> bool:
+    """Whether `exc` means the connection to the server is gone (not a statement's own error)."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        # Other InterfaceErrors are misuse (e.g. "another operation is in progress"): bugs.
+        text = str(exc).lower()
+        return "closed" in text or "connection" in text and "lost" in text
+    if isinstance(exc, asyncpg.InternalClientError):
+        return "cannot switch to state" in str(exc)
+    return isinstance(exc, LOST)
+
+
+@contextlib.contextmanager
+def lost_as_unavailable(location: str) -> Iterator[None]:
+    """Turn a lost connection raised in the block into ConnectionLost naming `location`."""
+    try:
+        yield
+    except LOST as exc:
+        if not is_lost(exc):
+            raise
+        raise ConnectionLost(f"the connection to PostgreSQL at {location} was lost "
+                             f"({type(exc).__name__}: {exc}); try again in a moment") from exc
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -159,18 +197,22 @@ class PostgresDatabase(Database):
             async with self.bound.transaction():
                 yield self.bound
             return
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+        with lost_as_unavailable(self.location):
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield conn
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
-        return list(await self._runner.fetch(sql, *_positional(params)))
+        with lost_as_unavailable(self.location):
+            return list(await self._runner.fetch(sql, *_positional(params)))
 
     async def fetchone(self, sql: str, params: Params = ()) -> asyncpg.Record | None:
-        return await self._runner.fetchrow(sql, *_positional(params))  # type: ignore[no-any-return]
+        with lost_as_unavailable(self.location):
+            return await self._runner.fetchrow(sql, *_positional(params))  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement; returns the rows changed."""
-        return rows_changed(await self._runner.execute(sql, *_positional(params)))
+        with lost_as_unavailable(self.location):
+            return rows_changed(await self._runner.execute(sql, *_positional(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
@@ -207,7 +249,12 @@ class Holds:
         return self._conn
 
     async def take(self, space: int, ids: Iterable[int]) -> set[int]:
-        """Hold those of `ids` nobody holds (another process or this one): the ids taken."""
+        """Hold those of `ids` nobody holds (another process or this one): the ids taken.
+        The server unreachable: ConnectionLost."""
+        with lost_as_unavailable(shown(self.url)):
+            return await self._take(space, ids)
+
+    async def _take(self, space: int, ids: Iterable[int]) -> set[int]:
         async with self._lock:
             conn = await self._connection()
             mine = self._held.setdefault(space, set())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
@@ -13,7 +15,7 @@ import asyncpg
 from storage import lookup
 from storage.errors import DatabaseUnavailable
 from storage.lookup import MatchDetails, TitleChanges, TitleRow, snapshot_parts, snapshot_rows, title_row
-from storage.postgres.db import PostgresDatabase
+from storage.postgres.db import LOST, PostgresDatabase
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +95,91 @@ async def prune_title_changes(db: PostgresDatabase, through: int) -> None:
 @lookup.watch_titles.register(PostgresDatabase)
 @asynccontextmanager
 async def watch_titles(db: PostgresDatabase, on_change: Callable[[], None]) -> AsyncIterator[bool]:
-    # A connection of its own, outside the pool: LISTEN lasts as long as the connection, and a
-    # pooled one would be handed to other statements (and reset) meanwhile.
+    listener = _TitleListener(db, on_change)
     try:
-        conn = await asyncpg.connect(db.url)
-        await conn.add_listener(TITLES_CHANNEL, lambda *_: on_change())
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        await listener.listen()
+    except LOST + (asyncpg.PostgresError,) as exc:
+        await listener.close()
         log.warning("not listening for title changes on %s (polling instead): %s", db.location, exc)
         yield False
         return
     try:
         yield True
     finally:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await conn.close()
+        await listener.close()
+
+
+# Seconds between attempts to listen again after the server went away: doubling up to the last.
+RELISTEN_FIRST, RELISTEN_MAX = 0.5, 30.0
+
+
+class _TitleListener:
+    """LISTEN on a connection of its own, outside the pool: LISTEN lasts as long as the connection,
+    and a pooled one would be handed to other statements (and reset) meanwhile. When the server
+    goes away the connection ends; the listener connects and listens again with backoff, then
+    calls `on_change` once, since whatever was announced meanwhile was missed."""
+
+    def __init__(self, db: PostgresDatabase, on_change: Callable[[], None]) -> None:
+        self.db = db
+        self.on_change = on_change
+        self.conn: asyncpg.Connection | None = None
+        self.closing = False
+        self.retry: asyncio.Task[None] | None = None
+
+    async def listen(self) -> None:
+        conn = await asyncpg.connect(self.db.url)
+        try:
+            await conn.add_listener(TITLES_CHANNEL, lambda *_: self.on_change())
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._ended)
+        self.conn = conn
+
+    def _ended(self, conn: asyncpg.Connection) -> None:
+        if self.closing or conn is not self.conn:
+            return
+        self.conn = None
+        log.warning("lost the title-change listener on %s; listening again once the server is back", self.db.location)
+        self.retry = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = RELISTEN_FIRST
+        while not self.closing:
+            await asyncio.sleep(delay)
+            try:
+                await self.listen()
+            except LOST + (asyncpg.PostgresError,) as exc:
+                log.debug("title-change listener: %s; trying again in %.1f s", exc, delay)
+                delay = min(delay * 2, RELISTEN_MAX)
+                continue
+            if self.closing:  # closed while connecting
+                await self._close_conn()
+                return
+            log.info("listening for title changes on %s again", self.db.location)
+            self.on_change()
+            return
+
+    async def _close_conn(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            await asyncio.wait_for(conn.close(), 5)
+        except BaseException:
+            # Refused, timed out or cancelled (a CLI's loop closing): never leave it open, and
+            # let a cancellation go on.
+            conn.terminate()
+            if not isinstance(sys.exc_info()[1], (*LOST, asyncpg.PostgresError, TimeoutError)):
+                raise
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.retry is not None and not self.retry.done():
+            self.retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.retry
+        await self._close_conn()
 
 
 @lookup.paper_dates.register(PostgresDatabase)

@@ -246,15 +246,20 @@ class TsSearcher:
             params += [low, high, filters.source]
             where = (" AND EXISTS (SELECT 1 FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
                      " WHERE e.paper_id = p.id AND d.date BETWEEN $6 AND $7 AND ($8::text IS NULL OR d.source = $8))")
+        rare = await self._rare(query, compiled)
+        # A rare query's matches are all read from the GIN bitmap and sorted: sorting their ids
+        # alone, then reading the WINDOW kept, beats sorting every match's row with its tsvector.
+        newest = ("SELECT k.id, c.search, c.first_listed FROM (SELECT p.id FROM papers AS p WHERE {match}"
+                  " ORDER BY p.id DESC LIMIT $3) AS k JOIN papers AS c ON c.id = k.id" if rare else
+                  "SELECT p.id, p.search, p.first_listed FROM papers AS p WHERE {match} ORDER BY p.id DESC LIMIT $3")
+        match = f"p.search @@ $1::tsquery AND p.id BETWEEN $4 AND $5{where}"
         rows = await self._planned(
             # The title's lexemes (weight A) are read after the LIMIT, for the rows kept alone.
             "SELECT c.id, (SELECT count(*) FROM unnest($2::text[]) AS t(q) WHERE tv @@ q::tsquery) AS found,"  # noqa: S608
             " length(tv) AS words, c.first_listed"
-            " FROM (SELECT p.id, p.search, p.first_listed FROM papers AS p"
-            f" WHERE p.search @@ $1::tsquery AND p.id BETWEEN $4 AND $5{where}"
-            " ORDER BY p.id DESC LIMIT $3) AS c,"
+            f" FROM ({newest.format(match=match)}) AS c,"
             " LATERAL ts_filter(c.search, '{a}') AS tv ORDER BY c.id DESC",
-            params, rare=await self._rare(query, compiled))
+            params, rare=rare)
         return [(r[0], r[1], max(r[2], r[1], 1), r[3]) for r in rows]
 
     async def idf(self, query: Query) -> list[float]:

@@ -312,6 +312,15 @@ def test_url_wins_over_path_wherever_each_is_set(home: Path, capsys: pytest.Capt
     postgres = load_settings(env={"PAPERBOY_DATABASE_URL": "postgresql://pb@db.example/paperboy"})
     assert postgres.db_address == "postgresql://pb@db.example/paperboy"
     assert postgres.db_path == os.path.join(str(home / "data"), "paperboy", "paperboy.db")  # the log's folder
+    # The log, the inbox and the lock never go to a folder named after the URL: [database] path's
+    # folder when it names a file (the systemd unit's state directory), else the default one.
+    beside = load_settings(env={"PAPERBOY_DATABASE_URL": "postgresql://pb@db.example/paperboy",
+                                "PAPERBOY_DATABASE_PATH": "/var/lib/paperboy/paperboy.db"})
+    assert beside.db_address == "postgresql://pb@db.example/paperboy"
+    assert beside.db_path == "/var/lib/paperboy/paperboy.db"
+    as_path = load_settings(env={"PAPERBOY_DATABASE_PATH": "postgresql://pb@db.example/paperboy"})
+    assert as_path.db_address == "postgresql://pb@db.example/paperboy"
+    assert as_path.db_path == os.path.join(str(home / "data"), "paperboy", "paperboy.db")
     capsys.readouterr()
     assert main(["--config", str(conf), "config"]) == 0
     out = capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 A hostile or broken digest can hold an abstract of megabytes, ten thousand authors or an upvote
 count of 10**30. Text beyond the limits below is cut (at a word boundary, marked with "…"),
-lists beyond their length are shortened, counts outside their range are clamped, and each cut is
+lists beyond their length are shortened, counts outside their range are clamped, NUL characters
+(which a JSON digest can escape, and PostgreSQL's text refuses) are removed, and each change is
 noted (file, item, field) for the ingest report. Digest dates must fall between arXiv's start
 and a couple of days after today: a complete digest dated otherwise is refused; a paper of a
 streaming file (snapshot, export) dated otherwise is skipped and noted, as a bad line is.
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from storage.errors import ParseError
+from storage.normalize import strip_nul
 from storage.records import PaperRecord, ParsedDigest
 
 TITLE_CHARS = 500
@@ -95,6 +97,9 @@ def bounded(batches: Iterator[ParsedDigest], name: str, today: dt.date, notes: N
             notes.skipped += len(digest.papers)
             continue
         for i, paper in enumerate(digest.papers, 1):
+            stripped = strip_nul(paper)
+            if stripped:
+                notes.add(f"{name}, {_where(i, paper, digest)}: NUL characters removed from {', '.join(stripped)}")
             if _over(paper):
                 prefix = f"{name}, {_where(i, paper, digest)}: "
                 _bound_paper(paper, lambda what: notes.add(prefix + what))  # noqa: B023 - called at once

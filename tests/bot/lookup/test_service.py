@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -21,6 +21,8 @@ from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from storage.sqlite.db import SqliteDatabase
 from tests.bot.lookup.test_index import held_by_another_thread, sample_titles
+
+Starter = Callable[[LookupService], Awaitable[LookupService]]
 
 pytestmark = pytest.mark.both_backends
 
@@ -44,6 +46,21 @@ async def service(db: Database) -> AsyncIterator[LookupService]:
     await svc.start()
     yield svc
     await svc.close()
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[Starter]:
+    """Start a service for the test, closed after it (on PostgreSQL each listens on a connection)."""
+    opened: list[LookupService] = []
+
+    async def start(svc: LookupService) -> LookupService:
+        await svc.start()
+        opened.append(svc)
+        return svc
+
+    yield start
+    for svc in opened:
+        await svc.close()
 
 
 @pytest.mark.parametrize("query", ["2401.15024", "arXiv:2401.15024v2", "https://arxiv.org/abs/2401.15024v3",
@@ -98,11 +115,11 @@ async def test_a_look_up_sent_with_an_unfinished_last_word_still_finds_the_paper
 
 
 @pytest.mark.parametrize("autocomplete", [False, True])
-async def test_new_papers_are_found_after_a_load(db: Database, autocomplete: bool) -> None:
+async def test_new_papers_are_found_after_a_load(db: Database, autocomplete: bool, started: Starter) -> None:
     svc = LookupService(db, poll_every=3600)  # our own loads are seen at once, whatever the interval
     loader = Loader(db, after_commit=[svc.after_commit])
     await load_sample(db, loader)
-    await svc.start()
+    await started(svc)
 
     async def values() -> list[str]:  # the same query twice: autocomplete must forget its answer
         if autocomplete:
@@ -155,7 +172,8 @@ async def test_cli_text_output_and_errors(service: LookupService, db: Database,
         await run_paper(_ctx(db, "x", json_out=False, limit=1000))
 
 
-async def test_equal_matches_go_to_the_paper_listed_more_then_upvoted_then_newest(db: Database) -> None:
+async def test_equal_matches_go_to_the_paper_listed_more_then_upvoted_then_newest(db: Database,
+                                                                                   started: Starter) -> None:
     loader = Loader(db)
     old = PaperRecord("SliceGPT: An Old Paper", "", arxiv_id="2001.00001")
     await loader.load(ParsedDigest("hf-daily", DAY, "hf-api", [old, PaperRecord("SliceGPT: Upvoted", "",
@@ -164,8 +182,7 @@ async def test_equal_matches_go_to_the_paper_listed_more_then_upvoted_then_newes
         old, PaperRecord("SliceGPT: A Newer Paper", "", arxiv_id="2001.00003")]))
     await loader.load(ParsedDigest("hf-daily", DAY + dt.timedelta(days=2), "hf-api", [
         PaperRecord("SliceGPT: The Newest Paper", "", arxiv_id="2001.00004")]))
-    svc = LookupService(db)
-    await svc.start()
+    svc = await started(LookupService(db))
     hits = await svc.lookup("SliceGPT", 4)
     assert len({h.score for h in hits}) == 1
     assert [h.arxiv_id for h in hits] == ["2001.00001", "2001.00002", "2001.00004", "2001.00003"]
@@ -181,25 +198,25 @@ async def test_serving_rewrites_the_snapshot_once_enough_was_loaded(db: Database
         PaperRecord(f"Hyena Hierarchy Part {n}", "", arxiv_id=f"2302.1086{n}") for n in range(3)]))
     assert (await svc.lookup("hyena hierarchy"))[0].title.startswith("Hyena")
     await svc.close()
-    again = await LookupService(db).start()
+    again = await (svc := LookupService(db)).start()
+    await svc.close()
     assert again.from_snapshot and again.replayed == 0
 
 
 TYPED = ["s", "sl", "slic", "efficient", "diffusion models", "lo", "flash att", "2401.15024", "id:1", "🙂"]
 
 
-async def test_remembered_autocomplete_answers_equal_fresh_ones(service: LookupService, db: Database) -> None:
-    fresh = LookupService(db, answers_kept=0)
-    await fresh.start()
+async def test_remembered_autocomplete_answers_equal_fresh_ones(service: LookupService, db: Database,
+                                                                started: Starter) -> None:
+    fresh = await started(LookupService(db, answers_kept=0))
     for typed in TYPED + TYPED:  # the second round is answered from memory
         assert await service.autocomplete(typed) == await fresh.autocomplete(typed)
 
 
 async def test_other_processes_loads_are_polled_for_once_per_interval_by_all_callers_together(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, monkeypatch: pytest.MonkeyPatch, started: Starter) -> None:
     await load_sample(db)
-    svc = LookupService(db, poll_every=3600)
-    await svc.start()
+    svc = await started(LookupService(db, poll_every=3600))
     polls = 0
     refresh = svc.sync.refresh
 
