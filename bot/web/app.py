@@ -10,7 +10,6 @@ with a 500 that shows no traceback.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -21,7 +20,7 @@ from bot.commands.context import Services
 from bot.commands.timing import LatencyHistogram
 from bot.search.service import QueryError
 from bot.web import api, feeds, metrics, pages
-from bot.web.page_cache import PageCache
+from bot.web.page_cache import PageCache, body_tag
 from bot.web.params import BadRequest, PageNotFound
 from bot.web.view import HERE, PAGE_CACHE, PAGES, PUBLIC_URL, REQUESTS, SERVICES, TEMPLATES, environment, render
 from storage import digests as digest_repo
@@ -86,7 +85,7 @@ async def etags(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     if (request.method in ("GET", "HEAD") and response.status == 200 and isinstance(response, web.Response)
             and isinstance(response.body, bytes) and response.headers.get("Cache-Control") != "no-store"):
-        tag = hashlib.sha256(response.body).hexdigest()[:24]
+        tag = response.etag.value if response.etag is not None else body_tag(response.body)
         response.etag = tag
         if tag in {t.value for t in request.if_none_match or ()}:
             not_modified = web.Response(status=304)

@@ -14,6 +14,7 @@ and MAX_BYTES in all, least recently used out first.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from collections import OrderedDict
@@ -29,6 +30,11 @@ KEPT_HEADERS = ("Content-Type", "Cache-Control")
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
+def body_tag(body: bytes) -> str:
+    """A page's ETag: a hash of its bytes."""
+    return hashlib.sha256(body).hexdigest()[:24]
+
+
 @dataclass(frozen=True, slots=True)
 class Kept:
     marker: Hashable
@@ -36,9 +42,11 @@ class Kept:
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    tag: str  # body_tag(body), hashed once when kept rather than on every hit
 
     def response(self) -> web.Response:
         response = web.Response(body=self.body, status=self.status)
+        response.etag = self.tag
         for name, value in self.headers:
             response.headers[name] = value
         return response
@@ -123,7 +131,8 @@ class PageCache:
         body = response.body
         assert isinstance(body, bytes)
         stored = Kept(marker, self._clock() + kept_for, response.status, body,
-                      tuple((h, response.headers[h]) for h in KEPT_HEADERS if h in response.headers))
+                      tuple((h, response.headers[h]) for h in KEPT_HEADERS if h in response.headers),
+                      body_tag(body))
         future.set_result(stored)
         self._keep(key, stored)
         return response
