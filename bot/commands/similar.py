@@ -26,7 +26,9 @@ NEIGHBOURS = 10
 
 
 async def _similar(ctx: Context, paper: StoredPaper) -> Reply:
-    return similar_reply(paper, await ctx.services.similar.neighbours(paper, NEIGHBOURS))
+    service = ctx.services.similar
+    matches = await service.neighbours(paper, NEIGHBOURS)
+    return similar_reply(paper, matches, building=None if matches else await service.coverage())
 
 
 async def run_similar(ctx: Context, options: Mapping[str, Any]) -> Reply:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.similar.backfill import Coverage, coverage
 from bot.similar.index import SimilarIndex
 from bot.similar.vectors import centroid, contributions, dot
 from storage import library as library_repo
@@ -62,7 +63,9 @@ class SimilarService:
         return SimilarIndex(self.db)
 
     async def neighbours(self, paper: StoredPaper, limit: int = 10) -> list[Match]:
-        """The papers most like `paper`, best first (at most `limit`)."""
+        """The papers most like `paper`, best first (at most `limit`). A paper not weighed yet
+        (the catch-up has not reached it) is weighed now."""
+        await self.index.index([paper.id])
         query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
         if not query:
             return []
@@ -72,6 +75,10 @@ class SimilarService:
         ranked = sorted(((dot(weights, v) / SCALE**2, i) for i, v in stored.items()), key=lambda x: (-x[0], x[1]))
         ranked = [(s, i) for s, i in ranked[:limit] if s > 0]
         return await self._matches(ranked, {t: float(w) for t, w in weights.items()}, stored)
+
+    async def coverage(self) -> Coverage:
+        """How far the index is (the bot's catch-up weighs the rest: bot/similar/backfill.py)."""
+        return await coverage(self.db)
 
     async def seeds(self, user_id: str) -> list[int]:
         """The papers a member's profile is made of: their library, then their votes (newest first)."""

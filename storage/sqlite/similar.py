@@ -53,13 +53,21 @@ async def _stats(db: SqliteDatabase, terms: Sequence[str]) -> tuple[dict[str, tu
     return found, int(row[0]) if row else 0
 
 
+@similar.lock_index.register(SqliteDatabase)
+async def lock_index(db: SqliteDatabase) -> None:
+    return None  # `atomic` began with BEGIN IMMEDIATE: the write lock is held already
+
+
 @similar.count_terms.register(SqliteDatabase)
 async def count_terms(db: SqliteDatabase, counts: Mapping[str, int],
                       papers: int) -> tuple[dict[str, tuple[int, int]], int]:
+    gone = sorted((t, -n) for t, n in counts.items() if n < 0)
     async with db.atomic() as tx, tx.transaction() as conn:
         await conn.executemany(
             "INSERT INTO similar_terms (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            [*sorted(counts.items()), (CORPUS_TERM, papers)])
+            [*sorted((t, n) for t, n in counts.items() if n > 0), (CORPUS_TERM, papers)])
+        await conn.executemany("UPDATE similar_terms SET df = df - ? WHERE term = ?", ((n, t) for t, n in gone))
+        await conn.executemany("DELETE FROM similar_terms WHERE term = ? AND df <= 0", ((t,) for t, _ in gone))
         return await _stats(tx, sorted(counts))
 
 
@@ -97,6 +105,7 @@ async def write_vectors(db: SqliteDatabase, rows: Sequence[VectorRow]) -> None:
             ((r.paper_id, pack(r.terms), r.docs, r.text_hash) for r in rows))
         await conn.executemany("INSERT OR IGNORE INTO paper_terms (term_id, weight, paper_id) VALUES (?, ?, ?)",
                                ((t, w, r.paper_id) for r in rows for t, w in r.terms))
+        await conn.execute("DELETE FROM similar_retired WHERE paper_id IN (SELECT value FROM json_each(?))", (ids,))
 
 
 @similar.vectors.register(SqliteDatabase)
@@ -142,11 +151,34 @@ async def recent_vectors(db: SqliteDatabase, since: dt.date, limit: int) -> dict
 
 
 @similar.unindexed.register(SqliteDatabase)
-async def unindexed(db: SqliteDatabase, after_id: int, limit: int) -> list[int]:
+async def unindexed(db: SqliteDatabase, low: int, high: int) -> list[int]:
     rows = await db.fetchall(
-        "SELECT p.id FROM papers p WHERE p.id > ? AND NOT EXISTS"
-        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id LIMIT ?", (after_id, limit))
+        "SELECT p.id FROM papers p WHERE p.id >= ? AND p.id < ? AND NOT EXISTS"
+        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id DESC", (low, high))
     return [int(r[0]) for r in rows]
+
+
+@similar.stale.register(SqliteDatabase)
+async def stale(db: SqliteDatabase, low: int, high: int, docs_below: int) -> list[int]:
+    rows = await db.fetchall("SELECT paper_id FROM similar_vectors WHERE paper_id >= ? AND paper_id < ? AND docs < ?"
+                             " ORDER BY paper_id DESC", (low, high, docs_below))
+    return [int(r[0]) for r in rows]
+
+
+@similar.retired_texts.register(SqliteDatabase)
+async def retired_texts(db: SqliteDatabase, paper_ids: Sequence[int]) -> dict[int, PaperText]:
+    if not paper_ids:
+        return {}
+    rows = await db.fetchall("SELECT paper_id, title, abstract FROM similar_retired"
+                             " WHERE paper_id IN (SELECT value FROM json_each(?))", (_ids(paper_ids),))
+    return {int(r[0]): PaperText(int(r[0]), str(r[1]), str(r[2])) for r in rows}
+
+
+@similar.coverage.register(SqliteDatabase)
+async def coverage(db: SqliteDatabase) -> tuple[int, int, int]:
+    row = await db.fetchone("SELECT (SELECT count(*) FROM similar_vectors), (SELECT count(*) FROM papers),"
+                            " (SELECT coalesce(max(id), 0) FROM papers)")
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
 @similar.size.register(SqliteDatabase)
