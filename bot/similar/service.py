@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from bot.similar.backfill import Coverage, coverage
 from bot.similar.index import SimilarIndex
 from bot.similar.vectors import centroid, contributions, dot
+from bot.similar.week import send_time
+from storage import guilds as guild_repo
 from storage import library as library_repo
 from storage import papers as paper_repo
 from storage import recommend as recommend_repo
@@ -104,9 +106,16 @@ class SimilarService:
         ranked = [(s, i) for s, i in ranked[:limit] if s > 0]
         return Recommendations(await self._matches(ranked, profile, recent), len(seeds), days, len(recent))
 
-    async def set_weekly(self, user_id: str, on: bool, *, now: dt.datetime) -> bool:
-        """Opt the member in (or out of) the weekly message (bot/similar/weekly.py); True when changed."""
-        return await recommend_repo.set_weekly(self.db, user_id, on, now=now)
+    async def set_weekly(self, user_id: str, on: bool, *, now: dt.datetime, guild_id: str | None = None) -> bool:
+        """Opt the member in (or out of) the weekly message (bot/similar/weekly.py), on Monday
+        mornings in the time zone of `guild_id`'s daily post; True when changed."""
+        return await recommend_repo.set_weekly(self.db, user_id, on, now=now, guild_id=guild_id)
+
+    async def weekly_time(self, guild_id: str | None) -> str:
+        """When on Mondays a member who opts in from `guild_id` gets the message: "08:00 Europe/Paris"."""
+        schedule = await guild_repo.get_schedule(self.db, guild_id) if guild_id else None
+        at, zone = send_time(schedule.timezone if schedule else None, schedule.post_time if schedule else None)
+        return f"{at.strftime('%H:%M')} {zone}"
 
     async def weekly(self, user_id: str) -> bool:
         return await recommend_repo.is_weekly(self.db, user_id)
