@@ -33,6 +33,10 @@ _WRITE_BATCH = 1_000  # vectors per transaction
 _READ_BATCH = 5_000  # papers read at a time by a whole-archive pass
 
 
+def _terms_of(papers: Sequence[PaperText]) -> dict[int, Counter[str]]:
+    return {p.paper_id: terms(p.title, p.abstract) for p in papers}
+
+
 @dataclass(frozen=True, slots=True)
 class IndexReport:
     papers: int  # papers weighed
@@ -59,7 +63,7 @@ class SimilarIndex:
         todo = [(p, h) for p, h in todo if hashes.get(p.paper_id) != h]
         if not todo:
             return IndexReport(0, 0)
-        counts = {p.paper_id: terms(p.title, p.abstract) for p, _ in todo}
+        counts = _terms_of([p for p, _ in todo])
         async with self.db.atomic() as tx:
             await similar_repo.lock_index(tx)
             # Again under the lock: another process may have weighed some since.
@@ -100,7 +104,7 @@ class SimilarIndex:
         """Weigh these indexed papers again against today's frequencies (their text unchanged:
         nothing is counted); how many were."""
         found = await similar_repo.texts(self.db, paper_ids)
-        counts = {p.paper_id: terms(p.title, p.abstract) for p in found}
+        counts = _terms_of(found)
         async with self.db.atomic() as tx:
             await similar_repo.lock_index(tx)
             hashes = await similar_repo.text_hashes(tx, [p.paper_id for p in found])

@@ -67,8 +67,10 @@ class SimilarService:
     async def neighbours(self, paper: StoredPaper, limit: int = 10) -> list[Match]:
         """The papers most like `paper`, best first (at most `limit`). A paper not weighed yet
         (the catch-up has not reached it) is weighed now."""
-        await self.index.index([paper.id])
-        query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
+        query = (await similar_repo.vectors(self.db, [paper.id])).get(paper.id)
+        if query is None:
+            await self.index.index([paper.id])
+            query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
         if not query:
             return []
         found = await similar_repo.candidates(self.db, query, per_term=PER_TERM, limit=RERANK, exclude=paper.id)

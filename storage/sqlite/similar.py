@@ -11,6 +11,7 @@ from storage.similar import CORPUS_TERM, IndexSize, PaperText, TermWeights, Vect
 from storage.sqlite.db import SqliteDatabase
 
 _CHUNK = 5_000  # terms per IN (json_each) list
+_STATEMENT_ROWS = 2_000  # rows per executemany: a reader sharing the connection waits for one call at most
 
 
 def _ids(values: Sequence[int] | Sequence[str]) -> str:
@@ -62,10 +63,12 @@ async def lock_index(db: SqliteDatabase) -> None:
 async def count_terms(db: SqliteDatabase, counts: Mapping[str, int],
                       papers: int) -> tuple[dict[str, tuple[int, int]], int]:
     gone = sorted((t, -n) for t, n in counts.items() if n < 0)
+    added = [*sorted((t, n) for t, n in counts.items() if n > 0), (CORPUS_TERM, papers)]
     async with db.atomic() as tx, tx.transaction() as conn:
-        await conn.executemany(
-            "INSERT INTO similar_terms (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            [*sorted((t, n) for t, n in counts.items() if n > 0), (CORPUS_TERM, papers)])
+        for start in range(0, len(added), _STATEMENT_ROWS):
+            await conn.executemany(
+                "INSERT INTO similar_terms (term, df) VALUES (?, ?)"
+                " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df", added[start:start + _STATEMENT_ROWS])
         await conn.executemany("UPDATE similar_terms SET df = df - ? WHERE term = ?", ((n, t) for t, n in gone))
         await conn.executemany("DELETE FROM similar_terms WHERE term = ? AND df <= 0", ((t,) for t, _ in gone))
         return await _stats(tx, sorted(counts))
@@ -103,8 +106,10 @@ async def write_vectors(db: SqliteDatabase, rows: Sequence[VectorRow]) -> None:
             " ON CONFLICT (paper_id) DO UPDATE SET terms = excluded.terms, docs = excluded.docs,"
             " text_hash = excluded.text_hash",
             ((r.paper_id, pack(r.terms), r.docs, r.text_hash) for r in rows))
-        await conn.executemany("INSERT OR IGNORE INTO paper_terms (term_id, weight, paper_id) VALUES (?, ?, ?)",
-                               ((t, w, r.paper_id) for r in rows for t, w in r.terms))
+        postings = [(t, w, r.paper_id) for r in rows for t, w in r.terms]
+        for start in range(0, len(postings), _STATEMENT_ROWS):
+            await conn.executemany("INSERT OR IGNORE INTO paper_terms (term_id, weight, paper_id) VALUES (?, ?, ?)",
+                                   postings[start:start + _STATEMENT_ROWS])
         await conn.execute("DELETE FROM similar_retired WHERE paper_id IN (SELECT value FROM json_each(?))", (ids,))
 
 
