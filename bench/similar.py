@@ -328,7 +328,7 @@ async def _quality(args: argparse.Namespace) -> list[Row]:
     return [Row(NAME, f"real arXiv, {len(primary):,} papers, {len(set(primary.values()))} primary categories", {
         "/similar": share(ours), "full TF-IDF, brute force": share(full), "title-word overlap": share(titles),
         "random": share(randoms), "/similar recall@10 vs full": round(recall, 3),
-        "top terms a paper": 32, "postings read a term": PER_TERM, "re-ranked": RERANK, **machine.values()})]
+        "top terms a paper": 32, "postings read a term (mean)": PER_TERM, "re-ranked": RERANK, **machine.values()})]
 
 
 def run(args: argparse.Namespace) -> list[Row]:

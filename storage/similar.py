@@ -123,11 +123,12 @@ async def vectors(db: Database, paper_ids: Sequence[int]) -> dict[int, TermWeigh
 
 
 @per_backend
-async def candidates(db: Database, query: TermWeights, *, per_term: int, limit: int,
+async def candidates(db: Database, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:
     """Papers sharing terms with `query`, by the sum over its terms of query weight × their weight,
-    reading only the `per_term` heaviest postings of each term: (paper id, score), best first,
-    at most `limit`. Postings of papers since deleted may be among them (they have no vector)."""
+    reading only the `per_term` heaviest postings of each term (one number for all, or one a term
+    of `query`; 0 skips the term): (paper id, score), best first, at most `limit`. Postings of
+    papers since deleted may be among them (they have no vector)."""
     raise NotImplementedError
 
 

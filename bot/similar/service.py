@@ -1,9 +1,10 @@
 """SimilarService: a paper's nearest neighbours and a member's recommendations.
 
 /similar: the query paper's vector (bot/similar/vectors.py) is matched against the inverted index,
-reading only the `PER_TERM` heaviest postings of each of its terms (storage.similar.candidates),
-and the best `RERANK` candidates are ranked again by their exact cosine (their stored vectors):
-bench/README.md compares this with brute-force cosine over the whole archive.
+reading only the heaviest postings of each of its terms (storage.similar.candidates), `PER_TERM`
+a term on average, shared out by `depths`, and the best `RERANK` candidates are ranked again by
+their exact cosine (their stored vectors): bench/README.md compares this with brute-force cosine
+over the whole archive.
 
 /recommend: the member's profile is the centroid of the papers they saved and voted for (in any
 server; arxiv-sanity trains a linear classifier on the same vectors, the centroid is its simplest
@@ -28,15 +29,26 @@ from storage import similar as similar_repo
 from storage import votes as vote_repo
 from storage.db import Database
 from storage.records import StoredPaper
-from storage.similar import SCALE, PaperText
+from storage.similar import SCALE, PaperText, TermWeights
 
-PER_TERM = 1_000
+PER_TERM = 1_000  # postings read a query term, on average
+MIN_PER_TERM = 100
 RERANK = 300
 MAX_NEIGHBOURS = 25
 WORDS = 4  # the shared words shown per paper
 MAX_SEEDS = 500  # the most recent saves and votes a profile is made of
 MAX_RECENT = 20_000  # the newest papers of the period a recommendation ranks
 MAX_DAYS = 90
+
+
+def depths(query: TermWeights, mean: int = PER_TERM) -> list[int]:
+    """How many postings to read of each query term: `mean` a term in all, shared in inverse
+    proportion to the square of the term's weight (at least `MIN_PER_TERM`). A light term is a
+    common one: its list is long, and the papers most like the query are deep in it; a heavy one
+    is rare, its list short, and its first postings hold what it has to give."""
+    inverse = [1 / (w * w) for _, w in query]
+    total = sum(inverse)
+    return [max(MIN_PER_TERM, round(mean * len(query) * x / total)) for x in inverse]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +85,8 @@ class SimilarService:
             query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
         if not query:
             return []
-        found = await similar_repo.candidates(self.db, query, per_term=PER_TERM, limit=RERANK, exclude=paper.id)
+        found = await similar_repo.candidates(self.db, query, per_term=depths(query), limit=RERANK,
+                                              exclude=paper.id)
         stored = await similar_repo.vectors(self.db, [i for i, _ in found])  # deleted papers have none
         weights = dict(query)
         ranked = sorted(((dot(weights, v) / SCALE**2, i) for i, v in stored.items()), key=lambda x: (-x[0], x[1]))

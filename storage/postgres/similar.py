@@ -140,17 +140,20 @@ async def vectors(db: PostgresDatabase, paper_ids: Sequence[int]) -> dict[int, T
 
 
 @similar.candidates.register(PostgresDatabase)
-async def candidates(db: PostgresDatabase, query: TermWeights, *, per_term: int, limit: int,
+async def candidates(db: PostgresDatabase, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:
-    if not query:
+    caps = [per_term] * len(query) if isinstance(per_term, int) else list(per_term)
+    read = [(t, w, cap) for (t, w), cap in zip(query, caps, strict=True) if cap > 0]
+    if not read:
         return []
     rows = await db.fetchall(
         "SELECT p.paper_id, sum(q.w::bigint * p.weight) AS score"
-        " FROM unnest($1::bigint[], $2::integer[]) AS q(t, w)"
+        " FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) AS q(t, w, n)"
         " CROSS JOIN LATERAL (SELECT paper_id, weight FROM paper_terms WHERE term_id = q.t"
-        "                     ORDER BY weight DESC LIMIT $3) AS p"
+        "                     ORDER BY weight DESC LIMIT q.n) AS p"
         " WHERE p.paper_id <> $4 GROUP BY p.paper_id ORDER BY score DESC, p.paper_id LIMIT $5",
-        ([t for t, _ in query], [w for _, w in query], per_term, -1 if exclude is None else exclude, limit))
+        ([t for t, _, _ in read], [w for _, w, _ in read], [n for _, _, n in read],
+         -1 if exclude is None else exclude, limit))
     return [(int(r[0]), int(r[1])) for r in rows]
 
 

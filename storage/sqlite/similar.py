@@ -123,15 +123,17 @@ async def vectors(db: SqliteDatabase, paper_ids: Sequence[int]) -> dict[int, Ter
 
 
 @similar.candidates.register(SqliteDatabase)
-async def candidates(db: SqliteDatabase, query: TermWeights, *, per_term: int, limit: int,
+async def candidates(db: SqliteDatabase, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:
-    if not query:
+    caps = [per_term] * len(query) if isinstance(per_term, int) else list(per_term)
+    read = [(t, w, cap) for (t, w), cap in zip(query, caps, strict=True) if cap > 0]
+    if not read:
         return []
     parts, params = [], []
-    for term_id, weight in query:
+    for term_id, weight, cap in read:
         parts.append("SELECT paper_id, weight * ? AS s FROM (SELECT paper_id, weight FROM paper_terms"
                      " WHERE term_id = ? ORDER BY weight DESC LIMIT ?)")
-        params += [weight, term_id, per_term]
+        params += [weight, term_id, cap]
     sql = (f"SELECT paper_id, sum(s) AS score FROM ({' UNION ALL '.join(parts)})"  # noqa: S608 - fixed text
            " WHERE paper_id <> ? GROUP BY paper_id ORDER BY score DESC, paper_id LIMIT ?")
     rows = await db.fetchall(sql, (*params, -1 if exclude is None else exclude, limit))

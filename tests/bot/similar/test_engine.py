@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.similar import SimilarIndex, SimilarService
+from bot.similar.service import MIN_PER_TERM, PER_TERM, depths
 from bot.similar.text import terms, words
 from storage import library, similar, votes
 from storage import papers as paper_repo
@@ -130,3 +131,17 @@ def test_terms_are_words_and_bigrams_without_stop_words() -> None:
     assert got["learning representations"] == 1 and got["learning"] == 1 and "of" not in got
     assert "representations deep" not in got  # the title and the abstract are apart
     assert unpack(pack([(1, 10_000), (4_000_000_000, 7)])) == [(1, 10_000), (4_000_000_000, 7)]
+
+
+async def test_a_query_reads_its_light_terms_deeper_and_each_term_as_deep_as_told(db: Database) -> None:
+    await loader(db).load(first_digest())
+    paper = (await by_title(db))[TOPICS["robots"][0][0]]
+    query = (await similar.vectors(db, [paper.id]))[paper.id]
+    caps = depths(query)
+    assert min(caps) >= MIN_PER_TERM and sum(caps) >= PER_TERM * len(query) - len(query)
+    heaviest, lightest = max(query, key=lambda x: x[1]), min(query, key=lambda x: x[1])
+    assert caps[query.index(lightest)] >= caps[query.index(heaviest)]
+    assert await similar.candidates(db, query, per_term=[0] * len(query), limit=10) == []
+    one = await similar.candidates(db, query, per_term=[1] + [0] * (len(query) - 1), limit=10, exclude=paper.id)
+    assert len(one) <= 1
+    assert len(await similar.candidates(db, query, per_term=caps, limit=10, exclude=paper.id)) >= 2
