@@ -31,8 +31,9 @@ from storage.db import Database
 from storage.records import StoredPaper
 from storage.similar import SCALE, PaperText, TermWeights
 
-PER_TERM = 1_000  # postings read a query term, on average
+PER_TERM = 900  # postings read a query term, on average
 MIN_PER_TERM = 100
+MAX_PER_TERM = 4 * PER_TERM  # a very light term's list read this far at most: the slow queries' tail
 RERANK = 300
 MAX_NEIGHBOURS = 25
 WORDS = 4  # the shared words shown per paper
@@ -43,12 +44,12 @@ MAX_DAYS = 90
 
 def depths(query: TermWeights, mean: int = PER_TERM) -> list[int]:
     """How many postings to read of each query term: `mean` a term in all, shared in inverse
-    proportion to the square of the term's weight (at least `MIN_PER_TERM`). A light term is a
+    proportion to the square of the term's weight (`MIN_PER_TERM` to `MAX_PER_TERM`). A light term is a
     common one: its list is long, and the papers most like the query are deep in it; a heavy one
     is rare, its list short, and its first postings hold what it has to give."""
     inverse = [1 / (w * w) for _, w in query]
     total = sum(inverse)
-    return [max(MIN_PER_TERM, round(mean * len(query) * x / total)) for x in inverse]
+    return [min(MAX_PER_TERM, max(MIN_PER_TERM, round(mean * len(query) * x / total))) for x in inverse]
 
 
 @dataclass(frozen=True, slots=True)
