@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from storage.db import Database
+from storage.backends import open_database
 
 CHUNK = 20_000
 
@@ -49,7 +49,7 @@ def _rows(path: Path, table: str, columns: tuple[str, ...]) -> Iterator[list[tup
 async def copy_archive(sqlite_path: Path, url: str) -> dict[str, float]:
     """Copy the archive at `sqlite_path` into the empty PostgreSQL database at `url` (migrated
     here); returns seconds per step."""
-    db = await Database.open(url)
+    db = await open_database(url)
     await db.close()
     conn = await asyncpg.connect(url)
     took: dict[str, float] = {}

@@ -45,6 +45,7 @@ from bot.similar.service import PER_TERM, RERANK
 from bot.similar.text import terms, words
 from bot.similar.vectors import MAX_DF_SHARE, MIN_CORPUS
 from storage import similar as similar_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.papers import get_papers
@@ -82,7 +83,7 @@ def _indexed(size: int, seed: int) -> tuple[Path, float | None]:
     shutil.copyfile(ensure_database(size, seed), path)
 
     async def build() -> float:
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             started = time.perf_counter()
             await SimilarIndex(db).rebuild()
@@ -137,7 +138,7 @@ def _digest(texts: list[tuple[str, str]], n: int) -> ParsedDigest:
 
 async def _speed(path: Path, size: int, built: float | None, args: argparse.Namespace) -> Row:
     machine = Machine()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         rnd = random.Random(args.seed)
         top = int((await db.fetchone("SELECT max(paper_id) FROM similar_vectors"))[0])
@@ -196,7 +197,7 @@ async def _speed(path: Path, size: int, built: float | None, args: argparse.Name
 # -- quality --------------------------------------------------------------------------------------
 
 async def _load_real(path: Path) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         for name in REAL_FILES:
             data = (REAL / name).read_bytes()
@@ -254,7 +255,7 @@ async def _quality(args: argparse.Namespace) -> list[Row]:
     remove_database(path)
     machine = Machine()
     await _load_real(path)
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         ids = [int(r[0]) for r in await db.fetchall("SELECT id FROM papers ORDER BY id")]
         papers = {p.id: p for p in await get_papers(db, ids)}

@@ -39,6 +39,7 @@ from bot.ingest.formats import ParseContext, open_input, parse
 from bot.summary import compose, themes
 from storage import digests as digest_repo
 from storage import summary_stats
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import DigestInfo
@@ -79,7 +80,7 @@ def _working_copy(size: int, seed: int) -> Path:
 
 
 async def _open(path: Path) -> Database:
-    db = await Database.open(path)
+    db = await open_database(path)
     if await digest_repo.find_digest(db, source="hf-daily", date=SAMPLE_DAY) is None:
         with open_input(str(SAMPLE_DIGEST)) as stream:
             _, batches = parse(stream, ParseContext(name=str(SAMPLE_DIGEST), today=SAMPLE_DAY, date=SAMPLE_DAY))

@@ -21,7 +21,7 @@ from bot.commands import dispatch
 from bot.commands.errors import BRIEFLY_UNAVAILABLE
 from bot.config import Settings, SubscriptionSettings
 from bot.subscriptions.notify import notification_hook
-from storage.db import Database
+from storage.backends import open_database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
 from testkit import pg_server
@@ -60,7 +60,7 @@ async def until(check: Callable[[], Awaitable[Any]], what: str) -> Any:
 
 async def load_elsewhere(url: str, parsed: ParsedDigest) -> None:
     """Load `parsed` as another process would: its own pool, its notifications marked for matching."""
-    other = await Database.open(url)
+    other = await open_database(url)
     try:
         await Loader(other, after_load=[notification_hook(SubscriptionSettings())]).load(parsed)
     finally:
