@@ -298,6 +298,8 @@ class App:
             try:
                 if self.weekly is not None:
                     await self.weekly.send_due()
+            except ConnectionLost as exc:
+                log.warning("sending the weekly recommendations paused: %s", exc)
             except Exception:  # noqa: BLE001 - nor the weekly messages
                 log.exception("sending the weekly recommendations failed; trying again later")
             try:
