@@ -24,13 +24,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ConfigError, FetchSettings, IngestSettings, Settings
+from bot.download.http import DownloadError, HttpClient, HttpPolicy, Sleep, user_agent
 from bot.ingest.load import IngestOptions
 from bot.schedule.clock import Clock, system_clock
 from bot.sources.arxiv_api import ArxivApiSource
 from bot.sources.arxiv_rss import ArxivRssSource
 from bot.sources.base import Fetched, Net, Source
 from bot.sources.hf_daily import HfDailySource
-from bot.sources.http import DownloadError, HttpClient, HttpPolicy, Sleep, user_agent
 from bot.sources.inbox import Inbox
 from storage import fetch_state
 from storage.db import Database

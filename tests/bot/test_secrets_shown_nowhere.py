@@ -16,8 +16,8 @@ from aiohttp import web
 
 from bot.cli import main
 from bot.config import Secret
+from bot.download.errors import DownloadError
 from bot.redact import RedactingFormatter, redact, register_secret
-from bot.sources.errors import DownloadError
 from storage import fetch_state
 from storage.backends import open_database
 
