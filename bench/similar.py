@@ -41,6 +41,7 @@ from bench.common import OUT, Machine, Row, remove_database, spread
 from bench.corpus import ensure_database
 from bot.ingest.formats import ParseContext, parse
 from bot.similar import SimilarIndex, SimilarService
+from bot.similar.backfill import Backfill
 from bot.similar.service import PER_TERM, RERANK
 from bot.similar.text import terms, words
 from bot.similar.vectors import MAX_DF_SHARE, MIN_CORPUS
@@ -65,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recall-queries", type=int, default=50,
                         help="queries whose exact neighbours are found by one scan (default 50)")
     parser.add_argument("--digests", type=int, default=5, help="150-paper digests weighed per size (default 5)")
+    parser.add_argument("--backfill-seconds", type=float, default=0.0,
+                        help="also run the bot's background catch-up on a copy of the unindexed archive for this "
+                             "long, timing a paper look-up every 100 ms beside it (default 0: not run)")
     parser.set_defaults(sizes=[100_000, 1_000_000])
 
 
@@ -194,6 +198,51 @@ async def _speed(path: Path, size: int, built: float | None, args: argparse.Name
         **machine.values()})
 
 
+async def _probe(db: Database, top: int, seconds: float, rnd: random.Random) -> list[float]:
+    """A command's database work (a paper by id) every 100 ms for `seconds`: its wall times, ms."""
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        started = time.perf_counter()
+        await get_papers(db, [rnd.randint(1, top)])
+        times.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.1)
+    return times
+
+
+async def _backfill(size: int, args: argparse.Namespace) -> Row:
+    """The catch-up (bot/similar/backfill.py) on a copy of the archive without vectors: papers
+    weighed a second, and a look-up's latency beside it against the same look-up alone."""
+    path = OUT / f"similar-backfill-{size}.db"
+    remove_database(path)
+    shutil.copyfile(ensure_database(size, args.seed), path)
+    machine = Machine()
+    db = await Database.open(path)
+    try:
+        rnd = random.Random(args.seed)
+        top = int((await db.fetchone("SELECT max(id) FROM papers") or [0])[0])
+        alone = await _probe(db, top, min(20.0, args.backfill_seconds / 3), rnd)
+        backfill = Backfill(db)
+        started = time.perf_counter()
+        backfill.start()
+        beside = await _probe(db, top, args.backfill_seconds, rnd)
+        await backfill.stop()
+        took = time.perf_counter() - started
+        done = int((await db.fetchone("SELECT count(*) FROM similar_vectors") or [0])[0])
+    finally:
+        await db.close()
+        remove_database(path)
+
+    def p95(values: list[float]) -> float:
+        return round(sorted(values)[math.ceil(0.95 * len(values)) - 1], 1)
+    return Row(NAME, f"catch-up, {size:,} papers", {
+        "papers weighed": done, "seconds": round(took, 1), "papers/s": round(done / took),
+        "whole archive at this rate, min": round(size / max(1, done / took) / 60),
+        "look-up p50 / p95 ms, alone": f"{statistics.median(alone):.1f} / {p95(alone)}",
+        "look-up p50 / p95 ms, beside the catch-up": f"{statistics.median(beside):.1f} / {p95(beside)}",
+        **machine.values()})
+
+
 # -- quality --------------------------------------------------------------------------------------
 
 async def _load_real(path: Path) -> None:
@@ -288,4 +337,6 @@ def run(args: argparse.Namespace) -> list[Row]:
     for size in args.sizes:
         path, built = _indexed(size, args.seed)
         rows.append(asyncio.run(_speed(path, size, built, args)))
+        if args.backfill_seconds > 0:
+            rows.append(asyncio.run(_backfill(size, args)))
     return rows

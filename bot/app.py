@@ -9,7 +9,8 @@ Shared by the console, the Discord transport and `paperboy run`:
     await app.close()
 
 A started app registers in the process table and runs fetching and the upkeep (title-index
-snapshots, the title log's and the process table's pruning) only while it holds their leases, so
+snapshots, the title log's and the process table's pruning, the similarity index's catch-up:
+bot.similar.backfill) only while it holds their leases, so
 that of several processes sharing a database exactly one does each (bot.processes).
 
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
@@ -42,6 +43,7 @@ from bot.lookup.service import LookupService
 from bot.processes.coordinator import Coordinator, Leased
 from bot.schedule.clock import Clock, system_clock
 from bot.schedule.runner import PostingRunner, RunReport, runner_from
+from bot.similar.backfill import Backfill
 from bot.similar.index import SimilarIndex
 from bot.similar.weekly import WeeklyRecommendations
 from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_up
@@ -143,6 +145,7 @@ class App:
     _web: WebServer | None = None
     _coordinator: Coordinator | None = None
     weekly: WeeklyRecommendations | None = None  # the opt-in weekly "for you" messages (bot.similar.weekly)
+    backfill: Backfill | None = None  # the similarity index's catch-up, under the upkeep lease
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -184,6 +187,7 @@ class App:
         app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake,
                   shards=shards)
         app._in_use = in_use
+        app.backfill = Backfill(db)
         app.weekly = WeeklyRecommendations(
             db, outbound, clock, prefix=f"{platform}:" if platform else "", limiter=runner.poster.limiter,
             resend_window=dt.timedelta(seconds=settings.subscriptions.resend_window_seconds))
@@ -266,9 +270,13 @@ class App:
 
     async def _start_upkeep(self) -> None:
         self.services.lookup.sync.upkeep = True
+        if self.backfill is not None:
+            self.backfill.start()
 
     async def _stop_upkeep(self) -> None:
         self.services.lookup.sync.upkeep = False
+        if self.backfill is not None:
+            await self.backfill.stop()  # after the batch in flight
 
     async def start_web(self, host: str | None = None, port: int | None = None) -> str:
         """Serve the read-only web archive over this app's services (`[web] host`/`port` unless

@@ -1,4 +1,5 @@
-"""Who asked for the weekly "for you" message, and the log of those sent (issue #18).
+"""Who asked for the weekly "for you" message (and in which server: its daily post's time zone
+says when their Monday morning is), and the log of those sent (issue #18).
 
 A member gets at most one a week: the log's row for (member, ISO week) is inserted as 'sending'
 before the message goes out (the insert is the claim: a second process or a restarted one finds
@@ -29,9 +30,21 @@ class WeeklySend:
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class WeeklyMember:
+    """An opted-in member due a look, with the daily post's time and zone of the server where they
+    opted in (None: no server, or one with no daily post)."""
+
+    user_id: str
+    guild_id: str | None
+    timezone: str | None
+    post_time: dt.time | None
+
+
 @per_backend
-async def set_weekly(db: Database, user_id: str, on: bool, *, now: dt.datetime) -> bool:
-    """Opt the member in (or out of) the weekly message; True when that changed something."""
+async def set_weekly(db: Database, user_id: str, on: bool, *, now: dt.datetime, guild_id: str | None = None) -> bool:
+    """Opt the member in (or out of) the weekly message; True when that changed something. Opting
+    in again from another server moves them to its time zone (they are due a look at once)."""
     raise NotImplementedError
 
 
@@ -41,9 +54,15 @@ async def is_weekly(db: Database, user_id: str) -> bool:
 
 
 @per_backend
-async def weekly_due(db: Database, prefix: str, week: str, limit: int) -> list[str]:
-    """Opted-in members whose id starts with `prefix` ("discord:") and who have no row for `week`
-    yet, in id order (at most `limit`)."""
+async def weekly_due(db: Database, prefix: str, now: dt.datetime, limit: int) -> list[WeeklyMember]:
+    """Opted-in members whose id starts with `prefix` ("discord:") and who are due a look at `now`
+    (their `next_at` passed, or never set), in id order (at most `limit`)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def set_next(db: Database, user_id: str, next_at: dt.datetime) -> None:
+    """When the member is next due a look."""
     raise NotImplementedError
 
 

@@ -81,10 +81,18 @@ async def text_hashes(db: Database, paper_ids: Sequence[int]) -> dict[int, str]:
 
 
 @per_backend
+async def lock_index(db: Database) -> None:
+    """Inside `db.atomic()`: wait for any other process's index writes to end, and keep them out
+    until this transaction ends (a paper is then counted into the frequencies once)."""
+    raise NotImplementedError
+
+
+@per_backend
 async def count_terms(db: Database, counts: Mapping[str, int], papers: int) -> tuple[dict[str, tuple[int, int]], int]:
-    """Add `counts` (term -> papers having it) to the document frequencies and `papers` to the
-    corpus size, in one transaction; returns {term: (id, df)} for these terms and the corpus size,
-    both counting these papers."""
+    """Add `counts` (term -> papers having it, negative for papers that no longer have it) to the
+    document frequencies and `papers` to the corpus size, in one transaction. A negative count only
+    lowers a known term; a term no paper has any more is forgotten. Returns {term: (id, df)} for
+    the known terms among these and the corpus size, both counting these papers."""
     raise NotImplementedError
 
 
@@ -103,7 +111,8 @@ async def set_terms(db: Database, dfs: Mapping[str, int], papers: int) -> dict[s
 
 @per_backend
 async def write_vectors(db: Database, rows: Sequence[VectorRow]) -> None:
-    """Store these vectors (replacing a paper's earlier one and its postings), in one transaction."""
+    """Store these vectors (replacing a paper's earlier one and its postings, and forgetting the
+    text it was made from), in one transaction."""
     raise NotImplementedError
 
 
@@ -134,8 +143,27 @@ async def recent_vectors(db: Database, since: dt.date, limit: int) -> dict[int, 
 
 
 @per_backend
-async def unindexed(db: Database, after_id: int, limit: int) -> list[int]:
-    """Up to `limit` ids of papers above `after_id` that have no vector, in id order."""
+async def unindexed(db: Database, low: int, high: int) -> list[int]:
+    """The ids of papers from `low` up to (not including) `high` that have no vector, newest first."""
+    raise NotImplementedError
+
+
+@per_backend
+async def stale(db: Database, low: int, high: int, docs_below: int) -> list[int]:
+    """The ids of papers from `low` up to (not including) `high` whose vector was weighed against
+    fewer than `docs_below` papers, newest first."""
+    raise NotImplementedError
+
+
+@per_backend
+async def retired_texts(db: Database, paper_ids: Sequence[int]) -> dict[int, PaperText]:
+    """The text each of these papers' vector was made from, for those whose text changed since."""
+    raise NotImplementedError
+
+
+@per_backend
+async def coverage(db: Database) -> tuple[int, int, int]:
+    """(papers with a vector, papers, highest paper id): how far the index is."""
     raise NotImplementedError
 
 

@@ -129,7 +129,7 @@ TABLES: tuple[Table, ...] = (
            key="day model"),
     _table("votes", "guild_id paper_id:int user_id created_at:time", key="guild_id paper_id user_id"),
     _table("library", "user_id paper_id:int saved_at:time_us", key="user_id paper_id"),
-    _table("recommend_weekly", "user_id created_at:time", key="user_id"),
+    _table("recommend_weekly", "user_id created_at:time guild_id next_at:time", key="user_id"),
     _table("recommend_sends", f"id:int user_id week status papers:int reason {_STAMPS}", identity="id"),
 )
 
@@ -139,7 +139,7 @@ TABLES: tuple[Table, ...] = (
 # So is the processes' runtime state: who runs and who holds which lease belongs to the source.
 # The similarity index too: `paperboy similar --rebuild` (or the bot's catch-up) weighs it again.
 CACHES = ("title_snapshot", "summary_term_counts", "title_changes", "processes", "leases",
-          "paper_terms", "similar_vectors", "similar_terms")
+          "paper_terms", "similar_vectors", "similar_terms", "similar_retired")
 
 
 # -- the canonical form -------------------------------------------------------------------------

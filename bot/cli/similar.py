@@ -68,10 +68,15 @@ async def run_similar(ctx: CliContext) -> int:
         raise CliError("similar needs PAPER (or --rebuild)")
     async with community(ctx, titles=True) as service:
         paper = await service.find_paper(args.paper)
-        matches = await SimilarService(service.db).neighbours(paper, args.limit)
+        similar = SimilarService(service.db)
+        matches = await similar.neighbours(paper, args.limit)
+        found = await similar.coverage()
     if args.json:
         print_json([_match_json(n, m) for n, m in enumerate(matches, 1)])
         return 0
+    if not found.complete:
+        print(f"the index is incomplete: {found.text()} (a running bot weighs the rest; or --rebuild)",
+              file=sys.stderr)
     if not matches:
         print(f"nothing in the archive is like {shown_title(paper.title)} [{paper_ref(paper)}]")
         return EXIT_NOT_FOUND

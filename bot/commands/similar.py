@@ -26,7 +26,9 @@ NEIGHBOURS = 10
 
 
 async def _similar(ctx: Context, paper: StoredPaper) -> Reply:
-    return similar_reply(paper, await ctx.services.similar.neighbours(paper, NEIGHBOURS))
+    service = ctx.services.similar
+    matches = await service.neighbours(paper, NEIGHBOURS)
+    return similar_reply(paper, matches, building=None if matches else await service.coverage())
 
 
 async def run_similar(ctx: Context, options: Mapping[str, Any]) -> Reply:
@@ -50,10 +52,11 @@ async def run_recommend(ctx: Context, options: Mapping[str, Any]) -> Reply:
     note = ""
     if options.get("weekly") is not None:
         on = options["weekly"] == "on"
-        changed = await service.set_weekly(ctx.user_id, on, now=ctx.now())
+        changed = await service.set_weekly(ctx.user_id, on, now=ctx.now(), guild_id=ctx.guild_id)
         if on:
-            note = ("Weekly message on: each Monday (UTC) you get these by direct message. " if changed
-                    else "Your weekly message was already on. ")
+            when = await service.weekly_time(ctx.guild_id)
+            note = (f"Weekly message on: each Monday at {when} you get these by direct message. " if changed
+                    else f"Your weekly message was already on (Mondays at {when}). ")
         else:
             note = "Weekly message off. " if changed else "Your weekly message was already off. "
     found = await service.recommend(ctx.user_id, today=ctx.now().date(), days=days)

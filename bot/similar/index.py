@@ -3,10 +3,14 @@ commits, without touching the rest; `rebuild` weighs the whole archive again.
 
 A load adds its new papers' terms to the document frequencies and weighs them against the
 frequencies as they are then (bot/similar/vectors.py says why that is good enough); a paper whose
-title or abstract changed (a Hugging Face listing, then arXiv's text) is weighed again, its terms
-not counted twice. Loads of an archive format (the arXiv snapshot: up to millions of papers in one
-import) are left to `rebuild`, which counts the frequencies over every paper first and then weighs
-each paper once, far cheaper per paper than one load at a time.
+title or abstract changed (a Hugging Face listing, then arXiv's text) is weighed again, the terms
+of the text its vector was made from (kept by the database when it changed: similar_retired)
+counted out and its new ones in, so the frequencies stay those of a fresh build. Each weighing
+is one transaction under the index's lock (storage.similar.lock_index): a paper is counted once
+even when two processes weigh it. Loads of an archive format (the arXiv snapshot: up to millions
+of papers in one import) are left to the bot's background catch-up (bot/similar/backfill.py) or
+`rebuild`, which counts the frequencies over every paper first and then weighs each paper once,
+far cheaper per paper than one load at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 1_000  # vectors per transaction
 _READ_BATCH = 5_000  # papers read at a time by a whole-archive pass
+
+
+def _terms_of(papers: Sequence[PaperText]) -> dict[int, Counter[str]]:
+    return {p.paper_id: terms(p.title, p.abstract) for p in papers}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +63,58 @@ class SimilarIndex:
         todo = [(p, h) for p, h in todo if hashes.get(p.paper_id) != h]
         if not todo:
             return IndexReport(0, 0)
-        counts = {p.paper_id: terms(p.title, p.abstract) for p, _ in todo}
-        new = Counter(t for p, _ in todo if p.paper_id not in hashes for t in counts[p.paper_id])
-        stats, corpus = await similar_repo.count_terms(
-            self.db, new, sum(1 for p, _ in todo if p.paper_id not in hashes))
-        rest = sorted({t for c in counts.values() for t in c} - stats.keys())
-        if rest:
-            stats.update((await similar_repo.term_stats(self.db, rest))[0])
-        rows = [VectorRow(p.paper_id, weigh(counts[p.paper_id], stats, corpus), corpus, h) for p, h in todo]
-        for start in range(0, len(rows), _WRITE_BATCH):
-            await similar_repo.write_vectors(self.db, rows[start:start + _WRITE_BATCH])
+        counts = _terms_of([p for p, _ in todo])
+        async with self.db.atomic() as tx:
+            await similar_repo.lock_index(tx)
+            # Again under the lock: another process may have weighed some since.
+            hashes = await similar_repo.text_hashes(tx, [p.paper_id for p, _ in todo])
+            todo = [(p, h) for p, h in todo if hashes.get(p.paper_id) != h]
+            if not todo:
+                return IndexReport(0, 0)
+            delta = await self._delta(tx, todo, counts, hashes)
+            stats, corpus = await similar_repo.count_terms(
+                tx, delta, sum(1 for p, _ in todo if p.paper_id not in hashes))
+            rest = sorted({t for p, _ in todo for t in counts[p.paper_id]} - stats.keys())
+            if rest:
+                stats.update((await similar_repo.term_stats(tx, rest))[0])
+            rows = [VectorRow(p.paper_id, weigh(counts[p.paper_id], stats, corpus), corpus, h) for p, h in todo]
+            for start in range(0, len(rows), _WRITE_BATCH):
+                await similar_repo.write_vectors(tx, rows[start:start + _WRITE_BATCH])
         return IndexReport(len(rows), len(stats))
+
+    @staticmethod
+    async def _delta(tx: Database, todo: list[tuple[PaperText, str]], counts: dict[int, Counter[str]],
+                     hashes: dict[int, str]) -> dict[str, int]:
+        """What weighing `todo` changes in the document frequencies: a new paper's terms count in;
+        a changed paper's old terms (the text its vector was made from) count out and its new ones in."""
+        retired = await similar_repo.retired_texts(tx, [p.paper_id for p, _ in todo if p.paper_id in hashes])
+        delta: Counter[str] = Counter()
+        for paper, _ in todo:
+            old = hashes.get(paper.paper_id)
+            was = retired.get(paper.paper_id)
+            if old is None:
+                delta.update(counts[paper.paper_id].keys())
+            elif was is not None and text_hash(was.title, was.abstract) == old:
+                delta.update(counts[paper.paper_id].keys())
+                delta.subtract(terms(was.title, was.abstract).keys())
+            # else its text was counted from a text no longer known: left as counted (--rebuild)
+        return {t: n for t, n in delta.items() if n}
+
+    async def reweigh(self, paper_ids: Sequence[int]) -> int:
+        """Weigh these indexed papers again against today's frequencies (their text unchanged:
+        nothing is counted); how many were."""
+        found = await similar_repo.texts(self.db, paper_ids)
+        counts = _terms_of(found)
+        async with self.db.atomic() as tx:
+            await similar_repo.lock_index(tx)
+            hashes = await similar_repo.text_hashes(tx, [p.paper_id for p in found])
+            same = [(p, h) for p in found if hashes.get(p.paper_id) == (h := text_hash(p.title, p.abstract))]
+            if not same:
+                return 0
+            stats, corpus = await similar_repo.term_stats(tx, sorted({t for p, _ in same for t in counts[p.paper_id]}))
+            await similar_repo.write_vectors(
+                tx, [VectorRow(p.paper_id, weigh(counts[p.paper_id], stats, corpus), corpus, h) for p, h in same])
+        return len(same)
 
     async def vector_of(self, paper: PaperText) -> TermWeights:
         """The paper's stored vector, or (not indexed yet) one weighed now from outside the corpus."""
@@ -101,10 +150,17 @@ class SimilarIndex:
         return IndexReport(weighed, len(stats))
 
     async def catch_up(self, limit: int = _READ_BATCH) -> int:
-        """Weigh up to `limit` papers that have no vector (loaded before the index, or by an
-        archive import); how many were weighed."""
-        ids = await similar_repo.unindexed(self.db, 0, limit)
-        return (await self.index(ids)).papers if ids else 0
+        """Weigh up to `limit` of the newest papers that have no vector (loaded before the index,
+        by an archive import or onto a `migrate-db` target); how many were weighed. The bot does
+        this in the background (bot/similar/backfill.py)."""
+        _, _, top = await similar_repo.coverage(self.db)
+        ids: list[int] = []
+        high = top + 1
+        while high > 0 and len(ids) < limit:
+            low = max(0, high - _READ_BATCH)
+            ids += await similar_repo.unindexed(self.db, low, high)
+            high = low
+        return (await self.index(ids[:limit])).papers if ids else 0
 
     async def _all_papers(self) -> AsyncIterator[list[PaperText]]:
         after = 0

@@ -7,6 +7,7 @@ from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
 from bot.community import actions
 from bot.display.titles import shown_title
+from bot.similar.backfill import Coverage
 from bot.similar.service import Match, Recommendations
 from bot.summary.render import url_ok
 from storage.records import StoredPaper
@@ -34,9 +35,14 @@ def _more_buttons(matches: list[Match]) -> list[Button]:
     return [Button(f"≈ {n}", action=actions.similar_action(m.paper.id)) for n, m in enumerate(matches, 1)]
 
 
-def similar_reply(paper: StoredPaper, matches: list[Match]) -> Reply:
-    """/similar and the ≈ More like this button: the paper's nearest neighbours."""
+def similar_reply(paper: StoredPaper, matches: list[Match], *, building: Coverage | None = None) -> Reply:
+    """/similar and the ≈ More like this button: the paper's nearest neighbours. `building`: how
+    far the index is, said when nothing was found while it is incomplete."""
     title = limits.safe(shown_title(paper.title) or "(untitled)", 200) or "(untitled)"
+    if not matches and building is not None and not building.complete:
+        return Reply(text=limits.truncate(f"Nothing like **{title}** found yet: the archive is still being indexed "
+                                          f"for similar papers ({building.text()}). Try again later.",
+                                          limits.CONTENT))
     if not matches:
         return Reply(text=limits.truncate(f"No paper in the archive is like **{title}** yet: it shares no "
                                           "distinctive words with the others.", limits.CONTENT))

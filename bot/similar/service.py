@@ -16,8 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.similar.backfill import Coverage, coverage
 from bot.similar.index import SimilarIndex
 from bot.similar.vectors import centroid, contributions, dot
+from bot.similar.week import send_time
+from storage import guilds as guild_repo
 from storage import library as library_repo
 from storage import papers as paper_repo
 from storage import recommend as recommend_repo
@@ -62,8 +65,12 @@ class SimilarService:
         return SimilarIndex(self.db)
 
     async def neighbours(self, paper: StoredPaper, limit: int = 10) -> list[Match]:
-        """The papers most like `paper`, best first (at most `limit`)."""
-        query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
+        """The papers most like `paper`, best first (at most `limit`). A paper not weighed yet
+        (the catch-up has not reached it) is weighed now."""
+        query = (await similar_repo.vectors(self.db, [paper.id])).get(paper.id)
+        if query is None:
+            await self.index.index([paper.id])
+            query = await self.index.vector_of(PaperText(paper.id, paper.title, paper.abstract))
         if not query:
             return []
         found = await similar_repo.candidates(self.db, query, per_term=PER_TERM, limit=RERANK, exclude=paper.id)
@@ -72,6 +79,10 @@ class SimilarService:
         ranked = sorted(((dot(weights, v) / SCALE**2, i) for i, v in stored.items()), key=lambda x: (-x[0], x[1]))
         ranked = [(s, i) for s, i in ranked[:limit] if s > 0]
         return await self._matches(ranked, {t: float(w) for t, w in weights.items()}, stored)
+
+    async def coverage(self) -> Coverage:
+        """How far the index is (the bot's catch-up weighs the rest: bot/similar/backfill.py)."""
+        return await coverage(self.db)
 
     async def seeds(self, user_id: str) -> list[int]:
         """The papers a member's profile is made of: their library, then their votes (newest first)."""
@@ -97,9 +108,16 @@ class SimilarService:
         ranked = [(s, i) for s, i in ranked[:limit] if s > 0]
         return Recommendations(await self._matches(ranked, profile, recent), len(seeds), days, len(recent))
 
-    async def set_weekly(self, user_id: str, on: bool, *, now: dt.datetime) -> bool:
-        """Opt the member in (or out of) the weekly message (bot/similar/weekly.py); True when changed."""
-        return await recommend_repo.set_weekly(self.db, user_id, on, now=now)
+    async def set_weekly(self, user_id: str, on: bool, *, now: dt.datetime, guild_id: str | None = None) -> bool:
+        """Opt the member in (or out of) the weekly message (bot/similar/weekly.py), on Monday
+        mornings in the time zone of `guild_id`'s daily post; True when changed."""
+        return await recommend_repo.set_weekly(self.db, user_id, on, now=now, guild_id=guild_id)
+
+    async def weekly_time(self, guild_id: str | None) -> str:
+        """When on Mondays a member who opts in from `guild_id` gets the message: "08:00 Europe/Paris"."""
+        schedule = await guild_repo.get_schedule(self.db, guild_id) if guild_id else None
+        at, zone = send_time(schedule.timezone if schedule else None, schedule.post_time if schedule else None)
+        return f"{at.strftime('%H:%M')} {zone}"
 
     async def weekly(self, user_id: str) -> bool:
         return await recommend_repo.is_weekly(self.db, user_id)

@@ -8,8 +8,9 @@ length, stored as integers in 1/SCALE (storage/similar.py): so a dot product of 
 is the cosine of the cut vectors, times SCALE².
 
 The document frequencies are those at the time the paper is weighed (a load counts its new papers
-in first): IDF drifts slowly as the archive grows, and `paperboy similar --rebuild` weighs every
-paper again against today's frequencies.
+in first): IDF drifts slowly as the archive grows; the bot's catch-up weighs again a vector
+weighed against fewer than half of today's papers (bot/similar/backfill.py), and `paperboy similar
+--rebuild` weighs every paper again against today's frequencies.
 """
 
 from __future__ import annotations

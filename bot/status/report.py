@@ -17,6 +17,7 @@ from bot.llm.service import report as llm_report
 from bot.processes.report import ProcessesReport, gather_processes
 from bot.redact import redact
 from bot.schedule.settings import describe
+from bot.similar.backfill import Coverage, coverage
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import fetch_state
@@ -53,6 +54,7 @@ class StatusReport:
     last_post: PostRecord | None = None
     llm: LlmReport | None = None  # None: [llm] is off
     processes: ProcessesReport | None = None
+    similar: Coverage | None = None  # how far the similarity index is
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest
@@ -67,6 +69,7 @@ class StatusReport:
             "sources": [source_json(s, self.enabled_sources, self.now) for s in self.sources],
             "sources_problem": self.sources_problem,
             "llm": self.llm.to_json() if self.llm else {"enabled": False},
+            **({"similar": {"indexed": self.similar.indexed, "papers": self.similar.papers}} if self.similar else {}),
             **(self.processes.to_json() if self.processes else {}),
         }
 
@@ -109,7 +112,8 @@ async def gather(db: Database, settings: Settings, *, now: dt.datetime, guild_id
         sources=await fetch_state.source_status(db, names), enabled_sources=names, sources_problem=problem,
         guild_id=guild_id, schedule=schedule, last_post=last_post, llm=await llm_report(db, settings, now),
         processes=await gather_processes(db, settings.processes, wall or now_utc(),
-                                         [UPKEEP, FETCH] if names else [UPKEEP]))
+                                         [UPKEEP, FETCH] if names else [UPKEEP]),
+        similar=await coverage(db))
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -175,6 +179,9 @@ def sections(report: StatusReport, *, operator: bool = False) -> list[tuple[str,
     out.append(("Sources", sources_text(report)))
     if report.llm is not None:
         out.append(("Model summaries", report.llm.text()))
+    if report.similar is not None and not report.similar.complete:
+        out.append(("Similar papers", f"{report.similar.text()}; the bot weighs the rest in the background "
+                                      "(or: paperboy similar --rebuild)"))
     out.append(("Waiting to be sent", f"{_count(report.waiting_posts, 'daily post')}, "
                                       f"{_count(report.waiting_notifications, 'topic notification')}"))
     errors = list(report.errors)

@@ -7,17 +7,23 @@ from collections.abc import Sequence
 
 from storage import recommend
 from storage.postgres.db import PostgresDatabase
-from storage.recommend import WeeklySend
+from storage.recommend import WeeklyMember, WeeklySend
 
 _COLUMNS = "id, user_id, week, status, papers, reason, created_at, updated_at"
 
 
 @recommend.set_weekly.register(PostgresDatabase)
-async def set_weekly(db: PostgresDatabase, user_id: str, on: bool, *, now: dt.datetime) -> bool:
-    if on:
-        return await db.execute("INSERT INTO recommend_weekly (user_id, created_at) VALUES ($1, $2)"
-                                " ON CONFLICT (user_id) DO NOTHING", (user_id, now)) > 0
-    return await db.execute("DELETE FROM recommend_weekly WHERE user_id = $1", (user_id,)) > 0
+async def set_weekly(db: PostgresDatabase, user_id: str, on: bool, *, now: dt.datetime,
+                     guild_id: str | None = None) -> bool:
+    if not on:
+        return await db.execute("DELETE FROM recommend_weekly WHERE user_id = $1", (user_id,)) > 0
+    async with db.atomic() as tx:
+        if await tx.execute("INSERT INTO recommend_weekly (user_id, created_at, guild_id) VALUES ($1, $2, $3)"
+                            " ON CONFLICT (user_id) DO NOTHING", (user_id, now, guild_id)) > 0:
+            return True
+        await tx.execute("UPDATE recommend_weekly SET guild_id = $2, next_at = NULL"
+                         " WHERE user_id = $1 AND guild_id IS DISTINCT FROM $2", (user_id, guild_id))
+        return False
 
 
 @recommend.is_weekly.register(PostgresDatabase)
@@ -26,12 +32,18 @@ async def is_weekly(db: PostgresDatabase, user_id: str) -> bool:
 
 
 @recommend.weekly_due.register(PostgresDatabase)
-async def weekly_due(db: PostgresDatabase, prefix: str, week: str, limit: int) -> list[str]:
+async def weekly_due(db: PostgresDatabase, prefix: str, now: dt.datetime, limit: int) -> list[WeeklyMember]:
     rows = await db.fetchall(
-        "SELECT w.user_id FROM recommend_weekly w WHERE starts_with(w.user_id, $1) AND NOT EXISTS"
-        " (SELECT 1 FROM recommend_sends s WHERE s.user_id = w.user_id AND s.week = $2) ORDER BY w.user_id LIMIT $3",
-        (prefix, week, limit))
-    return [str(r[0]) for r in rows]
+        "SELECT w.user_id, w.guild_id, g.timezone, g.post_time FROM recommend_weekly w"
+        " LEFT JOIN guild_schedules g ON g.guild_id = w.guild_id"
+        " WHERE starts_with(w.user_id, $1) AND (w.next_at IS NULL OR w.next_at <= $2) ORDER BY w.user_id LIMIT $3",
+        (prefix, now, limit))
+    return [WeeklyMember(str(r[0]), r[1], r[2], dt.time.fromisoformat(r[3]) if r[3] else None) for r in rows]
+
+
+@recommend.set_next.register(PostgresDatabase)
+async def set_next(db: PostgresDatabase, user_id: str, next_at: dt.datetime) -> None:
+    await db.execute("UPDATE recommend_weekly SET next_at = $2 WHERE user_id = $1", (user_id, next_at))
 
 
 @recommend.claim_week.register(PostgresDatabase)

@@ -44,19 +44,37 @@ async def _stats(db: PostgresDatabase, terms: Sequence[str]) -> tuple[dict[str, 
     return found, int(row[0]) if row else 0
 
 
+# pg_advisory_xact_lock key of the similarity index's writers: "pbsimilr".
+_INDEX_LOCK = 0x706273696D696C72
+
+
+@similar.lock_index.register(PostgresDatabase)
+async def lock_index(db: PostgresDatabase) -> None:
+    await db.fetchone("SELECT pg_advisory_xact_lock($1)", (_INDEX_LOCK,))
+
+
 @similar.count_terms.register(PostgresDatabase)
 async def count_terms(db: PostgresDatabase, counts: Mapping[str, int],
                       papers: int) -> tuple[dict[str, tuple[int, int]], int]:
     ordered = sorted(counts.items())  # one order for every process: no deadlock between two loads
+    added = [(t, n) for t, n in ordered if n > 0]
+    gone = [(t, -n) for t, n in ordered if n < 0]
     async with db.atomic() as tx:
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start:start + _CHUNK]
+        for start in range(0, len(added), _CHUNK):
+            chunk = added[start:start + _CHUNK]
             await tx.execute(
                 "INSERT INTO similar_terms (term, df) SELECT * FROM unnest($1::text[], $2::integer[])"
                 " ON CONFLICT (term) DO UPDATE SET df = similar_terms.df + EXCLUDED.df",
                 ([t for t, _ in chunk], [n for _, n in chunk]))
         await tx.execute("INSERT INTO similar_terms (term, df) VALUES ($1, $2)"
                          " ON CONFLICT (term) DO UPDATE SET df = similar_terms.df + EXCLUDED.df", (CORPUS_TERM, papers))
+        for start in range(0, len(gone), _CHUNK):
+            chunk = gone[start:start + _CHUNK]
+            await tx.execute(
+                "UPDATE similar_terms s SET df = s.df - g.n FROM unnest($1::text[], $2::integer[]) AS g(t, n)"
+                " WHERE s.term = g.t", ([t for t, _ in chunk], [n for _, n in chunk]))
+            await tx.execute("DELETE FROM similar_terms WHERE term = ANY($1::text[]) AND df <= 0",
+                             ([t for t, _ in chunk],))
         return await _stats(tx, [t for t, _ in ordered])
 
 
@@ -108,6 +126,8 @@ async def write_vectors(db: PostgresDatabase, rows: Sequence[VectorRow]) -> None
                 "INSERT INTO paper_terms (term_id, weight, paper_id)"
                 " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) ON CONFLICT DO NOTHING",
                 ([p[0] for p in chunk], [p[1] for p in chunk], [p[2] for p in chunk]))
+        await tx.execute("DELETE FROM similar_retired WHERE paper_id = ANY($1::bigint[])",
+                         ([r.paper_id for r in rows],))
 
 
 @similar.vectors.register(PostgresDatabase)
@@ -151,11 +171,34 @@ async def recent_vectors(db: PostgresDatabase, since: dt.date, limit: int) -> di
 
 
 @similar.unindexed.register(PostgresDatabase)
-async def unindexed(db: PostgresDatabase, after_id: int, limit: int) -> list[int]:
+async def unindexed(db: PostgresDatabase, low: int, high: int) -> list[int]:
     rows = await db.fetchall(
-        "SELECT p.id FROM papers p WHERE p.id > $1 AND NOT EXISTS"
-        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id LIMIT $2", (after_id, limit))
+        "SELECT p.id FROM papers p WHERE p.id >= $1 AND p.id < $2 AND NOT EXISTS"
+        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id DESC", (low, high))
     return [int(r[0]) for r in rows]
+
+
+@similar.stale.register(PostgresDatabase)
+async def stale(db: PostgresDatabase, low: int, high: int, docs_below: int) -> list[int]:
+    rows = await db.fetchall("SELECT paper_id FROM similar_vectors WHERE paper_id >= $1 AND paper_id < $2"
+                             " AND docs < $3 ORDER BY paper_id DESC", (low, high, docs_below))
+    return [int(r[0]) for r in rows]
+
+
+@similar.retired_texts.register(PostgresDatabase)
+async def retired_texts(db: PostgresDatabase, paper_ids: Sequence[int]) -> dict[int, PaperText]:
+    if not paper_ids:
+        return {}
+    rows = await db.fetchall("SELECT paper_id, title, abstract FROM similar_retired WHERE paper_id = ANY($1::bigint[])",
+                             (list(paper_ids),))
+    return {int(r[0]): PaperText(int(r[0]), str(r[1]), str(r[2])) for r in rows}
+
+
+@similar.coverage.register(PostgresDatabase)
+async def coverage(db: PostgresDatabase) -> tuple[int, int, int]:
+    row = await db.fetchone("SELECT (SELECT count(*) FROM similar_vectors), (SELECT count(*) FROM papers),"
+                            " (SELECT coalesce(max(id), 0) FROM papers)")
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
 @similar.size.register(PostgresDatabase)

@@ -7,18 +7,25 @@ from collections.abc import Sequence
 
 from storage import recommend
 from storage.db import iso, parse_iso
-from storage.recommend import WeeklySend
+from storage.recommend import WeeklyMember, WeeklySend
 from storage.sqlite.db import SqliteDatabase
 
 _COLUMNS = "id, user_id, week, status, papers, reason, created_at, updated_at"
 
 
 @recommend.set_weekly.register(SqliteDatabase)
-async def set_weekly(db: SqliteDatabase, user_id: str, on: bool, *, now: dt.datetime) -> bool:
-    if on:
-        return await db.execute("INSERT INTO recommend_weekly (user_id, created_at) VALUES (?, ?)"
-                                " ON CONFLICT (user_id) DO NOTHING", (user_id, iso(now))) > 0
-    return await db.execute("DELETE FROM recommend_weekly WHERE user_id = ?", (user_id,)) > 0
+async def set_weekly(db: SqliteDatabase, user_id: str, on: bool, *, now: dt.datetime,
+                     guild_id: str | None = None) -> bool:
+    if not on:
+        return await db.execute("DELETE FROM recommend_weekly WHERE user_id = ?", (user_id,)) > 0
+    async with db.transaction() as conn:
+        async with conn.execute("INSERT INTO recommend_weekly (user_id, created_at, guild_id) VALUES (?, ?, ?)"
+                                " ON CONFLICT (user_id) DO NOTHING", (user_id, iso(now), guild_id)) as cursor:
+            if cursor.rowcount > 0:
+                return True
+        await conn.execute("UPDATE recommend_weekly SET guild_id = ?, next_at = NULL"
+                           " WHERE user_id = ? AND guild_id IS NOT ?", (guild_id, user_id, guild_id))
+        return False
 
 
 @recommend.is_weekly.register(SqliteDatabase)
@@ -27,12 +34,18 @@ async def is_weekly(db: SqliteDatabase, user_id: str) -> bool:
 
 
 @recommend.weekly_due.register(SqliteDatabase)
-async def weekly_due(db: SqliteDatabase, prefix: str, week: str, limit: int) -> list[str]:
+async def weekly_due(db: SqliteDatabase, prefix: str, now: dt.datetime, limit: int) -> list[WeeklyMember]:
     rows = await db.fetchall(
-        "SELECT w.user_id FROM recommend_weekly w WHERE substr(w.user_id, 1, ?) = ? AND NOT EXISTS"
-        " (SELECT 1 FROM recommend_sends s WHERE s.user_id = w.user_id AND s.week = ?) ORDER BY w.user_id LIMIT ?",
-        (len(prefix), prefix, week, limit))
-    return [str(r[0]) for r in rows]
+        "SELECT w.user_id, w.guild_id, g.timezone, g.post_time FROM recommend_weekly w"
+        " LEFT JOIN guild_schedules g ON g.guild_id = w.guild_id"
+        " WHERE substr(w.user_id, 1, ?) = ? AND (w.next_at IS NULL OR w.next_at <= ?) ORDER BY w.user_id LIMIT ?",
+        (len(prefix), prefix, iso(now), limit))
+    return [WeeklyMember(str(r[0]), r[1], r[2], dt.time.fromisoformat(r[3]) if r[3] else None) for r in rows]
+
+
+@recommend.set_next.register(SqliteDatabase)
+async def set_next(db: SqliteDatabase, user_id: str, next_at: dt.datetime) -> None:
+    await db.execute("UPDATE recommend_weekly SET next_at = ? WHERE user_id = ?", (iso(next_at), user_id))
 
 
 @recommend.claim_week.register(SqliteDatabase)

@@ -11,6 +11,7 @@ from storage.similar import CORPUS_TERM, IndexSize, PaperText, TermWeights, Vect
 from storage.sqlite.db import SqliteDatabase
 
 _CHUNK = 5_000  # terms per IN (json_each) list
+_STATEMENT_ROWS = 2_000  # rows per executemany: a reader sharing the connection waits for one call at most
 
 
 def _ids(values: Sequence[int] | Sequence[str]) -> str:
@@ -53,13 +54,23 @@ async def _stats(db: SqliteDatabase, terms: Sequence[str]) -> tuple[dict[str, tu
     return found, int(row[0]) if row else 0
 
 
+@similar.lock_index.register(SqliteDatabase)
+async def lock_index(db: SqliteDatabase) -> None:
+    return None  # `atomic` began with BEGIN IMMEDIATE: the write lock is held already
+
+
 @similar.count_terms.register(SqliteDatabase)
 async def count_terms(db: SqliteDatabase, counts: Mapping[str, int],
                       papers: int) -> tuple[dict[str, tuple[int, int]], int]:
+    gone = sorted((t, -n) for t, n in counts.items() if n < 0)
+    added = [*sorted((t, n) for t, n in counts.items() if n > 0), (CORPUS_TERM, papers)]
     async with db.atomic() as tx, tx.transaction() as conn:
-        await conn.executemany(
-            "INSERT INTO similar_terms (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            [*sorted(counts.items()), (CORPUS_TERM, papers)])
+        for start in range(0, len(added), _STATEMENT_ROWS):
+            await conn.executemany(
+                "INSERT INTO similar_terms (term, df) VALUES (?, ?)"
+                " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df", added[start:start + _STATEMENT_ROWS])
+        await conn.executemany("UPDATE similar_terms SET df = df - ? WHERE term = ?", ((n, t) for t, n in gone))
+        await conn.executemany("DELETE FROM similar_terms WHERE term = ? AND df <= 0", ((t,) for t, _ in gone))
         return await _stats(tx, sorted(counts))
 
 
@@ -95,8 +106,11 @@ async def write_vectors(db: SqliteDatabase, rows: Sequence[VectorRow]) -> None:
             " ON CONFLICT (paper_id) DO UPDATE SET terms = excluded.terms, docs = excluded.docs,"
             " text_hash = excluded.text_hash",
             ((r.paper_id, pack(r.terms), r.docs, r.text_hash) for r in rows))
-        await conn.executemany("INSERT OR IGNORE INTO paper_terms (term_id, weight, paper_id) VALUES (?, ?, ?)",
-                               ((t, w, r.paper_id) for r in rows for t, w in r.terms))
+        postings = [(t, w, r.paper_id) for r in rows for t, w in r.terms]
+        for start in range(0, len(postings), _STATEMENT_ROWS):
+            await conn.executemany("INSERT OR IGNORE INTO paper_terms (term_id, weight, paper_id) VALUES (?, ?, ?)",
+                                   postings[start:start + _STATEMENT_ROWS])
+        await conn.execute("DELETE FROM similar_retired WHERE paper_id IN (SELECT value FROM json_each(?))", (ids,))
 
 
 @similar.vectors.register(SqliteDatabase)
@@ -142,11 +156,34 @@ async def recent_vectors(db: SqliteDatabase, since: dt.date, limit: int) -> dict
 
 
 @similar.unindexed.register(SqliteDatabase)
-async def unindexed(db: SqliteDatabase, after_id: int, limit: int) -> list[int]:
+async def unindexed(db: SqliteDatabase, low: int, high: int) -> list[int]:
     rows = await db.fetchall(
-        "SELECT p.id FROM papers p WHERE p.id > ? AND NOT EXISTS"
-        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id LIMIT ?", (after_id, limit))
+        "SELECT p.id FROM papers p WHERE p.id >= ? AND p.id < ? AND NOT EXISTS"
+        " (SELECT 1 FROM similar_vectors v WHERE v.paper_id = p.id) ORDER BY p.id DESC", (low, high))
     return [int(r[0]) for r in rows]
+
+
+@similar.stale.register(SqliteDatabase)
+async def stale(db: SqliteDatabase, low: int, high: int, docs_below: int) -> list[int]:
+    rows = await db.fetchall("SELECT paper_id FROM similar_vectors WHERE paper_id >= ? AND paper_id < ? AND docs < ?"
+                             " ORDER BY paper_id DESC", (low, high, docs_below))
+    return [int(r[0]) for r in rows]
+
+
+@similar.retired_texts.register(SqliteDatabase)
+async def retired_texts(db: SqliteDatabase, paper_ids: Sequence[int]) -> dict[int, PaperText]:
+    if not paper_ids:
+        return {}
+    rows = await db.fetchall("SELECT paper_id, title, abstract FROM similar_retired"
+                             " WHERE paper_id IN (SELECT value FROM json_each(?))", (_ids(paper_ids),))
+    return {int(r[0]): PaperText(int(r[0]), str(r[1]), str(r[2])) for r in rows}
+
+
+@similar.coverage.register(SqliteDatabase)
+async def coverage(db: SqliteDatabase) -> tuple[int, int, int]:
+    row = await db.fetchone("SELECT (SELECT count(*) FROM similar_vectors), (SELECT count(*) FROM papers),"
+                            " (SELECT coalesce(max(id), 0) FROM papers)")
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
 @similar.size.register(SqliteDatabase)

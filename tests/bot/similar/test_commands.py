@@ -18,11 +18,13 @@ from bot.config import Settings
 from bot.schedule.clock import ManualClock
 from bot.similar.weekly import WeeklyRecommendations, week_of
 from bot.transports.console_render import ConsoleOutbound
-from storage import library
+from storage import guilds, library
 from storage import recommend as recommend_repo
 from storage.backends import open_database
 from storage.db import Database
-from tests.bot.similar.corpus import LATE, TOPICS, first_digest, second_digest
+from storage.guilds import GuildSchedule
+from storage.records import ParsedDigest
+from tests.bot.similar.corpus import LATE, TOPICS, first_digest, record, second_digest
 
 pytestmark = pytest.mark.both_backends
 
@@ -175,9 +177,12 @@ async def test_the_weekly_message_goes_once_per_member_per_week_across_restarts(
     assert fits(dm).cards[0].title == "For you: papers from this week" and not dm.private and not dm.buttons
     assert LATE[0] in dm.cards[0].description
 
-    # Next week (Monday): one more each, except member 3 whose process died before sending and came
-    # back too late for the nonce: 'unknown', never sent twice.
-    clock.set(dt.datetime(2025, 9, 15, 0, 5, tzinfo=dt.UTC))
+    # Next week (Monday morning: 08:00 UTC for members who opted in outside a server): one more
+    # each, except member 3 whose process died before sending and came back too late for the
+    # nonce: 'unknown', never sent twice.
+    clock.set(dt.datetime(2025, 9, 15, 7, 59, tzinfo=dt.UTC))
+    assert await WeeklyRecommendations(app.db, transport, clock, prefix="discord:").send_due() == 0
+    clock.set(dt.datetime(2025, 9, 15, 8, 5, tzinfo=dt.UTC))
     transport.die = "before"
     with pytest.raises(Killed):
         await WeeklyRecommendations(app.db, transport, clock, prefix="discord:").send_due()
@@ -203,3 +208,49 @@ async def test_a_temporary_failure_is_sent_again_and_closed_messages_fail(app: A
     assert await sender.send_due() == 1
     assert await sender.send_due() == 0
     assert len(transport.delivered) == 1
+
+
+async def test_the_weekly_message_comes_on_monday_morning_in_the_members_server_zone(app: App) -> None:
+    """UTC+13 (Tonga) and UTC-8 (California in winter), and no server at all (08:00 UTC): each
+    member's Monday morning, once a week, whatever the UTC week says."""
+    db = app.db
+    await guilds.save_schedule(db, GuildSchedule("discord:tonga", "discord:c1", dt.time(8, 0), "Pacific/Tongatapu"))
+    await guilds.save_schedule(db, GuildSchedule("discord:la", "discord:c2", dt.time(9, 30), "America/Los_Angeles"))
+    wednesday = dt.datetime(2026, 1, 7, 12, 0, tzinfo=dt.UTC)
+    await app.loader.load(ParsedDigest(source="hf-daily", date=dt.date(2026, 1, 6), format="hf-api",
+                                       papers=[record(LATE[0] + " Again", LATE[1], "2601.00001")]))
+    seed = await app.services.community.find_paper(TOPICS["diffusion"][0][0])
+    for user, guild in (("discord:tonga", "discord:tonga"), ("discord:la", "discord:la"), ("discord:dm", None)):
+        await recommend_repo.set_weekly(db, user, True, now=wednesday, guild_id=guild)
+        await library.save(db, user, seed.id, now=wednesday)
+    clock = ManualClock(wednesday)
+    transport = Transport()
+    sender = WeeklyRecommendations(db, transport, clock, prefix="discord:")
+
+    async def round_at(moment: dt.datetime) -> list[str]:
+        clock.set(moment)
+        before = len(transport.delivered)
+        await sender.send_due()
+        return [u for u, _ in transport.delivered[before:]]
+
+    # Opting in mid-week: this week's at once, in each member's own week.
+    assert sorted(await round_at(wednesday)) == ["discord:dm", "discord:la", "discord:tonga"]
+    assert await round_at(wednesday + dt.timedelta(hours=1)) == []
+    # Sunday 18:59 UTC is Monday 07:59 in Tonga: not yet; 19:00 UTC is Monday 08:00 there.
+    assert await round_at(dt.datetime(2026, 1, 11, 18, 59, tzinfo=dt.UTC)) == []
+    assert await round_at(dt.datetime(2026, 1, 11, 19, 0, tzinfo=dt.UTC)) == ["discord:tonga"]
+    assert await round_at(dt.datetime(2026, 1, 12, 7, 59, tzinfo=dt.UTC)) == []
+    assert await round_at(dt.datetime(2026, 1, 12, 8, 0, tzinfo=dt.UTC)) == ["discord:dm"]
+    # Monday 09:30 in Los Angeles is 17:30 UTC.
+    assert await round_at(dt.datetime(2026, 1, 12, 17, 29, tzinfo=dt.UTC)) == []
+    assert await round_at(dt.datetime(2026, 1, 12, 17, 30, tzinfo=dt.UTC)) == ["discord:la"]
+    # The rest of the week, and a restarted sender: nothing more.
+    assert await round_at(dt.datetime(2026, 1, 16, 12, 0, tzinfo=dt.UTC)) == []
+    again = WeeklyRecommendations(db, transport, clock, prefix="discord:")
+    assert await again.recover() == 0 and await again.send_due() == 0
+    weeks = {(r.user_id, r.week) for r in await recommend_repo.weekly_sends(db) if r.status == "sent"}
+    assert weeks == {(u, w) for u in ("discord:tonga", "discord:la", "discord:dm") for w in ("2026-W02", "2026-W03")}
+    # /recommend weekly:on says when, in the server's zone.
+    ctx = app.context("console:kim", guild_id="discord:tonga", user_name="kim")
+    on = fits(await dispatch("recommend", {"weekly": "on"}, ctx))
+    assert on.text.startswith("Weekly message on: each Monday at 08:00 Pacific/Tongatapu")
