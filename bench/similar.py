@@ -217,7 +217,7 @@ async def _backfill(size: int, args: argparse.Namespace) -> Row:
     remove_database(path)
     shutil.copyfile(ensure_database(size, args.seed), path)
     machine = Machine()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         rnd = random.Random(args.seed)
         top = int((await db.fetchone("SELECT max(id) FROM papers") or [0])[0])
