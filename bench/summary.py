@@ -43,7 +43,7 @@ from pathlib import Path
 
 from bench.common import OUT, SAMPLE_DATE, SAMPLE_DIGEST, BenchError, Machine, Row, spread
 from bench.corpus import ensure_database
-from bench.search import _fallback_database
+from bench.search import _fallback_database, _pg_copy
 from bot.ingest.formats import ParseContext, open_input, parse
 from bot.summary import compose, themes
 from bot.summary.cache import SummaryCache
@@ -53,6 +53,7 @@ from storage import summary_stats
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import DigestInfo, PaperRecord, ParsedDigest
+from testkit import pg_server
 
 SAMPLE_DAY = dt.date.fromisoformat(SAMPLE_DATE)
 
@@ -64,6 +65,12 @@ TARGET_CPU_MS = 100.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=7, help="warm composes to time (default: %(default)s)")
+    parser.add_argument("--backends", default="sqlite",
+                        help="sqlite, postgres or both, comma-separated (default: %(default)s; PostgreSQL: the "
+                             "working copy copied into a throw-away server, or --pg-url's)")
+    parser.add_argument("--after-load-only", action="store_true",
+                        help="only the rows from a load's commit to the summary being ready")
+    parser.add_argument("--pg-url", default=None, help="a PostgreSQL server to use instead of a throw-away one")
     parser.add_argument("--baseline-repeat", type=int, default=5,
                         help="uncached and cold composes to time (default: %(default)s)")
 
@@ -95,10 +102,13 @@ def _sample_papers() -> list[PaperRecord]:
         return [p for batch in batches for p in batch.papers]
 
 
-async def _open(path: Path) -> Database:
-    db = await Database.open(path)
+async def _open(path: Path, address: str | None = None) -> Database:
+    """The working copy, or (`address`) its copy on PostgreSQL."""
+    db = await Database.open(address or path)
     if await digest_repo.find_digest(db, source="hf-daily", date=SAMPLE_DAY) is None:
         await Loader(db).load(ParsedDigest("hf-daily", SAMPLE_DAY, "hf-page", _sample_papers()))
+    if address:
+        return db
     # Archives built while 0006 held only papers_vocab lack the cache table: re-apply 0006.
     if not await db.fetchall("SELECT name FROM sqlite_master WHERE name = 'summary_term_counts'"):
         await db.execute("DELETE FROM schema_migrations WHERE version = 6")
@@ -142,9 +152,14 @@ def _ms(pairs: list[tuple[float, float]], prefix: str = "") -> dict[str, object]
             f"{prefix}CPU ms": spread([c * 1000 for _, c in pairs])}
 
 
-async def _measure(path: Path, size: int, repeat: int, baseline_repeat: int) -> list[Row]:
+def _label(size: int, address: str | None) -> str:
+    return f"{size:,} PostgreSQL" if address else f"{size:,}"
+
+
+async def _measure(path: Path, size: int, repeat: int, baseline_repeat: int,
+                   address: str | None = None) -> list[Row]:
     machine = Machine()
-    db = await _open(path)
+    db = await _open(path, address)
     try:
         digest = await digest_repo.find_digest(db, source="hf-daily", date=SAMPLE_DAY)
         assert digest is not None, "the archive lacks the sample digest"
@@ -163,7 +178,8 @@ async def _measure(path: Path, size: int, repeat: int, baseline_repeat: int) -> 
             # As if the archive had doubled since the counts were saved: a few are recounted per compose.
             await db.execute("UPDATE summary_term_counts SET archive_papers = archive_papers / 2")
             stale.append(await _timed(lambda: compose(db, digest)))
-        base, base_themes, phrases = await _baseline(db, digest)
+        # The independent check's phrase queries are FTS5's: SQLite only.
+        base, base_themes, phrases = await _baseline(db, digest) if address is None else (0.0, [], 0)
     finally:
         await db.close()
     base_ms = statistics.median(w for w, _ in uncached)
@@ -174,17 +190,20 @@ async def _measure(path: Path, size: int, repeat: int, baseline_repeat: int) -> 
     same = [t.label for t in unc.themes] == [t.label for t in summary.themes]
     cpu = statistics.median(c for _, c in warm) * 1000
     baseline = {**_ms(uncached, "baseline (uncached compose) "), "baseline themes the same": same}
+    label = _label(size, address)
+    checked = [] if address else [
+        Row(NAME, f"{label} per-phrase FTS5 counts (independent check of the themes)",
+            {"ms": round(base * 1000, 1), "phrase queries": phrases, "themes": theirs})]
     return [
-        Row(NAME, f"{size:,} compose, warm ({repeat} runs)",
+        Row(NAME, f"{label} compose, warm ({repeat} runs)",
             {**_ms(warm), f"CPU <= {TARGET_CPU_MS:.0f} ms": cpu <= TARGET_CPU_MS, **baseline,
              "speedup": round(base_ms / statistics.median(w for w, _ in warm), 1),
              "themes shared with exact counts": overlap, "themes": ours, **machine.values()}),
-        Row(NAME, f"{size:,} compose, stale count cache (archive doubled since, {repeat} runs)",
+        Row(NAME, f"{label} compose, stale count cache (archive doubled since, {repeat} runs)",
             {**_ms(stale), **baseline}),
-        Row(NAME, f"{size:,} compose, cold (empty count cache, {baseline_repeat} runs)",
+        Row(NAME, f"{label} compose, cold (empty count cache, {baseline_repeat} runs)",
             {**_ms(cold), **baseline}),
-        Row(NAME, f"{size:,} per-phrase FTS5 counts (independent check of the themes)",
-            {"ms": round(base * 1000, 1), "phrase queries": phrases, "themes": theirs}),
+        *checked,
     ]
 
 
@@ -194,6 +213,16 @@ async def _ticking(lateness: list[float], stop: asyncio.Event, every: float = 0.
         start = time.perf_counter()
         await asyncio.sleep(every)
         lateness.append(time.perf_counter() - start - every)
+
+
+async def _probing(latency: list[float], stop: asyncio.Event, db: Database, every: float = 0.05) -> None:
+    """A small read every 50 ms and how long it took: on SQLite it queues behind the warm-up's
+    counting statements on the one connection, as a command's reads do."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        await digest_repo.find_digest(db)
+        latency.append(time.perf_counter() - start)
+        await asyncio.sleep(every)
 
 
 class _Counting:
@@ -207,14 +236,21 @@ class _Counting:
         return await compose(db, digest)
 
 
-async def _after_load(path: Path, size: int, repeat: int) -> list[Row]:
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples) or [0.0]
+    picks = (ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1])
+    return " / ".join(f"{x * 1000:.1f}" for x in picks)
+
+
+async def _after_load(path: Path, size: int, repeat: int, address: str | None = None) -> list[Row]:
     """From a new digest's load commit to its summary being ready: in the first request (baseline)
     or warmed by the load's after-commit listener (ours)."""
     machine = Machine()
-    db = await _open(path)
+    db = await _open(path, address)
     papers = _sample_papers()
     tag = f"{time.time_ns()}"  # a new digest each run, also when the working copy is reused
     cold_request, ready, later_request, right_after, composes, stalls = [], [], [], [], [], []
+    reads: list[float] = []
     try:
         for i in range(repeat):
             # Baseline: the load commits, then the first request composes the summary cold.
@@ -230,6 +266,7 @@ async def _after_load(path: Path, size: int, repeat: int) -> list[Row]:
             lateness: list[float] = []
             stop = asyncio.Event()
             ticker = asyncio.create_task(_ticking(lateness, stop))
+            probe = asyncio.create_task(_probing(reads, stop, db))
             loader = Loader(db, after_commit=[warmer.after_commit])
             result = await loader.load(ParsedDigest(f"bench-warm-{tag}-{i}", SAMPLE_DAY, "hf-page", papers))
             committed = time.perf_counter()
@@ -240,7 +277,7 @@ async def _after_load(path: Path, size: int, repeat: int) -> list[Row]:
             await warmer.idle()
             ready.append(time.perf_counter() - committed)
             stop.set()
-            await ticker
+            await asyncio.gather(ticker, probe)
             stalls.append(max(lateness, default=0.0))
             later_request.append(await _timed(lambda d=digest, c=cache: c.get(db, d)))
             composes.append(cache.composer.calls)  # type: ignore[attr-defined]
@@ -250,21 +287,31 @@ async def _after_load(path: Path, size: int, repeat: int) -> list[Row]:
     base = statistics.median(w for w, _ in cold_request)
     later = statistics.median(w for w, _ in later_request)
     baseline = _ms(cold_request, "baseline (cold compose in the first request) ")
+    label = _label(size, address)
     return [
-        Row(NAME, f"{size:,} after a load: request once warmed (the daily post, home page; {repeat} runs)",
+        Row(NAME, f"{label} after a load: request once warmed (the daily post, home page; {repeat} runs)",
             {**_ms(later_request), **baseline, "speedup": round(base / later, 1) if later > 0 else None,
              "commit to summary ready (background) ms": spread([r * 1000 for r in ready]),
              "event loop's longest stall ms": spread([x * 1000 for x in stalls]),
+             "a read during the warm-up p50 / p99 / max ms": _percentiles(reads),
              "composes per digest": max(composes), **machine.values()}),
-        Row(NAME, f"{size:,} after a load: request right after the commit (shares the warm-up; {repeat} runs)",
+        Row(NAME, f"{label} after a load: request right after the commit (shares the warm-up; {repeat} runs)",
             {**_ms(right_after), **baseline}),
     ]
 
 
 def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
-    for size in args.sizes:
-        path = _working_copy(size, args.seed)
-        rows.extend(asyncio.run(_measure(path, size, args.repeat, args.baseline_repeat)))
-        rows.extend(asyncio.run(_after_load(path, size, args.repeat)))
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    with contextlib.ExitStack() as stack:
+        server_url = args.pg_url
+        if "postgres" in backends and not server_url:
+            server_url = stack.enter_context(pg_server.running()).url
+        for size in args.sizes:
+            path = _working_copy(size, args.seed)
+            for backend in backends:
+                address = asyncio.run(_pg_copy(path, size, server_url)) if backend == "postgres" else None
+                if not args.after_load_only:
+                    rows.extend(asyncio.run(_measure(path, size, args.repeat, args.baseline_repeat, address)))
+                rows.extend(asyncio.run(_after_load(path, size, args.repeat, address)))
     return rows
