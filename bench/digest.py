@@ -30,6 +30,7 @@ from bench.corpus import generate
 from bot.summary import Summary, compose, themes
 from bot.summary.cache import SummaryCache
 from storage import digests as digest_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import DigestInfo, PaperRecord, ParsedDigest
@@ -54,7 +55,7 @@ def _records(size: int, seed: int) -> list[PaperRecord]:
 async def _build(path: Path, size: int, seed: int) -> None:
     partial = path.with_name(path.name + ".partial")
     remove_database(partial)
-    db = await Database.open(partial)
+    db = await open_database(partial)
     try:
         await Loader(db).load(ParsedDigest("hf-daily", DAY, "hf-api", _records(size, seed)))
     finally:
@@ -86,7 +87,7 @@ async def _stall_while(work: asyncio.Future[Summary]) -> float:
 
 
 async def _measure(path: Path, baseline: bool) -> dict[str, float | int | None]:
-    db = await Database.open(path)
+    db = await open_database(path)
     composes = 0
 
     async def counted(db: Database, digest: DigestInfo) -> Summary:

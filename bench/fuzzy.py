@@ -148,11 +148,11 @@ def database_for(size: int, seed: int, *, own: bool = False) -> Path:
 async def _load_fallback(path: Path, size: int, seed: int) -> None:
     from bench.common import SAMPLE_DATE
     from bench.corpus import generate, sample_titles
-    from storage.db import Database
+    from storage.backends import open_database
     from storage.loader import Loader
     from storage.records import PaperRecord, ParsedDigest
 
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         loader = Loader(db)
         batch: list[PaperRecord] = []
         day: dt.date | None = None
@@ -258,10 +258,10 @@ async def _measure(path: Path, size: int, queries: list[NoisyQuery], baseline_ev
     from bench.common import BenchError, Row
     from bench.corpus import sample_titles
     from bot.lookup.service import LookupService
-    from storage.db import Database
+    from storage.backends import open_database
 
     label = f"{size:,} distractors"
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         # A start-up without a snapshot builds from every title (and saves one); the measured
         # start-up is the next one, as every start after the first is.
         await clear_snapshot(db)

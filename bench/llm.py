@@ -103,9 +103,9 @@ async def _post_once(folder: Path, base_url: str | None, *, warm: bool) -> tuple
 
 async def _write_once(folder: Path, base_url: str, concurrency: int, model: str) -> tuple[float, int, int]:
     """(seconds to write the sample's summaries, requests, tokens) with a fresh cache."""
-    from storage.db import Database
+    from storage.backends import open_database
 
-    db = await Database.open(folder / "bench.db")
+    db = await open_database(folder / "bench.db")
     try:
         digest = await digest_repo.find_digest(db, date=DAY)
         assert digest is not None

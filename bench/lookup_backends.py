@@ -35,11 +35,11 @@ async def _ready_postgres(url: str, size: int, seed: int) -> None:
     bulk run (COPY) rather than a load per day."""
     from bench.common import SAMPLE_DATE
     from bench.corpus import generate, sample_titles
-    from storage.db import Database
+    from storage.backends import open_database
     from storage.loader import Loader
     from storage.records import PaperRecord, ParsedDigest
 
-    async with await Database.open(url) as db:
+    async with await open_database(url) as db:
         row = await db.fetchone("SELECT COUNT(*) FROM papers")
         if row is not None and int(row[0]) >= size:
             return
@@ -61,11 +61,11 @@ async def _measure(address: str, backend: str, size: int) -> list[Row]:
     from bench.corpus import sample_titles
     from bench.fuzzy import clear_snapshot, noisy_queries
     from bot.lookup.service import LookupService
-    from storage.db import Database
+    from storage.backends import open_database
 
     machine = Machine()
     queries = noisy_queries(sample_titles())
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         await clear_snapshot(db)
         t0 = time.perf_counter()
         first = LookupService(db)
@@ -99,11 +99,11 @@ async def _measure(address: str, backend: str, size: int) -> list[Row]:
 
 async def _cross_process(url: str, rounds: int = 10) -> Row:
     from bot.lookup.service import LookupService
-    from storage.db import Database
+    from storage.backends import open_database
     from storage.loader import Loader
     from storage.records import PaperRecord, ParsedDigest
 
-    one, other = await Database.open(url), await Database.open(url)
+    one, other = await open_database(url), await open_database(url)
     here, there = LookupService(one, poll_every=3600), LookupService(other, poll_every=3600)
     delays: list[float] = []
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from storage.db import Database
+from storage.backends import open_database
 
 CHUNK = 20_000
 
@@ -49,7 +49,7 @@ def _rows(path: Path, table: str, columns: tuple[str, ...]) -> Iterator[list[tup
 async def copy_archive(sqlite_path: Path, url: str) -> dict[str, float]:
     """Copy the archive at `sqlite_path` into the empty PostgreSQL database at `url` (migrated
     here); returns seconds per step."""
-    db = await Database.open(url)
+    db = await open_database(url)
     await db.close()
     conn = await asyncpg.connect(url)
     took: dict[str, float] = {}
@@ -64,6 +64,10 @@ async def copy_archive(sqlite_path: Path, url: str) -> dict[str, float]:
             await conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {casts} FROM {staging}")  # noqa: S608
             await conn.execute(f"DROP TABLE {staging}")
             took[f"copy {table} s"] = time.perf_counter() - start
+        for table in ("papers", "digests"):
+            # The rows came with their ids: later loads into the copy (bench summary) take the next.
+            following = await conn.fetchval(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608
+            await conn.execute("SELECT setval(pg_get_serial_sequence($1, 'id'), $2, false)", table, following)
         start = time.perf_counter()
         await conn.execute("CREATE INDEX papers_search ON papers USING gin (search)")
         took["GIN index s"] = time.perf_counter() - start

@@ -26,7 +26,7 @@ from bot.config import ScheduleSettings
 from bot.schedule.clock import ManualClock
 from bot.schedule.runner import PostingRunner, policy_from
 from bot.schedule.settings import set_schedule
-from storage.db import Database
+from storage.backends import open_database
 from storage.loader import Loader
 from storage.records import DigestInfo, PaperRecord, ParsedDigest
 
@@ -82,7 +82,7 @@ async def _case(label: str, args: argparse.Namespace, limited: bool) -> Row:
     OUT.mkdir(parents=True, exist_ok=True)
     remove_database(path)
     settings = ScheduleSettings()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         await Loader(db).load(ParsedDigest("hf-daily", DAY, "hf-page",
                                            [PaperRecord(f"Paper {i}", "An abstract.") for i in range(30)]),

@@ -34,6 +34,7 @@ from pathlib import Path
 from bench.common import Machine, Row, Value, spread
 from bench.search import MIX, _database, _percentile
 from bot.search.service import search
+from storage.backends import open_database
 from storage.db import Database
 from storage.search import fts, parse
 from storage.search.query import words_in
@@ -164,7 +165,7 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
     finally:
         conn.close()
     machine = Machine()
-    db = await Database.open(path, migrate=False)
+    db = await open_database(path, migrate=False)
     rows: list[Row] = []
     try:
         bm25_ms: dict[int, float] = {}

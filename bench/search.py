@@ -38,6 +38,7 @@ from bench.common import OUT, BenchError, Row, remove_database
 from bench.corpus import ensure_database, generate
 from bench.pg_archive import copy_archive
 from bot.search.service import SearchFilters, search
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.postgres import search as pg_search
@@ -129,12 +130,12 @@ async def _filters(db: Database, kind: str) -> SearchFilters:
 async def _measure(path: Path, size: int, repeat: int, backend: str = "sqlite",
                    address: str | None = None) -> list[Row]:
     rows: list[Row] = []
-    lite = await Database.open(path, migrate=False)  # read-only use: never migrate the cached copy
+    lite = await open_database(path, migrate=False)  # read-only use: never migrate the cached copy
     try:
         resolved = {kind: await _filters(lite, kind) for _, _, kind in MIX}  # the same days on both
     finally:
         await lite.close()
-    db = await Database.open(address or path, migrate=False)
+    db = await open_database(address or path, migrate=False)
     name = f"{size:,} {backend}"
     try:
         await search(db, "warm up the page cache")
@@ -181,7 +182,7 @@ def _fallback_database(size: int, seed: int) -> Path:
     remove_database(building)
 
     async def build() -> None:
-        db = await Database.open(building)
+        db = await open_database(building)
         loader = Loader(db)
         day: str | None = None
         batch: list[PaperRecord] = []

@@ -46,6 +46,7 @@ from bot.similar.service import PER_TERM, RERANK
 from bot.similar.text import terms, words
 from bot.similar.vectors import MAX_DF_SHARE, MIN_CORPUS
 from storage import similar as similar_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.papers import get_papers
@@ -86,7 +87,7 @@ def _indexed(size: int, seed: int) -> tuple[Path, float | None]:
     shutil.copyfile(ensure_database(size, seed), path)
 
     async def build() -> float:
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             started = time.perf_counter()
             await SimilarIndex(db).rebuild()
@@ -141,7 +142,7 @@ def _digest(texts: list[tuple[str, str]], n: int) -> ParsedDigest:
 
 async def _speed(path: Path, size: int, built: float | None, args: argparse.Namespace) -> Row:
     machine = Machine()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         rnd = random.Random(args.seed)
         top = int((await db.fetchone("SELECT max(paper_id) FROM similar_vectors"))[0])
@@ -216,7 +217,7 @@ async def _backfill(size: int, args: argparse.Namespace) -> Row:
     remove_database(path)
     shutil.copyfile(ensure_database(size, args.seed), path)
     machine = Machine()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         rnd = random.Random(args.seed)
         top = int((await db.fetchone("SELECT max(id) FROM papers") or [0])[0])
@@ -245,7 +246,7 @@ async def _backfill(size: int, args: argparse.Namespace) -> Row:
 # -- quality --------------------------------------------------------------------------------------
 
 async def _load_real(path: Path) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         for name in REAL_FILES:
             data = (REAL / name).read_bytes()
@@ -303,7 +304,7 @@ async def _quality(args: argparse.Namespace) -> list[Row]:
     remove_database(path)
     machine = Machine()
     await _load_real(path)
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         ids = [int(r[0]) for r in await db.fetchall("SELECT id FROM papers ORDER BY id")]
         papers = {p.id: p for p in await get_papers(db, ids)}

@@ -60,6 +60,7 @@ from storage import notifications as notification_repo
 from storage import papers as paper_repo
 from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.postgres.db import PostgresDatabase
@@ -181,7 +182,7 @@ async def _populate_postgres(db: PostgresDatabase, pairs: list[tuple[str, str]])
 async def _match_alone(address: str, backend: str, keys: list[str], args: argparse.Namespace) -> Row:
     """Matching alone (what `fan_out` reads and computes) on one backend: a fresh database holding
     the sample digest, loaded through the Loader, and the same subscriptions as the main run."""
-    db = await Database.open(address)
+    db = await open_database(address)
     try:
         result = await Loader(db).load(ParsedDigest(
             "hf-daily", dt.date.fromisoformat(SAMPLE_DATE), "hf-page",
@@ -372,7 +373,7 @@ async def _measure(path: Path, args: argparse.Namespace, size: int) -> list[Row]
     rng = random.Random(args.seed)
     rows: list[Row] = []
     machine = Machine()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         keys = _topics(args.topics, rng)
         await _populate(db, keys, args.subscriptions, rng)

@@ -24,7 +24,9 @@ from pathlib import Path
 from bench.common import BenchError, Row
 from bot.config import ProcessSettings
 from storage import processes
-from storage.db import Database, is_postgres
+from storage.address import is_postgres
+from storage.backends import open_database
+from storage.db import Database
 from storage.processes import UPKEEP
 from testkit import pg_server
 from testkit.bot_process import BotProcess
@@ -61,7 +63,7 @@ async def _until(check: object, what: str, limit: float = 120.0) -> object:
 async def _one(folder: Path, address: str, pause: float) -> tuple[float, float]:
     """(wall seconds from the kill to the takeover, stored acquired_at - last heartbeat)."""
     where = {"PAPERBOY_DATABASE_URL": address} if is_postgres(address) else {"PAPERBOY_DATABASE_PATH": address}
-    async with DiscordFake() as fake, await Database.open(address) as db:
+    async with DiscordFake() as fake, await open_database(address) as db:
         bots = []
         for name in ("a", "b"):
             (folder / name).mkdir()

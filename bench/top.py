@@ -26,7 +26,7 @@ from bench.common import OUT, Row, remove_database, spread
 from bench.corpus import ensure_database
 from bot.community.top import top
 from storage import votes
-from storage.db import Database
+from storage.backends import open_database
 
 NAME = "top"
 DESCRIPTION = "/top (votes + log-scaled source upvotes) per period, beside the first query's full scan"
@@ -51,7 +51,7 @@ def _prepare(size: int, seed: int) -> Path:
 
 
 async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         row = await db.fetchone("SELECT max(date) FROM digests")
         last = dt.datetime.fromisoformat(f"{row[0]}T12:00:00+00:00")

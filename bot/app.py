@@ -16,8 +16,9 @@ that of several processes sharing a database exactly one does each (bot.processe
 Loading a digest (any path: /ingest, `paperboy ingest`, fetching) goes through a loader made by
 `build_loader`: its after_load hook marks a digest that is news for subscription matching in the
 load's transaction; once the load committed, its listeners queue the subscribers' notifications,
-keep the title index in step, wake the daily-post runner and the notification sender, weigh the new
-papers for /similar and /recommend and, with `[llm]` on,
+keep the title index in step, wake the daily-post runner and the notification sender, compose the
+new daily digest's summary ahead of its readers (bot.summary.warm), weigh the new papers for
+/similar and /recommend and, with `[llm]` on,
 start writing the model's summaries in the background (bot.llm: the post only reads what is
 cached, so it never waits for the model). The loader stamps loads with the app's clock, so
 simulated time in the console stays consistent.
@@ -50,6 +51,7 @@ from bot.subscriptions.notify import NotificationQueue, notification_hook, warm_
 from bot.subscriptions.send import NotificationSender
 from bot.summary import render_pages
 from bot.summary.cache import SummaryCache
+from bot.summary.warm import SummaryWarmer
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -83,12 +85,15 @@ class ClockedLoader(Loader):
 def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,
                  lookup: LookupService | None = None, runner: PostingRunner | None = None,
                  wake: asyncio.Event | None = None,
-                 notifications: NotificationQueue | None = None, llm: LlmService | None = None) -> ClockedLoader:
+                 notifications: NotificationQueue | None = None, llm: LlmService | None = None,
+                 warmer: SummaryWarmer | None = None) -> ClockedLoader:
     """The loader every load goes through, with what every feature does on a load: a digest that
     is news is marked for subscription matching in the load's transaction. Once it committed, a
     process that keeps a title index (`lookup`) or runs the daily post (`runner`) is told, the
     subscribers' notifications are queued (by `notifications`, else a queue of its own: a batch of
-    users per transaction), and a process that sends them (`wake`) is woken; `llm` writes the
+    users per transaction), and a process that sends them (`wake`) is woken; `warmer` composes a
+    recent daily digest's summary in the background (the bot; a one-shot command leaves it to the
+    running bot's upkeep rather than wait half a minute before exiting); `llm` writes the
     model's summaries of a recent daily digest (in the background in the bot, before a one-shot
     command ends). A one-shot command (`paperboy ingest`, `paperboy fetch`) has no index, post or
     sender: a running bot finds its loads by polling the archive."""
@@ -97,6 +102,8 @@ def build_loader(db: Database, settings: Settings, *, clock: Clock = system_cloc
         listeners.append(lookup.after_commit)
     if runner is not None:
         listeners.append(runner.on_digest_loaded)
+    if warmer is not None:
+        listeners.append(warmer.after_commit)
     # After the title index and the daily post (quick), before waking the sender (what it sends).
     listeners.append((notifications or NotificationQueue(db, clock=clock)).after_commit)
     if wake is not None:
@@ -146,6 +153,8 @@ class App:
     _coordinator: Coordinator | None = None
     weekly: WeeklyRecommendations | None = None  # the opt-in weekly "for you" messages (bot.similar.weekly)
     backfill: Backfill | None = None  # the similarity index's catch-up, under the upkeep lease
+    warmer: SummaryWarmer | None = None  # composes new digests' summaries ahead of their readers
+    _warming: asyncio.Task[None] | None = None  # the warmer's upkeep rounds, while holding the lease
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -160,6 +169,7 @@ class App:
             lookup = LookupService(db)
 
             summaries = SummaryCache()
+            warmer = SummaryWarmer(db, summaries, clock=clock)
             llm = llm_from(db, settings, clock=clock, summaries=summaries)
 
             async def render(digest: DigestInfo) -> list[Reply]:
@@ -175,7 +185,7 @@ class App:
             wake = asyncio.Event()
             notifications = NotificationQueue(db, clock=clock)
             loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake,
-                                  notifications=notifications, llm=llm)
+                                  notifications=notifications, llm=llm, warmer=warmer)
             await lookup.start()
         except BaseException:
             if llm is not None:
@@ -188,6 +198,7 @@ class App:
                   shards=shards)
         app._in_use = in_use
         app.backfill = Backfill(db)
+        app.warmer = warmer
         app.weekly = WeeklyRecommendations(
             db, outbound, clock, prefix=f"{platform}:" if platform else "", limiter=runner.poster.limiter,
             resend_window=dt.timedelta(seconds=settings.subscriptions.resend_window_seconds))
@@ -239,6 +250,8 @@ class App:
             if self._poller.names:
                 work.append(Leased(FETCH, self._start_fetching, self._stop_fetching))
         self.services.lookup.sync.upkeep = False  # until this process holds the upkeep lease
+        if self.warmer is not None:
+            self.warmer.active = False
         # The wall clock, not the app's: the processes compare their times with each other's.
         self._coordinator = Coordinator(self.db, self.settings.processes, work,
                                         shards=self.shards.label)
@@ -272,11 +285,20 @@ class App:
         self.services.lookup.sync.upkeep = True
         if self.backfill is not None:
             self.backfill.start()
+        if self.warmer is not None:
+            self.warmer.active = True
+            self._warming = asyncio.create_task(self.warmer.run())
 
     async def _stop_upkeep(self) -> None:
         self.services.lookup.sync.upkeep = False
         if self.backfill is not None:
             await self.backfill.stop()  # after the batch in flight
+        if self.warmer is not None:
+            self.warmer.active = False
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
+            self._warming = None
 
     async def start_web(self, host: str | None = None, port: int | None = None) -> str:
         """Serve the read-only web archive over this app's services (`[web] host`/`port` unless
@@ -306,6 +328,8 @@ class App:
             try:
                 if self.weekly is not None:
                     await self.weekly.send_due()
+            except ConnectionLost as exc:
+                log.warning("sending the weekly recommendations paused: %s", exc)
             except Exception:  # noqa: BLE001 - nor the weekly messages
                 log.exception("sending the weekly recommendations failed; trying again later")
             try:
@@ -326,6 +350,11 @@ class App:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._warming is not None:  # the warmer's rounds, when the coordinator did not stop them
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
+        if self.warmer is not None:
+            await self.warmer.close()  # summaries being composed stop; the counts taken so far are kept
         self.runner.stop()
         if self.services.llm is not None:
             await self.services.llm.close()  # summaries being written stop; the next load writes them

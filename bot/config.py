@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from bot.chat.ratelimit import share_of
 from bot.chat.shards import ShardSet, item_problem, parse_ids
 from bot.redact import register_secret
-from storage.db import address_problem, is_postgres, shown_address, sqlite_path
+from storage.address import address_problem, is_postgres, shown_address, sqlite_path
 
 
 class ConfigError(Exception):

@@ -21,7 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import is_postgres, shown_address, sqlite_path
+from storage.address import is_postgres, shown_address, sqlite_path
 from storage.errors import StorageError
 from storage.instance_lock import exclusive
 from storage.sqlite.db import migrations

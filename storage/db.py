@@ -1,29 +1,22 @@
 """The archive's database, whichever backend holds it, and the clock helpers every store uses.
 
-`Database.open(address)` is the one place a backend is chosen: a path or `sqlite:///PATH` opens
-the embedded SQLite file (storage/sqlite/), `postgresql://…` a PostgreSQL server shared by
-several processes (storage/postgres/). Callers hold a `Database` and call the repository
-functions (storage/digests.py, storage/papers.py, …); each of those dispatches on the database's
-type to the SQL written for its backend, kept side by side in `storage/sqlite/` and
-`storage/postgres/` under the same module names. Nothing above `storage/` can tell them apart.
+`Database` is what both backends are: the embedded SQLite file (storage/sqlite/) and a PostgreSQL
+server shared by several processes (storage/postgres/); storage/backends.py opens the one an
+address names. Callers hold a `Database` and call the repository functions (storage/digests.py,
+storage/papers.py, …); each of those dispatches on the database's type to the SQL written for its
+backend, kept side by side in `storage/sqlite/` and `storage/postgres/` under the same module
+names. Nothing above `storage/` can tell them apart.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any, ClassVar, Self
-from urllib.parse import urlsplit
-
-from storage.errors import BadAddress
 
 Params = Sequence[Any] | dict[str, Any]
-
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def now_utc() -> dt.datetime:
@@ -40,69 +33,8 @@ def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def is_postgres(address: str | Path) -> bool:
-    """Whether `address` names a PostgreSQL server rather than a SQLite file."""
-    return str(address).startswith(_POSTGRES_SCHEMES)
-
-
-def address_problem(address: str) -> str | None:
-    """Why `address` names no database Paperboy can open (None when it does): it must be a file
-    path, `sqlite:///PATH`, or `postgresql://[user@]host[:port]/name`. Never shows a password."""
-    text = address.strip()
-    if not text:
-        return "is empty"
-    if is_postgres(text):
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-        except ValueError:
-            return "is not a usable PostgreSQL URL (postgresql://HOST:PORT/NAME): bad host or port"
-        return None
-    scheme = text.split("://", 1)[0] if "://" in text else ""
-    if scheme and scheme != "sqlite":
-        return f"is a {scheme}:// URL: use a file path, sqlite:///PATH or postgresql://host/name"
-    return None
-
-
-def shown_address(address: str | Path) -> str:
-    """`address` fit to show a user: a PostgreSQL URL without its password, a path as it is."""
-    text = str(address)
-    if not is_postgres(text):
-        return sqlite_path(text)
-    from storage.postgres.db import shown
-
-    try:
-        return shown(text)
-    except ValueError:  # unparseable (a bad port): drop the user info, where a password would be
-        return re.sub(r"^([a-z]+://)[^/?#]*@", r"\1", text)
-
-
-def sqlite_path(address: str | Path) -> str:
-    """The file path of a SQLite address: a plain path, `sqlite:///abs/path` or `sqlite:rel/path`."""
-    text = str(address)
-    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
-        if text.startswith(prefix):
-            rest = text[len(prefix):]
-            return "/" + rest if prefix == "sqlite:///" and not rest.startswith("/") else rest
-    return text
-
-
-def known_error(exc: BaseException, address: str) -> Exception | None:
-    """A database engine's error that escaped the storage layer (a damaged page or a failing disk
-    met by a statement it did not expect to fail), as the one-line storage error it stands for,
-    or None when it is no error a user can act on."""
-    import sqlite3
-
-    if not isinstance(exc, sqlite3.Error):
-        return None
-    from storage.sqlite.db import translate_error
-
-    translated = translate_error(exc, address)
-    return None if translated is exc else translated
-
-
 class Database(abc.ABC):
-    """One open archive. `await Database.open(address)`; close with `await db.close()`.
+    """One open archive. `await open_database(address)` (storage/backends.py); close with `await db.close()`.
 
     The statement methods run SQL written in the backend's own dialect; only the backend's
     repository modules call them (their SQL would mean nothing to the other backend)."""
@@ -111,20 +43,6 @@ class Database(abc.ABC):
     location: str
     #: The backend's name, for people (`paperboy status`): "SQLite" or "PostgreSQL".
     backend: ClassVar[str]
-
-    @classmethod
-    async def open(cls, address: str | Path, *, busy_timeout_ms: int = 5000, migrate: bool = True) -> Database:
-        """Open (and by default migrate) the archive at `address`, picking its backend."""
-        problem = address_problem(str(address))
-        if problem:
-            raise BadAddress(f"the database address {shown_address(address)!r} {problem}")
-        if is_postgres(address):
-            from storage.postgres.db import PostgresDatabase
-
-            return await PostgresDatabase.connect(str(address), migrate=migrate)
-        from storage.sqlite.db import SqliteDatabase
-
-        return await SqliteDatabase.connect(sqlite_path(address), busy_timeout_ms=busy_timeout_ms, migrate=migrate)
 
     @abc.abstractmethod
     async def close(self) -> None: ...

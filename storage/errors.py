@@ -36,7 +36,7 @@ class SchemaTooNew(StorageError):
 
 class NotPaperboyDatabase(StorageError):
     """The database file is damaged, is not an SQLite database, or belongs to another application.
-    Found before anything is written to it (storage.db), or when a read meets a damaged page."""
+    Found before anything is written to it (storage.sqlite.db), or when a read meets a damaged page."""
 
 
 class BadAddress(StorageError):

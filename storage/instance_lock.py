@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storage.db import Database, is_postgres, sqlite_path
+from storage.address import is_postgres, sqlite_path
+from storage.backends import open_database
+from storage.db import Database
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def _open(db_path: str | Path) -> int:
 
 def hold_shared(db_path: str | Path) -> UseLock:
     """Mark the database as in use by this process until `release()`. Raises DatabaseInUse while a
-    restore replaces it. A folder where no lock file can be made is used unguarded (Database.open
+    restore replaces it. A folder where no lock file can be made is used unguarded (open_database
     refuses a read-only one next). A PostgreSQL database has no file to restore over: no lock."""
     if is_postgres(db_path):
         return UseLock(None)
@@ -85,7 +87,7 @@ async def open_held(address: str, *, busy_timeout_ms: int,
     restore runs. `held`: a hold the caller took already. A failed open lets go of the hold it took."""
     in_use = held if held is not None else hold_shared(address)
     try:
-        return await Database.open(address, busy_timeout_ms=busy_timeout_ms), in_use
+        return await open_database(address, busy_timeout_ms=busy_timeout_ms), in_use
     except BaseException:
         if held is None:
             in_use.release()

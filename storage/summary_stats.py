@@ -32,6 +32,7 @@ _STALE_GROWTH = 1.2
 # Stale cached counts recounted per call (each costs a walk of the term's whole posting list).
 _RECOUNTS_PER_CALL = 16
 _TERMS_PER_STATEMENT = 8
+_SAVE_EVERY = 64  # counts saved per write while counting
 
 
 def stem_words(words: Iterable[str]) -> dict[str, str]:
@@ -152,21 +153,33 @@ async def _counts(db: Database, keys: Sequence[str], size: int, cache: bool,
     recount = [term for _, term in sorted(stale, reverse=True)[:_RECOUNTS_PER_CALL]]
     missing = sorted((set(keys) - counts.keys()) | set(recount))
     live: dict[str, int] = {}
+    unsaved: list[tuple[str, int, int]] = []
+    saving = cache
     # A few terms per statement: a long count in one statement would hold up every interactive
     # read queued behind it (on SQLite, the one connection runs one statement at a time).
     for start in range(0, len(missing), _TERMS_PER_STATEMENT):
-        live.update(await live_counts(missing[start:start + _TERMS_PER_STATEMENT]))
+        found = await live_counts(missing[start:start + _TERMS_PER_STATEMENT])
+        live.update(found)
+        unsaved.extend((t, d, size) for t, d in found.items() if worth_caching(t, d) or t in recount)
+        # Saved as they come: a count cut short (the bot stopping mid-way) keeps what it counted.
+        if saving and unsaved and (len(unsaved) >= _SAVE_EVERY or start + _TERMS_PER_STATEMENT >= len(missing)):
+            saving = await _save(db, unsaved)
+            unsaved = []
     for term in recount:
         counts.pop(term, None)  # recounted: the live count, or gone from the index
     counts.update(live)
-    saved = [(t, d, size) for t, d in live.items() if worth_caching(t, d) or t in recount]
-    if cache and saved:
-        try:
-            await save_term_counts(db, saved, now=now_utc())
-        except (StorageError, sqlite3.Error, OSError):
-            # Only a cache: a locked or read-only database must not stop a summary.
-            log.info("could not save %d term counts; they will be counted again", len(saved), exc_info=True)
     return counts
+
+
+async def _save(db: Database, counts: list[tuple[str, int, int]]) -> bool:
+    """Cache `counts`; False when the database refused (then the caller stops trying)."""
+    try:
+        await save_term_counts(db, counts, now=now_utc())
+    except (StorageError, sqlite3.Error, OSError):
+        # Only a cache: a locked or read-only database must not stop a summary.
+        log.info("could not save %d term counts; they will be counted again", len(counts), exc_info=True)
+        return False
+    return True
 
 
 @per_backend
@@ -177,6 +190,16 @@ async def live_phrase_counts(db: Database, phrases: Sequence[Sequence[Collection
     papers counted hold, at consecutive positions of the title or the abstract, a word of each
     position's stem (SQLite: the phrase query of FTS5 on porter stems; PostgreSQL: `<->` of the
     positions' words as 'english' stems them)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def evict_phrase_counts(db: Database, *, counted_before: dt.datetime, keep: Collection[str] = ()) -> int:
+    """Forget the cached counts of phrases (keys holding a space; single terms are kept) counted
+    before `counted_before`, except those in `keep`; returns how many were forgotten.
+
+    Phrases come and go with the days' digests, so without this the cache would grow with every
+    digest ever summarised; a forgotten phrase that comes back is counted again."""
     raise NotImplementedError
 
 

@@ -46,7 +46,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from storage.db import Database, is_postgres, shown_address, sqlite_path
+from storage.address import is_postgres, shown_address, sqlite_path
+from storage.db import Database
 from storage.dispatch import per_backend
 from storage.errors import StorageError
 

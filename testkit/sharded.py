@@ -33,7 +33,8 @@ from pathlib import Path
 from bot.chat.shards import ShardSet, parse_ids
 from storage import guilds as guild_repo
 from storage import posts as post_repo
-from storage.db import Database, is_postgres
+from storage.address import is_postgres
+from storage.backends import open_database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
@@ -84,19 +85,19 @@ def _created_post(request: RecordedRequest) -> bool:
 
 
 async def _prepare(address: str, channels: Sequence[FakeChannel], at: dt.time, created: dt.datetime) -> None:
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         for channel in channels:
             await guild_repo.save_schedule(db, GuildSchedule(f"discord:{channel.guild_id}", f"discord:{channel.id}",
                                                              at, "UTC", thread=False), now=created)
 
 
 async def _load_digest(address: str, now: dt.datetime) -> None:
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         await Loader(db).load(ParsedDigest("hf-daily", now.date(), "hf-api", PAPERS), now=now)
 
 
 async def _post_statuses(address: str) -> dict[str, int]:
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         return dict(Counter(p.status for p in await post_repo.list_posts(db)))
 
 
@@ -174,7 +175,7 @@ async def sharded_fan_out(folder: Path, address: str | None = None, *, servers: 
             await _until("a post in every server's channel",
                          lambda: posted <= {m.channel_id for m in fake.messages.values() if m.source == "channel"},
                          bots, SETTLED_WITHIN, every=0.2)
-            async with await Database.open(address) as watch:
+            async with await open_database(address) as watch:
                 async def settled() -> bool:
                     return len(await post_repo.posts_in_status(watch, ["sent"])) >= servers
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from storage.backends import open_database
 from storage.db import Database
 from testkit import pg_server
 
@@ -52,7 +53,7 @@ def db_address(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def db(db_address: str) -> AsyncIterator[Database]:
-    database = await Database.open(db_address)
+    database = await open_database(db_address)
     try:
         yield database
     finally:

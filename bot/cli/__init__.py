@@ -218,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.cli.common import EXIT_INTERRUPTED, check_sqlite
     from bot.cli.log_setup import setup_logging
     from bot.config import ConfigError, load_settings
-    from storage.db import known_error
+    from storage.backends import known_error
     from storage.errors import StorageError
 
     log = logging.getLogger("paperboy")

@@ -12,7 +12,8 @@ from typing import TextIO
 
 from bot.cli.common import CliContext, CliError, add_json_flag, positive_int, print_json
 from bot.config import url_password
-from storage.db import Database, address_problem, shown_address
+from storage.address import address_problem, shown_address
+from storage.backends import open_database
 from storage.instance_lock import exclusive, hold_shared
 from storage.transfer import CACHES, CHUNK_ROWS, Mismatch, TransferReport, check_addresses, migrate
 
@@ -77,9 +78,9 @@ async def run_migrate(ctx: CliContext) -> int:
         # A restore must not replace FROM while it is read; no bot may use a SQLite TO meanwhile.
         stack.callback(hold_shared(source).release)
         stack.enter_context(exclusive(target))
-        source_db = await Database.open(source)
+        source_db = await open_database(source)
         stack.push_async_callback(source_db.close)
-        target_db = await Database.open(target)
+        target_db = await open_database(target)
         stack.push_async_callback(target_db.close)
         try:
             report = await migrate(source_db, target_db, force=args.force, chunk_rows=args.chunk_rows,

@@ -17,9 +17,9 @@ import logging
 from bot.chat import limits
 from bot.chat.replies import Reply
 from bot.community.service import CommunityError
+from bot.download.errors import DownloadError
 from bot.schedule.settings import ScheduleError
 from bot.search.service import QueryError
-from bot.sources.errors import DownloadError
 from bot.subscriptions.topics import SubscriptionError
 from storage.errors import ConnectionLost, DatabaseUnavailable, InputError, NotPaperboyDatabase
 

@@ -21,8 +21,8 @@ from bot.chat.replies import Attachment, Reply
 from bot.commands.context import Context
 from bot.commands.errors import UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
+from bot.download.addresses import is_public_address
 from bot.ingest.load import IngestOptions, IngestOutcome, ingest
-from bot.sources.addresses import is_public_address
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 

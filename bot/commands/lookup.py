@@ -19,12 +19,12 @@ from bot.commands.context import Context
 from bot.commands.errors import NotFound, UsageError
 from bot.commands.specs import CommandSpec, OptionSpec, OptionType
 from bot.community.actions import paper_buttons
+from bot.display.addresses import absolute, paper_path
 from bot.display.tex import tex_to_text
 from bot.display.titles import shown_title
 from bot.lookup.service import MAX_QUERY
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
-from bot.web.addresses import absolute, paper_path
 from storage import papers as paper_repo
 from storage.db import Database
 from storage.records import StoredPaper

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.download.errors import DownloadError
 from bot.ingest.formats import ParseContext, arxiv_snapshot, bytes_input, open_input, paperboy_jsonl, parse
 from bot.ingest.worker import WorkerJob, chunks, frame_length, header_size, input_error
-from bot.sources.errors import DownloadError
 from storage.errors import DiskFull, InputError, StorageError
 from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, ParsedDigest
@@ -121,7 +121,7 @@ class _CountingReader(io.RawIOBase):
 async def _open(target: str, options: IngestOptions, progress: Progress | None) -> BinaryIO:
     if target.startswith(("http://", "https://")):
         # aiohttp is slow to import next to loading a small file: pay for it only for URLs.
-        from bot.sources.http import download
+        from bot.download.http import download
 
         return bytes_input(await download(target, max_bytes=options.max_download_bytes,
                                           public_only=options.public_only))

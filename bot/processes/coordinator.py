@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from bot.config import ProcessSettings
 from storage import processes
 from storage.db import Database, now_utc
+from storage.errors import ConnectionLost
 from storage.processes import UPKEEP
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,9 @@ class Coordinator:
 async def _run(step: Callable[[], Awaitable[None]], what: str) -> bool:
     try:
         await step()
+    except ConnectionLost as exc:  # the server restarting: nothing to debug
+        log.warning("%s failed: %s", what, exc)
+        return False
     except Exception:  # noqa: BLE001 - one piece of work failing to start or stop must not stop the heartbeat
         log.exception("%s failed", what)
         return False

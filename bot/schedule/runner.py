@@ -44,6 +44,7 @@ from storage import digests as digest_repo
 from storage import guilds as guild_repo
 from storage import posts as post_repo
 from storage.db import Database
+from storage.errors import ConnectionLost
 from storage.guilds import GuildSchedule
 from storage.posts import PostRecord
 from storage.records import DigestInfo, LoadResult
@@ -248,6 +249,8 @@ class PostingRunner:
                 try:
                     await self.run_due()
                     await self.sync_jobs()
+                except ConnectionLost as exc:  # the server restarting: nothing to debug
+                    log.warning("the daily-post run paused: %s", exc)
                 except Exception:  # noqa: BLE001 - a failed run must not kill the scheduler
                     log.exception("the daily-post run failed; the next trigger tries again")
                 if not self._again:

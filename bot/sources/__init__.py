@@ -1,4 +1,4 @@
-"""Where digests come from: the HTTP client, the fetched sources (Hugging Face Daily Papers, arXiv
+"""Where digests come from: the fetched sources (Hugging Face Daily Papers, arXiv
 RSS, the arXiv API, an inbox folder) and the poller that fetches each new digest by itself.
 
 App wiring: `bot.sources.poller.poller_from(settings, db, loader, on_loaded=...)` then

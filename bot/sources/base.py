@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from bot.download.http import HttpClient, Response
 from bot.ingest.formats import ParseContext, bytes_input, parse
-from bot.sources.http import HttpClient, Response
 from storage import fetch_state
 from storage.db import Database
 from storage.fetch_state import Validator

@@ -24,17 +24,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ConfigError, FetchSettings, IngestSettings, Settings
+from bot.download.http import DownloadError, HttpClient, HttpPolicy, Sleep, user_agent
 from bot.ingest.load import IngestOptions
 from bot.schedule.clock import Clock, system_clock
 from bot.sources.arxiv_api import ArxivApiSource
 from bot.sources.arxiv_rss import ArxivRssSource
 from bot.sources.base import Fetched, Net, Source
 from bot.sources.hf_daily import HfDailySource
-from bot.sources.http import DownloadError, HttpClient, HttpPolicy, Sleep, user_agent
 from bot.sources.inbox import Inbox
 from storage import fetch_state
 from storage.db import Database
-from storage.errors import InputError
+from storage.errors import ConnectionLost, InputError
 from storage.fetch_state import SourceStatus
 from storage.loader import Loader
 from storage.records import LoadResult
@@ -164,6 +164,8 @@ class Poller:
             if not self._closing:
                 raise
             log.info("fetch poll stopped: shutting down")  # not the scheduler's error to report
+        except ConnectionLost as exc:  # the server restarting: nothing to debug
+            log.warning("fetch poll paused: %s", exc)
         except Exception:  # noqa: BLE001 - a failed poll must not kill the scheduler
             log.exception("fetch poll failed; the next interval tries again")
         finally:
@@ -190,6 +192,8 @@ class Poller:
             outcome = await self._load(source, day, fetched, now)
         except (DownloadError, InputError) as exc:
             return await self._failed(source.name, day, str(exc), now)
+        except ConnectionLost:  # the archive's failure, not the source's: no back-off, the poll ends
+            raise
         except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the others
             log.exception("fetching %s failed unexpectedly", source.name)
             return await self._failed(source.name, day, f"internal error: {exc.__class__.__name__}: {exc}", now)

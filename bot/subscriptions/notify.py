@@ -34,6 +34,7 @@ from storage import notifications as notification_repo
 from storage import pending_matches as match_repo
 from storage import subscriptions as sub_repo
 from storage.db import Database, now_utc
+from storage.errors import ConnectionLost
 from storage.loader import AfterLoad
 from storage.notifications import Notification, QueuedPaper
 from storage.pending_matches import PendingMatch
@@ -155,6 +156,9 @@ class NotificationQueue:
             for pending in await match_repo.pending(self.db):
                 try:
                     ids += await self.queue(pending)
+                except ConnectionLost as exc:  # the server restarting: the rest wait for the next round too
+                    log.warning("queueing notifications paused at digest %s: %s", pending.digest_id, exc)
+                    break
                 except Exception:  # noqa: BLE001 - its marker stays: the next round resumes it
                     log.exception("digest %s: queueing notifications failed; trying again later", pending.digest_id)
         return ids

@@ -5,7 +5,8 @@ from the same summary, so paging through it would compose it once per page. Entr
 by the digest (id, paper count, last write) and the archive's version
 (storage.digests.archive_version), so a load that changes the digest or what its themes are
 measured against composes afresh. Presses that arrive while the summary is being composed wait
-for that one compose instead of starting their own.
+for that one compose instead of starting their own; so does a request that arrives while the
+summary is being composed ahead of it (bot.summary.warm).
 """
 
 from __future__ import annotations
@@ -51,4 +52,12 @@ class SummaryCache:
         return await asyncio.shield(entry)
 
     def clear(self) -> None:
+        self._entries.clear()
+
+    async def close(self) -> None:
+        """Stop the composes in progress (the app is closing its database) and forget every entry."""
+        running = [entry for entry in self._entries.values() if not entry.done()]
+        for entry in running:
+            entry.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         self._entries.clear()

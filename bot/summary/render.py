@@ -16,8 +16,8 @@ from typing import Any
 from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
 from bot.community.actions import vote_action
+from bot.display.addresses import absolute, digest_path, paper_path
 from bot.summary.compose import Highlight, PaperItem, Summary
-from bot.web.addresses import absolute, digest_path, paper_path
 
 ACTION_PREFIX = "digest"
 _ACTION = re.compile(r"^digest:(\d{1,19}):p(\d{1,6})$")  # SQLite ids < 2**63

@@ -343,6 +343,19 @@ def _phrases(docs: Iterable[Document]) -> tuple[Prepared, dict[str, str], dict[K
     return prepared, stems, candidates(prepared, stems)
 
 
+def _counted(found: Mapping[Key, Candidate]) -> Collection[Key]:
+    """The candidates counted exactly: all, or for a very large digest (a snapshot's tens of
+    thousands of papers have millions) the `EXACT_COUNTS` most widely used."""
+    if len(found) <= EXACT_COUNTS:
+        return found.keys()
+    return sorted(found, key=lambda k: (-len(found[k].papers), k))[:EXACT_COUNTS]
+
+
+def counted_phrases(docs: Iterable[Document]) -> set[Key]:
+    """The candidate phrases whose archive counts `find` takes for `docs` (and caches, if costly)."""
+    return set(_counted(_phrases(docs)[2]))
+
+
 async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, cache: bool = True) -> list[Theme]:
     """The themes of `docs` (a digest already in the archive), scored with each candidate phrase's
     exact archive count: one stemming pass, one vocabulary lookup, the phrases' counts (cached
@@ -358,12 +371,10 @@ async def find(db: Database, docs: Iterable[Document], *, max_themes: int = 6, c
         if stem in terms:
             words.setdefault(stem, set()).add(word)
     df = await summary_stats.term_document_counts(db, terms, archive_papers=size, words=words, cache=cache)
-    # A very large digest (a snapshot's tens of thousands of papers) has millions of candidates:
-    # the most widely used `EXACT_COUNTS` are counted exactly, the rest keep the upper bound.
-    exact: Collection[Key] = found.keys()
+    # The candidates not counted exactly (a very large digest's) keep their upper bound.
+    exact = _counted(found)
     phrase_df: dict[Key, int] = {}
-    if len(found) > EXACT_COUNTS:
-        exact = sorted(found, key=lambda k: (-len(found[k].papers), k))[:EXACT_COUNTS]
+    if len(exact) < len(found):
         phrase_df = {k: min(df.get(s, 0) for s in k) for k in found}
     phrase_df.update(await summary_stats.phrase_document_counts(db, exact, words=words, term_counts=df,
                                                                 archive_papers=size, cache=cache))

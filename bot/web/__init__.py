@@ -7,6 +7,6 @@
 `bot.web.app.make_app(services)` builds the aiohttp application over the same `Services` the chat
 commands use (bot.app is the composition root): the pages show what Discord shows, from the same
 transport-free code (bot.summary, bot.search.service, bot.lookup, bot.commands.lookup's paper facts).
-`bot.web.addresses` is the one place the stable addresses are spelt; it imports nothing heavy,
+`bot.display.addresses` is the one place the stable addresses are spelt; it imports nothing heavy,
 so the Discord cards and daily posts that link to the pages use it too.
 """

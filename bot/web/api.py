@@ -14,11 +14,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.commands.lookup import paper_facts
+from bot.display import addresses
 from bot.display.as_json import json_text
 from bot.lookup.service import hit_json
 from bot.search.service import SearchFilters, result_json, search
 from bot.summary import to_json
-from bot.web import addresses, params
+from bot.web import params
 from bot.web.pages import resolve_paper
 from bot.web.params import PageNotFound
 from bot.web.view import SERVICES

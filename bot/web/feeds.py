@@ -18,9 +18,10 @@ import xml.etree.ElementTree as ET
 from aiohttp import web
 
 from bot import __version__
+from bot.display import addresses
 from bot.display.titles import shown_title
 from bot.search.service import SearchFilters, listing_dates, search
-from bot.web import addresses, params
+from bot.web import params
 from bot.web.params import PageNotFound
 from bot.web.view import SERVICES, base_url
 from storage import digests as digest_repo

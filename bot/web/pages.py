@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.commands.lookup import paper_facts
+from bot.display import addresses
 from bot.display.titles import shown_title
 from bot.lookup.reference import find_by_reference
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
-from bot.web import addresses, params
+from bot.web import params
 from bot.web.params import BadRequest, PageNotFound
 from bot.web.view import SERVICES, render
 from storage import archive_calendar

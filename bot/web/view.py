@@ -17,10 +17,10 @@ from markupsafe import Markup, escape
 from bot import __version__
 from bot.commands.context import Services
 from bot.commands.timing import LatencyHistogram
+from bot.display import addresses
 from bot.display.titles import shown_title
 from bot.search.service import mark
 from bot.summary.render import url_ok
-from bot.web import addresses
 from bot.web.page_cache import PageCache
 from storage.search.fts import Marked
 

@@ -24,10 +24,10 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from storage.address import url_without_password
 from storage.db import Database, Params
 from storage.errors import ConnectionLost, DatabaseUnavailable, SchemaTooNew
 
@@ -81,20 +81,8 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def shown(url: str) -> str:
-    """The URL without its password (user names stay: they help an operator)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=user + host))
-
-
 class PostgresDatabase(Database):
-    """An open PostgreSQL database. `Database.open(url)` opens one; close with `await db.close()`.
+    """An open PostgreSQL database. `open_database(url)` (storage/backends.py) opens one; close with `await db.close()`.
 
     Statements take their values as one sequence, like SQLite's, and bind them as $1, $2, …"""
 
@@ -103,7 +91,7 @@ class PostgresDatabase(Database):
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url
-        self.location = shown(url)
+        self.location = url_without_password(url)
         # Inside `atomic`: the connection holding the transaction, which every statement uses.
         self.bound: asyncpg.Connection | None = None
         self.holds = Holds(url)  # shared with the views `atomic` yields
@@ -127,7 +115,7 @@ class PostgresDatabase(Database):
         try:
             pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
         except unreachable as exc:
-            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {shown(url)}: {exc}") from None
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {url_without_password(url)}: {exc}") from None
         db = cls(pool, url)
         try:
             await pool.fetchval("SELECT 1")
@@ -135,7 +123,7 @@ class PostgresDatabase(Database):
                 await db.migrate()
         except unreachable as exc:
             await pool.close()
-            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {shown(url)}: {exc}") from None
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {url_without_password(url)}: {exc}") from None
         except BaseException:
             await pool.close()
             raise
@@ -251,7 +239,7 @@ class Holds:
     async def take(self, space: int, ids: Iterable[int]) -> set[int]:
         """Hold those of `ids` nobody holds (another process or this one): the ids taken.
         The server unreachable: ConnectionLost."""
-        with lost_as_unavailable(shown(self.url)):
+        with lost_as_unavailable(url_without_password(self.url)):
             return await self._take(space, ids)
 
     async def _take(self, space: int, ids: Iterable[int]) -> set[int]:

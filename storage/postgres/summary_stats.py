@@ -80,3 +80,10 @@ async def save_term_counts(db: PostgresDatabase, counts: Sequence[tuple[str, int
 async def archive_size(db: PostgresDatabase) -> int:
     row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")
     return int(row["n"]) if row else 0
+
+
+@summary_stats.evict_phrase_counts.register(PostgresDatabase)
+async def evict_phrase_counts(db: PostgresDatabase, *, counted_before: dt.datetime, keep: Collection[str] = ()) -> int:
+    return await db.execute(
+        "DELETE FROM summary_term_counts WHERE strpos(term, ' ') > 0 AND counted_at < $1"
+        " AND NOT (term = ANY($2::text[]))", (counted_before, sorted(keep)))

@@ -118,7 +118,7 @@ def _check_file(path: Path, busy_timeout_ms: int) -> None:
 
 
 class SqliteDatabase(Database):
-    """One open SQLite file. `Database.open(path)` opens one; close with `await db.close()`."""
+    """One open SQLite file. `open_database(path)` (storage/backends.py) opens one; close with `await db.close()`."""
 
     backend = "SQLite"
 

@@ -57,3 +57,11 @@ async def save_term_counts(db: SqliteDatabase, counts: Sequence[tuple[str, int, 
 async def archive_size(db: SqliteDatabase) -> int:
     row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM papers")
     return int(row["n"]) if row else 0
+
+
+@summary_stats.evict_phrase_counts.register(SqliteDatabase)
+async def evict_phrase_counts(db: SqliteDatabase, *, counted_before: dt.datetime, keep: Collection[str] = ()) -> int:
+    # counted_at is stored by `iso`, whose text sorts as time does.
+    return await db.execute(
+        "DELETE FROM summary_term_counts WHERE instr(term, ' ') > 0 AND counted_at < ?"
+        " AND term NOT IN (SELECT value FROM json_each(?))", (iso(counted_before), json.dumps(sorted(keep))))

@@ -24,7 +24,7 @@ from bot.config import SubscriptionSettings
 from bot.subscriptions.notify import notification_hook
 from storage import guilds as guild_repo
 from storage import subscriptions as sub_repo
-from storage.db import Database
+from storage.backends import open_database
 from storage.guilds import GuildSchedule
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
@@ -92,7 +92,7 @@ async def _prepare(path: Path, papers: list[PaperRecord], day: dt.date, *, subsc
                    schedules: Sequence[GuildSchedule] = ()) -> None:
     """The database as the bot finds it when it starts: schedules, subscriptions, today's digest."""
     now = now_utc()
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         for schedule in schedules:
             await guild_repo.save_schedule(db, schedule, now=now - dt.timedelta(minutes=10))
         for user in subscribers:
@@ -198,7 +198,7 @@ async def killed_digest_load(folder: Path, *, papers: int = 10_000, subscribers:
     matching = write_daily_digest(source, papers)
     day = now_utc().date()
     users = [f"discord:{1000 + i}" for i in range(subscribers)]
-    async with await Database.open(db) as opened:
+    async with await open_database(db) as opened:
         for user in users:
             await sub_repo.add_subscription(opened, user, "diffusion", "diffusion", limit=25)
     marker = folder / "stopped-before-commit"
@@ -238,7 +238,7 @@ async def killed_queueing(folder: Path, *, users: int = 12, papers: int = 30, st
         bot = BotProcess(folder, fake)
         source = folder / "digest.json"
         matching = write_daily_digest(source, papers)
-        async with await Database.open(bot.db) as opened:
+        async with await open_database(bot.db) as opened:
             for person in people:
                 await sub_repo.add_subscription(opened, f"discord:{person.id}", "diffusion", "diffusion", limit=25)
         marker = folder / "stopped-before-commit"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.search import MIX, _measure
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
@@ -21,7 +22,7 @@ async def test_every_query_of_the_mix_is_measured(db: Database, db_address: str,
                           arxiv_id=f"2509.{i:05d}") for i in range(30)]
     lite = tmp_path / "lite.db"
     backend = "postgres" if db_address.startswith("postgresql") else "sqlite"
-    async with await Database.open(lite) as copy:
+    async with await open_database(lite) as copy:
         for target in (db, copy) if backend == "postgres" else (db,):
             for day in range(3):
                 await Loader(target).load(ParsedDigest("hf-daily", dt.date(2025, 9, 8 + day), "hf-api", papers[day::3]))

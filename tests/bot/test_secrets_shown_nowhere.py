@@ -16,10 +16,10 @@ from aiohttp import web
 
 from bot.cli import main
 from bot.config import Secret
+from bot.download.errors import DownloadError
 from bot.redact import RedactingFormatter, redact, register_secret
-from bot.sources.errors import DownloadError
 from storage import fetch_state
-from storage.db import Database
+from storage.backends import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.secret-token-value-for-tests-0123456789"
@@ -94,7 +94,7 @@ def test_a_download_error_names_the_url_without_its_password() -> None:
 
 
 async def _failed_source(db_path: Path) -> None:
-    async with await Database.open(db_path) as db:
+    async with await open_database(db_path) as db:
         await fetch_state.record_failure(db, "arxiv-rss:cs.LG", dt.datetime.now(dt.UTC),
                                          "http://reader:hunter22@feeds.example/rss: HTTP 503",
                                          lambda failures: dt.timedelta(minutes=1))

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from storage import processes
-from storage.db import Database, is_postgres
+from storage.address import is_postgres
+from storage.db import Database
 from testkit.bot_process import BotProcess
 from testkit.discord_fake import DiscordFake
 from tests.bot.sources.upstream import Upstream, hf_items, hf_page, upstream  # noqa: F401

@@ -23,9 +23,9 @@ from bot.cli import main
 from bot.commands import dispatch
 from bot.config import Settings
 from bot.transports.console_render import ConsoleOutbound
-from storage.db import Database
 from storage.errors import DatabaseUnavailable
 from storage.records import PaperRecord, ParsedDigest
+from storage.sqlite.db import SqliteDatabase
 from testkit.bot_process import integrity
 from testkit.faults.scenarios import PAPERS, ROOT, write_daily_digest
 
@@ -135,17 +135,17 @@ async def test_a_full_disk_refuses_the_load_whole_and_the_archive_stays_readable
 
 
 def disk_with_room_for(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
-    """Every database opened from now on may grow by `pages` pages only: a disk that fills up."""
-    original = Database.open.__func__  # type: ignore[attr-defined]
+    """Every SQLite database opened from now on may grow by `pages` pages only: a disk that fills up."""
+    original = SqliteDatabase.connect.__func__  # type: ignore[attr-defined]
 
-    async def open_on_a_small_disk(cls: type[Database], path: str | Path, **options: Any) -> Database:
-        db: Database = await original(cls, path, **options)
+    async def connect_on_a_small_disk(cls: type[SqliteDatabase], /, path: str | Path, **options: Any) -> SqliteDatabase:
+        db: SqliteDatabase = await original(cls, path, **options)
         row = await db.fetchone("PRAGMA page_count")
         assert row is not None
         await db.conn.execute(f"PRAGMA max_page_count = {int(row[0]) + pages}")
         return db
 
-    monkeypatch.setattr(Database, "open", classmethod(open_on_a_small_disk))
+    monkeypatch.setattr(SqliteDatabase, "connect", classmethod(connect_on_a_small_disk))
 
 
 @pytest.mark.parametrize("room", [1000, 2])

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.backends import open_database
 from storage.db import Database
 from storage.errors import DatabaseUnavailable, NotPaperboyDatabase, SchemaTooNew
 from storage.sqlite.db import SqliteDatabase, migrations, split_sql
@@ -25,19 +26,19 @@ async def test_fresh_database_is_migrated_in_wal_with_foreign_keys(db: Database)
 
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
-    async with await Database.open(path) as first:
+    async with await open_database(path) as first:
         assert await first.schema_version() > 0
-    async with await Database.open(path) as second:
+    async with await open_database(path) as second:
         assert await second.migrate() == []
 
 
 async def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         await db.execute(
             "INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, 'future', 'x')")
     with pytest.raises(SchemaTooNew, match="version 9999"):
-        await Database.open(path)
+        await open_database(path)
 
 
 async def test_transaction_rolls_back_on_error(db: Database) -> None:
@@ -76,10 +77,10 @@ async def test_a_migration_landed_out_of_order_is_still_applied(tmp_path: Path,
     assert len(bundled) >= 3
     # A database made by a build that had every migration but the second one.
     monkeypatch.setattr(storage.sqlite.db, "migrations", lambda: [bundled[0], *bundled[2:]])
-    async with await Database.open(tmp_path / "x.db"):
+    async with await open_database(tmp_path / "x.db"):
         pass
     monkeypatch.setattr(storage.sqlite.db, "migrations", lambda: bundled)
-    async with await Database.open(tmp_path / "x.db") as db:
+    async with await open_database(tmp_path / "x.db") as db:
         rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [r[0] for r in rows] == [v for v, _, _ in bundled]
 
@@ -89,13 +90,13 @@ async def test_a_recorded_migration_in_a_gap_of_the_bundled_numbers_is_refused(t
     bundled = {v for v, _, _ in migrations()}
     assert version not in bundled and version < max(bundled)  # a gap, below the latest
     path = tmp_path / "x.db"
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         await db.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'newer', 'x')",
                          (version,))
     with pytest.raises(SchemaTooNew, match=rf"^the database schema includes migration {version}, which this "
                                            rf"Paperboy \(migrations up to {max(bundled)}\) does not have: a newer "
                                            "Paperboy wrote it; upgrade Paperboy or use another --db$"):
-        await (await Database.open(path)).close()
+        await (await open_database(path)).close()
 
 
 async def test_another_applications_database_is_refused_before_anything_is_written(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ async def test_another_applications_database_is_refused_before_anything_is_writt
         conn.execute("CREATE TABLE papers (id INTEGER PRIMARY KEY, title TEXT)")
     before = path.read_bytes()
     with pytest.raises(NotPaperboyDatabase, match="^the database at .*other.db is not a Paperboy database"):
-        await (await Database.open(path)).close()
+        await (await open_database(path)).close()
     assert path.read_bytes() == before
     with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["papers"]
@@ -114,7 +115,7 @@ async def test_another_applications_database_is_refused_before_anything_is_writt
 async def test_a_write_to_a_read_only_database_says_it_is_not_writable(tmp_path: Path) -> None:
     """Read-only as SQLite sees it (a read-only connection), whoever runs the test."""
     path = tmp_path / "x.db"
-    await (await Database.open(path)).close()
+    await (await open_database(path)).close()
     conn = await aiosqlite.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
     db = SqliteDatabase(conn, str(path))
     try:
@@ -127,12 +128,12 @@ async def test_a_write_to_a_read_only_database_says_it_is_not_writable(tmp_path:
 
 async def test_a_damaged_page_met_by_a_read_is_named(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         root = (await db.fetchone("SELECT rootpage FROM sqlite_master WHERE name = 'digests'"))[0]
         page_size = (await db.fetchone("PRAGMA page_size"))[0]
     with path.open("r+b") as f:
         f.seek((root - 1) * page_size)
         f.write(b"\xff" * page_size)
-    async with await Database.open(path) as db:
+    async with await open_database(path) as db:
         with pytest.raises(NotPaperboyDatabase, match="is damaged or is not a Paperboy database$"):
             await db.fetchall("SELECT * FROM digests")

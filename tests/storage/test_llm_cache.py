@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from storage import llm_cache
-from storage.db import Database, is_postgres
+from storage.address import is_postgres
+from storage.db import Database
 
 pytestmark = pytest.mark.both_backends
 

@@ -10,6 +10,7 @@ import pytest
 
 from storage import papers as paper_repo
 from storage import pending_matches
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import LoadResult, PaperRecord, ParsedDigest
@@ -204,7 +205,7 @@ async def test_two_processes_loading_the_same_digest_at_once_store_it_once_and_m
             marked.append(result.digest_id)
             await pending_matches.add(tx, result.digest_id, result.paper_ids)
 
-    other = await Database.open(db_address)  # another process's handle on the same archive
+    other = await open_database(db_address)  # another process's handle on the same archive
     try:
         d = digest([rec(f"Paper {i}", f"2501.{i:05d}") for i in range(200)] + [rec("No id at all")])
         results = await asyncio.gather(*(Loader(handle, after_load=[mark]).load(d) for handle in (db, other)))

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import LoadResult, PaperRecord, ParsedDigest
@@ -62,7 +63,7 @@ async def single(db_address: str, tmp_path: Path) -> AsyncIterator[Database]:
             await admin.execute(f'CREATE DATABASE "{address.rpartition("/")[2]}"')
         finally:
             await admin.close()
-    database = await Database.open(address)
+    database = await open_database(address)
     try:
         yield database
     finally:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from storage import notifications as repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.notifications import Notification, QueuedPaper
 from tests.storage.raw import insert_digest
@@ -113,7 +114,7 @@ async def test_two_processes_claiming_the_same_notifications_take_each_once(db: 
     digest_id, ids = await stored(db)
     async with db.atomic() as tx:
         made = await repo.queue(tx, digest_id, [note(f"console:u{i:02}", ids) for i in range(40)], now=NOW)
-    other = await Database.open(db_address)
+    other = await open_database(db_address)
     try:
         async def claim_all(handle: Database, order: list[int]) -> set[int]:
             starter = repo.notification_starter(handle, ahead=5)
@@ -140,7 +141,7 @@ async def test_two_processes_queueing_the_same_batch_queue_it_once(db: Database,
             await asyncio.sleep(0.05)  # both have read before either writes, unless reads wait
             return await repo.queue(tx, digest_id, [n for n in wanted if n.papers], now=NOW)
 
-    other = await Database.open(db_address)
+    other = await open_database(db_address)
     try:
         made = await asyncio.gather(batch(db), batch(other))
     finally:

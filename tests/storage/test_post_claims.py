@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from storage import posts
+from storage.backends import open_database
 from storage.db import Database
 from storage.posts import Claim
 
@@ -29,7 +30,7 @@ def days(servers: int) -> list[Claim]:
 @pytest.fixture
 async def other(db_address: str, db: Database) -> AsyncIterator[Database]:
     """A second handle on `db`'s database, as another process has."""
-    second = await Database.open(db_address)
+    second = await open_database(db_address)
     try:
         yield second
     finally:

@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 from storage import posts
+from storage.backends import open_database
 from storage.db import Database
 from storage.postgres.db import PostgresDatabase
 
@@ -31,7 +32,7 @@ async def test_a_post_held_is_held_once_until_released(db: Database) -> None:
 
 
 async def test_two_handles_never_hold_the_same_post(db_address: str, db: Database) -> None:
-    async with await Database.open(db_address) as other:
+    async with await open_database(db_address) as other:
         first, second = await asyncio.gather(posts.hold_posts(db, list(range(1, 101))),
                                              posts.hold_posts(other, list(range(100, 0, -1))))
         assert first | second == set(range(1, 101)) and not first & second
@@ -43,10 +44,11 @@ async def test_a_killed_process_lets_go_of_its_posts(db_address: str, db: Databa
     script = textwrap.dedent(f"""
         import asyncio
         from storage import posts
+        from storage.backends import open_database
         from storage.db import Database
 
         async def main():
-            db = await Database.open({db_address!r})
+            db = await open_database({db_address!r})
             print(sorted(await posts.hold_posts(db, [7, 8])), flush=True)
             await asyncio.sleep(600)
 
@@ -74,7 +76,7 @@ async def test_a_killed_process_lets_go_of_its_posts(db_address: str, db: Databa
 
 
 async def test_holds_end_when_the_database_is_closed(db_address: str, db: Database) -> None:
-    other = await Database.open(db_address)
+    other = await open_database(db_address)
     assert await posts.hold_posts(other, [5]) == {5}
     await other.close()
     assert await posts.hold_posts(db, [5]) == {5}
@@ -101,7 +103,7 @@ async def test_notifications_are_held_apart_from_posts(db_address: str, db: Data
 
     assert await posts.hold_posts(db, [1]) == {1}
     assert await notifications.hold_notifications(db, [1, 2]) == {1, 2}
-    async with await Database.open(db_address) as other:
+    async with await open_database(db_address) as other:
         assert await notifications.hold_notifications(other, [2, 3]) == {3}
         await notifications.release_notifications(db, [2])
         assert await notifications.hold_notifications(other, [2]) == {2}

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from storage import processes
+from storage.backends import open_database
 from storage.db import Database
 
 pytestmark = pytest.mark.both_backends
@@ -89,7 +90,7 @@ async def test_a_clean_stop_gives_up_the_process_leases(db: Database) -> None:
 
 
 async def test_many_processes_asking_at_once_give_one_holder(db_address: str, db: Database) -> None:
-    handles = [await Database.open(db_address) for _ in range(3)]
+    handles = [await open_database(db_address) for _ in range(3)]
     try:
         for round_, now in enumerate((at(0), at(30), at(60))):  # free, then expired twice
             got = await asyncio.gather(*(processes.acquire(h, "fetch", 10 * round_ + i, now=now, ttl=TTL)

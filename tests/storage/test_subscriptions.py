@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from storage import subscriptions as repo
+from storage.backends import open_database
 from storage.db import Database, iso
 from storage.postgres.db import PostgresDatabase
 from storage.subscriptions import PaperText, Posting
@@ -114,7 +115,7 @@ async def test_users_are_ordered_as_bytes(db: Database) -> None:
 
 
 async def test_two_processes_adding_at_once_respect_the_limit(db: Database, db_address: str) -> None:
-    other = await Database.open(db_address)
+    other = await open_database(db_address)
     try:
         results = await asyncio.gather(*(
             repo.add_subscription(handle, "console:a", f"topic {i}{j}", f"topic {i}{j}", limit=3)

@@ -103,3 +103,42 @@ async def test_phrases_are_counted_exactly_and_the_costly_ones_cached(db: Databa
             )[("neural", "network")] == 40
     assert (await summary_stats.phrase_document_counts(db, phrases, words=words, term_counts=terms, cache=False)
             )[("neural", "network")] == 2
+
+
+async def test_counts_are_saved_as_they_are_taken(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long count cut short (the bot stopping mid-way) keeps what it counted before the cut."""
+    await archive(db, ["diffusion models", "diffusion graph", "graph models", "graph kernels"])
+    monkeypatch.setattr(summary_stats, "_COMMON_MIN", 1)
+    monkeypatch.setattr(summary_stats, "_TERMS_PER_STATEMENT", 1)
+    monkeypatch.setattr(summary_stats, "_SAVE_EVERY", 1)
+    calls = 0
+    live = summary_stats.live_term_counts
+
+    async def cut_after_two(db: Database, terms: list[str], words: object = None) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            raise RuntimeError("stopped")
+        return await live(db, terms)
+
+    monkeypatch.setattr(summary_stats, "live_term_counts", cut_after_two)
+    with pytest.raises(RuntimeError):
+        await summary_stats.term_document_counts(db, {"diffus", "graph", "kernel", "model"})
+    assert await summary_stats.cached_term_counts(db, ["diffus", "graph", "kernel", "model"]) == [
+        ("diffus", 2, 4), ("graph", 3, 4)]
+
+
+async def test_old_phrase_counts_no_recent_digest_uses_are_evicted(db: Database) -> None:
+    """Phrases come and go with the digests: counts of phrases taken before the cut and not kept
+    are forgotten; single terms, recent counts and the phrases kept stay."""
+    old, new = dt.datetime(2025, 8, 1, tzinfo=dt.UTC), dt.datetime(2025, 9, 8, tzinfo=dt.UTC)
+    await summary_stats.save_term_counts(db, [("graph kernel", 5, 100), ("neural network", 9, 100),
+                                              ("diffus", 40, 100), ("old phrase gone", 3, 100)], now=old)
+    await summary_stats.save_term_counts(db, [("fresh phrase", 2, 100)], now=new)
+    cut = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    assert await summary_stats.evict_phrase_counts(db, counted_before=cut, keep={"neural network"}) == 2
+    kept = ["graph kernel", "neural network", "diffus", "old phrase gone", "fresh phrase"]
+    assert [t for t, _, _ in await summary_stats.cached_term_counts(db, kept)] == [
+        "diffus", "fresh phrase", "neural network"]
+    assert await summary_stats.evict_phrase_counts(db, counted_before=cut, keep={"neural network"}) == 0
+    assert await summary_stats.evict_phrase_counts(db, counted_before=cut + dt.timedelta(days=30)) == 2

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.backends import open_database
 from storage.db import Database
 from storage.transfer import CACHES, TABLES, TableSum, TransferError, migrate, parse_time, stored_columns, time_text
 
@@ -25,7 +26,7 @@ async def test_the_copy_knows_every_table_and_column_of_the_schema(db: Database)
 
 async def test_a_table_the_copy_does_not_know_is_refused_before_copying(db: Database, tmp_path: Path) -> None:
     await db.execute("CREATE TABLE llm_answers (prompt text PRIMARY KEY, answer text)")
-    other = await Database.open(tmp_path / "target.db")
+    other = await open_database(tmp_path / "target.db")
     try:
         with pytest.raises(TransferError, match="has a table migrate-db does not know, llm_answers"):
             await migrate(db, other)

@@ -13,7 +13,7 @@ import pytest
 
 from bench import corpus
 from bot.cli import main
-from storage.db import Database
+from storage.backends import open_database
 from tests.storage import raw
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -53,7 +53,7 @@ def _ingest(address: str, argv: list[str], capsys: pytest.CaptureFixture[str]) -
 
 
 async def _stored(address: str) -> list[list[tuple[Any, ...]]]:
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         return [await raw.rows(db, sql) for sql in (
             "SELECT id, arxiv_id, title_key, title, abstract, first_listed, published FROM papers ORDER BY id",
             "SELECT id, source, date, format, paper_count FROM digests ORDER BY id",

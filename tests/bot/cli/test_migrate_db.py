@@ -23,7 +23,7 @@ import pytest
 from bot.cli import main
 from bot.samples import SAMPLE_DIGEST
 from storage import app_state, fetch_state, library, llm_cache, pending_matches, recommend, votes
-from storage.db import Database
+from storage.backends import open_database
 from storage.fetch_state import Validator
 from storage.transfer import CACHES, TABLES, TableSum, read_tables, table_sum
 
@@ -49,7 +49,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 async def _more_state(path: Path) -> None:
     """What the console session does not leave: through the repository functions."""
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         await app_state.set_value(db, "commands_hash", "ab12 ✓", now=NOW)
         await fetch_state.record_success(db, "hf-daily", NOW, "loaded", dt.date(2025, 9, 9))
@@ -122,7 +122,7 @@ def _json_texts_differing(path: Path, other: Path) -> set[str]:
 
 
 async def _sums(address: str) -> dict[str, TableSum]:
-    db = await Database.open(address)
+    db = await open_database(address)
     try:
         async with read_tables(db) as reader:
             return {t.name: await table_sum(reader, t) for t in TABLES}
@@ -182,7 +182,7 @@ def test_an_archive_goes_to_postgres_and_back_unchanged(archive: Path, home: Pat
 
 async def _next_ids(url: str) -> tuple[int, int]:
     """The ids PostgreSQL hands out next, after a copy: past the copied ones."""
-    db = await Database.open(url)
+    db = await open_database(url)
     try:
         digest = await db.fetchone(
             "INSERT INTO digests (source, date, format, fetched_at, updated_at) VALUES ('x', '2030-01-01', 'x', "

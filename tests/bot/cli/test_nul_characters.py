@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import PaperRecord, ParsedDigest
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.both_backends
 
 
 async def _papers(address: str) -> list[tuple[Any, ...]]:
-    async with await Database.open(address) as db:
+    async with await open_database(address) as db:
         return await raw.rows(db, "SELECT arxiv_id, title, abstract, authors FROM papers ORDER BY arxiv_id")
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.lookup import sync as title_sync
 from bot.lookup.snapshot import load_snapshot
-from storage.db import Database
+from storage.backends import open_database
 
 
 def _snapshot_line(n: int) -> str:
@@ -23,7 +23,7 @@ def _snapshot_line(n: int) -> str:
 
 
 async def _snapshot_count(db_path: Path) -> int | None:
-    async with await Database.open(db_path) as db:
+    async with await open_database(db_path) as db:
         snapshot = await load_snapshot(db)
         return None if snapshot is None else snapshot.image.count
 

@@ -14,6 +14,7 @@ import pytest
 
 from bench import corpus
 from bot.ingest.load import IngestOptions, ingest
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader, PreparedRun
 from storage.records import LoadResult, PaperRecord, ParsedDigest
@@ -48,7 +49,7 @@ async def test_running_an_interrupted_snapshot_load_again_plans_every_chunk_with
         tmp_path: Path, worker_min_bytes: int) -> None:
     snapshot = corpus.write_corpus(tmp_path / "snapshot.jsonl", PAPERS, seed=3)
     options = IngestOptions(chunk_size=CHUNK, worker_min_bytes=worker_min_bytes, today=dt.date(2025, 9, 10))
-    async with await Database.open(tmp_path / "paperboy.db") as db:
+    async with await open_database(tmp_path / "paperboy.db") as db:
         # The archive as it was when its statistics were last taken: a day of papers without ids.
         await Loader(db).load(ParsedDigest("hf-daily", dt.date(2025, 9, 9), "hf-page",
                                            [PaperRecord(f"Untitled idea {i}", "Words.") for i in range(150)]))

@@ -18,7 +18,7 @@ import pytest
 
 from bench import corpus
 from bot.ingest.load import IngestOptions, IngestOutcome, ingest
-from storage.db import Database
+from storage.backends import open_database
 from storage.loader import Loader
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,7 +36,7 @@ _CONTENT = [
 
 
 async def _load(db_path: Path, target: Path, worker_min_bytes: int) -> IngestOutcome:
-    async with await Database.open(db_path) as db:
+    async with await open_database(db_path) as db:
         options = IngestOptions(chunk_size=50, worker_min_bytes=worker_min_bytes, today=dt.date(2025, 9, 10))
         return await ingest(Loader(db), str(target), options)
 
@@ -111,11 +111,12 @@ def test_killing_the_loader_ends_its_parsing_process(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import asyncio, datetime as dt
         from bot.ingest.load import IngestOptions, ingest
+        from storage.backends import open_database
         from storage.db import Database
         from storage.loader import Loader
 
         async def main():
-            async with await Database.open({str(tmp_path / "p.db")!r}) as db:
+            async with await open_database({str(tmp_path / "p.db")!r}) as db:
                 await ingest(Loader(db), {str(source)!r}, IngestOptions(chunk_size=200, worker_min_bytes=0))
 
         asyncio.run(main())

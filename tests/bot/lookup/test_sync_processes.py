@@ -15,6 +15,7 @@ import pytest
 
 from bot.lookup.service import LookupHit, LookupService
 from bot.lookup.sync import TitleIndexSync
+from storage.backends import open_database
 from storage.db import Database
 from tests.storage.archive_seed import digest, load, pg_insert_paper, rec
 
@@ -24,8 +25,8 @@ WAIT = 20.0  # seconds a notification may take at most on a loaded machine: a bo
 
 @pytest.fixture
 async def two(pg_url: str) -> AsyncIterator[tuple[Database, Database]]:
-    one = await Database.open(pg_url)
-    other = await Database.open(pg_url)
+    one = await open_database(pg_url)
+    other = await open_database(pg_url)
     try:
         yield one, other
     finally:

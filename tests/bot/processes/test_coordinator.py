@@ -14,6 +14,7 @@ import pytest
 from bot.config import ProcessSettings
 from bot.processes.coordinator import Coordinator, Leased
 from storage import processes
+from storage.backends import open_database
 from storage.db import Database
 
 pytestmark = pytest.mark.both_backends
@@ -55,7 +56,7 @@ class Work:
 
 @pytest.fixture
 async def other(db_address: str, db: Database) -> AsyncIterator[Database]:
-    second = await Database.open(db_address)
+    second = await open_database(db_address)
     try:
         yield second
     finally:
@@ -119,7 +120,7 @@ async def test_a_clean_stop_hands_the_work_over_at_the_next_beat(db: Database, o
 
 async def test_a_process_cut_off_from_the_database_stops_its_leased_work(db_address: str) -> None:
     clock = Clock()
-    cut = await Database.open(db_address)
+    cut = await open_database(db_address)
     fast = ProcessSettings(heartbeat_seconds=0.01, lease_seconds=30, forget_after_seconds=3600)
     a, a_fetch, a_upkeep = process(cut, "alpha", clock, fast)
     await a.start()

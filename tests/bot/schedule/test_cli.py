@@ -13,7 +13,7 @@ from bot.cli import schedule as schedule_cli
 from bot.cli.common import CliContext, CliError
 from bot.config import Settings
 from storage import posts as post_repo
-from storage.db import Database
+from storage.backends import open_database
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -76,7 +76,7 @@ async def test_pause_resume_remove(tmp_path: Path, capsys: pytest.CaptureFixture
 async def test_posts_lists_the_log_and_an_operator_settles_an_unknown_post(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import datetime as dt
-    async with await Database.open(tmp_path / "paperboy.db") as db:
+    async with await open_database(tmp_path / "paperboy.db") as db:
         row = await post_repo.claim(db, guild_id="discord:1", channel_id="discord:2", post_date=dt.date(2025, 9, 10),
                                     kind="digest", key="k", status="unknown", reason="interrupted")
     assert row is not None

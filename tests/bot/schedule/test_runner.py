@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from bot.schedule.settings import set_schedule
 from storage import guilds as guild_repo
 from storage import posts as post_repo
 from storage.db import Database
+from storage.errors import ConnectionLost
 from storage.posts import PostRecord
 from storage.records import DigestInfo
 from tests.bot.schedule.fakes import Crash, FakeOutbound, render_pages, store_digest, utc
@@ -59,6 +62,33 @@ async def test_posted_at_its_time_once_with_the_list_in_a_thread(db: Database) -
     [row] = await log(db)
     assert (row.status, row.message_id, row.thread_id, row.pages_sent, row.digest_source) == (
         "sent", "m1", "t1", 2, "hf-daily")
+
+
+async def test_a_lost_connection_is_one_warning_without_a_traceback_and_the_next_tick_posts(
+        db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    await berlin(db)
+    await store_digest(db, DAY, utc(2025, 9, 10, 5))
+    out = FakeOutbound()
+    r = runner(db, out)
+    list_schedules = guild_repo.list_schedules
+
+    async def server_restarting_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(guild_repo, "list_schedules", list_schedules)  # back for the next tick
+        raise ConnectionLost("the connection to PostgreSQL at postgresql://db/paperboy was lost; try again in a moment")
+
+    monkeypatch.setattr(guild_repo, "list_schedules", server_restarting_once)
+    with caplog.at_level(logging.WARNING):
+        await r.kick()
+        assert [(rec.levelno, rec.getMessage(), rec.exc_info) for rec in caplog.records] == [
+            (logging.WARNING, "the daily-post run paused: the connection to PostgreSQL at postgresql://db/paperboy "
+                              "was lost; try again in a moment", None)]
+        assert "Traceback" not in caplog.text and out.messages == []
+        caplog.clear()
+        await r.kick()
+        assert caplog.records == []
+    assert len(out.messages) == 3
+    [row] = await log(db)
+    assert row.status == "sent"
 
 
 async def test_without_thread_only_the_post_goes_out(db: Database) -> None:

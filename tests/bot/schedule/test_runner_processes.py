@@ -18,6 +18,7 @@ import pytest
 from bot.chat.outbound import Sent
 from bot.chat.replies import Reply
 from storage import posts as post_repo
+from storage.backends import open_database
 from storage.db import Database
 from tests.bot.schedule.fakes import Crash, FakeOutbound
 from tests.bot.schedule.test_runner import DAY, SLOT, DyingOutbound, berlin, runner
@@ -29,7 +30,7 @@ SERVERS = 30
 @pytest.fixture
 async def other(db_address: str, db: Database) -> AsyncIterator[Database]:
     """The same database opened by a second process."""
-    second = await Database.open(db_address)
+    second = await open_database(db_address)
     try:
         yield second
     finally:
@@ -62,7 +63,7 @@ async def test_two_processes_due_at_the_same_moment_post_each_server_once(db: Da
 
 @pytest.mark.both_backends
 async def test_a_process_killed_mid_fan_out_is_finished_by_another(db_address: str, other: Database) -> None:
-    doomed = await Database.open(db_address)
+    doomed = await open_database(db_address)
     await servers(doomed)
     dying = DyingOutbound(dies_at=7)
     with pytest.raises(Crash):
@@ -93,7 +94,7 @@ class SlowOutbound(FakeOutbound):
 
 @pytest.mark.both_backends
 async def test_a_process_starting_while_another_sends_leaves_its_posts_alone(db_address: str, db: Database) -> None:
-    async with await Database.open(db_address) as other:
+    async with await open_database(db_address) as other:
         await servers(db)
         slow = SlowOutbound()
         sending = asyncio.ensure_future(runner(db, slow, concurrency=4).run_due(SLOT))

@@ -15,6 +15,7 @@ from bot.chat.shards import ShardSet
 from bot.schedule.runner import PostingRunner
 from storage import guilds as guild_repo
 from storage import posts as post_repo
+from storage.backends import open_database
 from storage.db import Database
 from tests.bot.schedule.fakes import FakeOutbound
 from tests.bot.schedule.test_runner import DAY, SLOT, berlin, runner
@@ -42,7 +43,7 @@ def owner(guild_id: str) -> int:
 @pytest.fixture
 async def handles(db_address: str, db: Database) -> AsyncIterator[list[Database]]:
     """The same database as three processes see it: `db` and two more handles."""
-    more = [await Database.open(db_address) for _ in range(2)]
+    more = [await open_database(db_address) for _ in range(2)]
     try:
         yield [db, *more]
     finally:

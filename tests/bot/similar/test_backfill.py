@@ -17,6 +17,7 @@ from bot.similar import SimilarIndex, SimilarService
 from bot.similar.backfill import Backfill
 from bot.status.report import gather, sections
 from storage import similar
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.processes import UPKEEP
@@ -95,7 +96,7 @@ async def _has(db: Database, n: int) -> bool:
 
 async def test_the_upkeep_lease_lost_stops_the_catch_up(db: Database, db_address: str) -> None:
     await unindexed_archive(db)
-    async with await Database.open(db_address) as other:  # a second process's handle
+    async with await open_database(db_address) as other:  # a second process's handle
         await _two_processes(db, other)
 
 

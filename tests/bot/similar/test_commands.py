@@ -20,6 +20,7 @@ from bot.similar.weekly import WeeklyRecommendations, week_of
 from bot.transports.console_render import ConsoleOutbound
 from storage import guilds, library
 from storage import recommend as recommend_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import ParsedDigest
@@ -161,7 +162,7 @@ async def test_the_weekly_message_goes_once_per_member_per_week_across_restarts(
     # key (delivered once: the nonce), then the round sends members 2 and 3.
     clock.advance(dt.timedelta(seconds=45))
     transport.die = None
-    async with await Database.open(db_address) as db:
+    async with await open_database(db_address) as db:
         sender = WeeklyRecommendations(db, transport, clock, prefix="discord:")
         assert await sender.recover() == 1
         assert await sender.send_due() == 2

@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,6 +21,7 @@ from bot.sources.poller import Poller, PollPolicy, schedule_polling
 from storage import digests as digest_repo
 from storage import fetch_state
 from storage.db import Database
+from storage.errors import ConnectionLost
 from storage.loader import Loader
 from tests.bot.sources.upstream import (
     NOW,
@@ -292,6 +294,31 @@ async def test_a_failing_on_loaded_hook_does_not_fail_the_fetch(upstream: Upstre
 
     outcome = await make_poller([], on_loaded=broken).fetch_day(hf(upstream), DAY)
     assert outcome.status == "loaded"
+
+
+async def test_a_lost_archive_connection_pauses_the_poll_in_one_warning_and_backs_nothing_off(
+        upstream: Upstream, make_poller: MakePoller, db: Database, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    items = hf_items()[:1]
+    serve_hf(upstream, DAY, [items], page_size=100)
+    poller = make_poller([hf(upstream)])
+    load_many = poller.loader.load_many
+
+    async def server_restarting_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(poller.loader, "load_many", load_many)  # back for the next poll
+        raise ConnectionLost("the connection to PostgreSQL at postgresql://db/paperboy was lost; try again in a moment")
+
+    monkeypatch.setattr(poller.loader, "load_many", server_restarting_once)
+    with caplog.at_level(logging.WARNING):
+        await poller.kick()
+        assert [(rec.levelno, rec.getMessage(), rec.exc_info) for rec in caplog.records] == [
+            (logging.WARNING, "fetch poll paused: the connection to PostgreSQL at postgresql://db/paperboy was lost; "
+                              "try again in a moment", None)]
+        assert not (await fetch_state.get_status(db, "hf-daily")).backing_off(NOW)  # not the source's failure
+        caplog.clear()
+        await poller.kick()
+        assert caplog.records == []
+    assert await stored_ids(db, "hf-daily", DAY) == [i["paper"]["id"] for i in items]
 
 
 async def test_the_inbox_loads_files_and_moves_them(tmp_path: Path, db: Database, fixtures: Path) -> None:

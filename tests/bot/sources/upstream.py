@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.download.http import HttpClient, HttpPolicy
 from bot.sources.base import Source
-from bot.sources.http import HttpClient, HttpPolicy
 from bot.sources.poller import OnLoaded, Poller, PollPolicy
 from storage.db import Database
 from storage.loader import Loader

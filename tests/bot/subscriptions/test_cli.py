@@ -12,7 +12,7 @@ import pytest
 from bot.cli import subscriptions as sub_cli
 from bot.cli.common import CliContext, CliError
 from bot.config import Settings
-from storage.db import Database
+from storage.backends import open_database
 from tests.bot.subscriptions.helpers import PAPERS, digest, loader
 
 
@@ -37,7 +37,7 @@ async def test_subscribe_list_deliveries_unsubscribe(tmp_path: Path, capsys: pyt
     await run(tmp_path, ["subscribe", "console:alice", "Speculative Decoding", "--json"])
     out = last_json(capsys)
     assert out["saved"] and out["preview"]["matches"] == 0  # type: ignore[index]
-    db = await Database.open(tmp_path / "paperboy.db")
+    db = await open_database(tmp_path / "paperboy.db")
     try:
         await loader(db).load(digest(PAPERS))
     finally:

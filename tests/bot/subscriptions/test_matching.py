@@ -13,6 +13,7 @@ from bot.ingest.formats import ParseContext, open_input, parse
 from bot.subscriptions.matching import DigestIndex, match, match_one
 from bot.subscriptions.topics import SubscriptionError, parse_topic
 from storage import subscriptions as sub_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.loader import Loader
 from storage.records import ParsedDigest
@@ -86,7 +87,7 @@ def _topic(words: list[str], shape: int) -> str:
 async def test_random_topics_over_a_real_digest_agree_with_fts5(tmp_path: Path, sample_words: list[str],
                                                                  data: st.DataObject) -> None:
     db_path = tmp_path / "hyp.db"
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         ids = (await db.fetchone("SELECT COUNT(*) FROM papers"))[0]
         if not ids:

@@ -14,6 +14,7 @@ from bot.subscriptions import service
 from bot.subscriptions.send import NotificationSender, notification_key
 from storage import guilds as guild_repo
 from storage import notifications as notification_repo
+from storage.backends import open_database
 from storage.db import Database
 from storage.guilds import GuildSchedule
 from storage.records import PaperRecord
@@ -162,7 +163,7 @@ class CountingOutbox(Outbox):
 
 async def test_two_processes_draining_the_same_log_send_each_notification_once(pg_url: str) -> None:
     """PostgreSQL only: several processes share a database there (SQLite serves one process)."""
-    db, other = await Database.open(pg_url), await Database.open(pg_url)  # two processes' handles
+    db, other = await open_database(pg_url), await open_database(pg_url)  # two processes' handles
     try:
         users = [f"console:u{i:02}" for i in range(30)]
         for user in users:

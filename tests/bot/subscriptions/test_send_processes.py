@@ -38,6 +38,7 @@ CHILD = textwrap.dedent("""
     from bot.chat.outbound import Sent
     from bot.config import SubscriptionSettings
     from bot.subscriptions.send import NotificationSender
+    from storage.backends import open_database
     from storage.db import Database
 
     address, ledger, sent_before_hanging = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -55,7 +56,7 @@ CHILD = textwrap.dedent("""
             return Sent(user_id, f"m-{key}")
 
     async def main():
-        db = await Database.open(address)
+        db = await open_database(address)
         await NotificationSender(db, Ledger(), SubscriptionSettings(concurrency=3)).send_pending()
 
     asyncio.run(main())

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from storage.errors import DatabaseUnavailable, SchemaTooNew
-from storage.postgres.db import PostgresDatabase, migrations, shown
+from storage.postgres.db import PostgresDatabase, migrations
 
 
 async def _tables(db: PostgresDatabase) -> set[str]:
@@ -52,11 +52,6 @@ async def test_an_unreachable_server_is_a_clear_error_without_the_password() -> 
     message = str(caught.value)
     assert "cannot reach PostgreSQL at postgresql://paperboy@127.0.0.1:1/paperboy" in message
     assert "s3cret" not in message
-
-
-def test_shown_urls_keep_the_user_and_drop_the_password() -> None:
-    assert shown("postgresql://u:p@h:5432/db?sslmode=require") == "postgresql://u@h:5432/db?sslmode=require"
-    assert shown("postgresql://h/db") == "postgresql://h/db"
 
 
 async def _add_paper(db: PostgresDatabase, arxiv_id: str, title: str, abstract: str) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.backends import open_database
 from storage.db import Database
 from storage.records import PaperRecord
 from storage.search import parse
@@ -54,7 +55,7 @@ async def found(db: Database, text: str) -> set[str]:
 
 @pytest.fixture
 async def both(tmp_path: Path, pg_url: str) -> AsyncIterator[tuple[Database, Database]]:
-    lite, pg = await Database.open(tmp_path / "sample.db"), await Database.open(pg_url)
+    lite, pg = await open_database(tmp_path / "sample.db"), await open_database(pg_url)
     for db in (lite, pg):
         await load(db, SAMPLE_DAY, *sample())
     yield lite, pg

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sources.addresses import is_public_address
-from bot.sources.http import DownloadError, download
+from bot.download.addresses import is_public_address
+from bot.download.http import DownloadError, download
 from tests.bot.sources.fake_network import PUBLIC, fake_network
 from tests.bot.sources.upstream import Reply, Upstream
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot import __version__
-from bot.sources.http import DownloadError, download, retry_after_seconds
+from bot.download.http import DownloadError, download, retry_after_seconds
 from storage.fetch_state import Validator
 from tests.bot.sources.upstream import FakeTime, Reply, Upstream, make_client
 

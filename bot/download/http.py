@@ -33,8 +33,8 @@ import aiohttp
 
 from bot import __version__
 from bot.chat.ratelimit import TokenBucket
-from bot.sources.addresses import is_public_address
-from bot.sources.errors import DownloadError as DownloadError  # re-exported; defined apart to stay cheap
+from bot.download.addresses import is_public_address
+from bot.download.errors import DownloadError as DownloadError  # re-exported; defined apart to stay cheap
 from storage.fetch_state import Validator
 
 log = logging.getLogger(__name__)

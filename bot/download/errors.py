@@ -1,6 +1,6 @@
 """The fetching layer's error, in a module of its own so that importing it costs nothing.
 
-`bot.sources.http` (aiohttp, slow to import) re-exports it; code that only needs to recognise
+`bot.download.http` (aiohttp, slow to import) re-exports it; code that only needs to recognise
 a failed download (the commands' error mapping, the loader's input errors) imports it from here.
 """
 
