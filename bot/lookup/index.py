@@ -23,10 +23,11 @@ import threading
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import compress, filterfalse, islice, repeat
+from operator import and_, eq, ge, gt, lshift, rshift, sub
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -41,6 +42,10 @@ POOL_SIZE = 1_500  # candidates kept after the rare words, before checking the c
 RERANK_SIZE = 200  # candidates scored with rapidfuzz
 FUZZY_VARIANTS = 6  # near spellings tried per unknown query word
 PREFIX_VARIANTS = 12  # completions tried for the word being typed (autocomplete)
+# Common words' postings checked against the pool are looked up in a bitmap of paper ids (built on
+# first use, dropped when papers are added) instead of by binary search; at most BITMAP_BYTES of them.
+BITMAP_MIN = 8192
+BITMAP_BYTES = 32 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,7 @@ class TitleIndex:
         self._listed = array("i")  # by paper id: first_listed as a proleptic ordinal, 0 = unknown
         self._count = 0
         self._reindexed: set[int] = set()  # papers whose title changed: their old words linger in postings
+        self._bitmaps: OrderedDict[str, bytearray] = OrderedDict()  # by term, least recently used first
         self.last_id = 0  # highest paper id added
 
     def __len__(self) -> int:
@@ -122,6 +128,8 @@ class TitleIndex:
             for row in rows:
                 self._add_one(row)
                 added += 1
+            if added:
+                self._bitmaps.clear()
         return added
 
     def _add_one(self, row: TitleRow) -> None:
@@ -370,19 +378,21 @@ class TitleIndex:
             if kept >= k:
                 break
         # The pool can hold about POSTINGS_BUDGET papers (a common word's newest postings) and
-        # this runs per keystroke: a pass over it is skipped where its answer is known from the counts.
-        chosen = [(pid, w) for pid, w in pool.items() if w > cut] if kept > counts[cut] else []
+        # this runs per keystroke: a pass over it is skipped where its answer is known from the
+        # counts, and the passes made are chains of C built-ins (compress, map), not Python steps.
+        weights = pool.values()
+        chosen = list(compress(pool.items(), map(gt, weights, repeat(cut)))) if kept > counts[cut] else []
         if counts[cut] == len(pool):  # every paper tied: one word walked
             tied = sorted(pool, reverse=True)
         else:
-            tied = sorted([pid for pid, w in pool.items() if w == cut], reverse=True)
+            tied = sorted(compress(pool, map(eq, weights, repeat(cut))), reverse=True)
         places = k - len(chosen)
-        length = self._length
         # islice: `tied` can be every paper holding a common word; only a few hundred are wanted.
-        low, high = near - 3, near + 3
-        same_length = list(islice((pid for pid in tied if low <= length[pid] <= high), places // 4))
+        # Same length: at most 3 bytes from `near`.
+        off = map(abs, map(sub, map(self._length.__getitem__, tied), repeat(near)))
+        same_length = list(islice(compress(tied, map(ge, repeat(3), off)), places // 4))
         first = set(same_length)
-        rest = list(islice((pid for pid in tied if pid not in first), places - len(same_length)))
+        rest = list(islice(filterfalse(first.__contains__, tied), places - len(same_length)))
         chosen += [(pid, cut) for pid in same_length + rest]
         return chosen
 
@@ -432,16 +442,38 @@ class TitleIndex:
         if deferred:
             if len(pool) > POOL_SIZE:
                 pool = dict(self._top(pool, POOL_SIZE, near))
+            pids = list(pool)
             for slot in deferred:
-                for pid in pool:
-                    best_weight = 0.0
-                    for term, weight in slot.alternatives:
-                        ids = self._postings[term]
-                        i = bisect_left(ids, pid)
-                        if i < len(ids) and ids[i] == pid and weight > best_weight:
-                            best_weight = weight
-                    pool[pid] += best_weight
+                # Each paper gains its best alternative's weight (lightest first, the heaviest wins).
+                gained: dict[int, float] = {}
+                for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
+                    gained.update(dict.fromkeys(self._members(term, pids), weight))
+                for pid, weight in gained.items():
+                    pool[pid] += weight
         return pool
+
+    def _members(self, term: str, pids: list[int]) -> list[int]:
+        """The papers of `pids` whose titles hold `term`."""
+        ids = self._postings[term]
+        if len(ids) < BITMAP_MIN:
+            return [pid for pid in pids if (i := bisect_left(ids, pid)) < len(ids) and ids[i] == pid]
+        bits = self._bitmap(term, ids)
+        # Bit pid of the bitmap, for every pid at once with C built-ins (a pool is 1,500 papers).
+        return list(compress(pids, map(and_, map(bits.__getitem__, map(rshift, pids, repeat(3))),
+                                       map(lshift, repeat(1), map(and_, pids, repeat(7))))))
+
+    def _bitmap(self, term: str, ids: array[int]) -> bytearray:
+        bits = self._bitmaps.get(term)
+        if bits is not None:
+            self._bitmaps.move_to_end(term)
+            return bits
+        bits = bytearray((self.last_id >> 3) + 1)  # every posted id is at most last_id
+        for pid in ids:
+            bits[pid >> 3] |= 1 << (pid & 7)
+        self._bitmaps[term] = bits
+        while len(self._bitmaps) * len(bits) > BITMAP_BYTES:
+            self._bitmaps.popitem(last=False)
+        return bits
 
     def _newest_cut(self, slot: _Slot, budget: int) -> int:
         """The paper id above which the slot's postings hold at most `budget` entries."""

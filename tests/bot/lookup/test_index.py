@@ -199,3 +199,22 @@ def test_search_if_free_answers_as_search_does_or_gives_way_to_another_thread(sa
     assert sample_index.search_if_free("squeezel", 3, prefix=True) == sample_index.search("squeezel", 3, prefix=True)
     with held_by_another_thread(sample_index):
         assert sample_index.search_if_free("squeezel", 3, prefix=True) is None
+
+
+def test_common_words_checked_through_bitmaps_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At archive sizes the commonest words' postings are checked through bitmaps; on the sample
+    # none is that common, so every look-up is made both ways and compared.
+    titles = sample_titles()
+    filler = [f"{w} models for learning with {titles[i % len(titles)].split()[-1]}"
+              for i, w in enumerate(["Efficient", "Scalable", "Robust"] * 400)]
+    index = TitleIndex()
+    index.add(TitleRow(i + 1, t, DAY) for i, t in enumerate(titles + filler))
+    queries = [q.query for q in noisy_queries(titles)][:150] + [t for t in titles[:40]]
+    monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 300)  # so that common words are deferred
+    monkeypatch.setattr("bot.lookup.index.POOL_SIZE", 100)
+    by_search = {q: index.search(q, 25) for q in queries}
+    monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 1)
+    assert {q: index.search(q, 25) for q in queries} == by_search
+    # A paper added afterwards is seen: the bitmaps are rebuilt after an add.
+    index.add([TitleRow(len(titles) + len(filler) + 1, "Robust models for learning with zebras", DAY)])
+    assert index.search("robust models learning zebras", 1)[0].title == "Robust models for learning with zebras"
