@@ -26,8 +26,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import compress, filterfalse, islice, repeat
-from operator import and_, eq, ge, gt, lshift, rshift, sub
+from itertools import compress, islice, repeat
+from operator import and_, lshift, rshift
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -381,21 +381,19 @@ class TitleIndex:
             if kept >= k:
                 break
         # The pool can hold about POSTINGS_BUDGET papers (a common word's newest postings) and
-        # this runs per keystroke: a pass over it is skipped where its answer is known from the
-        # counts, and the passes made are chains of C built-ins (compress, map), not Python steps.
-        weights = pool.values()
-        chosen = list(compress(pool.items(), map(gt, weights, repeat(cut)))) if kept > counts[cut] else []
+        # this runs per keystroke: a pass over it is skipped where its answer is known from the counts.
+        chosen = [(pid, w) for pid, w in pool.items() if w > cut] if kept > counts[cut] else []
         if counts[cut] == len(pool):  # every paper tied: one word walked
             tied = sorted(pool, reverse=True)
         else:
-            tied = sorted(compress(pool, map(eq, weights, repeat(cut))), reverse=True)
+            tied = sorted([pid for pid, w in pool.items() if w == cut], reverse=True)
         places = k - len(chosen)
+        length = self._length
         # islice: `tied` can be every paper holding a common word; only a few hundred are wanted.
-        # Same length: at most 3 bytes from `near`.
-        off = map(abs, map(sub, map(self._length.__getitem__, tied), repeat(near)))
-        same_length = list(islice(compress(tied, map(ge, repeat(3), off)), places // 4))
+        low, high = near - 3, near + 3
+        same_length = list(islice((pid for pid in tied if low <= length[pid] <= high), places // 4))
         first = set(same_length)
-        rest = list(islice(filterfalse(first.__contains__, tied), places - len(same_length)))
+        rest = list(islice((pid for pid in tied if pid not in first), places - len(same_length)))
         chosen += [(pid, cut) for pid in same_length + rest]
         return chosen
 
