@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from bench import (
+    cpu,
     digest,
     discord_latency,
     fuzzy,
@@ -51,6 +52,7 @@ BENCHES: list[ModuleType] = [
     digest,
     subscriptions,
     discord_latency,
+    cpu,
     resilience,
     startup,
     pg_drivers,

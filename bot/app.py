@@ -186,7 +186,7 @@ class App:
             notifications = NotificationQueue(db, clock=clock)
             loader = build_loader(db, settings, clock=clock, lookup=lookup, runner=runner, wake=wake,
                                   notifications=notifications, llm=llm, warmer=warmer)
-            await lookup.start()
+            await lookup.start(warm=True)
         except BaseException:
             if llm is not None:
                 await llm.close()

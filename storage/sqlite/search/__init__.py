@@ -122,13 +122,7 @@ class FtsSearcher:
             " ORDER BY papers_fts.rowid DESC LIMIT :limit",
             params,
         )
-        findall = SPAN.findall
-        out: list[Match] = []
-        for pid, title, listed in rows:
-            # Which query terms the title holds: the spans highlight() marked.
-            spans = len(findall(title)) if OPEN in title else 0
-            out.append((pid, spans, title_words(title, spans) if spans else 1, listed))
-        return out
+        return [(pid, *_title_counts(title), listed) for pid, title, listed in rows]
 
     async def idf(self, query: Query) -> list[float]:
         """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
@@ -185,6 +179,32 @@ class FtsSearcher:
             (ids,),
         )
         return build_hits(page, papers, marked, [(r[0], r[1], r[2]) for r in listings])
+
+
+# Bytes that are not ASCII letters or digits, as spaces: what separates the words `fts.title_words`
+# counts, in ASCII text.
+_ASCII_WORDS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+_ASCII = bytes(range(128))
+_MARKS = (OPEN + CLOSE).encode()
+
+
+def _title_counts(marked: str) -> tuple[int, int]:
+    """How many query terms a title holds (the spans highlight() marked) and how many words it
+    has (`fts.title_words`; 1 when it holds none: then unused).
+
+    This runs for up to 2,002 rows a search, so a title that is ASCII apart from well-formed marks
+    (what is left of its UTF-8 without the ASCII bytes is open, close, open, close...; none empty)
+    takes a faster way to the same counts than the regexes: the marks count the spans, and the
+    words are what is left between the bytes that are not letters or digits.
+    """
+    if OPEN not in marked:
+        return 0, 1
+    spans = marked.count(OPEN)
+    raw = marked.encode()
+    if raw.translate(None, _ASCII) == _MARKS * spans and OPEN + CLOSE not in marked:
+        return spans, max(len(raw.translate(_ASCII_WORDS).split()), spans, 1)
+    spans = len(SPAN.findall(marked))
+    return spans, title_words(marked, spans) if spans else 1
 
 
 @fts.searcher.register(SqliteDatabase)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.fuzzy import noisy_queries
-from bot.lookup.index import TitleIndex
+from bot.lookup.index import TitleIndex, TitleMatch
 from bot.lookup.sync import TitleIndexSync
 from bot.lookup.text import compact, index_terms, plain, split_words, title_forms
 from storage.db import Database
@@ -199,3 +199,34 @@ def test_search_if_free_answers_as_search_does_or_gives_way_to_another_thread(sa
     assert sample_index.search_if_free("squeezel", 3, prefix=True) == sample_index.search("squeezel", 3, prefix=True)
     with held_by_another_thread(sample_index):
         assert sample_index.search_if_free("squeezel", 3, prefix=True) is None
+
+
+def test_common_words_checked_through_bitmaps_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At archive sizes the commonest words' postings are checked through bitmaps; on the sample
+    # none is that common, so every look-up is made both ways and compared, also after papers are
+    # added (in order, and a changed title out of order) to an index whose bitmaps were built.
+    titles = sample_titles()
+    filler = [f"{w} models for learning with {titles[i % len(titles)].split()[-1]}"
+              for i, w in enumerate(["Efficient", "Scalable", "Robust"] * 400)]
+    index = TitleIndex()
+    index.add(TitleRow(i + 1, t, DAY) for i, t in enumerate(titles + filler))
+    queries = [q.query for q in noisy_queries(titles)][:150] + titles[:40] + ["robust models learning zebras"]
+    monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 300)  # so that common words are deferred
+    monkeypatch.setattr("bot.lookup.index.POOL_SIZE", 100)
+
+    def both_ways() -> tuple[dict[str, list[TitleMatch]], dict[str, list[TitleMatch]]]:
+        monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 10**9)
+        searched = {q: index.search(q, 25) for q in queries}
+        monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 1)
+        return searched, {q: index.search(q, 25) for q in queries}
+
+    monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 1)
+    assert index.warm_bitmaps() > 0
+    searched, through_bitmaps = both_ways()
+    assert through_bitmaps == searched
+    last = len(titles) + len(filler)
+    index.add([TitleRow(last + 1, "Robust models for learning with zebras", DAY),
+               TitleRow(3, "Scalable models for learning zebras", DAY)])
+    searched, through_bitmaps = both_ways()
+    assert through_bitmaps == searched
+    assert through_bitmaps["robust models learning zebras"][0].paper_id == last + 1

@@ -5,11 +5,13 @@ none of these: tests/storage/postgres/test_pg_search.py)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.db import Database
 from storage.search import fts, parse
 from storage.search.fts import matching_ids, search
-from storage.sqlite.search import index_cache, scratch
+from storage.sqlite.search import _title_counts, index_cache, scratch
 from tests.storage.search.archive import D1, load, paper
 
 # Stems the porter stemmer changes again ("accelerated" -> acceler -> accel, "biased" -> bias -> bia)
@@ -62,3 +64,13 @@ async def test_the_tokenizer_is_the_one_papers_fts_uses(db: Database) -> None:
     row = await db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'")
     assert row is not None and f"tokenize='{scratch.TOKENIZE}'" in row["sql"]
     assert scratch.tokens("Vector-Quantizers, Élan models") == ("vector", "quantiz", "elan", "model")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "B", "7", " ", "-", "_", "é", "e\u0301", "🙂", "\ue123", fts.OPEN, fts.CLOSE]),
+                max_size=24).map("".join))
+def test_title_counts_are_the_regex_counts(marked: str) -> None:
+    # The ASCII shortcut must count exactly what the regexes count, whatever the text holds.
+    spans = len(fts.SPAN.findall(marked)) if fts.OPEN in marked else 0
+    expected = (spans, fts.title_words(marked, spans) if spans else 1)
+    assert _title_counts(marked) == expected
