@@ -138,10 +138,11 @@ async def term_document_counts(db: Database, terms: Collection[str], *, archive_
 
 async def _counts(db: Database, keys: Sequence[str], size: int, cache: bool,
                   live_counts: Callable[[Sequence[str]], Awaitable[dict[str, int]]],
-                  worth_caching: Callable[[str, int], bool]) -> dict[str, int]:
+                  worth_caching: Callable[[str, int], bool],
+                  costly: Callable[[str], bool] = lambda key: False) -> dict[str, int]:
     """Counts of `keys` from summary_term_counts (scaled to `size`, the stalest few recounted) and,
-    for the rest, from `live_counts`, a few keys per statement; the live counts `worth_caching`
-    are saved."""
+    for the rest, from `live_counts`, a few keys per statement (the `costly` ones one each); the
+    live counts `worth_caching` are saved."""
     counts: dict[str, int] = {}
     stale: list[tuple[float, str]] = []
     if cache:
@@ -155,14 +156,18 @@ async def _counts(db: Database, keys: Sequence[str], size: int, cache: bool,
     live: dict[str, int] = {}
     unsaved: list[tuple[str, int, int]] = []
     saving = cache
-    # A few terms per statement: a long count in one statement would hold up every interactive
-    # read queued behind it (on SQLite, the one connection runs one statement at a time).
-    for start in range(0, len(missing), _TERMS_PER_STATEMENT):
-        found = await live_counts(missing[start:start + _TERMS_PER_STATEMENT])
+    # A few terms per statement, a costly one alone: a long count in one statement would hold up
+    # every interactive read queued behind it (on SQLite, the one connection runs one statement at
+    # a time).
+    cheap = [k for k in missing if not costly(k)]
+    batches = [[k] for k in missing if costly(k)]
+    batches += [cheap[i:i + _TERMS_PER_STATEMENT] for i in range(0, len(cheap), _TERMS_PER_STATEMENT)]
+    for n, batch in enumerate(batches):
+        found = await live_counts(batch)
         live.update(found)
         unsaved.extend((t, d, size) for t, d in found.items() if worth_caching(t, d) or t in recount)
         # Saved as they come: a count cut short (the bot stopping mid-way) keeps what it counted.
-        if saving and unsaved and (len(unsaved) >= _SAVE_EVERY or start + _TERMS_PER_STATEMENT >= len(missing)):
+        if saving and unsaved and (len(unsaved) >= _SAVE_EVERY or n == len(batches) - 1):
             saving = await _save(db, unsaved)
             unsaved = []
     for term in recount:
@@ -240,6 +245,6 @@ async def phrase_document_counts(db: Database, phrases: Collection[tuple[str, ..
     def expensive(key: str, doc: int) -> bool:
         return min(term_counts.get(s, 0) for s in by_key[key]) >= threshold
 
-    counted = await _counts(db, sorted(by_key), size, cache, live, expensive)
+    counted = await _counts(db, sorted(by_key), size, cache, live, expensive, lambda key: expensive(key, 0))
     result.update({by_key[k]: counted.get(k, 0) for k in by_key})
     return result
