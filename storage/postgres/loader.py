@@ -263,7 +263,7 @@ async def upsert_by_id(db: PostgresDatabase, payload: str, fmt: str, now: dt.dat
     assert conn is not None, "papers are written inside a load's transaction"
     await conn.execute(_CREATE_STAGE)
     await conn.copy_records_to_table(_STAGE, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
-    await conn.execute(f"ANALYZE {_STAGE}")
+    await conn.execute(f"ANALYZE {_STAGE} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
     await conn.execute(_set_local(_PARALLEL) + _NEW_VECTORS + ";" + _reset(_PARALLEL) + _set_local(_UPSERT_SETTINGS))
     text_wins, extras_win = authority(fmt)
     found = await db.fetchall(_UPSERT_BY_ID, (now, text_wins, extras_win))
