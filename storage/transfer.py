@@ -25,8 +25,8 @@ order rows are read in (the backends need not sort text alike), still changed by
 missing or extra row.
 
 Not copied: each backend's own bookkeeping (schema_migrations, SQLite's FTS5 tables; PostgreSQL's
-generated search column and its search_versions) and three caches, emptied on the target and
-rebuilt when next needed: title_snapshot (the title index's saved image; the next start builds
+search column, derived from the row, and its search_versions) and three caches, emptied on the
+target and rebuilt when next needed: title_snapshot (the title index's saved image; the next start builds
 the index from the papers), title_changes (the log title indexes catch up from, kept by each
 backend in its own form) and summary_term_counts (the daily summary's term counts, which each
 backend counts with its own stemming). Nor is the runtime state of the processes using a

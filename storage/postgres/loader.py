@@ -7,11 +7,13 @@ The same rules as storage/sqlite/loader.py, in PostgreSQL's dialect. Differences
 - papers and digests are written by an UPDATE of the stored rows and an INSERT of the others, not
   by INSERT ... ON CONFLICT: that would draw an identity value for every conflicting row, and the
   ids would jump where SQLite's stay dense;
-- papers travel by COPY into a staging table (a session's temporary table), then one statement
-  updates the stored ones and inserts the others; entries travel as one JSON array parsed by the
-  server (`json_array_elements`), like SQLite's `json_each`;
-- the search column is generated, so there is no index to defer, and the title_key index is never
-  set aside (B-tree inserts cost PostgreSQL little, and re-creating it would lock the table).
+- papers travel by COPY into a staging table, the new ones' search vectors are computed by one
+  statement that can use parallel workers, then one statement updates the stored papers and inserts
+  the others with their vectors; entries travel as one JSON array parsed by the server
+  (`json_array_elements`), like SQLite's `json_each`;
+- the search column is filled as papers are written, so there is no index to defer, and the
+  title_key index is never set aside (B-tree inserts cost PostgreSQL little, and re-creating it
+  would lock the table).
 """
 
 from __future__ import annotations
@@ -49,15 +51,31 @@ def _changes(rules: dict[str, str], t: str) -> str:
 
 _PAPER_COLUMNS = ("arxiv_id, title_key, title, abstract, authors, links, categories, keywords, ai_summary,"
                   " published, first_listed")
-# Where COPY puts a batch's papers before one statement upserts them: one per connection (a
-# session's temporary table), emptied before each batch and at every commit.
+# Where COPY puts a run's papers before one statement upserts them: a table made in the load's
+# transaction and dropped before it ends (loads are serialised, so one name serves), unlogged rather
+# than temporary because parallel workers cannot read a session's temporary tables.
 _STAGE = "paperboy_papers_in"
 _CREATE_STAGE = f"""
-CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+CREATE UNLOGGED TABLE {_STAGE} (
     arxiv_id text, title_key text, title text, abstract text, authors text, links text, categories text,
     keywords text, ai_summary text, published date, first_listed date, ord bigint
-) ON COMMIT DELETE ROWS
+)
 """
+# The search vectors of the staged papers not stored yet, computed before they are inserted: CREATE
+# TABLE AS may run on parallel workers (an INSERT, or the generated column it replaced, may not), and
+# the text parsing and stemming is most of a load's server time.
+_VECTORS = "paperboy_vectors_in"
+_NEW_VECTORS = f"""
+CREATE TEMPORARY TABLE {_VECTORS} ON COMMIT DROP AS
+SELECT s.ord, paperboy_search_vector(s.title, s.abstract) AS search FROM {_STAGE} AS s
+WHERE NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = s.arxiv_id)
+"""  # noqa: S608 - a constant
+# Planner settings for those two statements, reset after each: the new stage has no statistics,
+# and without these the planner deems it too small to share out.
+_PARALLEL = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0", "min_parallel_table_scan_size": "0"}
+# The upsert's estimates are rough (its CTEs), and once they passed jit_above_cost every chunk
+# compiled its plan; its sorts and the insert trigger's transition table spilled to disk at 4 MB.
+_UPSERT_SETTINGS = {"jit": "off", "work_mem": "'64MB'"}
 _FROM_STAGE = f"""
 SELECT arxiv_id, title_key, title, abstract, authors::jsonb AS authors, links::jsonb AS links,
        categories::jsonb AS categories, keywords::jsonb AS keywords, ai_summary, published, first_listed, ord
@@ -91,8 +109,8 @@ changed AS (
     RETURNING p.id, p.arxiv_id
 ),
 added AS (
-    INSERT INTO papers ({_PAPER_COLUMNS}, created_at, updated_at)
-    SELECT {_PAPER_COLUMNS}, $1, $1 FROM r
+    INSERT INTO papers ({_PAPER_COLUMNS}, search, created_at, updated_at)
+    SELECT {_PAPER_COLUMNS}, v.search, $1, $1 FROM r LEFT JOIN {_VECTORS} AS v ON v.ord = r.ord
     WHERE NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = r.arxiv_id)
     ORDER BY r.ord
     RETURNING id, arxiv_id
@@ -231,15 +249,25 @@ def _staged(row: list[Any], order: int) -> tuple[Any, ...]:
             dt.date.fromisoformat(listed), order)
 
 
+def _set_local(settings: dict[str, str]) -> str:
+    return "".join(f"SET LOCAL {name} = {value};" for name, value in settings.items())
+
+
+def _reset(settings: dict[str, str]) -> str:
+    return "".join(f"RESET {name};" for name in settings)
+
+
 @loader.upsert_by_id.register(PostgresDatabase)
 async def upsert_by_id(db: PostgresDatabase, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
     conn = db.bound
     assert conn is not None, "papers are written inside a load's transaction"
     await conn.execute(_CREATE_STAGE)
-    await conn.execute(f"TRUNCATE {_STAGE}")
     await conn.copy_records_to_table(_STAGE, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
+    await conn.execute(f"ANALYZE {_STAGE} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
+    await conn.execute(_set_local(_PARALLEL) + _NEW_VECTORS + ";" + _reset(_PARALLEL) + _set_local(_UPSERT_SETTINGS))
     text_wins, extras_win = authority(fmt)
     found = await db.fetchall(_UPSERT_BY_ID, (now, text_wins, extras_win))
+    await conn.execute(_reset(_UPSERT_SETTINGS) + f"DROP TABLE {_VECTORS}; DROP TABLE {_STAGE}")
     return [(int(r["id"]), str(r["arxiv_id"])) for r in found]
 
 
@@ -302,12 +330,12 @@ async def title_orphans(db: PostgresDatabase, keys: str) -> bool:
 
 @loader.defer_search_index.register(PostgresDatabase)
 async def defer_search_index(db: PostgresDatabase) -> None:
-    pass  # the search column is generated with the row
+    pass  # the search column is written with the row
 
 
 @loader.index_new_papers.register(PostgresDatabase)
 async def index_new_papers(db: PostgresDatabase, max_before: int) -> None:
-    pass  # the search column is generated with the row
+    pass  # the search column is written with the row
 
 
 @loader.drop_or_keep.register(PostgresDatabase)

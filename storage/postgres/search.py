@@ -1,4 +1,4 @@
-"""storage/search/fts.py on PostgreSQL: the generated, weighted tsvector `papers.search` (title A,
+"""storage/search/fts.py on PostgreSQL: the weighted tsvector `papers.search` (title A,
 abstract B, English stemming) and its GIN index, with the same candidate policy and ranking as
 FTS5 (storage/search/fts.py): the WINDOW newest matches, ranked in Python.
 
