@@ -37,7 +37,14 @@ def _ingest(db: Path, snapshot: Path, *, pause: tuple[Path, str] | None = None) 
     # A session of its own: the signal goes to its process group (the command and its worker), as
     # Ctrl-C in a terminal does, and to nothing else.
     return subprocess.Popen([sys.executable, *entry, "--db", str(db), "ingest", str(snapshot)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_interruptible)
+
+
+def _interruptible() -> None:
+    """In the child: Ctrl-C's default action, even when the test run itself was started in the
+    background by a shell (`make test &`), which makes SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _group_gone(pgid: int) -> bool:
