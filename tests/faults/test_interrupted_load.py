@@ -72,7 +72,12 @@ def test_ctrl_c_mid_load_rolls_back_the_chunk_restores_the_index_and_says_what_s
     assert query(db, "SELECT name FROM sqlite_master WHERE name = 'papers_title_key'") == []  # dropped for the load
 
     os.killpg(load.pid, signal.SIGINT)
-    out, err = load.communicate(timeout=240)
+    try:
+        out, err = load.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(load.pid, signal.SIGKILL)  # not left running to trouble the tests after this one
+        load.communicate()
+        pytest.fail("the interrupted load did not stop within 240 s of SIGINT")
     assert load.returncode == 130, out + err
     assert err.strip() == f"paperboy: {snapshot}: interrupted: {committed:,} papers committed, re-run to finish"
     assert query(db, "SELECT COUNT(*) FROM papers") == [(committed,)]  # the open chunk rolled back
