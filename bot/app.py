@@ -154,7 +154,6 @@ class App:
     weekly: WeeklyRecommendations | None = None  # the opt-in weekly "for you" messages (bot.similar.weekly)
     backfill: Backfill | None = None  # the similarity index's catch-up, under the upkeep lease
     warmer: SummaryWarmer | None = None  # composes new digests' summaries ahead of their readers
-    _warming: asyncio.Task[None] | None = None  # the warmer's upkeep rounds, while holding the lease
 
     @classmethod
     async def open(cls, settings: Settings, outbound: Outbound, *, clock: Clock = system_clock,
@@ -286,19 +285,14 @@ class App:
         if self.backfill is not None:
             self.backfill.start()
         if self.warmer is not None:
-            self.warmer.active = True
-            self._warming = asyncio.create_task(self.warmer.run())
+            self.warmer.start()
 
     async def _stop_upkeep(self) -> None:
         self.services.lookup.sync.upkeep = False
         if self.backfill is not None:
             await self.backfill.stop()  # after the batch in flight
         if self.warmer is not None:
-            self.warmer.active = False
-        if self._warming is not None:
-            self._warming.cancel()
-            await asyncio.gather(self._warming, return_exceptions=True)
-            self._warming = None
+            await self.warmer.stop()
 
     async def start_web(self, host: str | None = None, port: int | None = None) -> str:
         """Serve the read-only web archive over this app's services (`[web] host`/`port` unless
@@ -350,11 +344,8 @@ class App:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._warming is not None:  # the warmer's rounds, when the coordinator did not stop them
-            self._warming.cancel()
-            await asyncio.gather(self._warming, return_exceptions=True)
         if self.warmer is not None:
-            await self.warmer.close()  # summaries being composed stop; the counts taken so far are kept
+            await self.warmer.close()  # its rounds and the summaries being composed stop; counts taken are kept
         self.runner.stop()
         if self.services.llm is not None:
             await self.services.llm.close()  # summaries being written stop; the next load writes them

@@ -10,8 +10,8 @@ answering commands; the counts are saved as they are taken, so a warm-up cut sho
 stopping) keeps its progress and other processes' composes find them. A request that arrives
 mid-way waits for the same compose (the cache shares one per digest) instead of counting again.
 
-With several processes sharing a database only the holder of the upkeep lease warms
-(`active`, set by bot.app as the lease comes and goes), so two never count the same phrases.
+With several processes sharing a database only the holder of the upkeep lease warms (`start`
+and `stop`, called by bot.app as the lease comes and goes), so two never count the same phrases.
 It also runs `upkeep` every `UPKEEP_SECONDS`: the latest daily digest is warmed when a load
 elsewhere (another process, a one-shot `paperboy ingest`, which warms nothing itself) changed it,
 and every `EVICT_EVERY` the cached counts of phrases that no digest of the last `KEEP_DAYS` uses
@@ -52,7 +52,22 @@ class SummaryWarmer:
     clock: Clock = system_clock
     active: bool = True  # False while another process holds the upkeep lease (it warms instead)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    _rounds: asyncio.Task[None] | None = None  # `run`, while this process holds the upkeep lease
     _evicted_at: dt.datetime | None = None
+
+    def start(self) -> None:
+        """This process took the upkeep lease: warm on load, and run the upkeep rounds."""
+        self.active = True
+        if self._rounds is None:
+            self._rounds = asyncio.create_task(self.run(), name="summary-upkeep")
+
+    async def stop(self) -> None:
+        """The upkeep lease went elsewhere (or the app is closing): no more warming on load or rounds."""
+        self.active = False
+        if self._rounds is not None:
+            self._rounds.cancel()
+            await asyncio.gather(self._rounds, return_exceptions=True)
+            self._rounds = None
 
     async def after_commit(self, results: Sequence[LoadResult]) -> None:
         """A Loader `after_commit` listener: each recent daily digest the load changed is warmed."""
@@ -92,7 +107,9 @@ class SummaryWarmer:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def close(self) -> None:
-        """Stop warming: the tasks and the composes they started (counts taken so far stay saved)."""
+        """Stop warming: the rounds, the tasks and the composes they started (counts taken so far
+        stay saved)."""
+        await self.stop()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
