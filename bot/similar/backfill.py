@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.similar.index import SimilarIndex
+from bot.similar.index import SimilarIndex, coverage
 from storage import similar as similar_repo
 from storage.db import Database
 
@@ -32,24 +32,6 @@ WINDOW = 5_000  # paper ids looked at per query
 PAUSE = 0.05  # seconds between batches: the commands' turn
 IDLE = 600.0  # seconds between looks once every paper is weighed
 LOG_EVERY = 50_000  # papers weighed between progress lines
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    indexed: int
-    papers: int
-
-    @property
-    def complete(self) -> bool:
-        return self.indexed >= self.papers
-
-    def text(self) -> str:
-        return f"{self.indexed:,} of {self.papers:,} papers indexed"
-
-
-async def coverage(db: Database) -> Coverage:
-    indexed, papers, _ = await similar_repo.coverage(db)
-    return Coverage(indexed, papers)
 
 
 @dataclass(slots=True)
@@ -102,6 +84,11 @@ class Backfill:
             log.info("similar papers: %s (%s weighed)", (await coverage(self.db)).text(), f"{weighed:,}")
         return weighed
 
+    async def catch_up(self, limit: int) -> int:
+        """Weigh up to `limit` of the newest papers that have no vector, now (a piece of what the
+        background catch-up does); how many were weighed."""
+        return await self._walk(self._unindexed, self._index, limit=limit)
+
     async def _unindexed(self, low: int, high: int) -> list[int]:
         return await similar_repo.unindexed(self.db, low, high)
 
@@ -114,14 +101,17 @@ class Backfill:
         return (await self.index.index(ids)).papers
 
     async def _walk(self, find: Callable[[int, int], Awaitable[list[int]]],
-                    weigh: Callable[[Sequence[int]], Awaitable[int]]) -> int:
-        """Down from the newest paper id, a window at a time: weigh what `find` finds in batches."""
+                    weigh: Callable[[Sequence[int]], Awaitable[int]], *, limit: int | None = None) -> int:
+        """Down from the newest paper id, a window at a time: weigh what `find` finds in batches
+        (the first `limit` it finds, when given)."""
         _, _, top = await similar_repo.coverage(self.db)
         high, weighed = top + 1, 0
         self._corpus, self._logged = None, 0
-        while high > 0 and not self._stopping.is_set():
+        while high > 0 and not self._stopping.is_set() and (limit is None or weighed < limit):
             low = max(0, high - self.window)
             ids = await find(low, high)
+            if limit is not None:
+                ids = ids[:limit - weighed]
             for start in range(0, len(ids), self.batch):
                 if self._stopping.is_set():
                     return weighed

@@ -38,6 +38,27 @@ def _terms_of(papers: Sequence[PaperText]) -> dict[int, Counter[str]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """How far the index is: papers with a vector, of all papers (the bot's catch-up weighs the
+    rest: bot/similar/backfill.py)."""
+
+    indexed: int
+    papers: int
+
+    @property
+    def complete(self) -> bool:
+        return self.indexed >= self.papers
+
+    def text(self) -> str:
+        return f"{self.indexed:,} of {self.papers:,} papers indexed"
+
+
+async def coverage(db: Database) -> Coverage:
+    indexed, papers, _ = await similar_repo.coverage(db)
+    return Coverage(indexed, papers)
+
+
+@dataclass(frozen=True, slots=True)
 class IndexReport:
     papers: int  # papers weighed
     terms: int  # terms in the vocabulary
@@ -148,19 +169,6 @@ class SimilarIndex:
             if progress is not None:
                 progress("weighed", weighed)
         return IndexReport(weighed, len(stats))
-
-    async def catch_up(self, limit: int = _READ_BATCH) -> int:
-        """Weigh up to `limit` of the newest papers that have no vector (loaded before the index,
-        by an archive import or onto a `migrate-db` target); how many were weighed. The bot does
-        this in the background (bot/similar/backfill.py)."""
-        _, _, top = await similar_repo.coverage(self.db)
-        ids: list[int] = []
-        high = top + 1
-        while high > 0 and len(ids) < limit:
-            low = max(0, high - _READ_BATCH)
-            ids += await similar_repo.unindexed(self.db, low, high)
-            high = low
-        return (await self.index(ids[:limit])).papers if ids else 0
 
     async def _all_papers(self) -> AsyncIterator[list[PaperText]]:
         after = 0

@@ -7,7 +7,7 @@ from bot.chat import limits
 from bot.chat.replies import Button, Card, Reply
 from bot.community import actions
 from bot.display.titles import shown_title
-from bot.similar.backfill import Coverage
+from bot.similar.index import Coverage
 from bot.similar.service import Match, Recommendations
 from bot.summary.render import url_ok
 from storage.records import StoredPaper

@@ -17,8 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.similar.backfill import Coverage, coverage
-from bot.similar.index import SimilarIndex
+from bot.similar.index import Coverage, SimilarIndex, coverage
 from bot.similar.vectors import centroid, contributions, dot
 from bot.similar.week import send_time
 from storage import guilds as guild_repo

@@ -17,7 +17,7 @@ from bot.llm.service import report as llm_report
 from bot.processes.report import ProcessesReport, gather_processes
 from bot.redact import redact
 from bot.schedule.settings import describe
-from bot.similar.backfill import Coverage, coverage
+from bot.similar.index import Coverage, coverage
 from bot.summary.render import EMPTY_DAY
 from storage import digests as digest_repo
 from storage import fetch_state

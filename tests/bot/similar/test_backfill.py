@@ -168,7 +168,7 @@ async def test_status_and_similar_say_how_far_the_index_is(db: Database) -> None
     assert found == [] and await indexed_ids(db) == {paper.id}
     reply = similar_reply(paper, found, building=await service.coverage())
     assert "still being indexed" in reply.text and "1 of 10 papers indexed" in reply.text
-    assert await SimilarIndex(db).catch_up(2) == 2  # by hand: the two newest of those left
+    assert await Backfill(db, pause=0).catch_up(2) == 2  # by hand: the two newest of those left
     assert max(await indexed_ids(db)) == max(p.id for p in papers.values())
     await Backfill(db, pause=0).run_once()
     report = await gather(db, settings, now=T0)
