@@ -122,6 +122,13 @@ async def vectors(db: Database, paper_ids: Sequence[int]) -> dict[int, TermWeigh
     raise NotImplementedError
 
 
+def term_reads(query: TermWeights, per_term: int | Sequence[int]) -> list[tuple[int, int, int]]:
+    """(term id, query weight, postings to read) for each term of `query` that `candidates` reads
+    (`per_term`: one depth for all, or one a term; 0 skips the term)."""
+    depths = [per_term] * len(query) if isinstance(per_term, int) else list(per_term)
+    return [(t, w, n) for (t, w), n in zip(query, depths, strict=True) if n > 0]
+
+
 @per_backend
 async def candidates(db: Database, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:

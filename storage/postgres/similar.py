@@ -142,8 +142,7 @@ async def vectors(db: PostgresDatabase, paper_ids: Sequence[int]) -> dict[int, T
 @similar.candidates.register(PostgresDatabase)
 async def candidates(db: PostgresDatabase, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:
-    caps = [per_term] * len(query) if isinstance(per_term, int) else list(per_term)
-    read = [(t, w, cap) for (t, w), cap in zip(query, caps, strict=True) if cap > 0]
+    read = similar.term_reads(query, per_term)
     if not read:
         return []
     rows = await db.fetchall(

@@ -125,8 +125,7 @@ async def vectors(db: SqliteDatabase, paper_ids: Sequence[int]) -> dict[int, Ter
 @similar.candidates.register(SqliteDatabase)
 async def candidates(db: SqliteDatabase, query: TermWeights, *, per_term: int | Sequence[int], limit: int,
                      exclude: int | None = None) -> list[tuple[int, int]]:
-    caps = [per_term] * len(query) if isinstance(per_term, int) else list(per_term)
-    read = [(t, w, cap) for (t, w), cap in zip(query, caps, strict=True) if cap > 0]
+    read = similar.term_reads(query, per_term)
     if not read:
         return []
     parts, params = [], []
