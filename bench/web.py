@@ -5,15 +5,18 @@ For each corpus size the database of `bench.corpus.ensure_database(size)` (built
 --port 0` serves the copy in its own process, as in production. The bench is the client:
 
 - one client, REPEAT rounds of each page kind: home (`/`), the sample digest's page, a paper page
-  (a different paper each request), a search page (a query mix of bench.search's kinds, repeated:
-  after the first round the page cache answers), and the same searches each at an address of its
-  own (the page cache never has them: what a search costs); p50/p95 per kind, the first request
-  of each kind (cold: compose, page cache) reported apart;
+  (a different paper each request; when the page came without its close matches, the address its
+  script then fetches them from is asked for too, in a row of its own), a search page (a query
+  mix of bench.search's kinds, repeated: after the first round the page cache answers), and the
+  same searches each at an address of its own (the page cache never has them: what a search
+  costs); p50/p95 per kind, the first request of each kind (cold: compose, page cache) apart;
 - the baseline, same server same run: `/static/style.css`, which runs no Paperboy code;
 - a load generator: CONCURRENCY clients (default 50, then 200) sharing out REQUESTS requests, a
   quarter of each page kind (papers no earlier run asked for), and a tenth as many of the static
-  file; p50/p95 per page and p95 per kind, errors (any status but 200, or a failed connection),
-  requests/s, with the static file's p95 under the same load beside it.
+  file; a client given a paper page that deferred its close matches asks for them next, as a
+  browser running the page's script would (`close deferred`, `close p95 ms`); p50/p95 per page
+  and p95 per kind, errors (any status but 200, or a failed connection), requests/s, with the
+  static file's p95 under the same load beside it.
 
 The server's CPU is read from /proc before and after, so CPU per page is shown beside wall time.
 """
@@ -25,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -42,6 +46,7 @@ from bench.corpus import ensure_database
 NAME = "web"
 DESCRIPTION = "web archive page latency (home, digest, paper, search) at 1 and N clients vs a static file"
 TARGET_P95_MS = 50.0
+_CLOSE = re.compile(rb'data-close="([^"]+)"')
 SEARCHES = ["diffusion", "language models", '"large language models"', "model -diffusion", "quantiz*",
             "title:diffusion", "transformer OR attention", "hyperpriors", "zzqxj"]
 
@@ -114,15 +119,23 @@ class Server:
         remove_database(self.db)
 
 
-async def _get(session: aiohttp.ClientSession, url: str) -> tuple[float, bool]:
+async def _get(session: aiohttp.ClientSession, url: str) -> tuple[float, bool, bytes]:
     started = time.perf_counter()
+    body = b""
     try:
         async with session.get(url) as response:
-            await response.read()
+            body = await response.read()
             ok = response.status == 200
     except aiohttp.ClientError:
         ok = False
-    return time.perf_counter() - started, ok
+    return time.perf_counter() - started, ok, body
+
+
+def _deferred(body: bytes) -> str | None:
+    """The close matches' address a paper page's script fetches (bot/lookup/close.py), when the
+    page came without them."""
+    found = _CLOSE.search(body)
+    return found.group(1).decode() if found else None
 
 
 def _paths(kind: str, n: int, ids: list[str]) -> list[str]:
@@ -153,22 +166,28 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
         async with aiohttp.ClientSession(connector=connector) as session:
             for kind in (*KINDS, "search, uncached", "static file"):
                 paths = _paths(kind, args.repeat + 1, ids)
-                cold, ok = await _get(session, server.url + paths[0])
+                cold, ok, _ = await _get(session, server.url + paths[0])
                 if not ok:
                     raise BenchError(f"{kind}: {paths[0]} did not answer 200")
                 cpu = server.cpu
                 times = []
+                deferred = []
                 for p in paths[1:]:
-                    seconds, ok = await _get(session, server.url + p)
+                    seconds, ok, body = await _get(session, server.url + p)
                     if not ok:
                         raise BenchError(f"{kind}: {p} did not answer 200")
                     times.append(seconds)
+                    if (close := _deferred(body)) is not None:
+                        deferred.append(close)
                 cpu = (server.cpu - cpu) / len(times)
                 p95 = _percentile(times, 95) * 1000
                 rows.append(Row(NAME, f"{size:,} {kind}, 1 client", {
                     "requests": len(times), "p50 ms": statistics.median(times) * 1000, "p95 ms": p95,
                     "server CPU ms": cpu * 1000, "cold ms": cold * 1000, "errors": 0,
+                    "close deferred": len(deferred) if kind == "paper" else None,
                     f"p95 <= {TARGET_P95_MS:.0f} ms": p95 <= TARGET_P95_MS if kind != "static file" else None}))
+                if deferred:  # what the page's script then asks for: the close matches, found on asking
+                    rows.append(await _close_row(session, server, size, deferred))
             loads = [int(c) for c in args.concurrency.split(",") if c.strip()]
             for run, clients in enumerate(loads):
                 # Papers no earlier run asked for: a paper page is never answered from the page cache.
@@ -181,14 +200,16 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
                 results, errors = await _load(session, server.url, queue, clients)
                 wall = time.perf_counter() - started
                 pages = [t for kind in KINDS for t in results[kind]]
-                statics = results["static"]
+                statics, close = results["static"], results["close"]
+                asked = len(pages) + len(statics) + len(close)
                 rows.append(Row(NAME, f"{size:,} page mix, {clients} clients", {
-                    "requests": len(pages) + len(statics), "p50 ms": statistics.median(pages) * 1000,
+                    "requests": asked, "p50 ms": statistics.median(pages) * 1000,
                     "p95 ms": _percentile(pages, 95) * 1000,
                     **{f"{kind} p95 ms": _percentile(results[kind], 95) * 1000 for kind in KINDS},
-                    "server CPU ms": (server.cpu - cpu) / (len(pages) + len(statics)) * 1000,
+                    "close deferred": len(close), "close p95 ms": _percentile(close, 95) * 1000 if close else None,
+                    "server CPU ms": (server.cpu - cpu) / asked * 1000,
                     "static p95 ms": _percentile(statics, 95) * 1000, "errors": errors,
-                    "requests/s": (len(pages) + len(statics)) / wall}))
+                    "requests/s": asked / wall}))
     for row in rows:
         row.values.update(machine.values())
     return rows
@@ -197,18 +218,36 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
 async def _load(session: aiohttp.ClientSession, base: str, queue: list[tuple[str, str]],
                 clients: int) -> tuple[dict[str, list[float]], int]:
     """`clients` clients sharing out `queue`, each sending its next request when the last answered."""
-    results: dict[str, list[float]] = {kind: [] for kind in (*KINDS, "static")}
+    results: dict[str, list[float]] = {kind: [] for kind in (*KINDS, "static", "close")}
     errors = 0
 
     async def client(work: list[tuple[str, str]]) -> None:
         nonlocal errors
         for path, what in work:
-            seconds, ok = await _get(session, base + path)
+            seconds, ok, body = await _get(session, base + path)
             results[what].append(seconds)
             errors += 0 if ok else 1
+            if (close := _deferred(body)) is not None:  # as a browser runs the page's script
+                seconds, ok, _ = await _get(session, base + close)
+                results["close"].append(seconds)
+                errors += 0 if ok else 1
 
     await asyncio.gather(*(client(queue[i::clients]) for i in range(clients)))
     return results, errors
+
+
+async def _close_row(session: aiohttp.ClientSession, server: Server, size: int, addresses: list[str]) -> Row:
+    """The close matches the paper pages deferred, as their script asks for them: found on asking."""
+    cpu = server.cpu
+    times = []
+    for address in addresses:
+        seconds, ok, _ = await _get(session, server.url + address)
+        if not ok:
+            raise BenchError(f"close matches: {address} did not answer 200")
+        times.append(seconds)
+    return Row(NAME, f"{size:,} close matches (the paper page's script), 1 client", {
+        "requests": len(times), "p50 ms": statistics.median(times) * 1000, "p95 ms": _percentile(times, 95) * 1000,
+        "server CPU ms": (server.cpu - cpu) / len(times) * 1000, "errors": 0})
 
 
 def _database(size: int, seed: int) -> Path:

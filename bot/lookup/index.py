@@ -263,18 +263,24 @@ class TitleIndex:
 
     # -- searching --------------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 10, *, prefix: bool = False) -> list[TitleMatch]:
+    def search(self, query: str, limit: int = 10, *, prefix: bool = False, since: int = 0) -> list[TitleMatch]:
         """The best `limit` papers for a noisy title, best first. `prefix`: the last word may be
-        unfinished (autocomplete)."""
+        unfinished (autocomplete). `since`: only papers with a higher id (those added after a
+        search whose answer is kept: a few postings' tails, so it costs little); their scores are
+        what a whole search gives them."""
         words = split_words(query[:500])
         if not words.words or limit < 1:
             return []
         with self._lock:
             slots = self._slots(words, prefix=prefix)
+            if since:
+                for slot in slots:
+                    slot.size = sum(len(ids) - bisect_right(ids, since)
+                                    for ids in (self._postings[t] for t, _ in slot.alternatives))
             if not slots:
                 return []
             near = len(query[:500].encode("utf-8"))
-            pool = self._candidates(slots, near, prefix=prefix)
+            pool = self._candidates(slots, near, prefix=prefix, since=since)
             total = sum(s.weight for s in slots) or 1.0
             ranked = self._top(pool, RERANK_SIZE, near)
             rows = [(pid, t, self._listed[pid]) for pid, _ in ranked if (t := self._title(pid)) is not None]
@@ -397,7 +403,7 @@ class TitleIndex:
         chosen += [(pid, cut) for pid in same_length + rest]
         return chosen
 
-    def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False) -> dict[int, float]:
+    def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False, since: int = 0) -> dict[int, float]:
         """Papers scored by the weight of the query words they contain (fuzzy variants count once).
 
         `prefix`: a word with several alternatives (the completions of a word being typed, "mode"
@@ -418,6 +424,8 @@ class TitleIndex:
             if len(slot.alternatives) == 1:
                 term, weight = slot.alternatives[0]
                 ids = self._postings[term]
+                if since:
+                    ids = ids[bisect_right(ids, since):]
                 if len(ids) > budget:
                     ids = ids[-budget:]  # a query of common words only: newest papers
                 if not pool:  # the first word walked (the usual case): built in C
@@ -428,7 +436,7 @@ class TitleIndex:
                     pool[pid] = get(pid, 0.0) + weight
                 continue
             best: dict[int, float] = {}
-            newest = self._newest_cut(slot, budget) if prefix and slot.size > budget else 0
+            newest = max(since, self._newest_cut(slot, budget) if prefix and slot.size > budget else 0)
             # Lightest alternative first, so each paper ends up with its best one's weight.
             for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
                 ids = self._postings[term]

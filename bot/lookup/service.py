@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from bot.chat.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, CHOICE_VALUE, clean_user_text, truncate
 from bot.chat.replies import Choice
 from bot.display.titles import shown_title
+from bot.lookup.close import CloseMatches
 from bot.lookup.index import TitleMatch
 from bot.lookup.reference import find_by_reference
 from bot.lookup.sync import StartReport, TitleIndexSync
@@ -92,15 +93,17 @@ class LookupService:
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="title-search")
         self._watching = contextlib.AsyncExitStack()
         self.pushed = False  # whether the database tells us of other processes' loads (else: polls)
+        self.close_matches = CloseMatches(self)  # a stored paper's nearest titles (its web page)
 
     async def start(self, *, warm: bool = False) -> StartReport:
         """Ready the title index: from its snapshot plus what came after (a full build only when
         there is no usable snapshot, which then writes one). `warm` (long-running processes): then
         build the common words' bitmaps in the background (`TitleIndex.warm_bitmaps`), so that no
-        look-up pays for one."""
+        look-up pays for one, and find the latest digest's papers' close matches ahead."""
         report = await self.sync.start()
         if warm:
             self._warming = asyncio.ensure_future(asyncio.to_thread(self.sync.index.warm_bitmaps))
+            await self.close_matches.find_latest_ahead()
         self._dirty = False
         # Listening starts after the start-up's catch-up: what it announces is polled for next.
         self.pushed = await self._watching.enter_async_context(watch_titles(self.db, self._heard))
@@ -115,12 +118,13 @@ class LookupService:
 
     async def after_commit(self, results: Sequence[LoadResult]) -> None:
         """A `Loader` listener: note that papers changed; the index catches up before the next
-        look-up."""
+        look-up. The papers listed get their close matches found ahead."""
         if any(not r.unchanged for r in results):
             self._dirty = True
             self._answers.clear()
+            await self.close_matches.after_commit(results)
 
-    async def _refresh(self) -> None:
+    async def refresh(self) -> None:
         """Catch up with loads: at once after one of ours, else at most every `poll_every` seconds
         (which also sees other processes' loads). Concurrent look-ups share one poll.
 
@@ -138,7 +142,7 @@ class LookupService:
             # Shielded: a look-up given up on (autocomplete's deadline) must not cancel the others' poll.
             await asyncio.shield(self._polling)
             if self._dirty:  # one of our loads came in while that poll ran
-                await self._refresh()
+                await self.refresh()
 
     async def _poll(self) -> None:
         # Cleared before polling: a load committed meanwhile sets it again and is polled for next time.
@@ -157,6 +161,7 @@ class LookupService:
 
     async def close(self) -> None:
         """Let a snapshot write in progress finish (call before closing the database)."""
+        await self.close_matches.close()
         self._searcher.shutdown(wait=False)
         await self._watching.aclose()
         if self._polling is not None and not self._polling.done():
@@ -189,7 +194,7 @@ class LookupService:
     async def autocomplete(self, query: str) -> list[Choice]:
         """At most 25 choices for what has been typed so far (the last word may be unfinished)."""
         key = clean_user_text(query).strip()[:MAX_QUERY]
-        await self._refresh()  # first: a poll that finds changes forgets the remembered answers
+        await self.refresh()  # first: a poll that finds changes forgets the remembered answers
         kept = self._answers.get(key)
         if kept is not None and time.monotonic() - kept[0] < ANSWER_TTL:
             self._answers.move_to_end(key)
@@ -225,7 +230,7 @@ class LookupService:
             dates = await paper_dates(self.db, [exact.id])
             return [LookupHit(exact.id, exact.title, exact.arxiv_id, exact.published,
                               dates.get(exact.id, (None, None))[1], 100.0)]
-        await self._refresh()
+        await self.refresh()
         index = self.sync.index
         pool = max(limit, TIE_POOL)
         # Autocomplete searches on the event loop: a search is pure Python holding the GIL either
@@ -241,11 +246,18 @@ class LookupService:
                 matches = index.search_if_free(query, pool, prefix=True)
                 await asyncio.sleep(0)  # let the loop poll I/O before the next waiting search
         if matches is None:
-            matches = await asyncio.get_running_loop().run_in_executor(
-                self._searcher, functools.partial(index.search, query, pool, prefix=prefix))
+            matches = await self.in_search_thread(functools.partial(index.search, query, pool, prefix=prefix))
+        return await self.hits(matches, limit)
+
+    async def in_search_thread(self, search: Callable[[], list[TitleMatch]]) -> list[TitleMatch]:
+        """Run a search of the index in the look-up's thread, after the searches already waiting."""
+        return await asyncio.get_running_loop().run_in_executor(self._searcher, search)
+
+    async def hits(self, matches: Sequence[TitleMatch], limit: int) -> list[LookupHit]:
+        """The index's matches as hits, ties broken on listings and upvotes, at most `limit`."""
         # One slim query gives both the tie-breakers and what a hit shows (no abstract or JSON).
         details = await match_details(self.db, [m.paper_id for m in matches])
-        matches = _break_ties(matches, details)[:limit]
+        matches = _break_ties(list(matches), details)[:limit]
         return [LookupHit(m.paper_id, d.title, d.arxiv_id, d.published, m.first_listed, m.score)
                 for m in matches if (d := details.get(m.paper_id)) is not None]
 

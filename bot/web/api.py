@@ -3,8 +3,8 @@
 `/api/search` is `paperboy search --json` (with `limit` and `cursor` for paging), `/api/papers?q=`
 is `paperboy paper --json`, `/api/digests` is `paperboy digests --json`, `/api/digests/DATE` (or
 `latest`) is `paperboy digest --json`, `/api/stats` is `paperboy stats --json` (without the
-database's location). `/api/papers/REF` is one paper with its listings, and `/api/suggest?q=` the
-title suggestions the pages show as you type.
+database's location). `/api/papers/REF` is one paper with its listings, `/api/papers/REF/close` its
+close matches, and `/api/suggest?q=` the title suggestions the pages show as you type.
 """
 
 from __future__ import annotations
@@ -80,6 +80,15 @@ async def paper_api(request: web.Request) -> web.Response:
     })
 
 
+async def close_api(request: web.Request) -> web.Response:
+    """A paper's close matches (the paper page's script shows them when the page had none kept)."""
+    paper = await resolve_paper(request)
+    hits = await request.app[SERVICES].lookup.close_matches.get(paper) or []
+    return _json({"paper_id": paper.id, "page": addresses.paper_path(paper.arxiv_id, paper.id),
+                  "close": [{**hit_json(h), "page": addresses.paper_path(h.arxiv_id, h.paper_id)} for h in hits]},
+                 cache="public, max-age=300")
+
+
 async def digests_api(request: web.Request) -> web.Response:
     source = params.text(request.query, "source", limit=params.MAX_SOURCE).strip() or None
     limit = params.number(request.query, "limit", 100, 1, MAX_DIGESTS)
@@ -113,6 +122,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/search", search_api, name="api-search")
     router.add_get("/api/suggest", suggest_api, name="api-suggest")
     router.add_get("/api/papers", lookup_api, name="api-lookup")
+    router.add_get(r"/api/papers/{ref:.+}/close", close_api, name="api-close")  # before api-paper's {ref:.+}
     router.add_get(r"/api/papers/{ref:.+}", paper_api, name="api-paper")
     router.add_get("/api/digests", digests_api, name="api-digests")
     router.add_get(r"/api/digests/{date}", digest_api, name="api-digest")

@@ -17,7 +17,6 @@ from aiohttp import web
 
 from bot.commands.lookup import paper_facts
 from bot.display import addresses
-from bot.display.titles import shown_title
 from bot.lookup.reference import find_by_reference
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
@@ -32,9 +31,9 @@ from storage.search.fts import MAX_LIMIT
 
 PER_PAGE = 10
 MAX_PER_PAGE = 50
-CLOSE_MATCHES = 4
 LOOKUP_HITS = 10
 SETTLED_CACHE = "public, max-age=300"  # a past day's digest, a paper: change only when a load adds to them
+SOON = "public, max-age=30"  # a paper page without its close matches: built again once they are found
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +125,12 @@ async def paper_page(request: web.Request) -> web.Response:
     if request.path != canonical:  # "2401.15024v2", an arXiv URL, id:N of a paper with an arXiv id
         raise web.HTTPMovedPermanently(canonical)
     services = request.app[SERVICES]
-    # The close matches' title search runs in the look-up's thread while the card's facts are read.
-    facts, hits = await asyncio.gather(paper_facts(services.db, paper),
-                                       services.lookup.lookup(shown_title(paper.title), CLOSE_MATCHES + 1))
-    close = [h for h in hits if h.paper_id != paper.id][:CLOSE_MATCHES]
-    return render(request, "paper.html", facts=facts, close=close, cache=SETTLED_CACHE)
+    # Close matches only when kept (bot/lookup/close.py): else the page links to them and its
+    # script fetches them, rather than every reader waiting for a title search behind the others'.
+    facts, close = await asyncio.gather(paper_facts(services.db, paper),
+                                        services.lookup.close_matches.get(paper, find=False))
+    return render(request, "paper.html", facts=facts, close=close, cache=SETTLED_CACHE if close is not None else SOON,
+                  close_path=request.app.router["api-close"].url_for(ref=request.match_info["ref"]))
 
 
 async def lookup_page(request: web.Request) -> web.Response:

@@ -230,3 +230,19 @@ def test_common_words_checked_through_bitmaps_give_the_same_answers(monkeypatch:
     searched, through_bitmaps = both_ways()
     assert through_bitmaps == searched
     assert through_bitmaps["robust models learning zebras"][0].paper_id == last + 1
+
+
+def test_a_search_since_an_id_scores_the_newer_papers_as_a_whole_search_does() -> None:
+    """What keeps a paper's close matches current (bot/lookup/close.py): only papers added since,
+    each with the score the whole search gives it."""
+    titles = sample_titles()
+    index = TitleIndex()
+    index.add(TitleRow(i + 1, t, DAY) for i, t in enumerate(titles))
+    index.add([TitleRow(145, "SliceGPT: Compress Large Language Models by Deleting Rows", DAY),
+               TitleRow(146, "Compressing Large Language Models by Deleting Rows and Columns", DAY)])
+    query = "SliceGPT: Compress Large Language Models by Deleting Rows and Columns"
+    whole = {m.paper_id: m.score for m in index.search(query, 200)}
+    since = index.search(query, 200, since=144)
+    assert {m.paper_id for m in since} == {145, 146}
+    assert all(m.score == whole[m.paper_id] for m in since)
+    assert index.search(query, 10, since=146) == []

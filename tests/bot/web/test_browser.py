@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
+from bot.lookup.close import CloseMatches
 from testkit.browser import Browser, BrowserUnavailable, Page, find_chromium, ink, png_pixels
 from tests.bot.web.conftest import SCRIPT_TITLE
 
@@ -96,6 +97,21 @@ async def test_a_reader_browses_the_archive(site: str, page: Page, tmp_path: Pat
     text = await page.evaluate("document.body.innerText")
     assert "Abstract" in text and "Listed in 1 digest" in text and "Close matches" in text
     await _shot(page, tmp_path, "paper.png")
+    assert _errors(page) == []
+
+
+async def test_close_matches_not_found_yet_are_filled_in_by_the_page_script(site: str, page: Page, archive: App,
+                                                                           tmp_path: Path) -> None:
+    lookup = archive.services.lookup
+    await lookup.close_matches.found_ahead()
+    lookup.close_matches = CloseMatches(lookup)  # as in a process that has found none yet
+    await page.goto(site + "/papers/2509.00001")
+    count = await page.wait_for("document.querySelectorAll('#close ul.close li a').length")
+    assert count >= 1
+    assert await page.evaluate("document.querySelector('#close .close-link').hidden") is True
+    first = await page.evaluate("document.querySelector('#close ul.close li a').getAttribute('href')")
+    assert first.startswith("/papers/") and first != "/papers/2509.00001"
+    await _shot(page, tmp_path, "paper-close.png")
     assert _errors(page) == []
 
 

@@ -10,7 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import App
-from storage.records import PaperRecord, ParsedDigest
+from bot.lookup.close import CloseMatches
+from storage import papers as paper_repo
+from storage.records import PaperRecord, ParsedDigest, StoredPaper
 from tests.bot.web.conftest import HOSTILE_DAY, MENTION_TITLE, SCRIPT_TITLE
 
 Client = TestClient[object, object]
@@ -175,6 +177,44 @@ async def test_a_paper_page_is_the_whole_card(client: Client) -> None:
     assert "/digests/2025-09-09?source=hf-daily" in page.links
 
 
+async def test_a_paper_page_lists_its_close_matches_once_found(client: Client, archive: App) -> None:
+    await archive.services.lookup.close_matches.found_ahead()  # the loads' papers, found in the background
+    page = await get_page(client, "/papers?title=slicegpt+compress")  # the title look-up lists it
+    paper = next(link for link in page.links if link.startswith("/papers/") and link != "/papers")
+    response = await client.get(paper)
+    body = await response.text()
+    assert 'class="close"' in body and "data-close" not in body
+    close = body.split("Close matches", 1)[1]
+    assert close.count('<li><a href="/papers/') >= 1 and f'href="{paper}"' not in close  # never itself
+
+
+async def test_a_paper_page_whose_close_matches_are_not_found_yet_links_to_them(client: Client,
+                                                                              archive: App) -> None:
+    lookup = archive.services.lookup
+    await lookup.close_matches.found_ahead()
+    lookup.close_matches = CloseMatches(lookup)  # as in a process that has found none yet
+    response = await client.get("/papers/2509.00001")
+    body = await response.text()
+    page = Page(body)
+    assert 'data-close="/api/papers/2509.00001/close"' in body
+    assert response.headers["Cache-Control"] == "public, max-age=30"  # built again soon, with them
+    without_js = next(link for link in page.links if link.startswith("/papers?title="))
+    listed = await get_page(client, without_js)
+    assert "Attention Is All You Need Again" in listed.visible
+    found = await (await client.get("/api/papers/2509.00001/close")).json()
+    assert found["page"] == "/papers/2509.00001" and found["close"]
+    assert all(hit["page"].startswith("/papers/") and hit["page"] != "/papers/2509.00001" for hit in found["close"])
+    assert await lookup.close_matches.get(await _paper(archive, "2509.00001"), find=False) is not None
+    missing = await client.get("/api/papers/2999.99999/close")
+    assert missing.status == 404
+
+
+async def _paper(archive: App, arxiv_id: str) -> StoredPaper:
+    paper = await paper_repo.get_by_arxiv_id(archive.db, arxiv_id)
+    assert paper is not None
+    return paper
+
+
 async def test_latex_in_a_title_and_abstract_is_made_readable(client: Client) -> None:
     page = await get_page(client, "/papers?title=PanGu")
     target = next(link for link in page.links if link.startswith("/papers/") and link != "/papers")
@@ -235,7 +275,8 @@ async def test_hostile_titles_are_text_never_markup(client: Client, path: str) -
     assert "<script>alert" not in body and "<img src=x" not in body and "<b>Hacker" not in body
     assert "javascript:" not in "".join(Page(body).links)
     page = Page(body)
-    assert [s.get("src") for s in page.scripts] == ["/static/suggest.js"]  # the app's own script only
+    own = ["/static/suggest.js", "/static/close.js"] if path.startswith("/papers/") else ["/static/suggest.js"]
+    assert sorted(s.get("src") or "" for s in page.scripts) == sorted(own)  # the app's own scripts only
     assert page.handlers == []
     if path in ("/", "/digests/2025-09-10", "/papers/2509.00001"):
         assert SCRIPT_TITLE in page.visible  # shown as the text it is
