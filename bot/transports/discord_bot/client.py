@@ -20,9 +20,7 @@ posts only for servers on these shards (bot.chat.shards).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +33,7 @@ from discord.utils import MISSING
 from bot.app import App
 from bot.commands.context import Context
 from bot.config import DiscordSettings, Settings
+from bot.processes.tuning import ProcessTuning
 from bot.transports.discord_bot.budget import charge_requests
 from bot.transports.discord_bot.commands import InteractionRouter, Timing
 from bot.transports.discord_bot.outbound import DiscordOutbound
@@ -88,7 +87,7 @@ class PaperboyClient(discord.AutoShardedClient):
         self.start_jobs = start_jobs
         self.timing = timing
         self._app: App | None = None
-        self._switch_interval: float | None = None  # the process's own, while ours is in force
+        self._tuning = ProcessTuning(timing.switch_interval)  # applied while the client runs
         self._launching: asyncio.Task[Any] | None = None  # connecting the shards (see launch_shards)
         self._uncharge: Callable[[], None] | None = None  # stops charging the app's rate limit
 
@@ -112,7 +111,7 @@ class PaperboyClient(discord.AutoShardedClient):
     async def setup_hook(self) -> None:
         """After login, before the gateway: register the commands if they changed, start the jobs."""
         app = self.app
-        self._tune_process()
+        self._tuning.apply()
         if self.shard_count is None:
             await self._recommended_shards()
         if self.sync:
@@ -168,24 +167,7 @@ class PaperboyClient(discord.AutoShardedClient):
             else:
                 await super().close()
         finally:
-            self._restore_process()
-
-    def _tune_process(self) -> None:
-        """Process-wide settings for quick answers while the client runs (undone by `close`)."""
-        if self._switch_interval is not None:
-            return
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(self.timing.switch_interval)
-        # Everything alive now (modules, the app, the title index) lives as long as the bot: kept
-        # out of the collector's full passes, which would otherwise stop the event loop to walk it.
-        gc.freeze()
-
-    def _restore_process(self) -> None:
-        if self._switch_interval is None:
-            return
-        sys.setswitchinterval(self._switch_interval)
-        self._switch_interval = None
-        gc.unfreeze()  # collectable again once the app is gone
+            self._tuning.restore()
 
     async def on_ready(self) -> None:
         user = self.user

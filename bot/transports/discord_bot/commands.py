@@ -29,6 +29,7 @@ from bot.commands import dispatch, find, press, suggest
 from bot.commands.context import Context
 from bot.commands.errors import UsageError, error_reply
 from bot.commands.specs import CommandSpec, OptionType
+from bot.processes.tuning import SWITCH_INTERVAL
 from bot.transports.discord_bot.outbound import PREFIX
 from bot.transports.discord_bot.render import Rendered, render
 
@@ -46,12 +47,9 @@ class Timing:
     # connection; a command that finishes sooner answers in one request.
     defer_after: float = 0.15
     suggest_budget: float = 2.0  # seconds autocomplete may take before answering with nothing
-    # GIL switch interval while the client runs (CPython's default is 5 ms). Other threads hold
-    # the GIL in pure Python (full title look-ups in the search thread, SQLite row steps on the
-    # connection's thread); each time the event loop gives it up (every poll for I/O, every
-    # socket write) it waits up to the whole interval to get it back, so a shorter interval keeps
-    # a deferral that fires on time from reaching Discord late.
-    switch_interval: float = 0.001
+    # GIL switch interval while the client runs (CPython's default is 5 ms; why: bot/processes/tuning.py):
+    # also keeps a deferral that fires on time from reaching Discord late.
+    switch_interval: float = SWITCH_INTERVAL
 
 
 def flatten(data: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
