@@ -283,9 +283,18 @@ async def stages_ahead(db: Database) -> bool:
 async def stage_papers(db: Database, payload: str) -> str | None:
     """Before the load's lock: put the papers of a run's `payload` where `upsert_by_id` will read
     them, doing there what needs no lock (PostgreSQL: COPY them into a table of this transaction's
-    own and compute the search vectors of those not stored yet). The stage's name, for
+    own, compute the search vectors of those not stored yet, and file the search index entries that
+    the loads before left pending: `settle_search_index`). The stage's name, for
     `upsert_by_id` or, if the run is not written from it, `drop_stage`; None where the backend
     stages nothing (SQLite)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def settle_search_index(db: Database) -> None:
+    """Once loads have committed: finish the search index upkeep their writes left to the next
+    load's staging (PostgreSQL: the new papers' entries wait in the GIN index's pending list, which
+    every search reads whole); nothing where a load indexes its papers itself (SQLite)."""
     raise NotImplementedError
 
 
@@ -567,7 +576,9 @@ class Loader:
 
         Hooks see each batch's result in order; those of a run are called once the run is written.
         """
-        return await self._load(list(prepare(digests)), now, prune, None)
+        results = await self._load(list(prepare(digests)), now, prune, None)
+        await settle_search_index(self.db)
+        return results
 
     async def load_chunks(self, chunks: AsyncIterable[Sequence[ParsedDigest | PreparedRun]], *,
                           prune: bool = False) -> AsyncGenerator[list[LoadResult], None]:
@@ -578,7 +589,9 @@ class Loader:
         papers (`stage_papers`) while the chunk before it writes, and takes the load's lock only once
         that one has committed (and its listeners have run): the writes stay one chunk at a time, in
         order, each chunk all or nothing, and a chunk that fails, or an interruption, rolls back the
-        chunk staged after it too. Elsewhere this is `load_many` of one chunk after the other.
+        chunk staged after it too. The upkeep a chunk leaves to the next one's staging is finished
+        once the last has committed (`settle_search_index`). Elsewhere this is `load_many` of one
+        chunk after the other.
         """
         if not await stages_ahead(self.db):
             async for chunk in chunks:
@@ -596,6 +609,7 @@ class Loader:
             if loads:
                 results = await loads[0]
                 del loads[0]
+                await settle_search_index(self.db)
                 yield results
         finally:
             for load in loads:

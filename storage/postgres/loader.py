@@ -78,7 +78,14 @@ WHERE NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = s.arxiv_id)
 _PARALLEL = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0", "min_parallel_table_scan_size": "0"}
 # The upsert's estimates are rough (its CTEs), and once they passed jit_above_cost every chunk
 # compiled its plan; its sorts and the insert trigger's transition table spilled to disk at 4 MB.
-_UPSERT_SETTINGS = {"jit": "off", "work_mem": "'64MB'"}
+# Its new papers' search index entries wait in the GIN index's pending list (the limit, 4 MB by
+# default, would have this statement file them into the index itself, a quarter of its time): the
+# next chunk's staging files them while this one writes (`stage_papers`), and the load's end files
+# the last ones (`settle_search_index`).
+_UPSERT_SETTINGS = {"jit": "off", "work_mem": "'64MB'", "gin_pending_list_limit": "'64MB'"}
+# (Only the index's owner may file them: the role that ran the migrations, as a rule this one.)
+_FILE_PENDING = ("SELECT gin_clean_pending_list(oid) FROM pg_class"
+                 " WHERE oid = 'papers_search'::regclass AND pg_has_role(relowner, 'USAGE')")
 _FROM_STAGE = """
 SELECT arxiv_id, title_key, title, abstract, authors::jsonb AS authors, links::jsonb AS links,
        categories::jsonb AS categories, keywords::jsonb AS keywords, ai_summary, published, first_listed, ord
@@ -286,7 +293,13 @@ async def _stage(db: PostgresDatabase, payload: str) -> str:
     await conn.copy_records_to_table(stage, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
     await conn.execute(f"ANALYZE {stage} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
     await conn.execute(_set_local(_PARALLEL) + _named(_NEW_VECTORS, stage) + ";" + _reset(_PARALLEL))
+    await conn.execute(_FILE_PENDING)  # those of the chunk before, and of this one's before it (_UPSERT_SETTINGS)
     return stage
+
+
+@loader.settle_search_index.register(PostgresDatabase)
+async def settle_search_index(db: PostgresDatabase) -> None:
+    await db.execute(_FILE_PENDING)
 
 
 @loader.drop_stage.register(PostgresDatabase)

@@ -217,6 +217,11 @@ async def stage_papers(db: SqliteDatabase, payload: str) -> None:
     return None  # one statement reads the payload itself (json_each)
 
 
+@loader.settle_search_index.register(SqliteDatabase)
+async def settle_search_index(db: SqliteDatabase) -> None:
+    pass  # a load's papers are indexed in its transaction (`index_new_papers`)
+
+
 @loader.upsert_by_id.register(SqliteDatabase)
 async def upsert_by_id(db: SqliteDatabase, payload: str, fmt: str, now: dt.datetime,
                        stage: str | None = None) -> list[tuple[int, str]]:

@@ -111,6 +111,13 @@ async def _stages(db: Database) -> int:
     return int(await raw.value(db, "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'paperboy_papers_in%'"))
 
 
+async def _pending(db: Database) -> int:
+    """Pages of search index entries left pending (PostgreSQL's GIN index; filed by this call)."""
+    if not raw.on_postgres(db):
+        return 0
+    return int(await raw.value(db, "SELECT gin_clean_pending_list('papers_search'::regclass)"))
+
+
 async def test_chunks_loaded_in_turn_equal_their_loads_one_after_the_other(db: Database, single: Database) -> None:
     # A paper again in the next chunk (staged while the one before writes it), and a title-only
     # twin that makes a chunk's run load batch by batch (its stage unused).
@@ -125,6 +132,7 @@ async def test_chunks_loaded_in_turn_equal_their_loads_one_after_the_other(db: D
     assert await dump(db) == await dump(single)
     assert counts(in_turn[1])[0][2:5] == (0, 0, 1) and counts(in_turn[3])[0][2:4] == (0, 1)  # updated; merged
     assert await _stages(db) == 0
+    assert await _pending(db) == 0 and await _pending(single) == 0  # searches read no backlog
 
 
 async def test_a_chunk_that_fails_rolls_back_with_the_chunk_after_it_and_keeps_those_before(db: Database) -> None:
