@@ -13,6 +13,10 @@ Bulk-friendly: a batch costs a handful of statements, not one round trip per pap
 streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch per date) are
 written together as one "run": one statement (SQLite) or one COPY (PostgreSQL) for all its papers.
 
+A large streaming file is loaded chunk after chunk by `Loader.load_chunks`: one transaction per
+chunk, and where the backend gains by it (PostgreSQL) the next chunk's transaction stages its papers
+while the chunk before writes, taking the load's lock once that one has committed.
+
 Preparing a run (title keys, the rows as JSON) needs no database: `prepare` does it apart, so that a
 bulk load can build its runs in a parsing process while this one writes (bot/ingest/worker.py);
 `Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.

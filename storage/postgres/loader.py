@@ -11,6 +11,11 @@ The same rules as storage/sqlite/loader.py, in PostgreSQL's dialect. Differences
   statement that can use parallel workers, then one statement updates the stored papers and inserts
   the others with their vectors; entries travel as one JSON array parsed by the server
   (`json_array_elements`), like SQLite's `json_each`;
+- that staging needs no lock, so it happens before the load's lock, and in a bulk load
+  (`Loader.load_chunks`) the next chunk's transaction stages while the one before writes, on
+  another connection: two server processes at work. The inserted papers' search index entries wait
+  in the GIN index's pending list, filed into the index by the next staging (and at the end,
+  `settle_search_index`) rather than by the inserting statement;
 - the search column is filled as papers are written, so there is no index to defer, and the
   title_key index is never set aside (B-tree inserts cost PostgreSQL little, and re-creating it
   would lock the table).
