@@ -24,7 +24,6 @@ The same rules as storage/sqlite/loader.py, in PostgreSQL's dialect. Differences
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from typing import Any
 
@@ -96,7 +95,11 @@ SELECT arxiv_id, title_key, title, abstract, authors::jsonb AS authors, links::j
        categories::jsonb AS categories, keywords::jsonb AS keywords, ai_summary, published, first_listed, ord
 FROM {stage}
 """
-_stages = itertools.count(1)
+# The next stage's number on this connection: 1 for a transaction's first, as every stage is dropped
+# before its transaction ends, so that each chunk's statements read the same names and asyncpg's
+# cache of prepared statements serves them all (a new name per chunk would fill it).
+_NEXT_STAGE = ("SELECT COALESCE(MAX(split_part(relname, '_', 5)::integer), 0) + 1 FROM pg_class"
+               " WHERE relname LIKE 'paperboy\\_papers\\_in\\_' || pg_backend_pid() || '\\_%'")
 
 
 def _named(sql: str, stage: str) -> str:
@@ -293,7 +296,7 @@ async def stage_papers(db: PostgresDatabase, payload: str) -> str:
 async def _stage(db: PostgresDatabase, payload: str) -> str:
     conn = db.bound
     assert conn is not None, "papers are staged inside a load's transaction"
-    stage = f"paperboy_papers_in_{conn.get_server_pid()}_{next(_stages)}"
+    stage = f"paperboy_papers_in_{conn.get_server_pid()}_{await conn.fetchval(_NEXT_STAGE)}"
     await conn.execute(_named(_CREATE_STAGE, stage))
     await conn.copy_records_to_table(stage, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
     await conn.execute(f"ANALYZE {stage} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
