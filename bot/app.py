@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,10 +61,10 @@ if TYPE_CHECKING:
 from storage.db import Database
 from storage.errors import ConnectionLost
 from storage.instance_lock import UseLock, open_held
-from storage.loader import AfterCommit, AfterLoad, Loader, PreparedRun
+from storage.loader import AfterCommit, AfterLoad, Loader
 from storage.notifications import NotificationRecord
 from storage.processes import FETCH, UPKEEP
-from storage.records import DigestInfo, LoadResult, ParsedDigest
+from storage.records import DigestInfo, LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,8 @@ class ClockedLoader(Loader):
         super().__init__(db, after_load=after_load, after_commit=after_commit)
         self.clock = clock
 
-    async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
-                        now: dt.datetime | None = None, prune: bool = False) -> list[LoadResult]:
-        return await super().load_many(digests, now=now or self.clock(), prune=prune)
+    def moment(self) -> dt.datetime:
+        return self.clock()
 
 
 def build_loader(db: Database, settings: Settings, *, clock: Clock = system_clock,

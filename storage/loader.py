@@ -13,6 +13,10 @@ Bulk-friendly: a batch costs a handful of statements, not one round trip per pap
 streaming batches whose papers all have arXiv ids (a snapshot chunk: one batch per date) are
 written together as one "run": one statement (SQLite) or one COPY (PostgreSQL) for all its papers.
 
+A large streaming file is loaded chunk after chunk by `Loader.load_chunks`: one transaction per
+chunk, and where the backend gains by it (PostgreSQL) the next chunk's transaction stages its papers
+while the chunk before writes, taking the load's lock once that one has committed.
+
 Preparing a run (title keys, the rows as JSON) needs no database: `prepare` does it apart, so that a
 bulk load can build its runs in a parsing process while this one writes (bot/ingest/worker.py);
 `Loader.load_many` takes the `PreparedRun`s it yields as well as plain digests.
@@ -24,11 +28,21 @@ it for correctness, and every path that looks papers up by title makes sure it e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,10 +276,45 @@ async def merge_title_twins(db: Database, keys: list[str]) -> int:
 
 
 @per_backend
-async def upsert_by_id(db: Database, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
+async def stages_ahead(db: Database) -> bool:
+    """Whether a chunk's transaction gains by staging its runs' papers (`stage_papers`) while the
+    chunk before it writes (`Loader.load_chunks`): where staging is work of its own that needs no
+    lock (PostgreSQL), not where a transaction holds the only writer's lock from its start (SQLite)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def stage_papers(db: Database, payload: str) -> str | None:
+    """Before the load's lock: put the papers of a run's `payload` where `upsert_by_id` will read
+    them, doing there what needs no lock (PostgreSQL: COPY them into a table of this transaction's
+    own, compute the search vectors of those not stored yet, and file the search index entries that
+    the loads before left pending: `settle_search_index`). The stage's name, for
+    `upsert_by_id` or, if the run is not written from it, `drop_stage`; None where the backend
+    stages nothing (SQLite)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def settle_search_index(db: Database) -> None:
+    """Once loads have committed: finish the search index upkeep their writes left to the next
+    load's staging (PostgreSQL: the new papers' entries wait in the GIN index's pending list, which
+    every search reads whole); nothing where a load indexes its papers itself (SQLite)."""
+    raise NotImplementedError
+
+
+@per_backend
+async def drop_stage(db: Database, stage: str) -> None:
+    """Drop a stage made by `stage_papers` that `upsert_by_id` will not read."""
+    raise NotImplementedError
+
+
+@per_backend
+async def upsert_by_id(db: Database, payload: str, fmt: str, now: dt.datetime,
+                       stage: str | None = None) -> list[tuple[int, str]]:
     """Insert or update the papers of `payload` (a JSON array of `payload_row`s, all with an arXiv
     id) following the sources' authority (`authority(fmt)`); the (id, arxiv_id) of every row
-    inserted or changed. A paper named twice is written as one after the other would."""
+    inserted or changed. A paper named twice is written as one after the other would. `stage`:
+    where `stage_papers` put them, if it was called (the stage is dropped)."""
     raise NotImplementedError
 
 
@@ -340,12 +389,14 @@ async def refresh_statistics(db: Database) -> None:
 
 # -- the algorithm ------------------------------------------------------------------------------
 
-async def _upsert_with_ids(tx: Database, batches: list[Batch], payloads: Sequence[str], now: dt.datetime) -> None:
+async def _upsert_with_ids(tx: Database, batches: list[Batch], payloads: Sequence[tuple[str, str | None]],
+                           now: dt.datetime) -> None:
     """Insert or update the papers of `payloads` (the batches' papers that have an arXiv id, in
-    order, each payload naming an id at most once); fill the batches' paper_ids for them."""
+    order, each payload naming an id at most once, with its stage if it was staged); fill the
+    batches' paper_ids for them."""
     changed: list[tuple[int, str]] = []
-    for payload in payloads:
-        changed += await upsert_by_id(tx, payload, batches[0].listing.format, now)  # a run's batches: one file
+    for payload, stage in payloads:
+        changed += await upsert_by_id(tx, payload, batches[0].listing.format, now, stage)  # a run's batches: one file
     # Every inserted or changed row is returned. A run never names a paper twice, and a single
     # batch owns all its rows, so each returned row counts for exactly one batch.
     owner = {arxiv_id: batch for batch in batches for arxiv_id in batch.listing.ids if arxiv_id}
@@ -433,7 +484,7 @@ async def _load_one(tx: Database, digest: ParsedDigest, now: dt.datetime, prune:
             if n == len(layers):
                 layers.append([])
             layers[n].append(payload_row(r, key, day))
-        await _upsert_with_ids(tx, [batch], [compact_json(layer) for layer in layers], now)
+        await _upsert_with_ids(tx, [batch], [(compact_json(layer), None) for layer in layers], now)
     for i, (r, key) in enumerate(zip(digest.papers, keys, strict=True)):
         if not r.arxiv_id:
             pid, changed = await upsert_by_title(tx, r, key, digest.date, digest.format, now)
@@ -443,21 +494,24 @@ async def _load_one(tx: Database, digest: ParsedDigest, now: dt.datetime, prune:
     return (await _write_entries(tx, [batch], max_before))[0]
 
 
-async def _load_run(tx: Database, run: PreparedRun, now: dt.datetime) -> list[LoadResult]:
-    """Write consecutive partial batches whose papers all have arXiv ids, none twice, together.
+async def _load_run(tx: Database, run: PreparedRun, now: dt.datetime, stage: str | None) -> list[LoadResult]:
+    """Write consecutive partial batches whose papers all have arXiv ids, none twice, together
+    (`stage`: where `stage_papers` put their papers, if anywhere).
 
     Equivalent to loading them one by one: with no id-less paper sharing a title with the run
     (checked first; otherwise they are loaded one by one), there is nothing to adopt or merge, and
     distinct ids make each batch's counts its own.
     """
     if await title_orphans(tx, run.keys):
+        if stage is not None:
+            await drop_stage(tx, stage)
         return [await _load_one(tx, digest, now) for digest in run.digests()]
     ids = await open_digests(tx, run.listings, now)
     batches = [Batch(listing, digest_id, [None] * len(listing.ids))
                for listing, digest_id in zip(run.listings, ids, strict=True)]
     max_before = await max_paper_id(tx)
     await defer_search_index(tx)
-    await _upsert_with_ids(tx, batches, [run.payload], now)
+    await _upsert_with_ids(tx, batches, [(run.payload, stage)], now)
     # Inserted rows, and only they, have ids above the highest before (ids are never reused
     # below the maximum, and loads are serialised: `lock_for_load`).
     await index_new_papers(tx, max_before)
@@ -510,6 +564,10 @@ class Loader:
         """Load one digest in one transaction."""
         return (await self.load_many([digest], now=now, prune=prune))[0]
 
+    def moment(self) -> dt.datetime:
+        """The time a load is stamped with when not told (`now`)."""
+        return now_utc()
+
     async def load_many(self, digests: Iterable[ParsedDigest | PreparedRun], *,
                         now: dt.datetime | None = None, prune: bool = False) -> list[LoadResult]:
         """Load several batches (digests, or runs made by `prepare`) in one transaction (a chunk of a
@@ -522,15 +580,62 @@ class Loader:
 
         Hooks see each batch's result in order; those of a run are called once the run is written.
         """
-        moment = now or now_utc()
+        results = await self._load(list(prepare(digests)), now, prune, None)
+        await settle_search_index(self.db)
+        return results
+
+    async def load_chunks(self, chunks: AsyncIterable[Sequence[ParsedDigest | PreparedRun]], *,
+                          prune: bool = False) -> AsyncGenerator[list[LoadResult], None]:
+        """`load_many` of each chunk in turn, each in its transaction; yields each chunk's results
+        once it has committed.
+
+        Where the backend stages ahead (`stages_ahead`), a chunk's transaction opens and stages its
+        papers (`stage_papers`) while the chunk before it writes, and takes the load's lock only once
+        that one has committed (and its listeners have run): the writes stay one chunk at a time, in
+        order, each chunk all or nothing, and a chunk that fails, or an interruption, rolls back the
+        chunk staged after it too. The upkeep a chunk leaves to the next one's staging is finished
+        once the last has committed (`settle_search_index`). Elsewhere this is `load_many` of one
+        chunk after the other.
+        """
+        if not await stages_ahead(self.db):
+            async for chunk in chunks:
+                yield await self.load_many(chunk, prune=prune)
+            return
+        loads: list[asyncio.Task[list[LoadResult]]] = []  # the chunk writing, then the one staging
+        try:
+            async for chunk in chunks:
+                loads.append(asyncio.create_task(
+                    self._load(list(prepare(chunk)), None, prune, loads[-1] if loads else None)))
+                if len(loads) == 2:
+                    results = await loads[0]
+                    del loads[0]
+                    yield results
+            if loads:
+                results = await loads[0]
+                del loads[0]
+                await settle_search_index(self.db)
+                yield results
+        finally:
+            for load in loads:
+                load.cancel()
+            await asyncio.gather(*loads, return_exceptions=True)
+
+    async def _load(self, items: list[ParsedDigest | PreparedRun], now: dt.datetime | None, prune: bool,
+                    after: asyncio.Future[list[LoadResult]] | None) -> list[LoadResult]:
+        """Load `items` in one transaction, writing once the load `after` (if any) has ended."""
         async with self.db.atomic() as tx:
+            stages = [await stage_papers(tx, item.payload) if isinstance(item, PreparedRun) else None
+                      for item in items]
+            if after is not None:
+                await after  # its failure is this chunk's too: it rolls back
             await lock_for_load(tx)
+            moment = now or self.moment()
             results: list[LoadResult] = []
-            for item in prepare(digests):
+            for item, stage in zip(items, stages, strict=True):
                 if isinstance(item, PreparedRun):
                     if self._bulk and not self._title_index_aside:
                         self._title_index_aside = await set_title_index_aside(tx)
-                    found = await _load_run(tx, item, moment)
+                    found = await _load_run(tx, item, moment, stage)
                 else:
                     found = [await _load_one(tx, item, moment, prune)]
                 for result in found:

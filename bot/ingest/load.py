@@ -252,9 +252,9 @@ async def ingest(loader: Loader, target: str, options: IngestOptions, progress: 
         streamed = outcome.format in _STREAMING
         if streamed:  # statistics left stale (by an interrupted load) would make every chunk crawl
             await loader.refresh_statistics()
-        async with bulk, aclosing(found):
-            async for chunk in found:
-                for result in await loader.load_many(chunk, prune=options.prune):
+        async with bulk, aclosing(found), aclosing(loader.load_chunks(found, prune=options.prune)) as loaded:
+            async for results in loaded:
+                for result in results:
                     _add(summaries, result)
                     if on_loaded is not None:
                         on_loaded(result.papers)

@@ -11,6 +11,11 @@ The same rules as storage/sqlite/loader.py, in PostgreSQL's dialect. Differences
   statement that can use parallel workers, then one statement updates the stored papers and inserts
   the others with their vectors; entries travel as one JSON array parsed by the server
   (`json_array_elements`), like SQLite's `json_each`;
+- that staging needs no lock, so it happens before the load's lock, and in a bulk load
+  (`Loader.load_chunks`) the next chunk's transaction stages while the one before writes, on
+  another connection: two server processes at work. The inserted papers' search index entries wait
+  in the GIN index's pending list, filed into the index by the next staging (and at the end,
+  `settle_search_index`) rather than by the inserting statement;
 - the search column is filled as papers are written, so there is no index to defer, and the
   title_key index is never set aside (B-tree inserts cost PostgreSQL little, and re-creating it
   would lock the table).
@@ -51,36 +56,57 @@ def _changes(rules: dict[str, str], t: str) -> str:
 
 _PAPER_COLUMNS = ("arxiv_id, title_key, title, abstract, authors, links, categories, keywords, ai_summary,"
                   " published, first_listed")
-# Where COPY puts a run's papers before one statement upserts them: a table made in the load's
-# transaction and dropped before it ends (loads are serialised, so one name serves), unlogged rather
-# than temporary because parallel workers cannot read a session's temporary tables.
-_STAGE = "paperboy_papers_in"
-_CREATE_STAGE = f"""
-CREATE UNLOGGED TABLE {_STAGE} (
+# Where COPY puts a run's papers before one statement upserts them (`stage_papers`): a table made in
+# the load's transaction and dropped before it ends, named for its connection and run, since the next
+# chunk's transaction stages its own while this one writes (`Loader.load_chunks`). Unlogged rather
+# than temporary because parallel workers cannot read a session's temporary tables. Its rows are kept
+# whole (toast_tuple_target): compressing what is read once and dropped only costs CPU. The SQL below
+# names a stage "{stage}" and its vectors "{vectors}" (`_named`).
+_CREATE_STAGE = """
+CREATE UNLOGGED TABLE {stage} (
     arxiv_id text, title_key text, title text, abstract text, authors text, links text, categories text,
     keywords text, ai_summary text, published date, first_listed date, ord bigint
-)
+) WITH (toast_tuple_target = 8160)
 """
 # The search vectors of the staged papers not stored yet, computed before they are inserted: CREATE
 # TABLE AS may run on parallel workers (an INSERT, or the generated column it replaced, may not), and
-# the text parsing and stemming is most of a load's server time.
-_VECTORS = "paperboy_vectors_in"
-_NEW_VECTORS = f"""
-CREATE TEMPORARY TABLE {_VECTORS} ON COMMIT DROP AS
-SELECT s.ord, paperboy_search_vector(s.title, s.abstract) AS search FROM {_STAGE} AS s
+# the text parsing and stemming is most of a load's server time. Staged ahead of the load's lock, a
+# paper that the chunk before inserts meanwhile may get a vector it will not use (it is updated).
+_NEW_VECTORS = """
+CREATE TEMPORARY TABLE {vectors} WITH (toast_tuple_target = 8160) ON COMMIT DROP AS
+SELECT s.ord, paperboy_search_vector(s.title, s.abstract) AS search FROM {stage} AS s
 WHERE NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = s.arxiv_id)
-"""  # noqa: S608 - a constant
+"""
 # Planner settings for those two statements, reset after each: the new stage has no statistics,
 # and without these the planner deems it too small to share out.
 _PARALLEL = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0", "min_parallel_table_scan_size": "0"}
 # The upsert's estimates are rough (its CTEs), and once they passed jit_above_cost every chunk
 # compiled its plan; its sorts and the insert trigger's transition table spilled to disk at 4 MB.
-_UPSERT_SETTINGS = {"jit": "off", "work_mem": "'64MB'"}
-_FROM_STAGE = f"""
+# Its new papers' search index entries wait in the GIN index's pending list (the limit, 4 MB by
+# default, would have this statement file them into the index itself, a quarter of its time): the
+# next chunk's staging files them while this one writes (`stage_papers`), and the load's end files
+# the last ones (`settle_search_index`).
+_UPSERT_SETTINGS = {"jit": "off", "work_mem": "'64MB'", "gin_pending_list_limit": "'64MB'"}
+# (Only the index's owner may file them: the role that ran the migrations, as a rule this one.)
+_FILE_PENDING = ("SELECT gin_clean_pending_list(oid) FROM pg_class"
+                 " WHERE oid = 'papers_search'::regclass AND pg_has_role(relowner, 'USAGE')")
+_FROM_STAGE = """
 SELECT arxiv_id, title_key, title, abstract, authors::jsonb AS authors, links::jsonb AS links,
        categories::jsonb AS categories, keywords::jsonb AS keywords, ai_summary, published, first_listed, ord
-FROM {_STAGE}
-"""  # noqa: S608 - a constant
+FROM {stage}
+"""
+# The next stage's number on this connection: 1 for a transaction's first, as every stage is dropped
+# before its transaction ends, so that each chunk's statements read the same names and asyncpg's
+# cache of prepared statements serves them all (a new name per chunk would fill it).
+_NEXT_STAGE = ("SELECT COALESCE(MAX(split_part(relname, '_', 5)::integer), 0) + 1 FROM pg_class"
+               " WHERE relname LIKE 'paperboy\\_papers\\_in\\_' || pg_backend_pid() || '\\_%'")
+
+
+def _named(sql: str, stage: str) -> str:
+    """`sql` reading the stage `stage` (and its vectors)."""
+    return sql.replace("{stage}", stage).replace("{vectors}", stage.replace("_papers_", "_vectors_"))
+
+
 _BY_ID = _text_rules("p.", "r.")
 # $1: now. Changed rows are updated, new rows inserted in the payload's order; both are returned.
 _UPSERT_BY_ID = f"""
@@ -110,7 +136,7 @@ changed AS (
 ),
 added AS (
     INSERT INTO papers ({_PAPER_COLUMNS}, search, created_at, updated_at)
-    SELECT {_PAPER_COLUMNS}, v.search, $1, $1 FROM r LEFT JOIN {_VECTORS} AS v ON v.ord = r.ord
+    SELECT {_PAPER_COLUMNS}, v.search, $1, $1 FROM r LEFT JOIN {{vectors}} AS v ON v.ord = r.ord
     WHERE NOT EXISTS (SELECT 1 FROM papers AS p WHERE p.arxiv_id = r.arxiv_id)
     ORDER BY r.ord
     RETURNING id, arxiv_id
@@ -257,17 +283,48 @@ def _reset(settings: dict[str, str]) -> str:
     return "".join(f"RESET {name};" for name in settings)
 
 
-@loader.upsert_by_id.register(PostgresDatabase)
-async def upsert_by_id(db: PostgresDatabase, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
+@loader.stages_ahead.register(PostgresDatabase)
+async def stages_ahead(db: PostgresDatabase) -> bool:
+    return True
+
+
+@loader.stage_papers.register(PostgresDatabase)
+async def stage_papers(db: PostgresDatabase, payload: str) -> str:
+    return await _stage(db, payload)
+
+
+async def _stage(db: PostgresDatabase, payload: str) -> str:
     conn = db.bound
-    assert conn is not None, "papers are written inside a load's transaction"
-    await conn.execute(_CREATE_STAGE)
-    await conn.copy_records_to_table(_STAGE, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
-    await conn.execute(f"ANALYZE {_STAGE} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
-    await conn.execute(_set_local(_PARALLEL) + _NEW_VECTORS + ";" + _reset(_PARALLEL) + _set_local(_UPSERT_SETTINGS))
+    assert conn is not None, "papers are staged inside a load's transaction"
+    stage = f"paperboy_papers_in_{conn.get_server_pid()}_{await conn.fetchval(_NEXT_STAGE)}"
+    await conn.execute(_named(_CREATE_STAGE, stage))
+    await conn.copy_records_to_table(stage, records=[_staged(row, i) for i, row in enumerate(json.loads(payload))])
+    await conn.execute(f"ANALYZE {stage} (arxiv_id, ord)")  # its size and keys: what the joins' plans need
+    await conn.execute(_set_local(_PARALLEL) + _named(_NEW_VECTORS, stage) + ";" + _reset(_PARALLEL))
+    await conn.execute(_FILE_PENDING)  # those of the chunk before, and of this one's before it (_UPSERT_SETTINGS)
+    return stage
+
+
+@loader.settle_search_index.register(PostgresDatabase)
+async def settle_search_index(db: PostgresDatabase) -> None:
+    await db.execute(_FILE_PENDING)
+
+
+@loader.drop_stage.register(PostgresDatabase)
+async def drop_stage(db: PostgresDatabase, stage: str) -> None:
+    await db.execute(_named("DROP TABLE {vectors}; DROP TABLE {stage}", stage))
+
+
+@loader.upsert_by_id.register(PostgresDatabase)
+async def upsert_by_id(db: PostgresDatabase, payload: str, fmt: str, now: dt.datetime,
+                       stage: str | None = None) -> list[tuple[int, str]]:
+    if stage is None:
+        stage = await _stage(db, payload)
     text_wins, extras_win = authority(fmt)
-    found = await db.fetchall(_UPSERT_BY_ID, (now, text_wins, extras_win))
-    await conn.execute(_reset(_UPSERT_SETTINGS) + f"DROP TABLE {_VECTORS}; DROP TABLE {_STAGE}")
+    await db.execute(_set_local(_UPSERT_SETTINGS))
+    found = await db.fetchall(_named(_UPSERT_BY_ID, stage), (now, text_wins, extras_win))
+    await db.execute(_reset(_UPSERT_SETTINGS))
+    await drop_stage(db, stage)
     return [(int(r["id"]), str(r["arxiv_id"])) for r in found]
 
 

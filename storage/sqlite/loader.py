@@ -207,8 +207,24 @@ async def adopt_ids(db: SqliteDatabase, pairs: list[tuple[str, str]], now: dt.da
 STORED_IDS = "SELECT p.arxiv_id, p.id FROM json_each(?) AS k JOIN papers AS p ON p.arxiv_id = k.value"
 
 
+@loader.stages_ahead.register(SqliteDatabase)
+async def stages_ahead(db: SqliteDatabase) -> bool:
+    return False  # a load's transaction holds the write lock from its BEGIN IMMEDIATE
+
+
+@loader.stage_papers.register(SqliteDatabase)
+async def stage_papers(db: SqliteDatabase, payload: str) -> None:
+    return None  # one statement reads the payload itself (json_each)
+
+
+@loader.settle_search_index.register(SqliteDatabase)
+async def settle_search_index(db: SqliteDatabase) -> None:
+    pass  # a load's papers are indexed in its transaction (`index_new_papers`)
+
+
 @loader.upsert_by_id.register(SqliteDatabase)
-async def upsert_by_id(db: SqliteDatabase, payload: str, fmt: str, now: dt.datetime) -> list[tuple[int, str]]:
+async def upsert_by_id(db: SqliteDatabase, payload: str, fmt: str, now: dt.datetime,
+                       stage: str | None = None) -> list[tuple[int, str]]:
     changed = await db.conn.execute_fetchall(_UPSERT_BY_ID, {"rows": payload, "now": iso(now), **_authority(fmt)})
     return [(int(pid), str(arxiv_id)) for pid, arxiv_id in changed]
 

@@ -124,3 +124,48 @@ def test_kill_9_in_the_middle_of_a_snapshot_on_postgresql_then_the_same_command_
     reported = [json.loads(line) for line in again.stdout.decode().splitlines()]
     assert sum(r["new"] for r in reported) == PG_SIZE - papers  # the committed chunks stayed
     assert asyncio.run(_pg_counts(pg_url)) == (PG_SIZE, PG_SIZE, PG_SIZE, PG_SIZE, 0, 0)
+
+
+def test_ctrl_c_in_the_middle_of_a_snapshot_on_postgresql_rolls_back_the_open_chunks(
+        tmp_path: Path, pg_url: str) -> None:
+    # A bulk load on PostgreSQL has two transactions open at once (a chunk writing, the next one
+    # staging): Ctrl-C rolls both back, leaves no staging table, and the same command completes it.
+    source = corpus.write_corpus(tmp_path / "snapshot.jsonl", PG_SIZE, seed=12)
+    env = {**os.environ, "PAPERBOY_INGEST_CHUNK_SIZE": str(PG_CHUNK), "PAPERBOY_LOG_FILE": str(tmp_path / "log"),
+           "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "bot", "--db", pg_url, "ingest", str(source), "--json"]
+    process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True, preexec_fn=_interruptible)
+    deadline = time.monotonic() + 120
+    while (asyncio.run(_pg_counts(pg_url))[0] < 2 * PG_CHUNK and process.poll() is None
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    assert process.poll() is None, "the load finished before it could be interrupted; raise PG_SIZE"
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()
+
+    papers, distinct, listed, counted, orphans, miscounted = asyncio.run(_pg_counts(pg_url))
+    assert 0 < papers < PG_SIZE and papers == distinct and papers % PG_CHUNK == 0
+    assert (orphans, miscounted) == (0, 0) and listed == counted == papers
+    assert asyncio.run(_pg_value(pg_url, "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'paperboy_%_in_%'")) == 0
+
+    again = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()
+    reported = [json.loads(line) for line in again.stdout.decode().splitlines()]
+    assert sum(r["new"] for r in reported) == PG_SIZE - papers
+    assert asyncio.run(_pg_counts(pg_url)) == (PG_SIZE, PG_SIZE, PG_SIZE, PG_SIZE, 0, 0)
+
+
+async def _pg_value(url: str, sql: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+def _interruptible() -> None:
+    """In the child: Ctrl-C's default action, even under a test run started in the background by a
+    shell, whose children inherit SIGINT ignored (as tests/faults/test_interrupted_load.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -97,3 +97,57 @@ async def test_a_title_only_twin_is_still_adopted_in_a_bulk_load(db: Database) -
     results = await loader.load_many(chunks()[:3])
     assert [r.merged for r in results] == [0, 1, 0]
     assert await db.fetchall("SELECT id FROM papers WHERE arxiv_id IS NULL") == []
+
+
+async def _each(items: list[list[ParsedDigest]]) -> AsyncIterator[list[ParsedDigest]]:
+    for item in items:
+        yield item
+
+
+async def _stages(db: Database) -> int:
+    """Staging tables left in the database (PostgreSQL stages a chunk's papers in one)."""
+    if not raw.on_postgres(db):
+        return 0
+    return int(await raw.value(db, "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'paperboy_papers_in%'"))
+
+
+async def _pending(db: Database) -> int:
+    """Pages of search index entries left pending (PostgreSQL's GIN index; filed by this call)."""
+    if not raw.on_postgres(db):
+        return 0
+    return int(await raw.value(db, "SELECT gin_clean_pending_list('papers_search'::regclass)"))
+
+
+async def test_chunks_loaded_in_turn_equal_their_loads_one_after_the_other(db: Database, single: Database) -> None:
+    # A paper again in the next chunk (staged while the one before writes it), and a title-only
+    # twin that makes a chunk's run load batch by batch (its stage unused).
+    parts = [chunks()[:2], [partial(D2, "2001.00001", title="Paper {} v2")], chunks()[2:3],
+             [partial(D1, "2001.00005", title="Orphan {}")]]
+    for database in (db, single):
+        await Loader(database).load(ParsedDigest("hf-daily", D1, "hf-page",
+                                                 [PaperRecord(title="Orphan 2001.00005", abstract="x")]))
+    in_turn = [results async for results in Loader(db).load_chunks(_each(parts))]
+    one_after = [await Loader(single).load_many(part) for part in parts]
+    assert [counts(r) for r in in_turn] == [counts(r) for r in one_after]
+    assert await dump(db) == await dump(single)
+    assert counts(in_turn[1])[0][2:5] == (0, 0, 1) and counts(in_turn[3])[0][2:4] == (0, 1)  # updated; merged
+    assert await _stages(db) == 0
+    assert await _pending(db) == 0 and await _pending(single) == 0  # searches read no backlog
+
+
+async def test_a_chunk_that_fails_rolls_back_with_the_chunk_after_it_and_keeps_those_before(db: Database) -> None:
+    async def fail_on_the_second(tx: Database, result: LoadResult) -> None:
+        if result.date == D2:
+            raise RuntimeError("a hook failed")
+
+    parts = [[partial(D1, "2001.00001")], [partial(D2, "2001.00002")], [partial(D1, "2001.00003")]]
+    loaded = []
+    with pytest.raises(RuntimeError, match="a hook failed"):
+        async for results in Loader(db, after_load=[fail_on_the_second]).load_chunks(_each(parts)):
+            loaded.append(results)
+    assert [[r.new for r in results] for results in loaded] == [[1]]
+    assert await raw.rows(db, "SELECT arxiv_id FROM papers") == [("2001.00001",)]
+    assert await _stages(db) == 0
+    # Loading again completes it, with what stayed counted once.
+    again = [results async for results in Loader(db).load_chunks(_each(parts))]
+    assert [[r.new for r in results] for results in again] == [[0], [1], [1]]
