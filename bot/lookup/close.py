@@ -7,8 +7,9 @@ half a second behind each other. So they are kept, and a page never waits for th
 - kept per paper (the `kept` most recently asked) with the index's last paper id when found;
   once papers were added, only those are searched (`TitleIndex.search(since=...)`, the tails of a
   few postings: well under a millisecond) and merged in, so a kept answer follows the archive;
-- found ahead, in the background, for the papers a load lists (the ones a daily post, a Discord
-  card or a digest page links to), and at start-up for the latest digest's;
+- in a process that serves the pages, found ahead in the background for the papers a load lists
+  (the ones a daily post, a Discord card or a digest page links to), and for the latest
+  digest's when it starts serving;
 - a page whose paper's matches are not kept yet links to them instead (`/papers?title=…`, the
   title look-up, which works without JavaScript) and its script fills them in from
   `/api/papers/REF/close`, which finds and keeps them.
@@ -71,6 +72,7 @@ class CloseMatches:
         self._kept: OrderedDict[int, _Kept] = OrderedDict()
         self._waiting: deque[int] = deque()  # papers to find ahead, in order
         self._warming: asyncio.Task[None] | None = None
+        self._ahead = False  # only a process serving paper pages finds them ahead (`serve_pages`)
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -144,8 +146,19 @@ class CloseMatches:
             except Exception:
                 log.exception("close matches not found ahead for paper %d", paper_id)
 
+    async def serve_pages(self) -> int:
+        """This process serves paper pages (the web archive): from now on each load's papers are
+        found ahead, and the latest digest's at once. Returns how many were asked for. Elsewhere
+        (a bot without the archive, the CLI) nothing is found ahead: no CPU spent on pages nobody
+        there shows, and none taken from commands' look-ups after a load."""
+        self._ahead = True
+        return await self.find_latest_ahead()
+
     async def after_commit(self, results: Sequence[LoadResult]) -> None:
-        """A load committed: find its newest digests' papers ahead (at most WARM_PER_LOAD)."""
+        """A load committed: find its newest digests' papers ahead (at most WARM_PER_LOAD) when
+        this process serves paper pages."""
+        if not self._ahead:
+            return
         listed: list[int] = []
         for result in sorted(results, key=lambda r: r.date, reverse=True):
             listed.extend(result.paper_ids[:WARM_PER_LOAD - len(listed)])

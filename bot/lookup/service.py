@@ -99,11 +99,10 @@ class LookupService:
         """Ready the title index: from its snapshot plus what came after (a full build only when
         there is no usable snapshot, which then writes one). `warm` (long-running processes): then
         build the common words' bitmaps in the background (`TitleIndex.warm_bitmaps`), so that no
-        look-up pays for one, and find the latest digest's papers' close matches ahead."""
+        look-up pays for one."""
         report = await self.sync.start()
         if warm:
             self._warming = asyncio.ensure_future(asyncio.to_thread(self.sync.index.warm_bitmaps))
-            await self.close_matches.find_latest_ahead()
         self._dirty = False
         # Listening starts after the start-up's catch-up: what it announces is polled for next.
         self.pushed = await self._watching.enter_async_context(watch_titles(self.db, self._heard))
@@ -118,7 +117,7 @@ class LookupService:
 
     async def after_commit(self, results: Sequence[LoadResult]) -> None:
         """A `Loader` listener: note that papers changed; the index catches up before the next
-        look-up. The papers listed get their close matches found ahead."""
+        look-up. The papers listed get their close matches found ahead where pages show them."""
         if any(not r.unchanged for r in results):
             self._dirty = True
             self._answers.clear()

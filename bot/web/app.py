@@ -129,7 +129,11 @@ def make_app(services: Services, *, public_url: str | None = None) -> web.Applic
     async def marker() -> Hashable:
         return await digest_repo.archive_version(services.db)
 
+    async def serve_pages(_: web.Application) -> None:  # paper pages' close matches, found ahead from now on
+        await services.lookup.close_matches.serve_pages()
+
     app[PAGES] = PageCache(marker)
+    app.on_startup.append(serve_pages)
     app.on_response_prepare.append(_security_headers)
     pages.add_routes(app.router)
     api.add_routes(app.router)

@@ -29,6 +29,7 @@ async def service(db: Database) -> AsyncIterator[tuple[LookupService, Loader]]:
     loader = Loader(db, after_commit=[svc.after_commit])
     papers = [PaperRecord(t, "") for t in sample_titles()] + [PaperRecord(SLICE, "", arxiv_id="2401.15024")]
     await svc.start()
+    assert await svc.close_matches.serve_pages() == 0  # as the web archive does: no digest yet
     await loader.load(ParsedDigest("hf-daily", DAY, "hf-page", papers))
     yield svc, loader
     await svc.close()
@@ -62,6 +63,21 @@ async def test_a_load_finds_its_papers_ahead_and_a_page_then_need_not_wait(
     await svc.close_matches.found_ahead()
     newer = await paper_repo.get_by_arxiv_id(db, "2510.00001")
     assert newer is not None and await svc.close_matches.get(newer, find=False) is not None
+
+
+async def test_a_process_not_serving_pages_finds_nothing_ahead(db: Database) -> None:
+    svc = LookupService(db, poll_every=3600)
+    loader = Loader(db, after_commit=[svc.after_commit])
+    await svc.start(warm=True)
+    try:
+        await loader.load(ParsedDigest("hf-daily", DAY, "hf-page", [PaperRecord(SLICE, "", arxiv_id="2401.15024")]))
+        await svc.close_matches.found_ahead()
+        assert len(svc.close_matches) == 0  # a bot without the archive spends no CPU on its pages
+        assert await svc.close_matches.serve_pages() == 1  # the latest digest's, once it serves them
+        await svc.close_matches.found_ahead()
+        assert await svc.close_matches.get(await _slice(db), find=False) is not None
+    finally:
+        await svc.close()
 
 
 async def test_a_paper_not_found_ahead_is_none_until_asked_for(db: Database) -> None:
