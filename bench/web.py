@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", default="50,200", help="clients of the load runs (default: %(default)s)")
     parser.add_argument("--requests", type=int, default=1000, help="requests in each load run")
     parser.add_argument("--db", type=Path, help="serve this database (a copy of it) instead of the corpus one")
+    parser.add_argument("--no-script", action="store_true",
+                        help="load clients that run no page script: deferred close matches are not asked for")
 
 
 def _percentile(samples: list[float], pct: float) -> float:
@@ -197,7 +199,7 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
                 random.Random(args.seed + 1).shuffle(queue)
                 cpu = server.cpu
                 started = time.perf_counter()
-                results, errors = await _load(session, server.url, queue, clients)
+                results, errors = await _load(session, server.url, queue, clients, script=not args.no_script)
                 wall = time.perf_counter() - started
                 pages = [t for kind in KINDS for t in results[kind]]
                 statics, close = results["static"], results["close"]
@@ -216,8 +218,9 @@ async def _measure(path: Path, size: int, args: argparse.Namespace) -> list[Row]
 
 
 async def _load(session: aiohttp.ClientSession, base: str, queue: list[tuple[str, str]],
-                clients: int) -> tuple[dict[str, list[float]], int]:
-    """`clients` clients sharing out `queue`, each sending its next request when the last answered."""
+                clients: int, *, script: bool = True) -> tuple[dict[str, list[float]], int]:
+    """`clients` clients sharing out `queue`, each sending its next request when the last answered
+    (`script`: and asking for a paper page's deferred close matches after it, as its script does)."""
     results: dict[str, list[float]] = {kind: [] for kind in (*KINDS, "static", "close")}
     errors = 0
 
@@ -227,7 +230,7 @@ async def _load(session: aiohttp.ClientSession, base: str, queue: list[tuple[str
             seconds, ok, body = await _get(session, base + path)
             results[what].append(seconds)
             errors += 0 if ok else 1
-            if (close := _deferred(body)) is not None:  # as a browser runs the page's script
+            if script and (close := _deferred(body)) is not None:  # as a browser runs the page's script
                 seconds, ok, _ = await _get(session, base + close)
                 results["close"].append(seconds)
                 errors += 0 if ok else 1
