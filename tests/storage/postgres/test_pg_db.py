@@ -26,6 +26,15 @@ async def test_a_new_database_gets_every_table_the_sqlite_schema_has(pg_url: str
             "schema_migrations"} <= tables
 
 
+async def test_the_apps_statements_run_without_jit(pg_url: str) -> None:
+    """JIT compiling cost short statements more than it saved (storage/postgres/db.py)."""
+    async with await PostgresDatabase.connect(pg_url, min_size=2) as db:
+        shown = await asyncio.gather(*(db.fetchall("SHOW jit") for _ in range(4)))  # several pooled connections
+        assert {rows[0]["jit"] for rows in shown} == {"off"}
+        async with db.atomic() as tx:
+            assert (await tx.fetchall("SHOW jit"))[0]["jit"] == "off"
+
+
 async def test_processes_starting_together_migrate_once(pg_url: str) -> None:
     opened = await asyncio.gather(*(PostgresDatabase.connect(pg_url) for _ in range(4)))
     try:
