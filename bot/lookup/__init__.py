@@ -5,6 +5,7 @@
 - `text.py`: how titles and queries fold to comparable words;
 - `sync.py`: keeping the index in step with the archive by polling; `snapshot.py`: the index saved
   in the archive so a start-up need not rebuild it;
+- `close.py`: a stored paper's close matches (its web page), kept and topped up as papers arrive;
 - `reference.py`: a paper named the way any command prints one (`id:22`, an arXiv id or URL).
 
 What it reads and stores in the archive is `storage/lookup.py`.
