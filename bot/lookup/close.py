@@ -94,12 +94,8 @@ class CloseMatches:
         return [h for h in hits if h.paper_id != paper.id][:CLOSE_MATCHES]
 
     async def _find(self, paper_id: int, title: str) -> tuple[TitleMatch, ...]:
-        index = self._lookup.sync.index
-        last_id = index.last_id
-        found = await self._lookup.in_search_thread(functools.partial(index.search, shown_title(title), POOL))
-        matches = tuple(found)
-        self._keep(paper_id, _Kept(title, last_id, matches))
-        return matches
+        """A whole search: the top-up of nothing kept, from paper id 0."""
+        return await self._top_up(paper_id, _Kept(title, 0, ()))
 
     async def _top_up(self, paper_id: int, kept: _Kept) -> tuple[TitleMatch, ...]:
         index = self._lookup.sync.index
