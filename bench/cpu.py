@@ -60,7 +60,7 @@ async def _measure(path: Path, repeat: int) -> list[tuple[str, int, list[float],
         sync = TitleIndexSync(db)
         await sync.start(save=False)  # the bench database is shared: no snapshot written into it
         index = sync.index
-        index.warm_bitmaps()
+        index.warm()
         titles = sample_titles()
         lookups: list[tuple[str, list[str], Callable[[str], Any]]] = [
             ("autocomplete, 144 sample-title prefixes", [t[: 4 + i % 12].casefold() for i, t in enumerate(titles)],

@@ -5,7 +5,8 @@ sizes and is easily fooled by titles that share most of their words. Here a quer
 expanded to near spellings found in the vocabulary) pick a few hundred candidates through the
 postings, rarest words first with a bound on the postings walked, and only those candidates are
 scored with rapidfuzz against the full text. Ties (the same short name on several papers) go to
-the most recently listed paper: "that paper" is usually one a digest showed lately.
+the most recently listed paper: "that paper" is usually one a digest showed lately. The postings
+are summed with numpy, in C: a walk in Python was two thirds of a look-up at 1M titles.
 
 Memory is kept compact for a million titles: postings are `array('I')` of paper ids, titles live
 UTF-8 encoded in one bytearray indexed by paper id. All methods are thread-safe (one lock): long
@@ -23,12 +24,10 @@ import threading
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress, islice, repeat
-from operator import and_, lshift, rshift
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -42,13 +41,6 @@ POOL_SIZE = 1_500  # candidates kept after the rare words, before checking the c
 RERANK_SIZE = 200  # candidates scored with rapidfuzz
 FUZZY_VARIANTS = 6  # near spellings tried per unknown query word
 PREFIX_VARIANTS = 12  # completions tried for the word being typed (autocomplete)
-# Common words' postings checked against the pool are looked up in a bitmap of paper ids (built by
-# `warm_bitmaps` or on first use, kept current as papers are added) instead of by binary search; at
-# most BITMAP_BYTES of them. Only for words in at least one title in BITMAP_SHARE, so that a bitmap
-# (a bit per paper: 125 kB at 1M) takes at most twice the memory of the word's postings.
-BITMAP_MIN = 8192
-BITMAP_SHARE = 64
-BITMAP_BYTES = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +108,7 @@ class TitleIndex:
         self._listed = array("i")  # by paper id: first_listed as a proleptic ordinal, 0 = unknown
         self._count = 0
         self._reindexed: set[int] = set()  # papers whose title changed: their old words linger in postings
-        self._bitmaps: OrderedDict[str, bytearray] = OrderedDict()  # by term, least recently used first
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None  # a search's scratch (`_scratch`)
         self.last_id = 0  # highest paper id added
 
     def __len__(self) -> int:
@@ -161,8 +153,6 @@ class TitleIndex:
                 at = bisect_left(found, pid)
                 if at == len(found) or found[at] != pid:
                     found.insert(at, pid)  # postings stay sorted for the binary searches below
-            if self._bitmaps and (bits := self._bitmaps.get(term)) is not None:
-                _set_bit(bits, pid)
         if in_order:
             self.last_id = pid
 
@@ -280,11 +270,10 @@ class TitleIndex:
             if not slots:
                 return []
             near = len(query[:500].encode("utf-8"))
-            pool = self._candidates(slots, near, prefix=prefix, since=since)
+            pids, weights = self._top(*self._candidates(slots, near, prefix=prefix, since=since), RERANK_SIZE, near)
             total = sum(s.weight for s in slots) or 1.0
-            ranked = self._top(pool, RERANK_SIZE, near)
-            rows = [(pid, t, self._listed[pid]) for pid, _ in ranked if (t := self._title(pid)) is not None]
-            coverage = {pid: min(s / total, 1.0) for pid, s in ranked}
+            coverage = {pid: min(s / total, 1.0) for pid, s in zip(pids.tolist(), weights.tolist(), strict=True)}
+            rows = [(pid, t, self._listed[pid]) for pid in coverage if (t := self._title(pid)) is not None]
             for pid, title, _ in rows:
                 if pid in self._reindexed:
                     coverage[pid] = min(_matched_weight(slots, index_terms(title)) / total, 1.0)
@@ -367,144 +356,127 @@ class TitleIndex:
             self._sorted_terms = sorted(self._postings)
         return self._sorted_terms
 
-    def _top(self, pool: dict[int, float], k: int, near: int) -> list[tuple[int, float]]:
-        """The `k` best (paper, weight) pairs, in no particular order.
+    def _top(self, ids: np.ndarray, weights: np.ndarray, k: int, near: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best papers of (ids, weights), ids ascending, as (ids, weights) in no particular order.
 
-        Weights are sums of a few word weights, so they take few distinct values: counting them
-        finds the cut-off in one pass, where a heap keyed on (weight, id) would churn on every
-        tied paper. Among papers tied at the cut the newest go first, except that titles as long as
-        the query (`near` bytes, give or take 3) get up to a quarter of the places: a whole title
-        typed out must not be cut for hundreds of newer, longer titles that merely contain its words.
+        Every paper weighing more than the k-th best weight is kept. Weights are sums of a few word
+        weights, so many papers tie at that cut: the newest of them go first, except that titles as
+        long as the query (`near` bytes, give or take 3) get up to a quarter of the places: a whole
+        title typed out must not be cut for hundreds of newer, longer titles that merely contain
+        its words.
         """
-        if len(pool) <= k:
-            return list(pool.items())
-        counts = Counter(pool.values())
-        kept = 0
-        cut = 0.0
-        for weight in sorted(counts, reverse=True):
-            cut = weight
-            kept += counts[weight]
-            if kept >= k:
-                break
-        # The pool can hold about POSTINGS_BUDGET papers (a common word's newest postings) and
-        # this runs per keystroke: a pass over it is skipped where its answer is known from the counts.
-        chosen = [(pid, w) for pid, w in pool.items() if w > cut] if kept > counts[cut] else []
-        if counts[cut] == len(pool):  # every paper tied: one word walked
-            tied = sorted(pool, reverse=True)
-        else:
-            tied = sorted([pid for pid, w in pool.items() if w == cut], reverse=True)
-        places = k - len(chosen)
-        length = self._length
-        # islice: `tied` can be every paper holding a common word; only a few hundred are wanted.
-        low, high = near - 3, near + 3
-        same_length = list(islice((pid for pid in tied if low <= length[pid] <= high), places // 4))
-        first = set(same_length)
-        rest = list(islice((pid for pid in tied if pid not in first), places - len(same_length)))
-        chosen += [(pid, cut) for pid in same_length + rest]
-        return chosen
+        if len(ids) <= k:
+            return ids, weights
+        cut = np.partition(weights, len(weights) - k)[len(weights) - k]  # the k-th best weight
+        above = weights > cut
+        tied = ids[weights == cut][::-1]  # newest first
+        places = k - int(np.count_nonzero(above))
+        lengths = np.frombuffer(self._length, dtype=np.uint32)
+        try:
+            near_length = np.abs(lengths[tied].astype(np.int64) - near) <= 3
+        finally:
+            del lengths  # a view: the array cannot grow while one is alive
+        same_length = np.flatnonzero(near_length)[:places // 4]
+        rest = np.ones(len(tied), dtype=bool)
+        rest[same_length] = False
+        chosen = np.concatenate((ids[above], tied[same_length], tied[rest][:places - len(same_length)]))
+        return chosen, np.concatenate((weights[above], np.full(len(chosen) - len(weights[above]), cut)))
 
-    def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False, since: int = 0) -> dict[int, float]:
-        """Papers scored by the weight of the query words they contain (fuzzy variants count once).
+    def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False,
+                    since: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Papers (ids ascending) and the weight of the query words each contains (fuzzy variants
+        count once), as two arrays.
 
+        Slots are walked rarest first, exhaustively, until POSTINGS_BUDGET postings entries; the
+        pool is then cut to its best POOL_SIZE and the remaining (common) words only checked
+        against those. A single word commoner than the budget walks its newest postings only.
         `prefix`: a word with several alternatives (the completions of a word being typed, "mode"
-        → model, models, modeling…) walks only the newest papers' postings once together they
-        exceed the budget, as a single common word does; unbounded, a short common prefix would walk
-        hundreds of thousands of entries at 1M titles on every keystroke."""
+        → model, models, modeling…) likewise walks only the newest papers' postings once together
+        they exceed the budget; unbounded, a short common prefix would walk hundreds of thousands
+        of entries at 1M titles on every keystroke.
+
+        The sums are taken in a scratch array indexed by paper id (numpy, in C): per paper, the
+        same additions in the same order as a dict of running sums, so ties are exactly ties.
+        """
         budget = POSTINGS_BUDGET
-        pool: dict[int, float] = {}
+        total, best = self._scratch()
+        walked_ids: list[np.ndarray] = []
         walked = 0
         deferred: list[_Slot] = []
-        for slot in sorted(slots, key=lambda s: s.size):
-            if not slot.alternatives:
-                continue
-            if walked and walked + slot.size > budget:
-                deferred.append(slot)
-                continue
-            walked += slot.size
-            if len(slot.alternatives) == 1:
-                term, weight = slot.alternatives[0]
-                ids = self._postings[term]
-                if since:
-                    ids = ids[bisect_right(ids, since):]
-                if len(ids) > budget:
-                    ids = ids[-budget:]  # a query of common words only: newest papers
-                if not pool:  # the first word walked (the usual case): built in C
-                    pool = dict.fromkeys(ids, weight)
+        try:
+            for slot in sorted(slots, key=lambda s: s.size):
+                if not slot.alternatives:
                     continue
-                get = pool.get
-                for pid in ids:
-                    pool[pid] = get(pid, 0.0) + weight
-                continue
-            best: dict[int, float] = {}
-            newest = max(since, self._newest_cut(slot, budget) if prefix and slot.size > budget else 0)
-            # Lightest alternative first, so each paper ends up with its best one's weight.
-            for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
-                ids = self._postings[term]
-                if newest:
-                    ids = ids[bisect_right(ids, newest):]
-                best.update(dict.fromkeys(ids, weight))
-            if not pool:
-                pool = best
-                continue
-            for pid, weight in best.items():
-                pool[pid] = pool.get(pid, 0.0) + weight
+                if walked and walked + slot.size > budget:
+                    deferred.append(slot)
+                    continue
+                walked += slot.size
+                if len(slot.alternatives) == 1:
+                    term, weight = slot.alternatives[0]
+                    ids = self._postings[term]
+                    # A query of common words only: the newest papers.
+                    found = _ids(ids, max(bisect_right(ids, since) if since else 0, len(ids) - budget))
+                    total[found] += weight
+                    walked_ids.append(found)
+                    continue
+                newest = max(since, self._newest_cut(slot, budget) if prefix and slot.size > budget else 0)
+                parts = []
+                # Lightest alternative first, so each paper ends up with its best one's weight.
+                for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
+                    ids = self._postings[term]
+                    found = _ids(ids, bisect_right(ids, newest) if newest else 0)
+                    best[found] = weight
+                    parts.append(found)
+                found = np.concatenate(parts)
+                total[found] += best[found]  # a paper listed twice is still added once
+                best[found] = 0.0
+                walked_ids.append(found)
+            pids = _distinct(np.concatenate(walked_ids)) if walked_ids else np.zeros(0, dtype=np.uint32)
+            weights = total[pids]
+            total[pids] = 0.0
+        except BaseException:
+            self._sums = None  # left dirty: the next search starts from a fresh one
+            raise
         if deferred:
-            if len(pool) > POOL_SIZE:
-                pool = dict(self._top(pool, POOL_SIZE, near))
-            pids = list(pool)
+            if len(pids) > POOL_SIZE:
+                pids, weights = self._top(pids, weights, POOL_SIZE, near)
+                ascending = np.argsort(pids)
+                pids, weights = pids[ascending], weights[ascending]
             for slot in deferred:
                 # Each paper gains its best alternative's weight (lightest first, the heaviest wins).
-                gained: dict[int, float] = {}
+                gained = np.zeros(len(pids))
                 for term, weight in sorted(slot.alternatives, key=lambda a: a[1]):
-                    gained.update(dict.fromkeys(self._members(term, pids), weight))
-                for pid, weight in gained.items():
-                    pool[pid] += weight
-        return pool
+                    gained[self._members(term, pids)] = weight
+                weights = weights + gained  # + 0.0 leaves a weight exactly as it was
+        return pids, weights
 
-    def _members(self, term: str, pids: list[int]) -> list[int]:
-        """The papers of `pids` whose titles hold `term`."""
-        ids = self._postings[term]
-        if not self._bitmapped(len(ids)):
-            return [pid for pid in pids if (i := bisect_left(ids, pid)) < len(ids) and ids[i] == pid]
-        bits = self._bitmap(term, ids)
-        # Bit pid of the bitmap, for every pid at once with C built-ins (a pool is 1,500 papers).
-        return list(compress(pids, map(and_, map(bits.__getitem__, map(rshift, pids, repeat(3))),
-                                       map(lshift, repeat(1), map(and_, pids, repeat(7))))))
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two zeroed arrays of float64 by paper id (the running sums and a slot's best weights),
+        kept between searches (the lock is held) and zeroed again by the search that used them."""
+        size = self.last_id + 1
+        if self._sums is None or len(self._sums[0]) < size:
+            size += size // 4
+            self._sums = (np.zeros(size), np.zeros(size))
+        return self._sums
 
-    def _bitmapped(self, size: int) -> bool:
-        """Whether postings of this size are checked through a bitmap."""
-        return size >= BITMAP_MIN and size * BITMAP_SHARE >= self.last_id
+    def _members(self, term: str, pids: np.ndarray) -> np.ndarray:
+        """Where in `pids` (ascending) the papers whose titles hold `term` are: a binary search of
+        each in the term's postings, in C."""
+        postings = np.frombuffer(self._postings[term], dtype=np.uint32)
+        try:
+            if not len(postings):
+                return np.zeros(0, dtype=np.intp)
+            at = np.minimum(np.searchsorted(postings, pids), len(postings) - 1)
+            return np.flatnonzero(postings[at] == pids)
+        finally:
+            del postings  # a view: the postings cannot grow while one is alive
 
-    def _bitmap(self, term: str, ids: array[int]) -> bytearray:
-        bits = self._bitmaps.get(term)
-        if bits is not None:
-            self._bitmaps.move_to_end(term)
-            size = (self.last_id >> 3) + 1
-            if len(bits) < size:  # papers added since, none of them holding the term
-                bits.extend(bytes(size - len(bits)))
-            return bits
-        bits = bytearray((self.last_id >> 3) + 1)  # every posted id is at most last_id
-        for pid in ids:
-            bits[pid >> 3] |= 1 << (pid & 7)
-        self._bitmaps[term] = bits
-        while len(self._bitmaps) * len(bits) > BITMAP_BYTES:
-            self._bitmaps.popitem(last=False)
-        return bits
-
-    def warm_bitmaps(self) -> int:
-        """Build the bitmaps of the commonest words ahead (about 0.7 s of CPU at 1M titles), one
-        at a time under the lock, so that no look-up pays for building one. Returns how many."""
+    def warm(self) -> None:
+        """Ready what a first search would otherwise build: the sorted vocabulary that completes a
+        word being typed, and the search's scratch arrays."""
         with self._lock:
-            terms = sorted((t for t, ids in self._postings.items() if self._bitmapped(len(ids))),
-                           key=lambda t: -len(self._postings[t]))
-        built = 0
-        for term in terms:
-            with self._lock:
-                if (built + 1) * ((self.last_id >> 3) + 1) > BITMAP_BYTES:
-                    break
-                self._bitmap(term, self._postings[term])
-                built += 1
-        return built
+            self._terms_sorted()
+            self._scratch()
 
     def _newest_cut(self, slot: _Slot, budget: int) -> int:
         """The paper id above which the slot's postings hold at most `budget` entries."""
@@ -519,11 +491,18 @@ class TitleIndex:
         return low
 
 
-def _set_bit(bits: bytearray, pid: int) -> None:
-    at = pid >> 3
-    if at >= len(bits):
-        bits.extend(bytes(at + 1 - len(bits)))
-    bits[at] |= 1 << (pid & 7)
+def _ids(postings: array[int], start: int) -> np.ndarray:
+    """Postings from `start` on, as a numpy array of their own (a copy: a view would stop the
+    postings from growing for as long as it lived)."""
+    return np.frombuffer(postings[start:], dtype=np.uint32)
+
+
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """The distinct ids, ascending (np.unique's hashing is an order of magnitude slower here)."""
+    ids = np.sort(ids)
+    if len(ids) < 2:
+        return ids
+    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
 
 
 def _matched_weight(slots: list[_Slot], terms: set[str]) -> float:
@@ -544,24 +523,37 @@ def _rerank(query: str, words: Words, rows: list[tuple[int, str, int]], coverage
     A title that contains everything typed scores the same however many words it adds (the user
     typed a fragment, or the short name), so such ties fall to the most recent paper; only a
     near-exact match of the whole title (in any order) or of its short name earns more.
+    Each similarity is computed for all the candidates in one call (`process.cdist`, in C).
     """
+    if not rows:
+        return []
     q_plain = " ".join(words.words)
     q_compact = "".join(words.words)
-    scored = []
-    for pid, title, listed in rows:
-        t_plain, short_name = _title_forms(title)
-        # Order-free, so a title typed with its name moved to the end still counts as whole.
-        whole = fuzz.token_sort_ratio(q_plain, t_plain)
-        if short_name and len(q_compact) >= 2:
-            whole = max(whole, fuzz.ratio(q_compact, short_name))
-        exact = max(0.0, whole - 80.0) * 5.0
-        # The words typed in order and side by side in the title (a fragment remembered as a
-        # phrase) beat the same words scattered; typos are tolerated (character alignment).
-        # (A query longer than the title is not a fragment of it: plain similarity then.)
-        phrase = (fuzz.partial_ratio if len(q_plain) <= len(t_plain) else fuzz.ratio)(q_plain, t_plain)
-        score = (60.0 * coverage[pid] + 0.2 * fuzz.token_set_ratio(q_plain, t_plain) + 0.05 * phrase
-                 + 0.15 * exact)
-        scored.append((round(score, 1), listed, pid, title))
+    forms = [_title_forms(title) for _, title, _ in rows]
+    plains = [t_plain for t_plain, _ in forms]
+    # Order-free, so a title typed with its name moved to the end still counts as whole.
+    whole = _similarity(fuzz.token_sort_ratio, q_plain, plains)
+    named = [i for i, (_, short_name) in enumerate(forms) if short_name]
+    if named and len(q_compact) >= 2:
+        whole[named] = np.maximum(whole[named], _similarity(fuzz.ratio, q_compact, [forms[i][1] or "" for i in named]))
+    exact = np.maximum(0.0, whole - 80.0) * 5.0
+    # The words typed in order and side by side in the title (a fragment remembered as a phrase)
+    # beat the same words scattered; typos are tolerated (character alignment). (A query longer
+    # than the title is not a fragment of it: plain similarity then.)
+    phrase = np.empty(len(rows))
+    longer = np.array([len(q_plain) > len(t_plain) for t_plain in plains])
+    for scorer, which in ((fuzz.partial_ratio, np.flatnonzero(~longer)), (fuzz.ratio, np.flatnonzero(longer))):
+        if len(which):
+            phrase[which] = _similarity(scorer, q_plain, [plains[i] for i in which])
+    covered = np.array([coverage[pid] for pid, _, _ in rows])
+    score = 60.0 * covered + 0.2 * _similarity(fuzz.token_set_ratio, q_plain, plains) + 0.05 * phrase + 0.15 * exact
+    scored = [(round(s, 1), listed, pid, title) for s, (pid, title, listed) in zip(score.tolist(), rows, strict=True)]
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
     return [TitleMatch(pid, title, score, dt.date.fromordinal(listed) if listed else None)
             for score, listed, pid, title in scored[:limit]]
+
+
+def _similarity(scorer: Callable[..., float], query: str, choices: list[str]) -> np.ndarray:
+    """`scorer(query, choice)` for every choice, as float64 (the values the scorer itself returns)."""
+    scores: np.ndarray = process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
+    return scores

@@ -82,7 +82,7 @@ class LookupService:
         self._polling: asyncio.Task[None] | None = None
         self._wait_for_poll = True  # whether look-ups wait for the poll under way
         self._saving: asyncio.Task[int] | None = None
-        self._warming: asyncio.Future[int] | None = None
+        self._warming: asyncio.Future[None] | None = None
         self._answers_kept = answers_kept
         self._answers: OrderedDict[str, tuple[float, list[Choice]]] = OrderedDict()
         # Full look-ups, and searches the event loop could not run (the index busy elsewhere): one
@@ -98,11 +98,10 @@ class LookupService:
     async def start(self, *, warm: bool = False) -> StartReport:
         """Ready the title index: from its snapshot plus what came after (a full build only when
         there is no usable snapshot, which then writes one). `warm` (long-running processes): then
-        build the common words' bitmaps in the background (`TitleIndex.warm_bitmaps`), so that no
-        look-up pays for one."""
+        ready in the background what a first look-up would otherwise build (`TitleIndex.warm`)."""
         report = await self.sync.start()
         if warm:
-            self._warming = asyncio.ensure_future(asyncio.to_thread(self.sync.index.warm_bitmaps))
+            self._warming = asyncio.ensure_future(asyncio.to_thread(self.sync.index.warm))
         self._dirty = False
         # Listening starts after the start-up's catch-up: what it announces is polled for next.
         self.pushed = await self._watching.enter_async_context(watch_titles(self.db, self._heard))
@@ -169,7 +168,7 @@ class LookupService:
                 await self._polling
         if self._saving is not None:
             await self._saving
-        if self._warming is not None:  # a thread: let it finish (a second or so at 1M titles)
+        if self._warming is not None:  # a thread: let it finish (a fraction of a second at 1M titles)
             with contextlib.suppress(Exception):
                 await self._warming
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.fuzzy import noisy_queries
-from bot.lookup.index import TitleIndex, TitleMatch
+from bot.lookup import index as index_module
+from bot.lookup.index import TitleIndex
 from bot.lookup.sync import TitleIndexSync
 from bot.lookup.text import compact, index_terms, plain, split_words, title_forms
 from storage.db import Database
@@ -201,35 +204,74 @@ def test_search_if_free_answers_as_search_does_or_gives_way_to_another_thread(sa
         assert sample_index.search_if_free("squeezel", 3, prefix=True) is None
 
 
-def test_common_words_checked_through_bitmaps_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # At archive sizes the commonest words' postings are checked through bitmaps; on the sample
-    # none is that common, so every look-up is made both ways and compared, also after papers are
-    # added (in order, and a changed title out of order) to an index whose bitmaps were built.
+def _filler_index() -> tuple[TitleIndex, list[str]]:
+    """The sample titles and 1,200 titles of common words: at a small postings budget, common
+    words are checked against the best candidates instead of walked."""
     titles = sample_titles()
     filler = [f"{w} models for learning with {titles[i % len(titles)].split()[-1]}"
               for i, w in enumerate(["Efficient", "Scalable", "Robust"] * 400)]
     index = TitleIndex()
     index.add(TitleRow(i + 1, t, DAY) for i, t in enumerate(titles + filler))
     queries = [q.query for q in noisy_queries(titles)][:150] + titles[:40] + ["robust models learning zebras"]
-    monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 300)  # so that common words are deferred
-    monkeypatch.setattr("bot.lookup.index.POOL_SIZE", 100)
+    return index, queries
 
-    def both_ways() -> tuple[dict[str, list[TitleMatch]], dict[str, list[TitleMatch]]]:
-        monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 10**9)
-        searched = {q: index.search(q, 25) for q in queries}
-        monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 1)
-        return searched, {q: index.search(q, 25) for q in queries}
 
-    monkeypatch.setattr("bot.lookup.index.BITMAP_MIN", 1)
-    assert index.warm_bitmaps() > 0
-    searched, through_bitmaps = both_ways()
-    assert through_bitmaps == searched
-    last = len(titles) + len(filler)
+def _weights(index: TitleIndex, query: str) -> dict[int, float]:
+    ids, weights = index._candidates(index._slots(split_words(query), prefix=False), len(query.encode()))
+    return dict(zip(ids.tolist(), weights.tolist(), strict=True))
+
+
+def test_a_candidate_weighs_the_same_whether_its_words_were_walked_or_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past the postings budget, common words are not walked but checked against the best
+    # candidates: each candidate must still weigh exactly what walking every word gives it (ties
+    # between candidates are exact ties), also after papers are added in order and out of order.
+    index, queries = _filler_index()
+
+    def both_ways() -> None:
+        monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 10**9)
+        walked = {q: _weights(index, q) for q in queries}
+        monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 300)
+        monkeypatch.setattr("bot.lookup.index.POOL_SIZE", 100)
+        checked = {q: _weights(index, q) for q in queries}
+        for q in queries:
+            assert checked[q] and set(checked[q]) <= set(walked[q]), q
+            assert checked[q] == {pid: walked[q][pid] for pid in checked[q]}, q
+
+    both_ways()
+    last = len(index)
     index.add([TitleRow(last + 1, "Robust models for learning with zebras", DAY),
                TitleRow(3, "Scalable models for learning zebras", DAY)])
-    searched, through_bitmaps = both_ways()
-    assert through_bitmaps == searched
-    assert through_bitmaps["robust models learning zebras"][0].paper_id == last + 1
+    both_ways()
+    assert index.search("robust models learning zebras", 3)[0].paper_id == last + 1
+
+
+def test_a_search_that_failed_half_way_leaves_the_index_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A search sums weights in scratch arrays kept between searches and reads postings in place:
+    # one that fails half way (here: while checking common words) must leave neither stale sums
+    # for the next search nor postings that cannot grow.
+    index, queries = _filler_index()
+    monkeypatch.setattr("bot.lookup.index.POSTINGS_BUDGET", 300)
+    before = {q: index.search(q, 10) for q in queries[:60]}
+    calls = itertools.count()
+    postings_from, members = index_module._ids, TitleIndex._members
+
+    def failing(what: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            if next(calls) % 3 == 2:
+                raise MemoryError("half way")
+            return what(*args)
+        return call
+
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "_ids", failing(postings_from))  # while walking the rare words
+        patched.setattr(TitleIndex, "_members", failing(members))  # while checking the common ones
+        for q in queries[:60]:
+            with contextlib.suppress(MemoryError):
+                index.search(q, 10)
+        assert next(calls) > 60
+    assert {q: index.search(q, 10) for q in queries[:60]} == before
+    index.add([TitleRow(len(index) + 1, "Scalable models for learning with zebras", DAY)])
+    assert index.search("scalable models learning zebras", 1)[0].paper_id == len(index)
 
 
 def test_a_search_since_an_id_scores_the_newer_papers_as_a_whole_search_does() -> None:
