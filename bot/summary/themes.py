@@ -24,13 +24,14 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
+import numpy as np
+
 from storage import summary_stats
 from storage.db import Database
 
 _PRIOR_PAPERS = 200.0  # how many archive papers the background rate is worth
 _PRIOR_RATE = 0.01  # a phrase's assumed share of papers when the archive says nothing
 _MIN_LIFT = math.log(1.5)  # at least 1.5 times as common in the digest as in the archive
-_BREAK = "|"  # in place of a word no phrase may hold
 _ABSORB = 0.7  # a longer phrase replaces a shorter one when it covers this share of its papers
 EXACT_COUNTS = 5_000  # candidates counted exactly (the 144-paper sample has about 3,700)
 KEEP_UP_TO = 2_000  # a digest of at most this many papers keeps each paper's words and phrases
@@ -135,7 +136,9 @@ class Prepared:
     digest, gigabytes."""
 
     docs: tuple[Document, ...]
-    keys: list[list[str]] = field(default_factory=list)  # per doc: stems or _BREAK (set by `candidates`)
+    # Set by `candidates`: per doc, each word's stem as a number (`numbers`), 0 where no phrase may hold it.
+    keys: list[list[int]] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)  # stem -> its number in `keys`, from 1
     _words: list[tuple[list[str], list[str]]] | None = None  # per doc, when kept: (as written, lower-cased)
 
     def __post_init__(self) -> None:
@@ -182,43 +185,98 @@ def prepare(docs: Iterable[Document]) -> Prepared:
     return Prepared(tuple(docs))
 
 
-def _phrases_of(seq: list[str]) -> set[Key]:
-    """A paper's phrases of 1–3 stems, from its stems with _BREAK between runs."""
-    keys: set[Key] = set()
-    for run in " ".join(seq).split(_BREAK):
-        r = run.split()
-        if r:
-            keys.update(zip(r, strict=True), zip(r, r[1:], strict=False), zip(r, r[1:], r[2:], strict=False))
-    return keys
-
-
 def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2) -> dict[Key, Candidate]:
-    """Every phrase of 1–3 usable words found in at least `min_papers` papers."""
-    # This is compose's hot loop, so the work is pushed into C: words no phrase may hold become
-    # "|", the stems of a paper are joined and split into runs at those marks (stems are single
-    # alphanumeric tokens: never "|" or a space), and each run's n-grams are built by zip and
-    # counted by Counter. A large digest's papers' phrases are built twice (counted, then matched
-    # against the candidates) rather than kept: kept for every paper they take gigabytes.
-    table = {w: stem for w, stem in stems.items() if usable(w)}
+    """Every phrase of 1–3 usable words found in at least `min_papers` papers.
+
+    This is compose's hot loop, so the counting is done by numpy, in C: each stem gets a number,
+    a paper becomes an array of them (0 for words no phrase may hold: phrases never cross them),
+    and each 1–3-word window without a 0 becomes one integer (`_ID_BITS` bits per stem); the
+    (phrase, paper) pairs are then sorted once and counted per phrase. A large digest goes
+    `KEEP_UP_TO` papers at a time, counted first and its candidates' papers found in a second
+    pass, so that its pairs are never all held at once (millions of them take gigabytes)."""
+    numbers: dict[str, int] = {}  # stem -> its number, from 1
+    table = {w: numbers.setdefault(stem, len(numbers) + 1) for w, stem in stems.items() if usable(w)}
     get = table.get
-    prepared.keys.clear()
-    keep = prepared.keeps
-    kept: list[set[Key]] = []
-    counts: Counter[Key] = Counter()
-    for i in range(len(prepared.docs)):
-        seq = [get(w, _BREAK) for w in prepared.words(i)[1]]
-        prepared.keys.append(seq)
-        phrases = _phrases_of(seq)
-        counts.update(phrases)
-        if keep:
-            kept.append(phrases)
-    found = {k: Candidate(k) for k, n in counts.items() if n >= min_papers}
-    del counts
-    wanted = set(found)
-    for i, (doc, seq) in enumerate(zip(prepared.docs, prepared.keys, strict=True)):
-        for k in wanted.intersection(kept[i] if keep else _phrases_of(seq)):
-            found[k].papers.append(doc.paper_id)
+    prepared.numbers = numbers
+    prepared.keys = [[get(w, 0) for w in prepared.words(i)[1]] for i in range(len(prepared.docs))]
+    if len(numbers) >= 1 << _ID_BITS:
+        raise ValueError(f"a digest of {len(numbers):,} distinct stems: at most {(1 << _ID_BITS) - 1:,}")
+    chunks = [range(i, min(i + KEEP_UP_TO, len(prepared.docs))) for i in range(0, len(prepared.docs), KEEP_UP_TO)]
+    if not chunks:
+        return {}
+    kept = _phrase_pairs(prepared.keys, chunks[0]) if len(chunks) == 1 else None
+    counted = [_runs((kept or _phrase_pairs(prepared.keys, chunk))[0]) for chunk in chunks]
+    wanted_codes, counts = _runs(np.concatenate([c for c, _ in counted]), np.concatenate([n for _, n in counted]))
+    wanted_codes = wanted_codes[counts >= min_papers]
+    stem_of = ["", *numbers]
+    found: dict[Key, Candidate] = {}
+    for chunk in chunks:
+        codes, papers = kept or _phrase_pairs(prepared.keys, chunk)
+        keep = _members(codes, wanted_codes)
+        codes, papers = codes[keep], papers[keep]
+        if not len(codes):
+            continue
+        starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1]))).tolist() + [len(codes)]
+        ids = [prepared.docs[i].paper_id for i in papers.tolist()]
+        for code, start, stop in zip(codes[starts[:-1]].tolist(), starts, starts[1:], strict=False):
+            key = _decoded(code, stem_of)
+            cand = found.get(key)
+            if cand is None:
+                found[key] = cand = Candidate(key)
+            cand.papers.extend(ids[start:stop])
     return found
+
+
+_ID_BITS = 21  # bits per stem in a phrase's number: 3 stems fit 63 bits
+_LOW = (1 << _ID_BITS) - 1
+
+
+def _phrase_pairs(keys: list[list[int]], chunk: range) -> tuple[np.ndarray, np.ndarray]:
+    """The (phrase number, paper index) pairs of these papers, each once, by number then paper."""
+    flat: list[int] = []
+    for i in chunk:
+        flat += keys[i]
+        flat.append(0)  # after each paper: no phrase spans two
+    ids = np.array(flat, dtype=np.int64)
+    lengths = [len(keys[i]) + 1 for i in chunk]
+    paper = np.repeat(np.arange(chunk.start, chunk.stop), lengths)
+    one, two, three = ids, ids[:-1] << _ID_BITS | ids[1:], ids[:-2] << 2 * _ID_BITS | ids[1:-1] << _ID_BITS | ids[2:]
+    whole = (one > 0, (ids[:-1] > 0) & (ids[1:] > 0), (ids[:-2] > 0) & (ids[1:-1] > 0) & (ids[2:] > 0))
+    codes = np.concatenate((one[whole[0]], two[whole[1]], three[whole[2]]))
+    papers = np.concatenate((paper[whole[0]], paper[:-1][whole[1]], paper[:-2][whole[2]]))
+    if not len(codes):
+        return codes, papers
+    order = np.lexsort((papers, codes))
+    codes, papers = codes[order], papers[order]
+    first = np.concatenate(([True], (codes[1:] != codes[:-1]) | (papers[1:] != papers[:-1])))
+    return codes[first], papers[first]
+
+
+def _runs(codes: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct numbers of `codes` and how many times each occurs (or the sum of its `counts`)."""
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    weights = np.ones(len(codes), dtype=np.int64) if counts is None else counts[order]
+    if not len(codes):
+        return codes, weights
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return codes[starts], np.add.reduceat(weights, starts)
+
+
+def _members(codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of `codes` are in `wanted` (ascending, distinct), by binary search (np.isin hashes: slower)."""
+    if not len(wanted):
+        return np.zeros(len(codes), dtype=bool)
+    found: np.ndarray = wanted[np.minimum(np.searchsorted(wanted, codes), len(wanted) - 1)] == codes
+    return found
+
+
+def _decoded(code: int, stem_of: list[str]) -> Key:
+    if code <= _LOW:
+        return (stem_of[code],)
+    if code <= _LOW << _ID_BITS | _LOW:
+        return (stem_of[code >> _ID_BITS], stem_of[code & _LOW])
+    return (stem_of[code >> 2 * _ID_BITS], stem_of[code >> _ID_BITS & _LOW], stem_of[code & _LOW])
 
 
 def _contains(longer: Key, shorter: Key) -> bool:
@@ -256,7 +314,7 @@ def _labels(chosen: list[Candidate], prepared: Prepared) -> list[str]:
             continue
         words, in_title = prepared.words(index)[0], len(_TOKEN.findall(doc.title))
         for j in which:
-            stems = chosen[j].stems
+            stems = tuple(prepared.numbers[s] for s in chosen[j].stems)
             first, n, i = stems[0], len(stems), -1
             while True:
                 try:

@@ -50,8 +50,11 @@ def _long_date(day: Any) -> str:
 
 
 def environment() -> jinja2.Environment:
+    # auto_reload off: the templates ship with the code, and checking each one's mtime on every
+    # render was a system call per template per page.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             auto_reload=False)
     env.filters["marked"] = _mark
     env.filters["long_date"] = _long_date
     env.filters["links_ok"] = _links_ok
