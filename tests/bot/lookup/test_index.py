@@ -288,3 +288,13 @@ def test_a_search_since_an_id_scores_the_newer_papers_as_a_whole_search_does() -
     assert {m.paper_id for m in since} == {145, 146}
     assert all(m.score == whole[m.paper_id] for m in since)
     assert index.search(query, 10, since=146) == []
+
+
+def test_the_best_few_are_the_head_of_the_whole_ranking() -> None:
+    # The costly phrase alignment is only computed for candidates that can still reach the best
+    # `limit`: asking for fewer matches must give exactly the head of the full ranking.
+    index, queries = _filler_index()
+    for q in queries:
+        ranked = index.search(q, index_module.RERANK_SIZE)
+        for limit in (1, 4, 8, 25):
+            assert index.search(q, limit) == ranked[:limit], (q, limit)
