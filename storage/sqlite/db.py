@@ -325,8 +325,13 @@ class SqliteDatabase(Database):
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         try:
-            async with self.conn.execute(sql, params) as cursor:
-                return await cursor.fetchone()
+            # One trip, as fetchall: aiosqlite's cursor makes three (execute, fetch, close), and a
+            # page that read a paper by its id waited for the GIL on both sides of each. aiosqlite
+            # has no public call for it, hence its `_execute` (run a function on the connection's
+            # thread) and `_conn` (the sqlite3 connection there); the pinned versions have both.
+            row: sqlite3.Row | None = await self.conn._execute(  # type: ignore[no-untyped-call]
+                _first_row, self.conn._conn, sql, params)
+            return row
         except sqlite3.Error as exc:
             _raise_translated(exc, self.path)
 
@@ -339,6 +344,16 @@ class SqliteDatabase(Database):
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+def _first_row(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    """The statement's first row (on the connection's thread)."""
+    cursor = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.close()
 
 
 def split_sql(script: str) -> list[str]:
