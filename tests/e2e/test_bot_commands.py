@@ -15,7 +15,7 @@ from storage import app_state
 from testkit.discord_fake import MANAGE_GUILD, FakeMessage, limits
 from testkit.discord_fake.records import EPHEMERAL
 from tests.e2e.bot_fixtures import settings_fixture, world_fixture  # noqa: F401 - fixtures
-from tests.e2e.bot_harness import BotRun, World, bounded, load_sample, running_bot
+from tests.e2e.bot_harness import BotRun, World, bounded, load_sample, private_answer, running_bot
 
 ADMIN_COMMANDS = {"setup", "ingest", "status"}
 
@@ -161,8 +161,7 @@ async def test_stale_button_answers_privately_without_touching_the_message(world
         before = len(message.edits)  # a deferred /digest was filled by an edit
         message.data["components"][0]["components"][0]["custom_id"] = "digest:999999:p2"  # a deleted digest
         click = await world.fake.click(message, "digest:999999:p2", user=world.member)
-        response = await click.response()
-        assert response.ok and response.callback_type == 4 and click.ephemeral
+        assert (await private_answer(click)).get("content")
         assert len(message.edits) == before
 
 
