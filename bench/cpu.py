@@ -4,7 +4,7 @@ page asks for them) and keyword searches (the latency bench's /search mix).
 
 What #14's latency and #17's web bench queue behind is CPU per command, and on a shared machine
 process time is steadier than wall time; this bench measures it without the transport, each case
-`--repeat` passes after a warm-up pass (the index's bitmaps and search's index-state look-ups
+`--repeat` passes after a warm-up pass (the index's scratch arrays and search's index-state look-ups
 built), reporting the median and the fastest pass. The `answers` column is a digest of every
 answer (paper ids in order, search scores and counts): the same digest on two commits means the
 change left the results alone.
