@@ -31,6 +31,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.arrays import contained, kth_largest, run_starts
 from bot.lookup.text import STOP_WORDS, Words, index_terms, split_words, title_forms
 from storage.lookup import TitleRow
 
@@ -368,10 +369,11 @@ class TitleIndex:
         """
         if len(ids) <= k:
             return ids, weights
-        cut = np.partition(weights, len(weights) - k)[len(weights) - k]  # the k-th best weight
+        cut = kth_largest(weights, k)
         above = weights > cut
+        kept = weights[above]
         tied = ids[weights == cut][::-1]  # newest first
-        places = k - int(np.count_nonzero(above))
+        places = k - len(kept)
         lengths = np.frombuffer(self._length, dtype=np.uint32)
         try:
             near_length = np.abs(lengths[tied].astype(np.int64) - near) <= 3
@@ -381,7 +383,7 @@ class TitleIndex:
         rest = np.ones(len(tied), dtype=bool)
         rest[same_length] = False
         chosen = np.concatenate((ids[above], tied[same_length], tied[rest][:places - len(same_length)]))
-        return chosen, np.concatenate((weights[above], np.full(len(chosen) - len(weights[above]), cut)))
+        return chosen, np.concatenate((kept, np.full(len(chosen) - len(kept), cut)))
 
     def _candidates(self, slots: list[_Slot], near: int, *, prefix: bool = False,
                     since: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -465,10 +467,7 @@ class TitleIndex:
         each in the term's postings, in C."""
         postings = np.frombuffer(self._postings[term], dtype=np.uint32)
         try:
-            if not len(postings):
-                return np.zeros(0, dtype=np.intp)
-            at = np.minimum(np.searchsorted(postings, pids), len(postings) - 1)
-            return np.flatnonzero(postings[at] == pids)
+            return np.flatnonzero(contained(postings, pids))
         finally:
             del postings  # a view: the postings cannot grow while one is alive
 
@@ -501,9 +500,8 @@ def _ids(postings: array[int], start: int) -> np.ndarray:
 def _distinct(ids: np.ndarray) -> np.ndarray:
     """The distinct ids, ascending (np.unique's hashing is an order of magnitude slower here)."""
     ids = np.sort(ids)
-    if len(ids) < 2:
-        return ids
-    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
+    distinct: np.ndarray = ids[run_starts(ids)]
+    return distinct
 
 
 def _matched_weight(slots: list[_Slot], terms: set[str]) -> float:
@@ -549,7 +547,7 @@ def _rerank(query: str, words: Words, rows: list[tuple[int, str, int]], coverage
     known = 60.0 * covered + 0.2 * together + 0.15 * exact
     open_ = np.ones(len(rows), dtype=bool)
     if len(rows) > limit:
-        cut = np.partition(known, len(known) - limit)[len(known) - limit]  # `limit` candidates score at least this
+        cut = kth_largest(known, limit)  # `limit` candidates score at least this
         open_ = known + 100.0 * PHRASE_WEIGHT >= cut - 0.2
     longer = np.array([len(q_plain) > len(t_plain) for t_plain in plains])
     for scorer, which in ((fuzz.partial_ratio, np.flatnonzero(open_ & ~longer)),

@@ -26,6 +26,7 @@ from itertools import chain
 
 import numpy as np
 
+from bot.arrays import contained, run_starts
 from storage import summary_stats
 from storage.db import Database
 
@@ -212,11 +213,9 @@ def candidates(prepared: Prepared, stems: Mapping[str, str], min_papers: int = 2
     found: dict[Key, Candidate] = {}
     for chunk in chunks:
         codes, papers = kept or _phrase_pairs(prepared.keys, chunk)
-        keep = _members(codes, wanted_codes)
+        keep = contained(wanted_codes, codes)
         codes, papers = codes[keep], papers[keep]
-        if not len(codes):
-            continue
-        starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1]))).tolist() + [len(codes)]
+        starts = run_starts(codes).tolist() + [len(codes)]
         ids = [prepared.docs[i].paper_id for i in papers.tolist()]
         for code, start, stop in zip(codes[starts[:-1]].tolist(), starts, starts[1:], strict=False):
             key = _decoded(code, stem_of)
@@ -257,18 +256,8 @@ def _runs(codes: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarr
     order = np.argsort(codes, kind="stable")
     codes = codes[order]
     weights = np.ones(len(codes), dtype=np.int64) if counts is None else counts[order]
-    if not len(codes):
-        return codes, weights
-    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    starts = run_starts(codes)
     return codes[starts], np.add.reduceat(weights, starts)
-
-
-def _members(codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Which of `codes` are in `wanted` (ascending, distinct), by binary search (np.isin hashes: slower)."""
-    if not len(wanted):
-        return np.zeros(len(codes), dtype=bool)
-    found: np.ndarray = wanted[np.minimum(np.searchsorted(wanted, codes), len(wanted) - 1)] == codes
-    return found
 
 
 def _decoded(code: int, stem_of: list[str]) -> Key:
