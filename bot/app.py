@@ -195,7 +195,7 @@ class App:
         app = cls(settings, db, services, runner, notification_sender, notifications, outbound, clock, wake,
                   shards=shards)
         app._in_use = in_use
-        app.backfill = Backfill(db)
+        app.backfill = Backfill(db, services.activity)
         app.warmer = warmer
         app.weekly = WeeklyRecommendations(
             db, outbound, clock, prefix=f"{platform}:" if platform else "", limiter=runner.poster.limiter,

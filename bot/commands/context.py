@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.activity import Activity
 from bot.commands.timing import LatencyHistogram
 from bot.community.service import CommunityService
 from bot.config import Settings
@@ -30,7 +31,8 @@ class Services:
     """The long-lived parts commands use. `clock` is simulated in the console (`/tick`);
     `summaries` keeps composed digest summaries for /digest's pages and the daily post (and the
     web archive's digest pages); `llm` lends them the model's cached summaries and writes a
-    card's TL;DR (None: [llm] is off); `latency` counts how long interactions take to answer."""
+    card's TL;DR (None: [llm] is off); `latency` counts how long interactions take to answer, and
+    `activity` how many are being answered (background work waits for a quiet moment)."""
 
     db: Database
     settings: Settings
@@ -40,6 +42,7 @@ class Services:
     summaries: SummaryCache = field(default_factory=SummaryCache)
     llm: LlmService | None = None
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    activity: Activity = field(default_factory=Activity)  # requests in flight: background work waits for quiet
 
     @property
     def community(self) -> CommunityService:

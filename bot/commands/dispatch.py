@@ -52,7 +52,7 @@ def check_access(top: CommandSpec, ctx: Context) -> None:
 
 async def dispatch(name: str, options: Mapping[str, Any], ctx: Context) -> Reply:
     """Run the command `name` ("search", "setup channel") with its option values."""
-    with ctx.services.latency.timed("command"):
+    with ctx.services.latency.timed("command"), ctx.services.activity.busy():
         return await _dispatch(name, options, ctx)
 
 
@@ -73,7 +73,7 @@ async def _dispatch(name: str, options: Mapping[str, Any], ctx: Context) -> Repl
 
 async def suggest(name: str, option: str, partial: str, ctx: Context) -> list[Choice]:
     """As-you-type choices for `option` of command `name` (Discord autocomplete; console tab)."""
-    with ctx.services.latency.timed("suggest"):
+    with ctx.services.latency.timed("suggest"), ctx.services.activity.busy():
         return await _suggest(name, option, partial, ctx)
 
 
@@ -97,7 +97,7 @@ async def _suggest(name: str, option: str, partial: str, ctx: Context) -> list[C
 
 async def press(action_id: str, ctx: Context) -> Reply:
     """The reply to a button whose action id is `action_id` (a page of results, another paper)."""
-    with ctx.services.latency.timed("press"):
+    with ctx.services.latency.timed("press"), ctx.services.activity.busy():
         return await _press(action_id, ctx)
 
 

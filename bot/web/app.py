@@ -73,7 +73,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     try:
-        return await handler(request)
+        with request.app[SERVICES].activity.busy():
+            return await handler(request)
     finally:
         route = request.match_info.route.resource
         name = route.canonical if route is not None else "unmatched"

@@ -131,6 +131,25 @@ async def test_an_unexpected_error_is_logged_and_answered_briefly(member: Contex
     assert any(r.exc_info and "database on fire" in str(r.exc_info[1]) for r in caplog.records)
 
 
+async def test_commands_suggestions_and_buttons_count_as_in_flight(member: Context,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What background work waits for (bot/activity.py): every kind of interaction, failed or not."""
+    activity = member.services.activity
+    seen: list[int] = []
+
+    async def watching(*args: object, **kwargs: object) -> None:
+        seen.append(activity.in_flight)
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("bot.commands.search.search", watching)
+    monkeypatch.setattr(member.services.lookup, "autocomplete", watching)
+    monkeypatch.setattr(member.services.lookup, "resolve", watching)
+    await dispatch("search", {"query": "x"}, member)
+    await press("paper:arxiv:2401.15024", member)
+    await suggest("paper", "title", "diff", member)
+    assert seen == [1, 1, 1] and activity.in_flight == 0
+
+
 async def test_search_pages_forward_and_back_from_button_actions_alone(member: Context) -> None:
     first = await dispatch("search", {"query": "diffusion"}, member)
     assert [b.label for b in first.buttons] == ["☆ 1", "☆ 2", "☆ 3", "☆ 4", "☆ 5", "Next ▶"]

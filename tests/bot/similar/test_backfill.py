@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from bot.activity import Activity
 from bot.app import App
 from bot.config import ProcessSettings, Settings
 from bot.processes.coordinator import Coordinator, Leased
@@ -88,6 +89,32 @@ async def test_a_database_without_vectors_is_weighed_newest_first(db: Database) 
         assert [topic_of(m.paper.title) for m in found] == [topic_of(title)] * 2
     assert await counts(db) == await fresh_counts(db)
     assert await Backfill(db, pause=0).run_once() == 0  # nothing left
+
+
+async def test_the_catch_up_waits_while_members_are_answered(db: Database) -> None:
+    await unindexed_archive(db)
+    activity = Activity()
+    backfill = Backfill(db, activity, batch=3, pause=0)
+    with activity.busy():  # a command in flight
+        backfill.start()
+        await asyncio.sleep(0.5)
+        assert await indexed_ids(db) == set()  # no batch while it is answered
+    try:
+        await until(lambda: _has(db, 3), "a batch once the command was answered")
+    finally:
+        await backfill.stop()
+    assert not backfill.running
+
+
+async def test_stopping_ends_a_wait_for_quiet(db: Database) -> None:
+    await unindexed_archive(db)
+    activity = Activity()
+    backfill = Backfill(db, activity, batch=3, pause=0)
+    with activity.busy():  # a member's request that never ends
+        backfill.start()
+        await asyncio.sleep(0.1)
+        await asyncio.wait_for(backfill.stop(), timeout=2.0)  # not after the longest wait (5 s)
+    assert not backfill.running and await indexed_ids(db) == set()
 
 
 async def _has(db: Database, n: int) -> bool:
