@@ -82,16 +82,18 @@ class Query:
         in `expansions` are written as the phrases they stand for (see Term.to_fts5)."""
         return _join(self.required, self.excluded, expansions or {})
 
-    def title_filter_fts5(self) -> str | None:
-        """This query, further restricted to papers whose title holds one of its positive terms.
+    def title_filter_fts5(self, expansions: Mapping[Term, tuple[str, ...] | None] | None = None) -> str | None:
+        """This query, further restricted to papers whose title holds one of its positive terms
+        (prefix terms in `expansions` written out, as in to_fts5).
 
         None when every positive term is already title-only (the query itself is that filter).
         """
         terms = self.positive_terms()
         if all(t.title_only for t in terms):
             return None
-        in_title = " OR ".join(t.to_fts5(with_column=False) for t in terms)
-        return f"({self.to_fts5()}) AND (title : ({in_title}))"
+        found = expansions or {}
+        in_title = " OR ".join(t.to_fts5(with_column=False, expansion=found.get(t)) for t in terms)
+        return f"({self.to_fts5(found)}) AND (title : ({in_title}))"
 
 
 def _join(required: tuple[AnyOf, ...], excluded: tuple[Term, ...],

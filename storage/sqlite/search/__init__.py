@@ -36,6 +36,7 @@ from storage.search.fts import (
     bounded,
     build_hits,
     idf_of,
+    in_title,
     title_words,
     unmark,
 )
@@ -95,6 +96,7 @@ class FtsSearcher:
         self.db = db
         self.reference = reference
         self.state = state
+        self._titled: tuple[Query, list[Match]] | None = None  # a one-clause query's title walk
 
     async def expansions(self, query: Query) -> dict[Term, tuple[str, ...] | None]:
         return {t: await index_cache.expansion(self.db, self.state, t) for t in query.positive_terms() + query.excluded}
@@ -102,27 +104,92 @@ class FtsSearcher:
     async def candidates(self, query: Query, filters: SearchFilters) -> list[Match] | None:
         """(id, title terms, title words, first_listed) of the WINDOW + 1 newest matches; None when
         the filters select no digest. first_listed is None for a paper gone from papers (the LEFT
-        JOIN keeps papers_fts the outer loop, walked newest-first and stopped early)."""
-        params: dict[str, Any] = {"q": query.to_fts5(await self.expansions(query)), "limit": fts.WINDOW + 1,
-                                  "lo": 0, "hi": 2**63 - 1, "open": OPEN, "close": CLOSE}
-        where = ""
-        if filters.active():
-            bounds = await _filter_bounds(self.db, filters)
-            if bounds is None:
-                return None
-            params["lo"], params["hi"] = bounds
-            params["low"], params["high"] = filters.date_range()
-            params["source"] = filters.source
-            where = _LISTED_IN
-        rows = await _fts(
+        JOIN keeps papers_fts the outer loop, walked newest-first and stopped early).
+
+        highlight(), which reads each match's whole row through FTS5 and tokenises its title, is
+        the costly part of a walk: a query of one clause (one word or phrase, or words joined by
+        OR) is walked without it (`_one_clause`), others use it only for the matches whose title
+        holds a term (`_title_holders_marked`)."""
+        if self._titled is not None and self._titled[0] == query:
+            return self._titled[1]  # the title walk `_one_clause` made
+        walk = await self._walk_filters(filters)
+        if walk is None:
+            return None
+        if in_title(query) == query:
+            return await self._marked_walk(query, *walk)  # every match holds every term in its title
+        if len(query.required) == 1:
+            return await self._one_clause(query, *walk)
+        return await self._title_holders_marked(query, *walk)
+
+    async def _walk_filters(self, filters: SearchFilters) -> tuple[dict[str, Any], str] | None:
+        """A walk's parameters and WHERE tail for `filters`; None when they select no digest."""
+        params: dict[str, Any] = {"limit": fts.WINDOW + 1, "lo": 0, "hi": 2**63 - 1, "open": OPEN, "close": CLOSE}
+        if not filters.active():
+            return params, ""
+        bounds = await _filter_bounds(self.db, filters)
+        if bounds is None:
+            return None
+        params["lo"], params["hi"] = bounds
+        params["low"], params["high"] = filters.date_range()
+        params["source"] = filters.source
+        return params, _LISTED_IN
+
+    async def _rows(self, query: Query, columns: str, params: dict[str, Any], where: str) -> list[sqlite3.Row]:
+        """The newest matches of `query`: papers_fts.rowid AS id and `columns`, newest first."""
+        return await _fts(
             self.db,
-            "SELECT papers_fts.rowid AS id, highlight(papers_fts, 0, :open, :close) AS title, p.first_listed"  # noqa: S608
+            f"SELECT papers_fts.rowid AS id, {columns}"  # noqa: S608
             " FROM papers_fts LEFT JOIN papers AS p ON p.id = papers_fts.rowid"
             f" WHERE papers_fts MATCH :q AND papers_fts.rowid BETWEEN :lo AND :hi{where}"
             " ORDER BY papers_fts.rowid DESC LIMIT :limit",
-            params,
+            {**params, "q": query.to_fts5(await self.expansions(query))},
         )
+
+    async def _marked_walk(self, query: Query, params: dict[str, Any], where: str) -> list[Match]:
+        """The walk with each title as highlight() marks it: the spans count the query's matches."""
+        rows = await self._rows(query, "highlight(papers_fts, 0, :open, :close) AS title, p.first_listed",
+                                params, where)
         return [(pid, *_title_counts(title), listed) for pid, title, listed in rows]
+
+    async def _title_holders_marked(self, query: Query, params: dict[str, Any], where: str) -> list[Match]:
+        """The walk, with highlight() only for the matches whose title holds a term of the query:
+        the others have no span to count. Those are the matches, in the walk's range of ids, of
+        the query restricted to such titles (Query.title_filter_fts5), whose marks in the title are
+        the query's own (the restriction's terms are the query's, marked where they already are)."""
+        rows = await self._rows(query, "p.first_listed", params, where)
+        if not rows:
+            return []
+        holders = await _fts(
+            self.db,
+            "SELECT rowid, highlight(papers_fts, 0, :open, :close) FROM papers_fts"
+            " WHERE papers_fts MATCH :q AND rowid BETWEEN :lo AND :hi",
+            {"q": query.title_filter_fts5(await self.expansions(query)), "lo": rows[-1][0], "hi": rows[0][0],
+             "open": OPEN, "close": CLOSE},
+        )
+        counts = {pid: _title_counts(title) for pid, title in holders}
+        return [(pid, *counts.get(pid, (0, 1)), listed) for pid, listed in rows]
+
+    async def _one_clause(self, query: Query, params: dict[str, Any], where: str) -> list[Match]:
+        """The walk of a one-clause query, and its title walk (`fts.in_title`), kept for the search's
+        next call, without highlight(): a match holds a term of the clause in its title exactly when
+        the title walk finds it, and that walk reaches back past every such match among the
+        WINDOW newest (they are the newest title matches, at most WINDOW). So a match's title terms
+        (at most one clause: 0 or 1) and its title's words, which only count when it holds some,
+        come from the title walk, which reads each title from papers. The same counts as
+        `_marked_walk`; a title that is not ASCII is marked as highlight() would mark it (scratch),
+        so that words are counted as there."""
+        titled_query = in_title(query)
+        titled = await self._rows(titled_query, "p.title, p.first_listed", params, where)
+        plain = [(pid, title, listed) for pid, title, listed in titled if title is not None and title.isascii()]
+        counts = {pid: (1, _ascii_words(title)) for pid, title, _ in plain}
+        others = [(pid, title, "") for pid, title, _ in titled if pid not in counts and title is not None]
+        if others:
+            marked = scratch.mark(titled_query.to_fts5(), others, OPEN, CLOSE, "…", fts.SNIPPET_TOKENS)
+            counts.update((pid, _title_counts(title)) for pid, (title, _) in marked.items())
+        title_rows: list[Match] = [(pid, *counts.get(pid, (0, 1)), listed) for pid, _, listed in titled]
+        self._titled = (titled_query, title_rows)
+        rows = await self._rows(query, "p.first_listed", params, where)
+        return [(pid, *counts.get(pid, (0, 1)), listed) for pid, listed in rows]
 
     async def idf(self, query: Query) -> list[float]:
         """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
@@ -186,6 +253,11 @@ class FtsSearcher:
 _ASCII_WORDS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
 _ASCII = bytes(range(128))
 _MARKS = (OPEN + CLOSE).encode()
+
+
+def _ascii_words(title: str) -> int:
+    """How many words an ASCII title has (`fts.title_words`, as `_title_counts` counts them)."""
+    return max(len(title.encode().translate(_ASCII_WORDS).split()), 1)
 
 
 def _title_counts(marked: str) -> tuple[int, int]:

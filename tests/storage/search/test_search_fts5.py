@@ -4,15 +4,17 @@ none of these: tests/storage/postgres/test_pg_search.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.db import Database
 from storage.search import fts, parse
-from storage.search.fts import matching_ids, search
+from storage.search.fts import SearchFilters, matching_ids, search
 from storage.sqlite.search import _title_counts, index_cache, scratch
-from tests.storage.search.archive import D1, load, paper
+from tests.storage.search.archive import D1, load, paper, prefixed_archive
 
 # Stems the porter stemmer changes again ("accelerated" -> acceler -> accel, "biased" -> bias -> bia)
 # cannot be written out as words: those prefixes must stay FTS5 prefix queries.
@@ -74,3 +76,42 @@ def test_title_counts_are_the_regex_counts(marked: str) -> None:
     spans = len(fts.SPAN.findall(marked)) if fts.OPEN in marked else 0
     expected = (spans, fts.title_words(marked, spans) if spans else 1)
     assert _title_counts(marked) == expected
+
+
+D2 = D1 + dt.timedelta(days=1)
+ONE_CLAUSE = ["diffusion", "models", "quantiz*", '"vector quantization"', "diffusion OR video", "model -video",
+              "élan", "title:diffusion OR video", "bilder", "zzqxj", "acc* -quantum"]
+CLAUSES = ["diffusion models", "vector quant*", "video models -quantum", "élan diffusion", "title:diffusion models",
+           "diffusion OR video models", "models models", '"vector quantization" video', "title:video title:models"]
+
+
+@pytest.mark.parametrize("window", [3, 1000])
+@pytest.mark.parametrize("text", ONE_CLAUSE + CLAUSES)
+async def test_walks_count_title_terms_as_highlight_on_every_match_does(
+        db: Database, monkeypatch: pytest.MonkeyPatch, text: str, window: int) -> None:
+    """The walks use highlight() only where a title holds a term (a query of several clauses), or
+    not at all (a one-clause query's walks read titles from papers): the same matches, title terms
+    (up to the number of clauses, all the ranking uses) and title words as highlight() on every
+    match gives, also for titles that are not ASCII, and when the window cuts the walk short."""
+    await prefixed_archive(db)
+    await load(db, D2, paper("Diffusion of diffusion models", n=6), paper("Élan: diffusion für Bilder", n=7),
+               paper("Cafe\u0301 video \ue123 diffusion", n=8), paper("Vector quantization of video models", n=9),
+               paper("Untitled", "Diffusion in the abstract only; models too.", n=10),
+               paper("Models, models: quantized élan", n=11))
+    monkeypatch.setattr(fts, "WINDOW", window)
+    query = parse(text)
+    titled = fts.in_title(query)
+    index = await fts.searcher(db, query)
+    walk = await index._walk_filters(SearchFilters())  # type: ignore[attr-defined]
+    assert walk is not None
+
+    def capped(rows: list[fts.Match]) -> list[fts.Match]:
+        clauses = len(query.required)
+        return [(pid, min(found, clauses), words, listed) for pid, found, words, listed in rows]
+
+    marked = capped(await index._marked_walk(query, *walk))  # type: ignore[attr-defined]
+    marked_titles = capped(await index._marked_walk(titled, *walk))  # type: ignore[attr-defined]
+    assert capped(await index.candidates(query, SearchFilters()) or []) == marked
+    assert capped(await index.candidates(titled, SearchFilters()) or []) == marked_titles
+    if text != "zzqxj":  # not vacuous: titles hold the clause
+        assert marked_titles and all(found for _, found, _, _ in marked_titles)
