@@ -226,9 +226,13 @@ class FtsSearcher:
             return []
         db = self.db
         ids = json.dumps([c.id for c in page])
+        # The papers and their listings ([date, source] pairs) in one statement: one trip to the
+        # connection's thread, where each waits its turn while the event loop is busy.
         rows = await db.fetchall(
-            "SELECT id, arxiv_id, title, substr(abstract, 1, ?) AS abstract, links FROM papers"
-            " WHERE id IN (SELECT value FROM json_each(?))", (fts.MARK_CHARS + 1, ids))
+            "SELECT id, arxiv_id, title, substr(abstract, 1, ?) AS abstract, links,"
+            " (SELECT json_group_array(json_array(d.date, d.source)) FROM digest_entries AS e"
+            "  JOIN digests AS d ON d.id = e.digest_id WHERE e.paper_id = papers.id) AS listed"
+            " FROM papers WHERE id IN (SELECT value FROM json_each(?))", (fts.MARK_CHARS + 1, ids))
         # Marked on the page's papers alone (scratch): the same marks as papers_fts gives, without
         # FTS5 merging a prefix's doclists over the whole archive first.
         match = query.to_fts5()
@@ -240,12 +244,8 @@ class FtsSearcher:
             raise
         papers = {r["id"]: PaperText(r["id"], r["arxiv_id"], r["title"], json.loads(r["links"])) for r in rows}
         marked = {pid: (unmark(title), unmark(snippet)) for pid, (title, snippet) in found.items()}
-        listings = await db.fetchall(
-            "SELECT e.paper_id, d.date, d.source FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
-            " WHERE e.paper_id IN (SELECT value FROM json_each(?)) ORDER BY d.date, d.source",
-            (ids,),
-        )
-        return build_hits(page, papers, marked, [(r[0], r[1], r[2]) for r in listings])
+        listings = sorted((day, source, r["id"]) for r in rows for day, source in json.loads(r["listed"]))
+        return build_hits(page, papers, marked, [(pid, day, source) for day, source, pid in listings])
 
 
 # Bytes that are not ASCII letters or digits, as spaces: what separates the words `fts.title_words`
