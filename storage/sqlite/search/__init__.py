@@ -115,8 +115,10 @@ class FtsSearcher:
         walk = await self._walk_filters(filters)
         if walk is None:
             return None
-        if in_title(query) == query:
-            return await self._marked_walk(query, *walk)  # every match holds every term in its title
+        if in_title(query) == query:  # every match holds every clause in its title
+            if _apart(query):
+                return (await self._title_walk(query, *walk))[0]
+            return await self._marked_walk(query, *walk)
         if len(query.required) == 1:
             return await self._one_clause(query, *walk)
         return await self._title_holders_marked(query, *walk)
@@ -175,21 +177,29 @@ class FtsSearcher:
         the title walk finds it, and that walk reaches back past every such match among the
         WINDOW newest (they are the newest title matches, at most WINDOW). So a match's title terms
         (at most one clause: 0 or 1) and its title's words, which only count when it holds some,
-        come from the title walk, which reads each title from papers. The same counts as
-        `_marked_walk`; a title that is not ASCII is marked as highlight() would mark it (scratch),
-        so that words are counted as there."""
+        are those the title walk counted (`_title_walk`)."""
         titled_query = in_title(query)
-        titled = await self._rows(titled_query, "p.title, p.first_listed", params, where)
-        plain = [(pid, title, listed) for pid, title, listed in titled if title is not None and title.isascii()]
-        counts = {pid: (1, _ascii_words(title)) for pid, title, _ in plain}
-        others = [(pid, title, "") for pid, title, _ in titled if pid not in counts and title is not None]
-        if others:
-            marked = scratch.mark(titled_query.to_fts5(), others, OPEN, CLOSE, "…", fts.SNIPPET_TOKENS)
-            counts.update((pid, _title_counts(title)) for pid, (title, _) in marked.items())
-        title_rows: list[Match] = [(pid, *counts.get(pid, (0, 1)), listed) for pid, _, listed in titled]
+        title_rows, counts = await self._title_walk(titled_query, params, where)
         self._titled = (titled_query, title_rows)
         rows = await self._rows(query, "p.first_listed", params, where)
         return [(pid, *counts.get(pid, (0, 1)), listed) for pid, listed in rows]
+
+    async def _title_walk(self, query: Query, params: dict[str, Any],
+                          where: str) -> tuple[list[Match], dict[int, tuple[int, int]]]:
+        """The walk of a title-only query whose clauses never match the same word (`_apart`),
+        without highlight(), and each match's (title terms, title words): every clause is in the
+        title at words of its own, so highlight() would mark at least one span per clause, and the
+        ranking counts no more than that. The titles come from papers; one that is not ASCII is
+        marked as highlight() would mark it (scratch), so that its words are counted as there."""
+        clauses = len(query.required)
+        rows = await self._rows(query, "p.title, p.first_listed", params, where)
+        counts = {pid: (clauses, _ascii_words(title))
+                  for pid, title, _ in rows if title is not None and title.isascii()}
+        others = [(pid, title, "") for pid, title, _ in rows if pid not in counts and title is not None]
+        if others:
+            marked = scratch.mark(query.to_fts5(), others, OPEN, CLOSE, "…", fts.SNIPPET_TOKENS)
+            counts.update((pid, _title_counts(title)) for pid, (title, _) in marked.items())
+        return [(pid, *counts.get(pid, (0, 1)), listed) for pid, _, listed in rows], counts
 
     async def idf(self, query: Query) -> list[float]:
         """Per required clause, the idf of its rarest term, estimated over the newest IDF_SAMPLE papers.
@@ -253,6 +263,20 @@ class FtsSearcher:
 _ASCII_WORDS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
 _ASCII = bytes(range(128))
 _MARKS = (OPEN + CLOSE).encode()
+
+
+def _apart(query: Query) -> bool:
+    """Whether no word can match terms of two of the query's clauses: one clause, or clauses of
+    whole words and phrases (no prefix) whose stems (papers_fts's tokenizer) differ."""
+    if len(query.required) == 1:
+        return True
+    seen: set[str] = set()
+    for clause in query.required:
+        stems = {stem for term in clause.terms for stem in scratch.tokens(term.text)}
+        if not stems or stems & seen or any(term.prefix for term in clause.terms):
+            return False
+        seen |= stems
+    return True
 
 
 def _ascii_words(title: str) -> int:

@@ -82,7 +82,9 @@ D2 = D1 + dt.timedelta(days=1)
 ONE_CLAUSE = ["diffusion", "models", "quantiz*", '"vector quantization"', "diffusion OR video", "model -video",
               "élan", "title:diffusion OR video", "bilder", "zzqxj", "acc* -quantum"]
 CLAUSES = ["diffusion models", "vector quant*", "video models -quantum", "élan diffusion", "title:diffusion models",
-           "diffusion OR video models", "models models", '"vector quantization" video', "title:video title:models"]
+           "diffusion OR video models", "models models", '"vector quantization" video', "title:video title:models",
+           "title:model title:models", "title:quant* title:quantized", 'title:"vector quantization" title:quantization',
+           "title:élan title:models", "title:video title:models -quantum"]
 
 
 @pytest.mark.parametrize("window", [3, 1000])
