@@ -102,6 +102,39 @@ async def listings(db: Database, paper_id: int) -> list[Listing]:
     raise NotImplementedError
 
 
+@dataclass(slots=True, frozen=True)
+class ListedPaper:
+    """A paper with every digest that listed it (oldest day first, then by source)."""
+
+    paper: StoredPaper
+    listings: list[Listing]
+
+
+@per_backend
+async def get_listed(db: Database, key: int | str) -> ListedPaper | None:
+    """The paper with this id (an int) or arXiv id (a str, without version) and its listings, in
+    one statement: a paper page makes one trip to the database rather than two, and under load each
+    trip waits its turn on the busy event loop (see bench/README.md, web)."""
+    raise NotImplementedError
+
+
+def listed_query(where: str, aggregate: str, array: str) -> str:
+    """The SELECT of PAPER_COLUMNS and `listed` (read by listed_from_row) for the paper `where`
+    names, written with the backend's JSON array aggregate and array constructor."""
+    return (f"SELECT {PAPER_COLUMNS}, (SELECT {aggregate}({array}(d.source, d.date, d.format, e.position,"  # noqa: S608
+            " e.upvotes, e.comments)) FROM digest_entries AS e JOIN digests AS d ON d.id = e.digest_id"
+            f" WHERE e.paper_id = papers.id) AS listed FROM papers WHERE {where}")
+
+
+def listed_from_row(row: Row) -> ListedPaper:
+    """A ListedPaper from a row of PAPER_COLUMNS and `listed`: a JSON array of [source, date, format,
+    position, upvotes, comments], in any order."""
+    items = [Listing(source, as_date(day) or dt.date.min, fmt, position, upvotes, comments)
+             for source, day, fmt, position, upvotes, comments in _json(row["listed"]) or []]
+    items.sort(key=lambda x: (x.date, x.source))
+    return ListedPaper(paper_from_row(row), items)
+
+
 @per_backend
 def export_rows(db: Database, since: dt.date | None = None, until: dt.date | None = None,
                 batch: int = 2000) -> AsyncIterator[dict[str, object]]:

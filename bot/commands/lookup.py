@@ -26,7 +26,6 @@ from bot.lookup.service import MAX_QUERY
 from bot.summary.render import url_ok
 from bot.summary.takeaways import takeaway
 from storage import papers as paper_repo
-from storage.db import Database
 from storage.records import StoredPaper
 
 ACTION = "paper"
@@ -79,10 +78,11 @@ def _links(paper: StoredPaper) -> dict[str, str]:
     return shown
 
 
-async def paper_facts(db: Database, paper: StoredPaper) -> PaperFacts:
+def paper_facts(listed: paper_repo.ListedPaper) -> PaperFacts:
+    paper = listed.paper
     return PaperFacts(paper, shown_title(paper.title) or "(untitled)", shown_abstract(paper.abstract),
                       takeaway(paper.abstract), [" ".join(a.split()) for a in paper.authors], _links(paper),
-                      await paper_repo.listings(db, paper.id))
+                      listed.listings)
 
 
 def shown_abstract(abstract: str) -> str:
@@ -91,7 +91,7 @@ def shown_abstract(abstract: str) -> str:
 
 
 async def paper_card(ctx: Context, paper: StoredPaper, *, tldr: Field | None = None) -> Card:
-    facts = await paper_facts(ctx.services.db, paper)
+    facts = paper_facts(paper_repo.ListedPaper(paper, await paper_repo.listings(ctx.services.db, paper.id)))
     listings = facts.listings
     fields: list[Field] = [tldr] if tldr is not None else []
     dates = []

@@ -68,8 +68,8 @@ async def suggest_api(request: web.Request) -> web.Response:
 
 
 async def paper_api(request: web.Request) -> web.Response:
-    paper = await resolve_paper(request)
-    facts = await paper_facts(request.app[SERVICES].db, paper)
+    facts = paper_facts(await resolve_paper(request))
+    paper = facts.paper
     return _json({
         "paper_id": paper.id, "arxiv_id": paper.arxiv_id, "title": facts.title, "stored_title": paper.title,
         "abstract": paper.abstract, "takeaway": facts.takeaway, "authors": paper.authors, "links": paper.links,
@@ -82,7 +82,7 @@ async def paper_api(request: web.Request) -> web.Response:
 
 async def close_api(request: web.Request) -> web.Response:
     """A paper's close matches (the paper page's script shows them when the page had none kept)."""
-    paper = await resolve_paper(request)
+    paper = (await resolve_paper(request)).paper
     hits = await request.app[SERVICES].lookup.close_matches.get(paper) or []
     return _json({"paper_id": paper.id, "page": addresses.paper_path(paper.arxiv_id, paper.id),
                   "close": [{**hit_json(h), "page": addresses.paper_path(h.arxiv_id, h.paper_id)} for h in hits]},

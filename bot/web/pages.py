@@ -8,7 +8,6 @@ JavaScript; bot/web/static/suggest.js only adds as-you-type title suggestions.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import datetime as dt
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from aiohttp import web
 
 from bot.commands.lookup import paper_facts
 from bot.display import addresses
-from bot.lookup.reference import find_by_reference
+from bot.lookup.reference import find_listed
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
 from bot.web import params
@@ -26,7 +25,8 @@ from bot.web.view import SERVICES, render
 from storage import archive_calendar
 from storage import digests as digest_repo
 from storage.archive_calendar import DigestDay
-from storage.records import DigestInfo, StoredPaper
+from storage.papers import ListedPaper
+from storage.records import DigestInfo
 from storage.search.fts import MAX_LIMIT
 
 PER_PAGE = 10
@@ -108,28 +108,29 @@ async def calendar_page(request: web.Request) -> web.Response:
     return render(request, "calendar.html", months=months, view=view)
 
 
-async def resolve_paper(request: web.Request) -> StoredPaper:
-    """The paper a /papers/… address names; 404 when the archive has none."""
+async def resolve_paper(request: web.Request) -> ListedPaper:
+    """The paper a /papers/… address names, with its listings; 404 when the archive has none."""
     ref = request.match_info["ref"]
     if len(ref) > 100:
         raise BadRequest("that paper address is too long to be one")
-    paper = await find_by_reference(request.app[SERVICES].db, ref, bare_number=False)
-    if paper is None:
+    listed = await find_listed(request.app[SERVICES].db, ref, bare_number=False)
+    if listed is None:
         raise PageNotFound(f"The archive has no paper {ref}. Try the search, or find it by its title.")
-    return paper
+    return listed
 
 
 async def paper_page(request: web.Request) -> web.Response:
-    paper = await resolve_paper(request)
+    listed = await resolve_paper(request)
+    paper = listed.paper
     canonical = addresses.paper_path(paper.arxiv_id, paper.id)
     if request.path != canonical:  # "2401.15024v2", an arXiv URL, id:N of a paper with an arXiv id
         raise web.HTTPMovedPermanently(canonical)
     services = request.app[SERVICES]
     # Close matches only when kept (bot/lookup/close.py): else the page links to them and its
     # script fetches them, rather than every reader waiting for a title search behind the others'.
-    facts, close = await asyncio.gather(paper_facts(services.db, paper),
-                                        services.lookup.close_matches.get(paper, find=False))
-    return render(request, "paper.html", facts=facts, close=close, cache=SETTLED_CACHE if close is not None else SOON,
+    close = await services.lookup.close_matches.get(paper, find=False)
+    return render(request, "paper.html", facts=paper_facts(listed), close=close,
+                  cache=SETTLED_CACHE if close is not None else SOON,
                   close_path=request.app.router["api-close"].url_for(ref=request.match_info["ref"]))
 
 

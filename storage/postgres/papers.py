@@ -35,6 +35,13 @@ async def get_by_arxiv_id(db: PostgresDatabase, arxiv_id: str) -> StoredPaper | 
     return paper_from_row(row) if row else None
 
 
+@papers.get_listed.register(PostgresDatabase)
+async def get_listed(db: PostgresDatabase, key: int | str) -> papers.ListedPaper | None:
+    where = "id = $1" if isinstance(key, int) else "arxiv_id = $1"
+    row = await db.fetchone(papers.listed_query(where, "jsonb_agg", "jsonb_build_array"), (key,))
+    return papers.listed_from_row(row) if row else None
+
+
 @papers.listings.register(PostgresDatabase)
 async def listings(db: PostgresDatabase, paper_id: int) -> list[Listing]:
     rows = await db.fetchall(

@@ -36,6 +36,13 @@ async def get_by_arxiv_id(db: SqliteDatabase, arxiv_id: str) -> StoredPaper | No
     return paper_from_row(row) if row else None
 
 
+@papers.get_listed.register(SqliteDatabase)
+async def get_listed(db: SqliteDatabase, key: int | str) -> papers.ListedPaper | None:
+    where = "id = ?" if isinstance(key, int) else "arxiv_id = ?"
+    row = await db.fetchone(papers.listed_query(where, "json_group_array", "json_array"), (key,))
+    return papers.listed_from_row(row) if row else None
+
+
 @papers.listings.register(SqliteDatabase)
 async def listings(db: SqliteDatabase, paper_id: int) -> list[Listing]:
     rows = await db.fetchall(

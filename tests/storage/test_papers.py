@@ -60,6 +60,21 @@ async def test_listings_by_day_then_source(db: Database) -> None:
     assert await paper_repo.listings(db, 10_000) == []
 
 
+async def test_a_paper_with_its_listings_in_one_read(db: Database) -> None:
+    await sample(db)
+    flash = await paper_repo.get_by_arxiv_id(db, "2205.14135")
+    assert flash is not None
+    expected = paper_repo.ListedPaper(flash, await paper_repo.listings(db, flash.id))
+    assert len(expected.listings) == 3
+    assert await paper_repo.get_listed(db, "2205.14135") == expected  # by arXiv id
+    assert await paper_repo.get_listed(db, flash.id) == expected  # by paper id
+    squeeze = await paper_repo.get_listed(db, "2306.07629")
+    assert squeeze is not None and [(x.upvotes, x.comments) for x in squeeze.listings] == [(12, 3)]
+    assert squeeze.paper.published == dt.date(2023, 6, 13)
+    assert await paper_repo.get_listed(db, 10_000) is None
+    assert await paper_repo.get_listed(db, "9999.99999") is None
+
+
 async def test_export_rows_in_id_order_within_the_dates(db: Database) -> None:
     await sample(db)
     rows = [r async for r in paper_repo.export_rows(db, batch=1)]
