@@ -36,4 +36,4 @@ async def find_by_reference(db: Database, text: str, *, bare_number: bool = True
 async def find_listed(db: Database, text: str, *, bare_number: bool = True) -> ListedPaper | None:
     """As find_by_reference, with the digests that listed the paper, read in the same trip."""
     key = reference_key(text, bare_number=bare_number)
-    return await paper_repo.get_listed(db, key) if key is not None and key != "" else None
+    return await paper_repo.get_listed(db, key) if key is not None else None

@@ -20,7 +20,7 @@ from bot.lookup.service import hit_json
 from bot.search.service import SearchFilters, result_json, search
 from bot.summary import to_json
 from bot.web import params
-from bot.web.pages import resolve_paper
+from bot.web.pages import resolve_listed, resolve_paper
 from bot.web.params import PageNotFound
 from bot.web.view import SERVICES
 from storage import digests as digest_repo
@@ -68,7 +68,7 @@ async def suggest_api(request: web.Request) -> web.Response:
 
 
 async def paper_api(request: web.Request) -> web.Response:
-    facts = paper_facts(await resolve_paper(request))
+    facts = paper_facts(await resolve_listed(request))
     paper = facts.paper
     return _json({
         "paper_id": paper.id, "arxiv_id": paper.arxiv_id, "title": facts.title, "stored_title": paper.title,
@@ -82,7 +82,7 @@ async def paper_api(request: web.Request) -> web.Response:
 
 async def close_api(request: web.Request) -> web.Response:
     """A paper's close matches (the paper page's script shows them when the page had none kept)."""
-    paper = (await resolve_paper(request)).paper
+    paper = await resolve_paper(request)
     hits = await request.app[SERVICES].lookup.close_matches.get(paper) or []
     return _json({"paper_id": paper.id, "page": addresses.paper_path(paper.arxiv_id, paper.id),
                   "close": [{**hit_json(h), "page": addresses.paper_path(h.arxiv_id, h.paper_id)} for h in hits]},

@@ -11,12 +11,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import web
 
 from bot.commands.lookup import paper_facts
 from bot.display import addresses
-from bot.lookup.reference import find_listed
+from bot.lookup.reference import find_by_reference, find_listed
 from bot.search.service import SearchFilters, search
 from bot.summary.compose import Summary
 from bot.web import params
@@ -26,9 +27,10 @@ from storage import archive_calendar
 from storage import digests as digest_repo
 from storage.archive_calendar import DigestDay
 from storage.papers import ListedPaper
-from storage.records import DigestInfo
+from storage.records import DigestInfo, StoredPaper
 from storage.search.fts import MAX_LIMIT
 
+T = TypeVar("T")
 PER_PAGE = 10
 MAX_PER_PAGE = 50
 LOOKUP_HITS = 10
@@ -108,19 +110,34 @@ async def calendar_page(request: web.Request) -> web.Response:
     return render(request, "calendar.html", months=months, view=view)
 
 
-async def resolve_paper(request: web.Request) -> ListedPaper:
-    """The paper a /papers/… address names, with its listings; 404 when the archive has none."""
-    ref = request.match_info["ref"]
+def _reference(request: web.Request) -> str:
+    """What a /papers/… address names (an arXiv id or URL, id:N); 400 when too long to be one."""
+    ref: str = request.match_info["ref"]
     if len(ref) > 100:
         raise BadRequest("that paper address is too long to be one")
-    listed = await find_listed(request.app[SERVICES].db, ref, bare_number=False)
-    if listed is None:
+    return ref
+
+
+def _found(ref: str, found: T | None) -> T:
+    if found is None:
         raise PageNotFound(f"The archive has no paper {ref}. Try the search, or find it by its title.")
-    return listed
+    return found
+
+
+async def resolve_paper(request: web.Request) -> StoredPaper:
+    """The paper a /papers/… address names; 404 when the archive has none."""
+    ref = _reference(request)
+    return _found(ref, await find_by_reference(request.app[SERVICES].db, ref, bare_number=False))
+
+
+async def resolve_listed(request: web.Request) -> ListedPaper:
+    """As resolve_paper, with the digests that listed the paper (read in the same trip)."""
+    ref = _reference(request)
+    return _found(ref, await find_listed(request.app[SERVICES].db, ref, bare_number=False))
 
 
 async def paper_page(request: web.Request) -> web.Response:
-    listed = await resolve_paper(request)
+    listed = await resolve_listed(request)
     paper = listed.paper
     canonical = addresses.paper_path(paper.arxiv_id, paper.id)
     if request.path != canonical:  # "2401.15024v2", an arXiv URL, id:N of a paper with an arXiv id

@@ -254,8 +254,9 @@ class FtsSearcher:
             raise
         papers = {r["id"]: PaperText(r["id"], r["arxiv_id"], r["title"], json.loads(r["links"])) for r in rows}
         marked = {pid: (unmark(title), unmark(snippet)) for pid, (title, snippet) in found.items()}
-        listings = sorted((day, source, r["id"]) for r in rows for day, source in json.loads(r["listed"]))
-        return build_hits(page, papers, marked, [(pid, day, source) for day, source, pid in listings])
+        listings = sorted(((r["id"], day, source) for r in rows for day, source in json.loads(r["listed"])),
+                          key=lambda listing: (listing[1], listing[2]))  # oldest day first, then by source
+        return build_hits(page, papers, marked, listings)
 
 
 # Bytes that are not ASCII letters or digits, as spaces: what separates the words `fts.title_words`
