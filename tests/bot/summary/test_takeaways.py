@@ -66,3 +66,21 @@ def test_takeaway_falls_back_to_what_the_paper_proposes() -> None:
             "We propose GraphThing, a method for graphs. It has several parts.")
     assert takeaway(text) == "We propose GraphThing, a method for graphs."
     assert takeaway("") == ""
+
+
+@pytest.mark.parametrize("release", [
+    "Our method outperforms all baselines, with code at https://example.org/x.",
+    "Our method outperforms all baselines; the code is on GitHub.",
+])
+def test_a_sentence_pointing_at_code_or_a_link_is_not_the_takeaway(release: str) -> None:
+    text = f"Models are large today. {release} Across the suite it is faster than prior systems and improves accuracy."
+    assert takeaway(text) == "Across the suite it is faster than prior systems and improves accuracy."
+
+
+def test_a_link_and_a_code_release_count_once() -> None:
+    # The release sentence scores 3 (outperforms) + 2 (state of the art) + 2 (improves) + 1 (than)
+    # - 5 once = 3, above the last sentence's 2 (faster) - 1 (remains) + 1 (late) = 2; were the
+    # link and the code counted apart (-10), the last sentence would win.
+    text = ("Models are large today. It outperforms the state of the art and improves on everything than before, "
+            "code is on github at https://example.org/x. It is faster on every benchmark we tried, but a gap remains.")
+    assert takeaway(text).startswith("It outperforms")
