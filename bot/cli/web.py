@@ -59,7 +59,7 @@ async def run_web(ctx: CliContext) -> int:
 async def _serve(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve the archive over an App of its own until `stop` is set."""
     from bot.app import App
-    from bot.processes.tuning import ProcessTuning
+    from bot.processes.tuning import WEB_SWITCH_INTERVAL, ProcessTuning
     from bot.web.server import NoOutbound
 
     app = await App.open(settings, NoOutbound(), platform="web")
@@ -67,7 +67,7 @@ async def _serve(settings: Settings, host: str, port: int, stop: asyncio.Event) 
         url = await app.start_web(host, port)
         print(f"Serving the archive at {url}/ (Ctrl-C stops it)", flush=True)
         log.info("web archive at %s", url)
-        with ProcessTuning():
+        with ProcessTuning(WEB_SWITCH_INTERVAL):
             await stop.wait()
     finally:
         await app.close()

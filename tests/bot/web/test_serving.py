@@ -172,3 +172,23 @@ async def test_the_app_serves_and_stops_with_its_server(tmp_path: Path) -> None:
             raise AssertionError("still serving after close")
         except aiohttp.ClientConnectionError:
             pass
+
+
+async def test_paperboy_web_serves_with_the_archives_switch_interval_and_restores_it(tmp_path: Path) -> None:
+    from bot.cli.web import _serve
+    from bot.processes.tuning import SWITCH_INTERVAL, WEB_SWITCH_INTERVAL
+
+    settings = Settings()
+    settings.database.path = str(tmp_path / "paperboy.db")
+    before = sys.getswitchinterval()
+    stop = asyncio.Event()
+    serving = asyncio.create_task(_serve(settings, "127.0.0.1", _free_port(), stop))
+    try:
+        async with asyncio.timeout(30):
+            while sys.getswitchinterval() == before:
+                await asyncio.sleep(0.01)
+        assert sys.getswitchinterval() == WEB_SWITCH_INTERVAL < SWITCH_INTERVAL
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, timeout=30)
+    assert sys.getswitchinterval() == before
