@@ -54,8 +54,8 @@ _CUES: tuple[tuple[re.Pattern[str], float], ...] = tuple((re.compile(p), w) for 
 # for apart: in one pattern with the others, a branch that does not start at a word boundary made
 # the search try every branch at every character, a third of a takeaway's time.
 _RELEASE = (re.compile(r"https?://"),
-            re.compile(r"\bgithub\b|\bcode (?:is|and|will)|\b(?:publicly )?available at\b|\bwe (?:release|open-source)\b"
-                       r"|\bopen[- ]sourced?\b|\breleased? (?:here|at)\b"))
+            re.compile(r"\bgithub\b|\bcode (?:is|and|will)|\b(?:publicly )?available at\b"
+                       r"|\bwe (?:release|open-source)\b|\bopen[- ]sourced?\b|\breleased? (?:here|at)\b"))
 _RELEASE_WEIGHT = 5.0
 _NEGATIVE: tuple[tuple[re.Pattern[str], float], ...] = tuple((re.compile(p), w) for p, w in (
     (r"\bhowever\b|\balthough\b|\bremains?\b|\bchalleng|\blimitation|\bsuffer", 1.0),

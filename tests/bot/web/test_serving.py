@@ -185,7 +185,7 @@ async def test_paperboy_web_serves_with_the_archives_switch_interval_and_restore
     serving = asyncio.create_task(_serve(settings, "127.0.0.1", _free_port(), stop))
     try:
         async with asyncio.timeout(30):
-            while sys.getswitchinterval() == before:
+            while sys.getswitchinterval() == before:  # noqa: ASYNC110 - set by the serving task, no event to wait on
                 await asyncio.sleep(0.01)
         assert sys.getswitchinterval() == WEB_SWITCH_INTERVAL < SWITCH_INTERVAL
     finally:
