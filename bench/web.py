@@ -17,7 +17,12 @@ For each corpus size the database of `bench.corpus.ensure_database(size)` (built
   browser running the page's script would (`close deferred`, `close p95 ms`); p50/p95 per page
   and p95 per kind, errors (any status but 200, or a failed connection), requests/s, with the
   static file's p95 under the same load beside it. An unmeasured load of a quarter as many
-  requests (10 clients) goes first, so that the server's start-up work has run out.
+  requests (10 clients) goes first, so that the server's start-up work has run out. A load is
+  3,000 requests by default: its clients all start at once, and the queue of that first burst
+  drains over the first few hundred requests; in a load of 1,000 (under two seconds) the burst
+  was most of the slowest 5% of each page kind (paper pages' p95 42-56 ms in loads of 1,000,
+  22-32 ms in loads of 3,000 of the same runs' code), so a short load measured its start more
+  than the server's pace.
 
 The server's CPU is read from /proc before and after, so CPU per page is shown beside wall time.
 """
@@ -58,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000])
     parser.add_argument("--repeat", type=int, default=30, help="requests of each page kind, one client")
     parser.add_argument("--concurrency", default="50,200", help="clients of the load runs (default: %(default)s)")
-    parser.add_argument("--requests", type=int, default=1000, help="requests in each load run")
+    parser.add_argument("--requests", type=int, default=3000, help="requests in each load run (default: %(default)s)")
     parser.add_argument("--db", type=Path, help="serve this database (a copy of it) instead of the corpus one")
     parser.add_argument("--no-script", action="store_true",
                         help="load clients that run no page script: deferred close matches are not asked for")
