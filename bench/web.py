@@ -20,9 +20,9 @@ For each corpus size the database of `bench.corpus.ensure_database(size)` (built
   requests (10 clients) goes first, so that the server's start-up work has run out. A load is
   3,000 requests by default: its clients all start at once, and the queue of that first burst
   drains over the first few hundred requests; in a load of 1,000 (under two seconds) the burst
-  was most of the slowest 5% of each page kind (paper pages' p95 42-56 ms in loads of 1,000,
-  22-32 ms in loads of 3,000 of the same runs' code), so a short load measured its start more
-  than the server's pace.
+  was most of the slowest 5% of each page kind (paper pages' p95 27-53 ms in loads of 1,000,
+  18-38 ms in loads of 3,000, the same code), so a short load measured its start more than the
+  server's pace.
 
 The server's CPU is read from /proc before and after, so CPU per page is shown beside wall time.
 """

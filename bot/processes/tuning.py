@@ -9,8 +9,9 @@ clients: page p95 137-164 ms at 5 ms, 52-66 ms at 1 ms).
 
 The web archive's own process (`paperboy web`) goes further, to 0.25 ms: its paper pages, each a
 trip to the database's thread while the look-up's thread finds other pages' close matches, waited
-42-56 ms at p95 with 1 ms and 27-39 ms with 0.25 ms, the other pages less too (bench web, 1M, 50
-clients). The bot keeps 1 ms, with which its latency targets were measured.
+35-56 ms at p95 (median 54, 11 loads) with 1 ms and 27-53 ms (median 36, 6 loads) with 0.25 ms in
+bench web's short loads at 1M, 50 clients, whose clients all start at once; in steady loads 18-38
+ms against 22-30 ms at 1 ms: no difference. The bot keeps 1 ms, with which its targets were measured.
 
 Everything alive once the process is up (modules, the app, the title index) lives as long as
 the process: frozen out of the collector's full passes, which would otherwise stop the loop to
