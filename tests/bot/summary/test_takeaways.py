@@ -69,12 +69,14 @@ def test_takeaway_falls_back_to_what_the_paper_proposes() -> None:
 
 
 @pytest.mark.parametrize("release", [
-    "Our method outperforms all baselines, with code at https://example.org/x.",
-    "Our method outperforms all baselines; the code is on GitHub.",
+    "Our method outperforms the state of the art and improves accuracy, with code at https://example.org/x.",
+    "Our method outperforms the state of the art and improves accuracy; the code is on GitHub.",
 ])
 def test_a_sentence_pointing_at_code_or_a_link_is_not_the_takeaway(release: str) -> None:
-    text = f"Models are large today. {release} Across the suite it is faster than prior systems and improves accuracy."
-    assert takeaway(text) == "Across the suite it is faster than prior systems and improves accuracy."
+    # The release sentence's cues (3 + 2 + 2) would beat the last sentence's (2 + 1, late) by far;
+    # pointing at code or a link takes 5 off.
+    text = f"Models are large today. {release} Across the suite it is faster on long inputs."
+    assert takeaway(text) == "Across the suite it is faster on long inputs."
 
 
 def test_a_link_and_a_code_release_count_once() -> None:
