@@ -4,7 +4,8 @@ against plain sqlite3 + FTS5.
 For each size: the real command in a subprocess (`python -m bot --db X ingest corpus.jsonl
 --json`, end to end: start-up, parsing, identity, entries, search indexing, commits) into a fresh
 SQLite file and, with `--backends` including postgres, into a fresh database on a throw-away
-PostgreSQL server (testkit/pg_server.py, started once for the run); in the same run on the same
+PostgreSQL server (testkit/pg_server.py, started once for the run; `--server URL`: on an existing
+server instead, e.g. on a host of its own, whose CPU is then not read); in the same run on the same
 file, the baseline of bench/sqlite_baseline.py in its own subprocess. Reported: papers/s of each,
 Paperboy's ratio to the baseline (target >= 0.6), PostgreSQL's ratio to SQLite (issue #16: target
 >= 0.5), each process's peak RSS (flat in the corpus size when streaming works), the server's CPU
@@ -24,6 +25,7 @@ import os
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -54,6 +56,12 @@ DESCRIPTION = ("bulk loading through `paperboy ingest` on SQLite and PostgreSQL 
 BACKENDS = ("sqlite", "postgres")
 
 
+def database_url(admin_url: str, name: str) -> str:
+    """`admin_url` with its database replaced by `name` (its query, e.g. sslmode, kept)."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(sizes=[100_000])
     parser.add_argument("--repeat", type=int, default=5,
@@ -65,6 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backends", type=_backends, default=list(BACKENDS), metavar="NAME,NAME",
                         help="where paperboy loads: sqlite, postgres or both (default: sqlite,postgres; "
                              "postgres needs postgresql-15's server programs)")
+    parser.add_argument("--server", metavar="URL",
+                        help="load into fresh databases on this PostgreSQL server (postgresql://ROLE@HOST/DB, a role "
+                             "that may create databases; the password from PGPASSWORD) instead of a throw-away one "
+                             "on this machine: a server on cores of its own; its CPU is not read")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample-digest timings")
     parser.add_argument("--profile", action="store_true",
                         help="sample paperboy with py-spy (all threads): bench/out/ingest-N.pyspy, top printed")
@@ -89,20 +101,26 @@ _databases = itertools.count(1)
 
 
 class Postgres:
-    """The throw-away server the PostgreSQL loads go to: a fresh database for each, and the CPU
-    its processes spent (the server's work is not in the paperboy child's CPU)."""
+    """Where the PostgreSQL loads go: a fresh database for each, on the throw-away server or on the
+    server of `admin_url` (a database on it that the role may create databases from), and the CPU
+    the throw-away server's processes spent (the server's work is not in the paperboy child's CPU)."""
 
-    def __init__(self) -> None:
-        try:
-            self.server = pg_server.start()
-        except pg_server.ServerUnavailable as exc:
-            raise BenchError(f"{exc} (or run with --backends sqlite)") from None
+    def __init__(self, admin_url: str | None = None) -> None:
+        self.server: pg_server.Server | None = None
+        if admin_url is None:
+            try:
+                self.server = pg_server.start()
+            except pg_server.ServerUnavailable as exc:
+                raise BenchError(f"{exc} (or run with --backends sqlite, or --server URL)") from None
+            admin_url = self.server.url
+        self.admin_url = admin_url
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
 
     async def _admin(self, statement: str) -> int:
-        conn = await asyncpg.connect(self.server.url)
+        conn = await asyncpg.connect(self.admin_url)
         try:
             if statement.startswith("SELECT"):
                 return int(await conn.fetchval(statement))
@@ -116,16 +134,19 @@ class Postgres:
         name = f"bench_ingest_{os.getpid()}_{next(_databases)}"
         asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
         try:
-            yield self.server.database_url(name)
+            yield database_url(self.admin_url, name)
         finally:
             asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def size_mb(self, url: str) -> float:
-        name = url.rpartition("/")[2]
+        name = urlsplit(url).path.lstrip("/")
         return asyncio.run(self._admin(f"SELECT pg_database_size('{name}')")) / 1e6
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server: the postmaster, its live processes, and those it reaped."""
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU of the throw-away server: the postmaster, its live processes, and those it
+        reaped (None for a server of `--server`: not this machine's to read)."""
+        if self.server is None:
+            return None
         postmaster = int((self.server.root / "data" / "postmaster.pid").read_text().split()[0])
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
@@ -156,7 +177,7 @@ def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str],
         prof = OUT / f"ingest-{size}{'-pg' if postgres else ''}.pyspy"
         if profile:
             argv = sampled(argv, prof)
-        server_cpu = postgres.cpu_seconds() if postgres else 0.0
+        server_cpu = postgres.cpu_seconds() if postgres else None
         # In bench/out: files the command keeps beside a database (log, lock) follow the address.
         run = check(run_child(argv, cwd=OUT if postgres else REPO), f"paperboy ingest {corpus.name}")
         # Under --profile py-spy prints its own "py-spy> ..." lines on the same standard output.
@@ -167,7 +188,8 @@ def _paperboy(corpus: Path, size: int, profile: bool, prefix: list[str],
         extra: dict[str, Value] = {"db MB": postgres.size_mb(address) if postgres else _mb(db),
                                    "digests": len(lines)}
         if postgres:
-            extra["server CPU s"] = round(postgres.cpu_seconds() - server_cpu, 1)
+            after = postgres.cpu_seconds()
+            extra["server CPU s"] = None if after is None or server_cpu is None else round(after - server_cpu, 1)
     if profile:
         print(f"\n-- py-spy samples of paperboy ingest, {size:,} papers ({prof}), top by own time:")
         print(top_frames(prof))
@@ -235,7 +257,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     prefix = ONE_CORE if args.one_core else []
     where = " on one core" if args.one_core else ""
-    postgres = Postgres() if "postgres" in args.backends else None
+    postgres = Postgres(args.server) if "postgres" in args.backends else None
     try:
         for size in args.sizes:
             rows.extend(_size_rows(args, size, prefix, where, postgres))
@@ -267,7 +289,7 @@ def _size_rows(args: argparse.Namespace, size: int, prefix: list[str], where: st
     profiled = " (py-spy)" if args.profile else ""
     for backend in args.backends:
         extra = extras[backend][-1]
-        if backend == "postgres":
+        if backend == "postgres" and postgres is not None and postgres.server is not None:
             extra["server CPU s"] = spread([float(e["server CPU s"] or 0) for e in extras[backend]])
         row = _load_row(f"paperboy {backend} {size:,}{where}{profiled}", size, ours[backend], extra)
         if theirs:
