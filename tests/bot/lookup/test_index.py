@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import random
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from bench.fuzzy import noisy_queries
 from bot.lookup import index as index_module
 from bot.lookup.index import TitleIndex
 from bot.lookup.sync import TitleIndexSync
-from bot.lookup.text import compact, index_terms, plain, split_words, title_forms
+from bot.lookup.text import compact, index_terms, plain, spaced_words, split_words, title_forms
 from storage.db import Database
 from storage.loader import Loader
 from storage.lookup import TitleRow
@@ -69,6 +71,16 @@ def test_title_forms_are_split_words_joined(title: str) -> None:
     words = split_words(title)
     assert title_forms(title) == (" ".join(words.words), words.short_name)
 
+
+
+def test_the_ascii_shortcut_finds_the_words_the_regex_finds() -> None:
+    # Every ASCII character, in random company, and text that is not ASCII (the regex's own path).
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(128)] + ["é", "Δ", "\u00a0", "٣", "ﬁ"]
+    texts = ["".join(rng.choice(alphabet[:128] if i % 2 else alphabet) for _ in range(rng.randrange(20)))
+             for i in range(5000)]
+    for text in texts:
+        assert spaced_words(text) == " ".join(re.findall(r"[^\W_]+", text)), repr(text)
 
 KINDS = sorted({q.kind for q in noisy_queries(sample_titles())})
 
